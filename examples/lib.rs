@@ -1,0 +1,1 @@
+//! Examples live in this crate as `cargo run --example NAME`.

@@ -1,0 +1,267 @@
+//! The integer reference evaluator: exactly what the circuit constrains. The prover's witness
+//! comes from here, chips are tested against it, and accuracy is measured with it.
+
+use crate::graph::{Graph, Node};
+use crate::op::{Op, Rescale, Softmax};
+use crate::table::TableFn;
+use crate::tensor::{broadcast_indices, Tensor};
+use crate::IrError;
+
+/// The value of every node for one set of inputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trace {
+    pub values: Vec<Tensor<i64>>,
+}
+
+impl Trace {
+    /// The graph outputs, in order.
+    pub fn outputs(&self, graph: &Graph) -> Vec<Tensor<i64>> {
+        graph
+            .outputs
+            .iter()
+            .map(|&o| self.values[o].clone())
+            .collect()
+    }
+}
+
+/// What a rescale row holds: `x + half = q · 2^shift + r` and `f = table(q)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RescaleWitness {
+    pub q: i64,
+    pub r: i64,
+    pub f: i64,
+}
+
+/// Rescales one value, checking that `q` lies in the table's domain.
+pub fn rescale(
+    x: i64,
+    op: &Rescale,
+    table_bits: u32,
+    node: &str,
+) -> Result<RescaleWitness, IrError> {
+    let shifted = x
+        .checked_add(op.half())
+        .ok_or_else(|| IrError::Overflow { node: node.into() })?;
+    let q = shifted >> op.shift;
+    let r = shifted - (q << op.shift);
+    check_domain(&op.table, q, table_bits, node)?;
+    Ok(RescaleWitness {
+        q,
+        r,
+        f: op.table.apply(q),
+    })
+}
+
+fn check_domain(table: &TableFn, x: i64, table_bits: u32, node: &str) -> Result<(), IrError> {
+    if table.contains(x, table_bits) {
+        return Ok(());
+    }
+    let (min, max) = table.domain(table_bits);
+    Err(IrError::OutsideTable {
+        node: node.into(),
+        table: table.name(),
+        value: x,
+        min,
+        max,
+    })
+}
+
+/// Everything the softmax chip assigns for one row `z` of the last axis.
+///
+/// `m = max z`, `d_i = m - z_i`, `e_i = exp(d_i)` (by table), `s = Σ e_i`, and
+/// `2·e_i·2^out + s = p_i · 2s + r_i` with `0 ≤ r_i < 2s`, so `p_i = round(e_i · 2^out / s)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SoftmaxWitness {
+    pub max: i64,
+    pub d: Vec<i64>,
+    pub e: Vec<i64>,
+    pub sum: i64,
+    pub p: Vec<i64>,
+    pub r: Vec<i64>,
+}
+
+/// Bits of the range check on the softmax division remainder for a row of `n` elements.
+pub fn softmax_range_bits(op: &Softmax, n: usize) -> u32 {
+    let e_max = op.exp.apply(0).max(1) as u64;
+    let two_sum = 2 * e_max * n as u64;
+    64 - two_sum.leading_zeros()
+}
+
+pub fn softmax_row(
+    z: &[i64],
+    op: &Softmax,
+    table_bits: u32,
+    node: &str,
+) -> Result<SoftmaxWitness, IrError> {
+    let max = z.iter().copied().max().unwrap_or(0);
+    let d: Vec<i64> = z.iter().map(|&v| max - v).collect();
+    for &di in &d {
+        check_domain(&op.exp, di, table_bits, node)?;
+    }
+    let e: Vec<i64> = d.iter().map(|&di| op.exp.apply(di)).collect();
+    let sum: i64 = e.iter().sum();
+    let two_sum = 2 * sum;
+    let (mut p, mut r) = (Vec::with_capacity(z.len()), Vec::with_capacity(z.len()));
+    for &ei in &e {
+        let num = 2 * ei * (1i64 << op.out_scale) + sum;
+        p.push(num.div_euclid(two_sum));
+        r.push(num.rem_euclid(two_sum));
+    }
+    Ok(SoftmaxWitness {
+        max,
+        d,
+        e,
+        sum,
+        p,
+        r,
+    })
+}
+
+/// Evaluates `graph` on integer inputs (already quantized at the input scales).
+pub fn eval(graph: &Graph, table_bits: u32, inputs: &[Tensor<i64>]) -> Result<Trace, IrError> {
+    if inputs.len() != graph.inputs.len() {
+        return Err(IrError::InputCount {
+            expected: graph.inputs.len(),
+            got: inputs.len(),
+        });
+    }
+    let mut values: Vec<Tensor<i64>> = Vec::with_capacity(graph.nodes.len());
+    for (id, node) in graph.nodes.iter().enumerate() {
+        let arg = |i: usize| &values[node.inputs[i]];
+        let overflow = || IrError::Overflow {
+            node: node.name.clone(),
+        };
+        let data: Vec<i64> = match &node.op {
+            Op::Input(input) => {
+                let given = &inputs[input.index];
+                if given.len() != node.len() {
+                    return Err(IrError::InputShape {
+                        index: input.index,
+                        name: node.name.clone(),
+                        shape: node.shape.clone(),
+                        expected: node.len(),
+                        got: given.len(),
+                    });
+                }
+                check_input_bounds(node, input.index, given.data())?;
+                given.data().to_vec()
+            }
+            Op::Dense(dense) => {
+                let x = arg(0).data();
+                let terms = dense.terms(arg(0).shape());
+                let mut out = Vec::with_capacity(terms.len());
+                for (j, row) in terms.iter().enumerate() {
+                    let mut acc: i128 = dense.bias.as_ref().map_or(0, |b| b.data()[j] as i128);
+                    for &(xi, w) in row {
+                        acc += x[xi] as i128 * w as i128;
+                    }
+                    out.push(i64::try_from(acc).map_err(|_| overflow())?);
+                }
+                out
+            }
+            Op::Binary(bin) => {
+                let (a, b) = (arg(0), arg(1));
+                let ia = broadcast_indices(a.shape(), &node.shape);
+                let ib = broadcast_indices(b.shape(), &node.shape);
+                ia.iter()
+                    .zip(&ib)
+                    .map(|(&i, &j)| bin.apply(a.data()[i], b.data()[j]).ok_or_else(overflow))
+                    .collect::<Result<_, _>>()?
+            }
+            Op::Affine(aff) => arg(0)
+                .data()
+                .iter()
+                .zip(aff.mul.data().iter().zip(aff.add.data()))
+                .map(|(&x, (&m, &a))| {
+                    x.checked_mul(m)
+                        .and_then(|v| v.checked_add(a))
+                        .ok_or_else(overflow)
+                })
+                .collect::<Result<_, _>>()?,
+            Op::Rescale(rs) => arg(0)
+                .data()
+                .iter()
+                .map(|&x| rescale(x, rs, table_bits, &node.name).map(|w| w.f))
+                .collect::<Result<_, _>>()?,
+            Op::Softmax(sm) => {
+                let x = arg(0).data();
+                let n = node.shape.last().copied().unwrap_or(1).max(1);
+                let mut out = Vec::with_capacity(x.len());
+                for row in x.chunks(n) {
+                    out.extend(softmax_row(row, sm, table_bits, &node.name)?.p);
+                }
+                out
+            }
+            Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => {
+                let map = graph.index_map(id).unwrap_or_default();
+                map.iter()
+                    .map(|&(which, idx)| values[node.inputs[which]].data()[idx])
+                    .collect()
+            }
+        };
+        values.push(Tensor::new(node.shape.clone(), data)?);
+    }
+    Ok(Trace { values })
+}
+
+fn check_input_bounds(node: &Node, index: usize, data: &[i64]) -> Result<(), IrError> {
+    let limit = 1i64 << node.bound;
+    match data.iter().find(|v| v.abs() >= limit) {
+        Some(&value) => Err(IrError::InputOutOfRange {
+            index,
+            name: node.name.clone(),
+            value,
+            bits: node.bound,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Quantizes float values at `scale` fractional bits (round half away from zero).
+pub fn quantize(values: &[f32], scale: u32) -> Vec<i64> {
+    let m = (1u64 << scale) as f64;
+    values
+        .iter()
+        .map(|&v| (v as f64 * m).round() as i64)
+        .collect()
+}
+
+/// Dequantizes integers at `scale` fractional bits.
+pub fn dequantize(values: &[i64], scale: u32) -> Vec<f32> {
+    let m = (1u64 << scale) as f64;
+    values.iter().map(|&v| (v as f64 / m) as f32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rescale_rounds_half_up_and_applies_the_table() {
+        let rs = Rescale {
+            shift: 4,
+            table: TableFn::Relu,
+        };
+        assert_eq!(rescale(24, &rs, 12, "n").map(|w| w.f).ok(), Some(2)); // 1.5 -> 2
+        assert_eq!(rescale(-24, &rs, 12, "n").map(|w| (w.q, w.f)).ok(), Some((-1, 0)));
+        let w = rescale(23, &rs, 12, "n").ok();
+        assert_eq!(w.map(|w| (w.q, w.r)), Some((1, 15)));
+        assert!(rescale(1 << 20, &rs, 12, "n").is_err());
+    }
+
+    #[test]
+    fn softmax_row_sums_to_about_one() {
+        let sm = Softmax {
+            exp: TableFn::ExpNeg {
+                in_scale: 8,
+                out_scale: 8,
+            },
+            out_scale: 8,
+        };
+        let w = softmax_row(&[256, 0, -256], &sm, 12, "s").ok();
+        let p = w.map(|w| w.p).unwrap_or_default();
+        let total: i64 = p.iter().sum();
+        assert!((total - 256).abs() <= 2, "{p:?}");
+        assert!(p[0] > p[1] && p[1] > p[2]);
+    }
+}

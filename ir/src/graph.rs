@@ -1,0 +1,143 @@
+//! The quantized graph: nodes in topological order, each producing one tensor with a scale
+//! (fractional bits) and a bit bound.
+
+use serde::{Deserialize, Serialize};
+
+use crate::op::Op;
+use crate::tensor::{strides, transpose_indices};
+use crate::IrError;
+
+/// Index of a node in [`Graph::nodes`]; a node's index is also the id of the tensor it makes.
+pub type NodeId = usize;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// The ONNX node (or graph input) this node comes from, for errors and reports.
+    pub name: String,
+    pub op: Op,
+    pub inputs: Vec<NodeId>,
+    pub shape: Vec<usize>,
+    /// Fractional bits: the float value is `q / 2^scale`.
+    pub scale: u32,
+    /// Every value `q` satisfies `|q| < 2^bound`.
+    pub bound: u32,
+}
+
+impl Node {
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    /// `Input` nodes, in graph-input order.
+    pub inputs: Vec<NodeId>,
+    /// Output nodes, in graph-output order.
+    pub outputs: Vec<NodeId>,
+    /// ONNX names of the graph inputs and outputs.
+    pub input_names: Vec<String>,
+    pub output_names: Vec<String>,
+}
+
+impl Graph {
+    /// Checks the structural invariants the evaluator and the circuit rely on.
+    pub fn check(&self) -> Result<(), IrError> {
+        for (id, node) in self.nodes.iter().enumerate() {
+            let bad = |reason: String| IrError::InvalidNode {
+                node: node.name.clone(),
+                reason,
+            };
+            if let Some(&i) = node.inputs.iter().find(|&&i| i >= id) {
+                return Err(bad(format!("input {i} is not computed before it")));
+            }
+            if node.bound > crate::MAX_BOUND_BITS {
+                return Err(bad(format!(
+                    "values may need {} bits, more than the {} bits that keep the field from wrapping",
+                    node.bound,
+                    crate::MAX_BOUND_BITS
+                )));
+            }
+        }
+        for &o in self.inputs.iter().chain(&self.outputs) {
+            if o >= self.nodes.len() {
+                return Err(IrError::InvalidNode {
+                    node: format!("#{o}"),
+                    reason: "graph input/output refers to no node".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// For an index-map node (Reshape, Transpose, Concat, Gather), where each output element
+    /// comes from: `(input position, flat index in that input)`. `None` for other ops.
+    pub fn index_map(&self, id: NodeId) -> Option<Vec<(usize, usize)>> {
+        let node = &self.nodes[id];
+        let in_shape = |i: usize| self.nodes[node.inputs[i]].shape.as_slice();
+        match &node.op {
+            Op::Reshape => Some((0..node.len()).map(|i| (0, i)).collect()),
+            Op::Transpose(t) => Some(
+                transpose_indices(in_shape(0), &t.perm)
+                    .into_iter()
+                    .map(|i| (0, i))
+                    .collect(),
+            ),
+            Op::Concat(c) => {
+                let out_strides = strides(&node.shape);
+                let mut map = Vec::with_capacity(node.len());
+                for flat in 0..node.len() {
+                    let coords: Vec<usize> = out_strides
+                        .iter()
+                        .zip(&node.shape)
+                        .map(|(s, d)| (flat / s) % d)
+                        .collect();
+                    let mut along = coords[c.axis];
+                    let mut which = 0;
+                    while along >= in_shape(which)[c.axis] {
+                        along -= in_shape(which)[c.axis];
+                        which += 1;
+                    }
+                    let is = strides(in_shape(which));
+                    let idx = coords
+                        .iter()
+                        .enumerate()
+                        .map(|(a, &x)| if a == c.axis { along } else { x } * is[a])
+                        .sum();
+                    map.push((which, idx));
+                }
+                Some(map)
+            }
+            Op::Gather(g) => {
+                let shape = in_shape(0);
+                let outer: usize = shape[..g.axis].iter().product();
+                let inner: usize = shape[g.axis + 1..].iter().product();
+                let mut map = Vec::with_capacity(node.len());
+                for o in 0..outer {
+                    for &ix in &g.indices {
+                        for i in 0..inner {
+                            map.push((0, (o * shape[g.axis] + ix) * inner + i));
+                        }
+                    }
+                }
+                Some(map)
+            }
+            Op::Input(_)
+            | Op::Dense(_)
+            | Op::Binary(_)
+            | Op::Affine(_)
+            | Op::Rescale(_)
+            | Op::Softmax(_) => None,
+        }
+    }
+
+    /// Total constant parameters.
+    pub fn param_count(&self) -> usize {
+        self.nodes.iter().map(|n| n.op.param_count()).sum()
+    }
+}

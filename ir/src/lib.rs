@@ -1,0 +1,34 @@
+//! zkinfer's intermediate representation: the quantized graph with its closed set of
+//! operations, the integer reference evaluator that defines exactly what the circuit proves,
+//! the settings of a compiled model, and the versioned artifact envelope.
+
+mod artifact;
+mod error;
+mod eval;
+mod graph;
+mod op;
+mod settings;
+mod table;
+mod tensor;
+
+pub use artifact::{
+    digest, read_file, write_file, ArtifactKind, CompiledModel, Envelope, BINARY_VERSION, MAGIC,
+    MODEL_FORMAT, MODEL_VERSION,
+};
+pub use error::IrError;
+pub use eval::{
+    dequantize, eval, quantize, rescale, softmax_range_bits, softmax_row, RescaleWitness,
+    SoftmaxWitness, Trace,
+};
+pub use graph::{Graph, Node, NodeId};
+pub use op::{
+    Affine, Binary, BinaryKind, Concat, Dense, Gather, Input, Op, Rescale, Softmax, Transpose,
+    WeightSide,
+};
+pub use settings::{Settings, TensorInfo};
+pub use table::TableFn;
+pub use tensor::{broadcast_indices, broadcast_shape, strides, transpose_indices, Tensor};
+
+/// The largest bit bound a tensor may have. BN254's scalar field has 254 bits; values are kept
+/// below 2^62 so the integer reference runs in `i64` and no sum or product can wrap the field.
+pub const MAX_BOUND_BITS: u32 = 62;

@@ -1,0 +1,204 @@
+//! The closed set of quantized operations. Strings stop at the ONNX boundary: after import an
+//! operation is one of these variants with typed parameters.
+
+use serde::{Deserialize, Serialize};
+
+use crate::table::TableFn;
+use crate::tensor::Tensor;
+
+/// A quantized operation. Every node produces one tensor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Graph input number `index`; a public instance.
+    Input(Input),
+    /// A product with a constant matrix, plus an optional constant bias.
+    Dense(Dense),
+    /// Elementwise `Add`, `Sub` or `Mul` of two witnessed tensors, with broadcasting.
+    Binary(Binary),
+    /// Elementwise `x · mul + add` with constant tensors.
+    Affine(Affine),
+    /// `f((x + 2^(shift-1)) >> shift)` with `f` a table function: rounding rescale fused with
+    /// an activation.
+    Rescale(Rescale),
+    /// Softmax along the last axis.
+    Softmax(Softmax),
+    /// Same elements, new shape (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Cast).
+    Reshape,
+    /// Axis permutation.
+    Transpose(Transpose),
+    /// Concatenation of all inputs along `axis`.
+    Concat(Concat),
+    /// Selection along `axis` with constant indices.
+    Gather(Gather),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Input {
+    pub index: usize,
+}
+
+/// Which side of the product the constant matrix stands on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightSide {
+    /// `y[.., n] = Σ_k x[.., k] · W[k, n]`, `W` of shape `[k, n]`.
+    Right,
+    /// `y[m, n] = Σ_k W[m, k] · x[k, n]`, `W` of shape `[m, k]`, `x` of rank 2.
+    Left,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dense {
+    pub weight: Tensor<i64>,
+    pub side: WeightSide,
+    /// Bias already broadcast to the output shape.
+    pub bias: Option<Tensor<i64>>,
+}
+
+impl Dense {
+    /// The terms of every output element: `(flat index into x, weight)`, in accumulation order.
+    pub fn terms(&self, x_shape: &[usize]) -> Vec<Vec<(usize, i64)>> {
+        let w = self.weight.data();
+        let ws = self.weight.shape();
+        match self.side {
+            WeightSide::Right => {
+                let (k, n) = (ws[0], ws[1]);
+                let rows = x_shape.iter().product::<usize>() / k.max(1);
+                let mut out = Vec::with_capacity(rows * n);
+                for r in 0..rows {
+                    for j in 0..n {
+                        out.push((0..k).map(|t| (r * k + t, w[t * n + j])).collect());
+                    }
+                }
+                out
+            }
+            WeightSide::Left => {
+                let (m, k) = (ws[0], ws[1]);
+                let n = x_shape.get(1).copied().unwrap_or(1);
+                let mut out = Vec::with_capacity(m * n);
+                for i in 0..m {
+                    for j in 0..n {
+                        out.push((0..k).map(|t| (t * n + j, w[i * k + t])).collect());
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BinaryKind {
+    /// `(a << lhs_shift) + (b << rhs_shift)`
+    Add,
+    /// `(a << lhs_shift) - (b << rhs_shift)`
+    Sub,
+    /// `a · b` (shifts unused)
+    Mul,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Binary {
+    pub kind: BinaryKind,
+    pub lhs_shift: u32,
+    pub rhs_shift: u32,
+}
+
+impl Binary {
+    /// The integer result for operands `a` and `b`, or `None` on overflow.
+    pub fn apply(&self, a: i64, b: i64) -> Option<i64> {
+        let a_s = a.checked_mul(1i64 << self.lhs_shift)?;
+        let b_s = b.checked_mul(1i64 << self.rhs_shift)?;
+        match self.kind {
+            BinaryKind::Add => a_s.checked_add(b_s),
+            BinaryKind::Sub => a_s.checked_sub(b_s),
+            BinaryKind::Mul => a.checked_mul(b),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Affine {
+    /// Multiplier per output element.
+    pub mul: Tensor<i64>,
+    /// Addend per output element.
+    pub add: Tensor<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rescale {
+    pub shift: u32,
+    /// Identity, Relu or Sigmoid.
+    pub table: TableFn,
+}
+
+impl Rescale {
+    /// `2^(shift-1)`, or 0 for no shift: the rounding offset.
+    pub fn half(&self) -> i64 {
+        if self.shift == 0 {
+            0
+        } else {
+            1i64 << (self.shift - 1)
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Softmax {
+    /// `ExpNeg { in_scale, out_scale }` applied to `max - x`.
+    pub exp: TableFn,
+    /// Fractional bits of the probabilities.
+    pub out_scale: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transpose {
+    pub perm: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Concat {
+    pub axis: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Gather {
+    pub axis: usize,
+    pub indices: Vec<usize>,
+}
+
+impl Op {
+    /// A short name for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Input(_) => "Input",
+            Op::Dense(_) => "Dense",
+            Op::Binary(_) => "Binary",
+            Op::Affine(_) => "Affine",
+            Op::Rescale(_) => "Rescale",
+            Op::Softmax(_) => "Softmax",
+            Op::Reshape => "Reshape",
+            Op::Transpose(_) => "Transpose",
+            Op::Concat(_) => "Concat",
+            Op::Gather(_) => "Gather",
+        }
+    }
+
+    /// Number of constant parameters the operation carries.
+    pub fn param_count(&self) -> usize {
+        match self {
+            Op::Dense(d) => d.weight.len() + d.bias.as_ref().map_or(0, |b| b.len()),
+            Op::Affine(a) => a.mul.len() + a.add.len(),
+            Op::Input(_)
+            | Op::Binary(_)
+            | Op::Rescale(_)
+            | Op::Softmax(_)
+            | Op::Reshape
+            | Op::Transpose(_)
+            | Op::Concat(_)
+            | Op::Gather(_) => 0,
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The settings that, with the graph, define a compiled model's circuit.
+
+use serde::{Deserialize, Serialize};
+
+use crate::graph::Graph;
+
+/// Name, shape and fixed-point scale of a graph input or output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TensorInfo {
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// Fractional bits.
+    pub scale: u32,
+    /// `|q| < 2^bound` for every value.
+    pub bound: u32,
+}
+
+impl TensorInfo {
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The circuit shape and the quantization of the public tensors. Bound into the verifying key
+/// through the model digest and checked by the verifier against every proof.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Signed lookup tables span `[-2^(table_bits-1), 2^(table_bits-1))`.
+    pub table_bits: u32,
+    /// Products accumulated per row by the dot-product gate.
+    pub lanes: usize,
+    /// The circuit has `2^k` rows.
+    pub k: u32,
+    /// Rows the layout uses (from the planner's dry run).
+    pub rows: usize,
+    /// Rows of the lookup table.
+    pub table_rows: usize,
+    pub inputs: Vec<TensorInfo>,
+    pub outputs: Vec<TensorInfo>,
+}
+
+impl Settings {
+    /// Public instance count: every input element, then every output element.
+    pub fn instance_len(&self) -> usize {
+        self.inputs.iter().chain(&self.outputs).map(|t| t.len()).sum()
+    }
+
+    /// The public tensors' descriptions as the graph has them.
+    pub fn io_from_graph(graph: &Graph) -> (Vec<TensorInfo>, Vec<TensorInfo>) {
+        let info = |ids: &[usize], names: &[String]| {
+            ids.iter()
+                .zip(names)
+                .map(|(&id, name)| {
+                    let n = &graph.nodes[id];
+                    TensorInfo {
+                        name: name.clone(),
+                        shape: n.shape.clone(),
+                        scale: n.scale,
+                        bound: n.bound,
+                    }
+                })
+                .collect()
+        };
+        (
+            info(&graph.inputs, &graph.input_names),
+            info(&graph.outputs, &graph.output_names),
+        )
+    }
+}
