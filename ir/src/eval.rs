@@ -32,18 +32,19 @@ pub struct RescaleWitness {
     pub f: i64,
 }
 
-/// Rescales one value, checking that `q` lies in the table's domain.
+/// Rescales element `i` of value `x`, checking that `q` lies in the table's domain.
 pub fn rescale(
     x: i64,
+    i: usize,
     op: &Rescale,
     table_bits: u32,
     node: &str,
 ) -> Result<RescaleWitness, IrError> {
     let shifted = x
-        .checked_add(op.half())
+        .checked_add(op.half(i))
         .ok_or_else(|| IrError::Overflow { node: node.into() })?;
-    let q = shifted >> op.shift;
-    let r = shifted - (q << op.shift);
+    let q = shifted >> op.shift(i);
+    let r = shifted - (q << op.shift(i));
     check_domain(&op.table, q, table_bits, node)?;
     Ok(RescaleWitness {
         q,
@@ -181,7 +182,8 @@ pub fn eval(graph: &Graph, table_bits: u32, inputs: &[Tensor<i64>]) -> Result<Tr
             Op::Rescale(rs) => arg(0)
                 .data()
                 .iter()
-                .map(|&x| rescale(x, rs, table_bits, &node.name).map(|w| w.f))
+                .enumerate()
+                .map(|(i, &x)| rescale(x, i, rs, table_bits, &node.name).map(|w| w.f))
                 .collect::<Result<_, _>>()?,
             Op::Softmax(sm) => {
                 let x = arg(0).data();
@@ -238,15 +240,15 @@ mod tests {
 
     #[test]
     fn rescale_rounds_half_up_and_applies_the_table() {
-        let rs = Rescale {
-            shift: 4,
-            table: TableFn::Relu,
-        };
-        assert_eq!(rescale(24, &rs, 12, "n").map(|w| w.f).ok(), Some(2)); // 1.5 -> 2
-        assert_eq!(rescale(-24, &rs, 12, "n").map(|w| (w.q, w.f)).ok(), Some((-1, 0)));
-        let w = rescale(23, &rs, 12, "n").ok();
+        let rs = Rescale::uniform(4, TableFn::Relu);
+        assert_eq!(rescale(24, 0, &rs, 12, "n").map(|w| w.f).ok(), Some(2)); // 1.5 -> 2
+        assert_eq!(rescale(-24, 0, &rs, 12, "n").map(|w| (w.q, w.f)).ok(), Some((-1, 0)));
+        let w = rescale(23, 0, &rs, 12, "n").ok();
         assert_eq!(w.map(|w| (w.q, w.r)), Some((1, 15)));
-        assert!(rescale(1 << 20, &rs, 12, "n").is_err());
+        assert!(rescale(1 << 20, 0, &rs, 12, "n").is_err());
+        let per = Rescale { shifts: vec![0, 2], table: TableFn::Identity };
+        assert_eq!(rescale(6, 1, &per, 12, "n").map(|w| w.q).ok(), Some(2));
+        assert_eq!(rescale(6, 0, &per, 12, "n").map(|w| w.q).ok(), Some(6));
     }
 
     #[test]

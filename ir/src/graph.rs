@@ -79,65 +79,68 @@ impl Graph {
     /// comes from: `(input position, flat index in that input)`. `None` for other ops.
     pub fn index_map(&self, id: NodeId) -> Option<Vec<(usize, usize)>> {
         let node = &self.nodes[id];
-        let in_shape = |i: usize| self.nodes[node.inputs[i]].shape.as_slice();
-        match &node.op {
-            Op::Reshape => Some((0..node.len()).map(|i| (0, i)).collect()),
-            Op::Transpose(t) => Some(
-                transpose_indices(in_shape(0), &t.perm)
-                    .into_iter()
-                    .map(|i| (0, i))
-                    .collect(),
-            ),
-            Op::Concat(c) => {
-                let out_strides = strides(&node.shape);
-                let mut map = Vec::with_capacity(node.len());
-                for flat in 0..node.len() {
-                    let coords: Vec<usize> = out_strides
-                        .iter()
-                        .zip(&node.shape)
-                        .map(|(s, d)| (flat / s) % d)
-                        .collect();
-                    let mut along = coords[c.axis];
-                    let mut which = 0;
-                    while along >= in_shape(which)[c.axis] {
-                        along -= in_shape(which)[c.axis];
-                        which += 1;
-                    }
-                    let is = strides(in_shape(which));
-                    let idx = coords
-                        .iter()
-                        .enumerate()
-                        .map(|(a, &x)| if a == c.axis { along } else { x } * is[a])
-                        .sum();
-                    map.push((which, idx));
-                }
-                Some(map)
-            }
-            Op::Gather(g) => {
-                let shape = in_shape(0);
-                let outer: usize = shape[..g.axis].iter().product();
-                let inner: usize = shape[g.axis + 1..].iter().product();
-                let mut map = Vec::with_capacity(node.len());
-                for o in 0..outer {
-                    for &ix in &g.indices {
-                        for i in 0..inner {
-                            map.push((0, (o * shape[g.axis] + ix) * inner + i));
-                        }
-                    }
-                }
-                Some(map)
-            }
-            Op::Input(_)
-            | Op::Dense(_)
-            | Op::Binary(_)
-            | Op::Affine(_)
-            | Op::Rescale(_)
-            | Op::Softmax(_) => None,
-        }
+        let shapes: Vec<&[usize]> = node.inputs.iter().map(|&i| self.nodes[i].shape.as_slice()).collect();
+        index_map(&node.op, &shapes, &node.shape)
     }
 
     /// Total constant parameters.
     pub fn param_count(&self) -> usize {
         self.nodes.iter().map(|n| n.op.param_count()).sum()
+    }
+}
+
+/// For an index-map op (Reshape, Transpose, Concat, Gather) with inputs of `in_shapes`, where
+/// each output element comes from: `(input position, flat index in that input)`. `None` for
+/// other ops.
+pub fn index_map(op: &Op, in_shapes: &[&[usize]], out_shape: &[usize]) -> Option<Vec<(usize, usize)>> {
+    let len: usize = out_shape.iter().product();
+    match op {
+        Op::Reshape => Some((0..len).map(|i| (0, i)).collect()),
+        Op::Transpose(t) => Some(
+            transpose_indices(in_shapes[0], &t.perm)
+                .into_iter()
+                .map(|i| (0, i))
+                .collect(),
+        ),
+        Op::Concat(c) => {
+            let out_strides = strides(out_shape);
+            let mut map = Vec::with_capacity(len);
+            for flat in 0..len {
+                let coords: Vec<usize> = out_strides
+                    .iter()
+                    .zip(out_shape)
+                    .map(|(s, d)| (flat / s) % d)
+                    .collect();
+                let mut along = coords[c.axis];
+                let mut which = 0;
+                while which + 1 < in_shapes.len() && along >= in_shapes[which][c.axis] {
+                    along -= in_shapes[which][c.axis];
+                    which += 1;
+                }
+                let is = strides(in_shapes[which]);
+                let idx = coords
+                    .iter()
+                    .enumerate()
+                    .map(|(a, &x)| if a == c.axis { along } else { x } * is[a])
+                    .sum();
+                map.push((which, idx));
+            }
+            Some(map)
+        }
+        Op::Gather(g) => {
+            let shape = in_shapes[0];
+            let outer: usize = shape[..g.axis].iter().product();
+            let inner: usize = shape[g.axis + 1..].iter().product();
+            let mut map = Vec::with_capacity(len);
+            for o in 0..outer {
+                for &ix in &g.indices {
+                    for i in 0..inner {
+                        map.push((0, (o * shape[g.axis] + ix) * inner + i));
+                    }
+                }
+            }
+            Some(map)
+        }
+        Op::Input(_) | Op::Dense(_) | Op::Binary(_) | Op::Affine(_) | Op::Rescale(_) | Op::Softmax(_) => None,
     }
 }

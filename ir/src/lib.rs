@@ -20,9 +20,9 @@ pub use eval::{
     dequantize, eval, quantize, rescale, softmax_range_bits, softmax_row, RescaleWitness,
     SoftmaxWitness, Trace,
 };
-pub use graph::{Graph, Node, NodeId};
+pub use graph::{index_map, Graph, Node, NodeId};
 pub use op::{
-    Affine, Binary, BinaryKind, Concat, Dense, Gather, Input, Op, Rescale, Softmax, Transpose,
+    dense_terms, Affine, Binary, BinaryKind, Concat, Dense, Gather, Input, Op, Rescale, Softmax, Transpose,
     WeightSide,
 };
 pub use settings::{Settings, TensorInfo};

@@ -60,30 +60,38 @@ impl Dense {
     /// The terms of every output element: `(flat index into x, weight)`, in accumulation order.
     pub fn terms(&self, x_shape: &[usize]) -> Vec<Vec<(usize, i64)>> {
         let w = self.weight.data();
-        let ws = self.weight.shape();
-        match self.side {
-            WeightSide::Right => {
-                let (k, n) = (ws[0], ws[1]);
-                let rows = x_shape.iter().product::<usize>() / k.max(1);
-                let mut out = Vec::with_capacity(rows * n);
-                for r in 0..rows {
-                    for j in 0..n {
-                        out.push((0..k).map(|t| (r * k + t, w[t * n + j])).collect());
-                    }
+        dense_terms(self.weight.shape(), self.side, x_shape)
+            .into_iter()
+            .map(|row| row.into_iter().map(|(xi, wi)| (xi, w[wi])).collect())
+            .collect()
+    }
+}
+
+/// The terms of every output element of a product with a constant matrix of shape `w_shape`:
+/// `(flat index into x, flat index into w)`, in accumulation order.
+pub fn dense_terms(w_shape: &[usize], side: WeightSide, x_shape: &[usize]) -> Vec<Vec<(usize, usize)>> {
+    match side {
+        WeightSide::Right => {
+            let (k, n) = (w_shape[0], w_shape[1]);
+            let rows = x_shape.iter().product::<usize>() / k.max(1);
+            let mut out = Vec::with_capacity(rows * n);
+            for r in 0..rows {
+                for j in 0..n {
+                    out.push((0..k).map(|t| (r * k + t, t * n + j)).collect());
                 }
-                out
             }
-            WeightSide::Left => {
-                let (m, k) = (ws[0], ws[1]);
-                let n = x_shape.get(1).copied().unwrap_or(1);
-                let mut out = Vec::with_capacity(m * n);
-                for i in 0..m {
-                    for j in 0..n {
-                        out.push((0..k).map(|t| (t * n + j, w[i * k + t])).collect());
-                    }
+            out
+        }
+        WeightSide::Left => {
+            let (m, k) = (w_shape[0], w_shape[1]);
+            let n = x_shape.get(1).copied().unwrap_or(1);
+            let mut out = Vec::with_capacity(m * n);
+            for i in 0..m {
+                for j in 0..n {
+                    out.push((0..k).map(|t| (t * n + j, i * k + t)).collect());
                 }
-                out
             }
+            out
         }
     }
 }
@@ -129,19 +137,39 @@ pub struct Affine {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rescale {
-    pub shift: u32,
+    /// Right shift per element; a single entry applies to every element.
+    pub shifts: Vec<u32>,
     /// Identity, Relu or Sigmoid.
     pub table: TableFn,
 }
 
 impl Rescale {
-    /// `2^(shift-1)`, or 0 for no shift: the rounding offset.
-    pub fn half(&self) -> i64 {
-        if self.shift == 0 {
-            0
-        } else {
-            1i64 << (self.shift - 1)
+    /// A rescale with one shift for every element.
+    pub fn uniform(shift: u32, table: TableFn) -> Self {
+        Self {
+            shifts: vec![shift],
+            table,
         }
+    }
+
+    /// The shift of element `i`.
+    pub fn shift(&self, i: usize) -> u32 {
+        match self.shifts.as_slice() {
+            [one] => *one,
+            many => many.get(i).copied().unwrap_or(0),
+        }
+    }
+
+    /// `2^(shift-1)`, or 0 for no shift: the rounding offset of element `i`.
+    pub fn half(&self, i: usize) -> i64 {
+        match self.shift(i) {
+            0 => 0,
+            s => 1i64 << (s - 1),
+        }
+    }
+
+    pub fn max_shift(&self) -> u32 {
+        self.shifts.iter().copied().max().unwrap_or(0)
     }
 }
 

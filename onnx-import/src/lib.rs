@@ -1,1 +1,15 @@
-//! placeholder
+//! ONNX import for zkinfer: protobuf → float graph (constant folding, shape inference with
+//! symbolic dimensions set to 1, Add-into-bias and affine fusion) → quantized IR graph.
+
+mod error;
+mod float;
+mod model;
+mod ops;
+mod proto;
+mod quantize;
+mod tensor_proto;
+
+pub use error::{ImportError, Unsupported};
+pub use float::{FloatGraph, FloatNode, FloatOp};
+pub use model::{import_onnx, load_onnx};
+pub use quantize::{quantize, QuantConfig, Quantized};

@@ -1,0 +1,170 @@
+//! The float graph the importer builds, and its evaluator (used for calibration and for
+//! measuring quantization error).
+
+use zkinfer_ir::{broadcast_indices, dense_terms, index_map, BinaryKind, Op, Tensor, WeightSide};
+
+use crate::ImportError;
+
+/// A float operation. Index-map ops (Reshape, Transpose, Concat, Gather) are already the IR's
+/// own variants.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FloatOp {
+    Input(usize),
+    Dense {
+        weight: Tensor<f64>,
+        side: WeightSide,
+        bias: Option<Tensor<f64>>,
+    },
+    Binary(BinaryKind),
+    /// `x · mul + add`, both expanded to the output shape.
+    Affine {
+        mul: Tensor<f64>,
+        add: Tensor<f64>,
+    },
+    Relu,
+    Sigmoid,
+    /// Along the last axis.
+    Softmax,
+    /// Reshape, Transpose, Concat or Gather.
+    IndexMap(Op),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FloatNode {
+    pub name: String,
+    pub op: FloatOp,
+    pub inputs: Vec<usize>,
+    pub shape: Vec<usize>,
+}
+
+impl FloatNode {
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An imported model before quantization.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FloatGraph {
+    pub nodes: Vec<FloatNode>,
+    pub inputs: Vec<usize>,
+    pub outputs: Vec<usize>,
+    pub input_names: Vec<String>,
+    pub output_names: Vec<String>,
+}
+
+impl FloatGraph {
+    pub fn push(&mut self, node: FloatNode) -> usize {
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// How many nodes (and graph outputs) read each node.
+    pub fn consumers(&self) -> Vec<usize> {
+        let mut uses = vec![0; self.nodes.len()];
+        for n in &self.nodes {
+            for &i in &n.inputs {
+                uses[i] += 1;
+            }
+        }
+        for &o in &self.outputs {
+            uses[o] += 1;
+        }
+        uses
+    }
+
+    /// Evaluates every node on float inputs (flat, row-major, one per graph input).
+    pub fn eval(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, ImportError> {
+        if inputs.len() != self.inputs.len() {
+            return Err(ImportError::Input {
+                name: "<inputs>".into(),
+                reason: format!(
+                    "the model takes {} inputs but {} were given",
+                    self.inputs.len(),
+                    inputs.len()
+                ),
+            });
+        }
+        let mut values: Vec<Vec<f64>> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let arg = |i: usize| &values[node.inputs[i]];
+            let shape = |i: usize| self.nodes[node.inputs[i]].shape.as_slice();
+            let out: Vec<f64> = match &node.op {
+                FloatOp::Input(i) => {
+                    let given = &inputs[*i];
+                    if given.len() != node.len() {
+                        return Err(ImportError::Input {
+                            name: node.name.clone(),
+                            reason: format!(
+                                "expected {} values for shape {:?}, got {}",
+                                node.len(),
+                                node.shape,
+                                given.len()
+                            ),
+                        });
+                    }
+                    given.iter().map(|&v| v as f64).collect()
+                }
+                FloatOp::Dense { weight, side, bias } => {
+                    let x = arg(0);
+                    dense_terms(weight.shape(), *side, shape(0))
+                        .iter()
+                        .enumerate()
+                        .map(|(j, row)| {
+                            let b = bias.as_ref().map_or(0.0, |b| b.data()[j]);
+                            row.iter().fold(b, |acc, &(xi, wi)| acc + x[xi] * weight.data()[wi])
+                        })
+                        .collect()
+                }
+                FloatOp::Binary(kind) => {
+                    let ia = broadcast_indices(shape(0), &node.shape);
+                    let ib = broadcast_indices(shape(1), &node.shape);
+                    ia.iter()
+                        .zip(&ib)
+                        .map(|(&i, &j)| binary(*kind, arg(0)[i], arg(1)[j]))
+                        .collect()
+                }
+                FloatOp::Affine { mul, add } => arg(0)
+                    .iter()
+                    .zip(mul.data().iter().zip(add.data()))
+                    .map(|(x, (m, a))| x * m + a)
+                    .collect(),
+                FloatOp::Relu => arg(0).iter().map(|v| v.max(0.0)).collect(),
+                FloatOp::Sigmoid => arg(0).iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
+                FloatOp::Softmax => {
+                    let n = node.shape.last().copied().unwrap_or(1).max(1);
+                    arg(0).chunks(n).flat_map(softmax).collect()
+                }
+                FloatOp::IndexMap(op) => {
+                    let shapes: Vec<&[usize]> = (0..node.inputs.len()).map(shape).collect();
+                    index_map(op, &shapes, &node.shape)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&(w, i)| values[node.inputs[w]][i])
+                        .collect()
+                }
+            };
+            values.push(out);
+        }
+        Ok(values)
+    }
+}
+
+pub fn binary(kind: BinaryKind, a: f64, b: f64) -> f64 {
+    match kind {
+        BinaryKind::Add => a + b,
+        BinaryKind::Sub => a - b,
+        BinaryKind::Mul => a * b,
+    }
+}
+
+pub fn softmax(row: &[f64]) -> Vec<f64> {
+    let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = row.iter().map(|v| (v - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.iter().map(|v| v / s).collect()
+}

@@ -1,0 +1,202 @@
+//! ONNX model → float graph: every unsupported operator is reported at once, with its node.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use prost::Message;
+
+use crate::error::{ImportError, Unsupported};
+use crate::float::{FloatGraph, FloatNode, FloatOp};
+use crate::ops::{builder, Ctx, Value};
+use crate::proto::{data_type, ModelProto, ValueInfoProto};
+use crate::tensor_proto::tensor_from_proto;
+
+/// Reads and imports an ONNX file.
+pub fn load_onnx(path: &Path) -> Result<FloatGraph, ImportError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    import_onnx(&bytes, &name)
+}
+
+/// Imports ONNX bytes; `path` names the model in errors.
+pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> {
+    let malformed = |reason: String| ImportError::Malformed {
+        path: path.into(),
+        reason,
+    };
+    let model = ModelProto::decode(bytes).map_err(|e| malformed(e.to_string()))?;
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| malformed("the model has no graph".into()))?;
+    if graph.node.is_empty() && graph.output.is_empty() {
+        return Err(malformed("the graph is empty".into()));
+    }
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map_or(13, |o| o.version);
+
+    let node_name = |n: &crate::proto::NodeProto| {
+        if n.name.is_empty() {
+            n.output.first().cloned().unwrap_or_default()
+        } else {
+            n.name.clone()
+        }
+    };
+    let op_name = |n: &crate::proto::NodeProto| {
+        if n.domain.is_empty() || n.domain == "ai.onnx" {
+            n.op_type.clone()
+        } else {
+            format!("{}:{}", n.domain, n.op_type)
+        }
+    };
+    let unknown: Vec<Unsupported> = graph
+        .node
+        .iter()
+        .filter(|n| !(n.domain.is_empty() || n.domain == "ai.onnx") || builder(&n.op_type).is_none())
+        .map(|n| Unsupported {
+            node: node_name(n),
+            op: op_name(n),
+            reason: "operator not supported".into(),
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ImportError::Unsupported {
+            path: path.into(),
+            items: unknown,
+        });
+    }
+
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    for n in &graph.node {
+        for i in n.input.iter().filter(|i| !i.is_empty()) {
+            *uses.entry(i.clone()).or_default() += 1;
+        }
+    }
+    for o in &graph.output {
+        *uses.entry(o.name.clone()).or_default() += 1;
+    }
+
+    let mut values: HashMap<String, Value> = HashMap::new();
+    for init in &graph.initializer {
+        let t = tensor_from_proto(init).map_err(malformed)?;
+        values.insert(init.name.clone(), Value::Const(t));
+    }
+    let mut fg = FloatGraph::default();
+    let real_inputs: Vec<&ValueInfoProto> = graph
+        .input
+        .iter()
+        .filter(|vi| !values.contains_key(&vi.name))
+        .collect();
+    for vi in real_inputs {
+        let shape = input_shape(vi)?;
+        let index = fg.inputs.len();
+        let id = fg.push(FloatNode {
+            name: vi.name.clone(),
+            op: FloatOp::Input(index),
+            inputs: vec![],
+            shape,
+        });
+        fg.inputs.push(id);
+        fg.input_names.push(vi.name.clone());
+        values.insert(vi.name.clone(), Value::Node(id));
+    }
+
+    let mut failed: Vec<Unsupported> = Vec::new();
+    let mut poisoned: std::collections::HashSet<String> = Default::default();
+    for n in &graph.node {
+        if n.input.iter().any(|i| poisoned.contains(i)) {
+            poisoned.extend(n.output.iter().cloned());
+            continue;
+        }
+        let mut inputs = Vec::with_capacity(n.input.len());
+        for name in &n.input {
+            if name.is_empty() {
+                inputs.push(None);
+                continue;
+            }
+            let v = values.get(name).cloned().ok_or_else(|| ImportError::Node {
+                node: node_name(n),
+                op: n.op_type.clone(),
+                reason: format!("reads `{name}`, which no earlier node or initializer defines"),
+            })?;
+            inputs.push(Some(v));
+        }
+        let build = builder(&n.op_type).ok_or_else(|| malformed("internal: builder vanished".into()))?;
+        let mut ctx = Ctx {
+            node: n,
+            graph: &mut fg,
+            inputs,
+            uses: &uses,
+            opset,
+        };
+        match build(&mut ctx) {
+            Ok(outs) => {
+                for (name, v) in n.output.iter().zip(outs) {
+                    values.insert(name.clone(), v);
+                }
+            }
+            Err(reason) => {
+                failed.push(Unsupported {
+                    node: node_name(n),
+                    op: op_name(n),
+                    reason,
+                });
+                poisoned.extend(n.output.iter().cloned());
+            }
+        }
+    }
+    if !failed.is_empty() {
+        return Err(ImportError::Unsupported {
+            path: path.into(),
+            items: failed,
+        });
+    }
+    for o in &graph.output {
+        match values.get(&o.name) {
+            Some(Value::Node(id)) => {
+                fg.outputs.push(*id);
+                fg.output_names.push(o.name.clone());
+            }
+            Some(Value::Const(_)) => {
+                return Err(ImportError::Node {
+                    node: o.name.clone(),
+                    op: "output".into(),
+                    reason: "the graph output is a constant: there is nothing to prove".into(),
+                })
+            }
+            None => return Err(malformed(format!("graph output `{}` is never computed", o.name))),
+        }
+    }
+    Ok(fg)
+}
+
+fn input_shape(vi: &ValueInfoProto) -> Result<Vec<usize>, ImportError> {
+    let bad = |reason: &str| ImportError::Input {
+        name: vi.name.clone(),
+        reason: reason.into(),
+    };
+    let tensor = vi
+        .r#type
+        .as_ref()
+        .and_then(|t| t.tensor_type.as_ref())
+        .ok_or_else(|| bad("not a tensor input"))?;
+    if !data_type::is_float(tensor.elem_type) {
+        return Err(bad(&format!(
+            "element type {} is not supported (float inputs only)",
+            tensor.elem_type
+        )));
+    }
+    let shape = tensor.shape.as_ref().ok_or_else(|| bad("the input has no shape"))?;
+    // Symbolic dimensions (`batch_size`, …) become 1.
+    Ok(shape
+        .dim
+        .iter()
+        .map(|d| d.dim_value.filter(|&v| v > 0).map_or(1, |v| v as usize))
+        .collect())
+}

@@ -1,0 +1,121 @@
+//! Add, Sub, Mul and Div. A constant operand makes an `Affine` node (`x · mul + add`), which is
+//! fused into the Dense or Affine node before it when that node has no other reader.
+
+use zkinfer_ir::{broadcast_shape, BinaryKind, Tensor};
+
+use super::{broadcast_const, expand, Ctx, Value};
+use crate::float::FloatOp;
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+pub fn add(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    elementwise(ctx, Kind::Add)
+}
+
+pub fn sub(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    elementwise(ctx, Kind::Sub)
+}
+
+pub fn mul(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    elementwise(ctx, Kind::Mul)
+}
+
+pub fn div(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    elementwise(ctx, Kind::Div)
+}
+
+fn elementwise(ctx: &mut Ctx<'_>, kind: Kind) -> Result<Vec<Value>, String> {
+    let (a, b) = (ctx.input(0)?.clone(), ctx.input(1)?.clone());
+    let value = match (a, b) {
+        (Value::Const(a), Value::Const(b)) => Value::Const(broadcast_const(&a, &b, |x, y| match kind {
+            Kind::Add => x + y,
+            Kind::Sub => x - y,
+            Kind::Mul => x * y,
+            Kind::Div => x / y,
+        })?),
+        (Value::Node(x), Value::Const(c)) => {
+            let one = c.map(|_| 1.0);
+            let zero = c.map(|_| 0.0);
+            match kind {
+                Kind::Add => affine(ctx, 0, x, one, c)?,
+                Kind::Sub => affine(ctx, 0, x, one, c.map(|v| -v))?,
+                Kind::Mul => affine(ctx, 0, x, c, zero)?,
+                Kind::Div => {
+                    if c.data().iter().any(|&v| v == 0.0) {
+                        return Err("division by a constant that contains zero".into());
+                    }
+                    affine(ctx, 0, x, c.map(|v| 1.0 / v), zero)?
+                }
+            }
+        }
+        (Value::Const(c), Value::Node(x)) => {
+            let one = c.map(|_| 1.0);
+            let zero = c.map(|_| 0.0);
+            match kind {
+                Kind::Add => affine(ctx, 1, x, one, c)?,
+                Kind::Sub => affine(ctx, 1, x, one.map(|v| -v), c)?,
+                Kind::Mul => affine(ctx, 1, x, c, zero)?,
+                Kind::Div => {
+                    return Err("division by a computed tensor is not supported yet".into())
+                }
+            }
+        }
+        (Value::Node(a), Value::Node(b)) => {
+            let bin = match kind {
+                Kind::Add => BinaryKind::Add,
+                Kind::Sub => BinaryKind::Sub,
+                Kind::Mul => BinaryKind::Mul,
+                Kind::Div => {
+                    return Err("division by a computed tensor is not supported yet".into())
+                }
+            };
+            let (sa, sb) = (ctx.graph.nodes[a].shape.clone(), ctx.graph.nodes[b].shape.clone());
+            let shape = broadcast_shape(&sa, &sb)
+                .ok_or_else(|| format!("shapes {sa:?} and {sb:?} do not broadcast"))?;
+            ctx.add(FloatOp::Binary(bin), vec![a, b], shape)
+        }
+    };
+    Ok(vec![value])
+}
+
+/// `x · mul + add` where `x` is operand `operand` of this node.
+fn affine(
+    ctx: &mut Ctx<'_>,
+    operand: usize,
+    x: usize,
+    mul: Tensor<f64>,
+    add: Tensor<f64>,
+) -> Result<Value, String> {
+    let shape = ctx.graph.nodes[x].shape.clone();
+    let mul = expand(&mul, &shape)?;
+    let add = expand(&add, &shape)?;
+    if ctx.single_use(operand) {
+        let prev = &mut ctx.graph.nodes[x];
+        match &mut prev.op {
+            FloatOp::Dense { bias, .. } if mul.data().iter().all(|&m| m == 1.0) => {
+                let b = match bias.take() {
+                    Some(b) => broadcast_const(&b, &add, |p, a| p + a)?,
+                    None => add,
+                };
+                *bias = Some(b);
+                return Ok(Value::Node(x));
+            }
+            FloatOp::Affine { mul: m1, add: a1 } => {
+                let m = broadcast_const(m1, &mul, |p, q| p * q)?;
+                let a = broadcast_const(a1, &mul, |p, q| p * q)?;
+                let a = broadcast_const(&a, &add, |p, q| p + q)?;
+                *m1 = m;
+                *a1 = a;
+                return Ok(Value::Node(x));
+            }
+            _ => {}
+        }
+    }
+    Ok(ctx.add(FloatOp::Affine { mul, add }, vec![x], shape))
+}

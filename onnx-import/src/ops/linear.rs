@@ -1,0 +1,131 @@
+//! Gemm and MatMul with a constant operand: a `Dense` node with the weights (and the bias) as
+//! constants.
+
+use zkinfer_ir::{transpose_indices, Op, Tensor, Transpose, WeightSide};
+
+use super::{expand, Ctx, Value};
+use crate::float::FloatOp;
+
+fn transpose2(t: &Tensor<f64>) -> Result<Tensor<f64>, String> {
+    let s = t.shape();
+    if s.len() != 2 {
+        return Err(format!("expected a matrix, got shape {s:?}"));
+    }
+    let idx = transpose_indices(s, &[1, 0]);
+    Tensor::new(vec![s[1], s[0]], idx.iter().map(|&i| t.data()[i]).collect()).map_err(|e| e.to_string())
+}
+
+fn matmul_const(a: &Tensor<f64>, b: &Tensor<f64>) -> Result<Tensor<f64>, String> {
+    let (sa, sb) = (a.shape(), b.shape());
+    if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[0] {
+        return Err(format!("cannot multiply constants of shapes {sa:?} and {sb:?}"));
+    }
+    let (m, k, n) = (sa[0], sa[1], sb[1]);
+    let mut out = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            out[i * n + j] = (0..k).map(|t| a.data()[i * k + t] * b.data()[t * n + j]).sum();
+        }
+    }
+    Tensor::new(vec![m, n], out).map_err(|e| e.to_string())
+}
+
+fn transpose_node(ctx: &mut Ctx<'_>, id: usize) -> Result<usize, String> {
+    let s = ctx.graph.nodes[id].shape.clone();
+    if s.len() != 2 {
+        return Err(format!("transposed operand must be a matrix, got shape {s:?}"));
+    }
+    match ctx.add(
+        FloatOp::IndexMap(Op::Transpose(Transpose { perm: vec![1, 0] })),
+        vec![id],
+        vec![s[1], s[0]],
+    ) {
+        Value::Node(t) => Ok(t),
+        Value::Const(_) => Err("internal: transpose produced a constant".into()),
+    }
+}
+
+/// `Y = alpha · A' · B' + beta · C` with `A'`, `B'` optionally transposed.
+pub fn gemm(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let alpha = ctx.attr_float("alpha", 1.0) as f64;
+    let beta = ctx.attr_float("beta", 1.0) as f64;
+    let trans_a = ctx.attr_int("transA", 0) != 0;
+    let trans_b = ctx.attr_int("transB", 0) != 0;
+    let a = ctx.input(0)?.clone();
+    let b = ctx.input(1)?.clone();
+    let c = match ctx.optional(2) {
+        Some(Value::Const(t)) => Some(t.clone()),
+        Some(Value::Node(_)) => return Err("C (input 2) must be a constant".into()),
+        None => None,
+    };
+    let (x, weight, side) = match (a, b) {
+        (Value::Const(a), Value::Const(b)) => {
+            let a = if trans_a { transpose2(&a)? } else { a };
+            let b = if trans_b { transpose2(&b)? } else { b };
+            let y = matmul_const(&a, &b)?;
+            let y = match c {
+                Some(c) => super::broadcast_const(&y, &c, |y, c| alpha * y + beta * c)?,
+                None => y.map(|v| alpha * v),
+            };
+            return Ok(vec![Value::Const(y)]);
+        }
+        (Value::Node(x), Value::Const(b)) => {
+            let w = if trans_b { transpose2(&b)? } else { b };
+            let x = if trans_a { transpose_node(ctx, x)? } else { x };
+            (x, w, WeightSide::Right)
+        }
+        (Value::Const(a), Value::Node(x)) => {
+            let w = if trans_a { transpose2(&a)? } else { a };
+            let x = if trans_b { transpose_node(ctx, x)? } else { x };
+            (x, w, WeightSide::Left)
+        }
+        (Value::Node(_), Value::Node(_)) => {
+            return Err("Gemm of two computed tensors is not supported yet (needs a witnessed matrix product)".into())
+        }
+    };
+    dense(ctx, x, weight.map(|v| alpha * v), side, c.map(|c| c.map(|v| beta * v)))
+}
+
+/// MatMul with one constant matrix operand.
+pub fn matmul(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    match (ctx.input(0)?.clone(), ctx.input(1)?.clone()) {
+        (Value::Const(a), Value::Const(b)) => Ok(vec![Value::Const(matmul_const(&a, &b)?)]),
+        (Value::Node(x), Value::Const(w)) => dense(ctx, x, w, WeightSide::Right, None),
+        (Value::Const(w), Value::Node(x)) => dense(ctx, x, w, WeightSide::Left, None),
+        (Value::Node(_), Value::Node(_)) => Err(
+            "MatMul of two computed tensors is not supported yet (needs a witnessed matrix product)".into(),
+        ),
+    }
+}
+
+fn dense(
+    ctx: &mut Ctx<'_>,
+    x: usize,
+    weight: Tensor<f64>,
+    side: WeightSide,
+    bias: Option<Tensor<f64>>,
+) -> Result<Vec<Value>, String> {
+    let xs = ctx.graph.nodes[x].shape.clone();
+    let ws = weight.shape().to_vec();
+    if ws.len() != 2 {
+        return Err(format!("the constant operand must be a matrix, got shape {ws:?}"));
+    }
+    let out_shape = match side {
+        WeightSide::Right => {
+            if xs.last() != Some(&ws[0]) {
+                return Err(format!("shapes {xs:?} and {ws:?} do not multiply"));
+            }
+            let mut s = xs[..xs.len() - 1].to_vec();
+            s.push(ws[1]);
+            s
+        }
+        WeightSide::Left => {
+            if xs.len() != 2 || xs[0] != ws[1] {
+                return Err(format!("shapes {ws:?} and {xs:?} do not multiply"));
+            }
+            vec![ws[0], xs[1]]
+        }
+    };
+    let bias = bias.map(|b| expand(&b, &out_shape)).transpose()?;
+    Ok(vec![ctx.add(FloatOp::Dense { weight, side, bias }, vec![x], out_shape)])
+}

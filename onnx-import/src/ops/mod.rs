@@ -1,0 +1,195 @@
+//! One small builder per ONNX operator, registered by name. A builder reads typed attributes
+//! (errors name the node), folds constants, and adds float nodes.
+
+mod activation;
+mod arith;
+mod linear;
+mod shape;
+
+use std::collections::HashMap;
+
+use zkinfer_ir::{broadcast_indices, broadcast_shape, Tensor};
+
+use crate::float::{FloatGraph, FloatNode, FloatOp};
+use crate::proto::{AttributeProto, NodeProto};
+use crate::tensor_proto::tensor_from_proto;
+
+/// What an ONNX value is during import: a folded constant or a node of the float graph.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Const(Tensor<f64>),
+    Node(usize),
+}
+
+/// A builder's view of one ONNX node.
+pub struct Ctx<'a> {
+    pub node: &'a NodeProto,
+    pub graph: &'a mut FloatGraph,
+    /// Resolved inputs; `None` for an omitted optional input.
+    pub inputs: Vec<Option<Value>>,
+    /// How many nodes and graph outputs read each ONNX tensor name.
+    pub uses: &'a HashMap<String, usize>,
+    pub opset: i64,
+}
+
+/// Builds a node's outputs, or says why the node cannot be lowered.
+pub type Build = fn(&mut Ctx<'_>) -> Result<Vec<Value>, String>;
+
+/// The registry: ONNX operator name to builder.
+pub fn builder(op_type: &str) -> Option<Build> {
+    Some(match op_type {
+        "Gemm" => linear::gemm,
+        "MatMul" => linear::matmul,
+        "Add" => arith::add,
+        "Sub" => arith::sub,
+        "Mul" => arith::mul,
+        "Div" => arith::div,
+        "Relu" => activation::relu,
+        "Sigmoid" => activation::sigmoid,
+        "Softmax" => activation::softmax,
+        "Flatten" => shape::flatten,
+        "Reshape" => shape::reshape,
+        "Identity" | "Dropout" => shape::identity,
+        "Cast" => shape::cast,
+        "Constant" => shape::constant,
+        "Shape" => shape::shape,
+        "Gather" => shape::gather,
+        "Unsqueeze" => shape::unsqueeze,
+        "Squeeze" => shape::squeeze,
+        "Concat" => shape::concat,
+        "Transpose" => shape::transpose,
+        _ => return None,
+    })
+}
+
+impl Ctx<'_> {
+    fn attr(&self, name: &str) -> Option<&AttributeProto> {
+        self.node.attribute.iter().find(|a| a.name == name)
+    }
+
+    pub fn attr_int(&self, name: &str, default: i64) -> i64 {
+        self.attr(name).map_or(default, |a| a.i)
+    }
+
+    pub fn attr_float(&self, name: &str, default: f32) -> f32 {
+        self.attr(name).map_or(default, |a| a.f)
+    }
+
+    pub fn attr_ints(&self, name: &str) -> Option<Vec<i64>> {
+        self.attr(name).map(|a| a.ints.clone())
+    }
+
+    pub fn attr_floats(&self, name: &str) -> Option<Vec<f32>> {
+        self.attr(name).map(|a| a.floats.clone())
+    }
+
+    pub fn attr_tensor(&self, name: &str) -> Option<Result<Tensor<f64>, String>> {
+        self.attr(name)
+            .and_then(|a| a.t.as_ref())
+            .map(tensor_from_proto)
+    }
+
+    pub fn has_attr(&self, name: &str) -> bool {
+        self.attr(name).is_some()
+    }
+
+    pub fn input(&self, i: usize) -> Result<&Value, String> {
+        self.inputs
+            .get(i)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| format!("missing input {i}"))
+    }
+
+    pub fn optional(&self, i: usize) -> Option<&Value> {
+        self.inputs.get(i).and_then(Option::as_ref)
+    }
+
+    /// A constant input, or an error saying that this operand must be constant.
+    pub fn const_input(&self, i: usize, what: &str) -> Result<Tensor<f64>, String> {
+        match self.input(i)? {
+            Value::Const(t) => Ok(t.clone()),
+            Value::Node(_) => Err(format!("{what} (input {i}) must be a constant")),
+        }
+    }
+
+    /// The ONNX tensor name of input `i`.
+    pub fn input_name(&self, i: usize) -> &str {
+        self.node.input.get(i).map_or("", String::as_str)
+    }
+
+    /// Whether input `i` is read by this node alone (so it can be fused into it).
+    pub fn single_use(&self, i: usize) -> bool {
+        self.uses.get(self.input_name(i)).copied().unwrap_or(0) == 1
+    }
+
+    pub fn shape_of(&self, v: &Value) -> Vec<usize> {
+        match v {
+            Value::Const(t) => t.shape().to_vec(),
+            Value::Node(id) => self.graph.nodes[*id].shape.clone(),
+        }
+    }
+
+    pub fn name(&self) -> String {
+        if self.node.name.is_empty() {
+            self.node.output.first().cloned().unwrap_or_default()
+        } else {
+            self.node.name.clone()
+        }
+    }
+
+    /// Adds a float node named after this ONNX node.
+    pub fn add(&mut self, op: FloatOp, inputs: Vec<usize>, shape: Vec<usize>) -> Value {
+        let name = self.name();
+        Value::Node(self.graph.push(FloatNode {
+            name,
+            op,
+            inputs,
+            shape,
+        }))
+    }
+}
+
+/// Elementwise `f(a, b)` of two constants with numpy broadcasting.
+pub fn broadcast_const(
+    a: &Tensor<f64>,
+    b: &Tensor<f64>,
+    f: impl Fn(f64, f64) -> f64,
+) -> Result<Tensor<f64>, String> {
+    let shape = broadcast_shape(a.shape(), b.shape())
+        .ok_or_else(|| format!("shapes {:?} and {:?} do not broadcast", a.shape(), b.shape()))?;
+    let ia = broadcast_indices(a.shape(), &shape);
+    let ib = broadcast_indices(b.shape(), &shape);
+    let data = ia
+        .iter()
+        .zip(&ib)
+        .map(|(&i, &j)| f(a.data()[i], b.data()[j]))
+        .collect();
+    Tensor::new(shape, data).map_err(|e| e.to_string())
+}
+
+/// `t` broadcast to `shape`.
+pub fn expand(t: &Tensor<f64>, shape: &[usize]) -> Result<Tensor<f64>, String> {
+    match broadcast_shape(t.shape(), shape) {
+        Some(s) if s == shape => {
+            let idx = broadcast_indices(t.shape(), shape);
+            Tensor::new(shape.to_vec(), idx.iter().map(|&i| t.data()[i]).collect())
+                .map_err(|e| e.to_string())
+        }
+        _ => Err(format!(
+            "constant of shape {:?} does not broadcast to {:?}",
+            t.shape(),
+            shape
+        )),
+    }
+}
+
+/// Normalizes a possibly negative axis for a tensor of rank `rank`.
+pub fn axis(a: i64, rank: usize) -> Result<usize, String> {
+    let r = rank as i64;
+    let n = if a < 0 { a + r } else { a };
+    if (0..r.max(1)).contains(&n) {
+        Ok(n as usize)
+    } else {
+        Err(format!("axis {a} is out of range for rank {rank}"))
+    }
+}

@@ -1,0 +1,237 @@
+//! Shape operators: index maps over their input (free in the circuit) or folded constants.
+
+use zkinfer_ir::{transpose_indices, Concat, Gather, Op, Tensor, Transpose};
+
+use super::{axis, Ctx, Value};
+use crate::float::FloatOp;
+use crate::proto::data_type;
+
+fn reshape_to(ctx: &mut Ctx<'_>, v: Value, shape: Vec<usize>) -> Result<Value, String> {
+    let len: usize = shape.iter().product();
+    let have: usize = ctx.shape_of(&v).iter().product();
+    if len != have {
+        return Err(format!("cannot reshape {have} elements to {shape:?}"));
+    }
+    Ok(match v {
+        Value::Const(t) => Value::Const(Tensor::new(shape, t.into_data()).map_err(|e| e.to_string())?),
+        Value::Node(x) if ctx.graph.nodes[x].shape == shape => Value::Node(x),
+        Value::Node(x) => ctx.add(FloatOp::IndexMap(Op::Reshape), vec![x], shape),
+    })
+}
+
+pub fn identity(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    Ok(vec![ctx.input(0)?.clone()])
+}
+
+pub fn cast(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let to = ctx.attr_int("to", 0) as i32;
+    match ctx.input(0)?.clone() {
+        Value::Node(x) if data_type::is_float(to) => Ok(vec![Value::Node(x)]),
+        Value::Node(_) => Err(format!("cast of a computed tensor to data type {to} is not supported (float types only)")),
+        Value::Const(t) => Ok(vec![Value::Const(match to {
+            data_type::BOOL => t.map(|&v| f64::from(u8::from(v != 0.0))),
+            t_ if data_type::is_float(t_) => t,
+            _ => t.map(|&v| v.trunc()),
+        })]),
+    }
+}
+
+pub fn constant(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    if let Some(t) = ctx.attr_tensor("value") {
+        return Ok(vec![Value::Const(t?)]);
+    }
+    let t = if ctx.has_attr("value_float") {
+        Tensor::new(vec![], vec![ctx.attr_float("value_float", 0.0) as f64])
+    } else if ctx.has_attr("value_int") {
+        Tensor::new(vec![], vec![ctx.attr_int("value_int", 0) as f64])
+    } else if let Some(f) = ctx.attr_floats("value_floats") {
+        Tensor::new(vec![f.len()], f.iter().map(|&v| v as f64).collect())
+    } else if let Some(i) = ctx.attr_ints("value_ints") {
+        Tensor::new(vec![i.len()], i.iter().map(|&v| v as f64).collect())
+    } else {
+        return Err("Constant without a supported value attribute".into());
+    };
+    Ok(vec![Value::Const(t.map_err(|e| e.to_string())?)])
+}
+
+pub fn shape(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let s = ctx.shape_of(ctx.input(0)?);
+    let r = s.len() as i64;
+    let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
+    let start = clamp(ctx.attr_int("start", 0));
+    let end = clamp(ctx.attr_int("end", r));
+    let dims: Vec<f64> = s[start..end.max(start)].iter().map(|&d| d as f64).collect();
+    Ok(vec![Value::Const(Tensor::new(vec![dims.len()], dims).map_err(|e| e.to_string())?)])
+}
+
+pub fn flatten(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let s = ctx.shape_of(&v);
+    let a = ctx.attr_int("axis", 1);
+    let a = if a < 0 { a + s.len() as i64 } else { a };
+    if !(0..=s.len() as i64).contains(&a) {
+        return Err(format!("axis {a} is out of range for rank {}", s.len()));
+    }
+    let a = a as usize;
+    let shape = vec![s[..a].iter().product(), s[a..].iter().product()];
+    Ok(vec![reshape_to(ctx, v, shape)?])
+}
+
+pub fn reshape(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let target = ctx.const_input(1, "the target shape")?;
+    let s = ctx.shape_of(&v);
+    let allow_zero = ctx.attr_int("allowzero", 0) != 0;
+    let total: usize = s.iter().product();
+    let mut shape = Vec::with_capacity(target.len());
+    let mut infer = None;
+    for (i, &d) in target.data().iter().enumerate() {
+        let d = d as i64;
+        shape.push(match d {
+            -1 => {
+                infer = Some(i);
+                1
+            }
+            0 if !allow_zero => *s.get(i).ok_or("0 in the target shape past the input rank")?,
+            d if d >= 0 => d as usize,
+            d => return Err(format!("invalid dimension {d} in the target shape")),
+        });
+    }
+    if let Some(i) = infer {
+        let known: usize = shape.iter().product();
+        if known == 0 || total % known != 0 {
+            return Err(format!("cannot infer the -1 dimension reshaping {s:?} to {:?}", target.data()));
+        }
+        shape[i] = total / known;
+    }
+    Ok(vec![reshape_to(ctx, v, shape)?])
+}
+
+fn axes_input(ctx: &Ctx<'_>, rank: usize) -> Result<Vec<usize>, String> {
+    let raw: Vec<i64> = match ctx.optional(1) {
+        Some(Value::Const(t)) => t.data().iter().map(|&v| v as i64).collect(),
+        Some(Value::Node(_)) => return Err("axes (input 1) must be a constant".into()),
+        None => ctx.attr_ints("axes").unwrap_or_default(),
+    };
+    let mut axes = raw.iter().map(|&a| axis(a, rank)).collect::<Result<Vec<_>, _>>()?;
+    axes.sort_unstable();
+    Ok(axes)
+}
+
+pub fn unsqueeze(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let s = ctx.shape_of(&v);
+    let n_axes = match ctx.optional(1) {
+        Some(a) => ctx.shape_of(a).iter().product(),
+        None => ctx.attr_ints("axes").map_or(0, |a| a.len()),
+    };
+    let axes = axes_input(ctx, s.len() + n_axes)?;
+    let mut shape = s.clone();
+    for &a in &axes {
+        if a > shape.len() {
+            return Err(format!("axis {a} out of range"));
+        }
+        shape.insert(a, 1);
+    }
+    Ok(vec![reshape_to(ctx, v, shape)?])
+}
+
+pub fn squeeze(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let s = ctx.shape_of(&v);
+    let axes = axes_input(ctx, s.len())?;
+    let shape: Vec<usize> = s
+        .iter()
+        .enumerate()
+        .filter(|&(i, &d)| !(if axes.is_empty() { d == 1 } else { axes.contains(&i) }))
+        .map(|(_, &d)| d)
+        .collect();
+    Ok(vec![reshape_to(ctx, v, shape)?])
+}
+
+pub fn transpose(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let s = ctx.shape_of(&v);
+    let perm: Vec<usize> = match ctx.attr_ints("perm") {
+        Some(p) => p.iter().map(|&a| axis(a, s.len())).collect::<Result<_, _>>()?,
+        None => (0..s.len()).rev().collect(),
+    };
+    let shape: Vec<usize> = perm.iter().map(|&p| s[p]).collect();
+    Ok(vec![match v {
+        Value::Const(t) => {
+            let idx = transpose_indices(&s, &perm);
+            Value::Const(Tensor::new(shape, idx.iter().map(|&i| t.data()[i]).collect()).map_err(|e| e.to_string())?)
+        }
+        Value::Node(x) => ctx.add(FloatOp::IndexMap(Op::Transpose(Transpose { perm })), vec![x], shape),
+    }])
+}
+
+pub fn gather(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let s = ctx.shape_of(&v);
+    let idx = ctx.const_input(1, "indices")?;
+    let ax = axis(ctx.attr_int("axis", 0), s.len())?;
+    let dim = s[ax] as i64;
+    let indices = idx
+        .data()
+        .iter()
+        .map(|&i| {
+            let i = i as i64;
+            let n = if i < 0 { i + dim } else { i };
+            if (0..dim).contains(&n) {
+                Ok(n as usize)
+            } else {
+                Err(format!("index {i} is out of range for axis {ax} of size {dim}"))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut shape = s[..ax].to_vec();
+    shape.extend_from_slice(idx.shape());
+    shape.extend_from_slice(&s[ax + 1..]);
+    let op = Op::Gather(Gather { axis: ax, indices });
+    Ok(vec![match v {
+        Value::Const(t) => {
+            let map = zkinfer_ir::index_map(&op, &[&s], &shape).unwrap_or_default();
+            Value::Const(Tensor::new(shape, map.iter().map(|&(_, i)| t.data()[i]).collect()).map_err(|e| e.to_string())?)
+        }
+        Value::Node(x) => ctx.add(FloatOp::IndexMap(op), vec![x], shape),
+    }])
+}
+
+pub fn concat(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let values: Vec<Value> = (0..ctx.inputs.len()).map(|i| ctx.input(i).cloned()).collect::<Result<_, _>>()?;
+    let shapes: Vec<Vec<usize>> = values.iter().map(|v| ctx.shape_of(v)).collect();
+    let rank = shapes.first().map_or(0, Vec::len);
+    let ax = axis(ctx.attr_int("axis", 0), rank)?;
+    let mut shape = shapes.first().cloned().unwrap_or_default();
+    shape[ax] = 0;
+    for s in &shapes {
+        if s.len() != rank || s.iter().enumerate().any(|(i, &d)| i != ax && d != shape[i]) {
+            return Err(format!("inputs of shapes {shapes:?} cannot be concatenated on axis {ax}"));
+        }
+        shape[ax] += s[ax];
+    }
+    let op = Op::Concat(Concat { axis: ax });
+    if values.iter().all(|v| matches!(v, Value::Const(_))) {
+        let refs: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
+        let map = zkinfer_ir::index_map(&op, &refs, &shape).unwrap_or_default();
+        let data = map
+            .iter()
+            .map(|&(w, i)| match &values[w] {
+                Value::Const(t) => t.data()[i],
+                Value::Node(_) => 0.0,
+            })
+            .collect();
+        return Ok(vec![Value::Const(Tensor::new(shape, data).map_err(|e| e.to_string())?)]);
+    }
+    let mut ids = Vec::with_capacity(values.len());
+    for v in values {
+        ids.push(match v {
+            Value::Node(x) => x,
+            Value::Const(_) => {
+                return Err("concatenating constants with computed tensors is not supported yet".into())
+            }
+        });
+    }
+    Ok(vec![ctx.add(FloatOp::IndexMap(op), ids, shape)])
+}

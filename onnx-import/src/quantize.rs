@@ -1,0 +1,398 @@
+//! Float graph → quantized graph: power-of-two scales per tensor, rescales inserted after
+//! products and fused with the activation that follows, table sizes and bit bounds from
+//! calibration data.
+
+use zkinfer_ir::{
+    eval, Affine, Binary, BinaryKind, Concat, Dense, Graph, Input, Node, Op, Rescale, Softmax,
+    TableFn, Tensor,
+};
+
+use crate::float::{FloatGraph, FloatOp};
+use crate::ImportError;
+
+/// Quantization choices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuantConfig {
+    /// Fractional bits of activations and inputs.
+    pub scale: u32,
+    /// Bits (with sign) of the largest quantized weight in each layer.
+    pub weight_bits: u32,
+    /// Headroom over the calibrated ranges, in bits (1 = twice the largest value seen).
+    pub margin_bits: u32,
+    /// Largest rescale shift: the remainder range table has `2^max_shift` rows.
+    pub max_shift: u32,
+}
+
+impl Default for QuantConfig {
+    fn default() -> Self {
+        Self {
+            scale: 7,
+            weight_bits: 10,
+            margin_bits: 1,
+            max_shift: 12,
+        }
+    }
+}
+
+/// A quantized graph and the bits of its signed lookup tables.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quantized {
+    pub graph: Graph,
+    pub table_bits: u32,
+}
+
+/// Bits needed to hold magnitudes up to `v`: `v < 2^bits`.
+fn bits(v: u128) -> u32 {
+    128 - v.leading_zeros()
+}
+
+fn ceil_log2(v: f64) -> i32 {
+    if v <= 0.0 {
+        i32::MIN / 2
+    } else {
+        v.log2().ceil() as i32
+    }
+}
+
+/// Fractional bits for a constant tensor so that its largest magnitude fits `total_bits` bits
+/// with sign; integer tensors get 0.
+fn const_scale(values: &[f64], total_bits: u32) -> u32 {
+    if values.iter().all(|v| v.fract() == 0.0 && v.abs() < 1e6) {
+        return 0;
+    }
+    let max = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    (total_bits as i32 - 1 - ceil_log2(max)).clamp(0, 24) as u32
+}
+
+fn q(v: f64, scale: u32) -> i64 {
+    (v * (1u64 << scale) as f64).round() as i64
+}
+
+struct Lowering<'a> {
+    fg: &'a FloatGraph,
+    cfg: &'a QuantConfig,
+    nodes: Vec<Node>,
+    /// float node → IR node holding its value.
+    map: Vec<usize>,
+    /// IR nodes that are a rescale inserted for one float node read by one consumer only, so
+    /// an activation may be fused into them.
+    fusable: Vec<bool>,
+}
+
+impl Lowering<'_> {
+    fn push(&mut self, name: &str, op: Op, inputs: Vec<usize>, shape: Vec<usize>, scale: u32) -> usize {
+        self.nodes.push(Node {
+            name: name.into(),
+            op,
+            inputs,
+            shape,
+            scale,
+            bound: 0,
+        });
+        self.fusable.push(false);
+        self.nodes.len() - 1
+    }
+
+    /// Rescales `x` down to the activation scale if it is above it.
+    fn rescale_to_act(&mut self, name: &str, x: usize, single_use: bool) -> usize {
+        let scale = self.nodes[x].scale;
+        if scale <= self.cfg.scale {
+            return x;
+        }
+        let shift = scale - self.cfg.scale;
+        let shape = self.nodes[x].shape.clone();
+        let id = self.push(
+            name,
+            Op::Rescale(Rescale::uniform(shift, TableFn::Identity)),
+            vec![x],
+            shape,
+            self.cfg.scale,
+        );
+        self.fusable[id] = single_use;
+        id
+    }
+
+    /// Applies a table activation to `x`, fused into its rescale when possible.
+    fn activation(&mut self, name: &str, x: usize, make: impl Fn(u32) -> TableFn) -> usize {
+        let in_scale = self.nodes[x].scale;
+        let table = make(in_scale);
+        let out_scale = match table {
+            TableFn::Sigmoid { out_scale, .. } => out_scale,
+            _ => in_scale,
+        };
+        if self.fusable[x] {
+            if let Op::Rescale(rs) = &mut self.nodes[x].op {
+                if rs.table == TableFn::Identity {
+                    rs.table = table;
+                    self.nodes[x].scale = out_scale;
+                    self.fusable[x] = false;
+                    return x;
+                }
+            }
+        }
+        let shape = self.nodes[x].shape.clone();
+        self.push(
+            name,
+            Op::Rescale(Rescale::uniform(0, table)),
+            vec![x],
+            shape,
+            out_scale,
+        )
+    }
+
+    /// Brings `x` up to `scale` fractional bits (exact: a multiplication by a power of two).
+    fn align(&mut self, name: &str, x: usize, scale: u32) -> usize {
+        let have = self.nodes[x].scale;
+        if have >= scale {
+            return x;
+        }
+        let shape = self.nodes[x].shape.clone();
+        let n: usize = shape.iter().product();
+        let mul = Tensor::new(shape.clone(), vec![1i64 << (scale - have); n]);
+        let add = Tensor::new(shape.clone(), vec![0; n]);
+        match (mul, add) {
+            (Ok(mul), Ok(add)) => self.push(name, Op::Affine(Affine { mul, add }), vec![x], shape, scale),
+            _ => x,
+        }
+    }
+
+    fn lower(&mut self, uses: &[usize]) -> Result<(), ImportError> {
+        let cfg = self.cfg.clone();
+        for (fid, fnode) in self.fg.nodes.iter().enumerate() {
+            let name = fnode.name.as_str();
+            let single = uses[fid] == 1;
+            let arg = |i: usize| self.map[fnode.inputs[i]];
+            let shape = fnode.shape.clone();
+            let to_i64 = |t: &Tensor<f64>, s: u32| -> Result<Tensor<i64>, ImportError> {
+                Ok(Tensor::new(t.shape().to_vec(), t.data().iter().map(|&v| q(v, s)).collect())?)
+            };
+            let id = match &fnode.op {
+                FloatOp::Input(index) => self.push(name, Op::Input(Input { index: *index }), vec![], shape, cfg.scale),
+                FloatOp::Dense { weight, side, bias } => {
+                    let x = arg(0);
+                    let sx = self.nodes[x].scale;
+                    let sw = const_scale(weight.data(), cfg.weight_bits).min(cfg.max_shift + cfg.scale.saturating_sub(sx));
+                    let acc_scale = sx + sw;
+                    let op = Op::Dense(Dense {
+                        weight: to_i64(weight, sw)?,
+                        side: *side,
+                        bias: bias.as_ref().map(|b| to_i64(b, acc_scale)).transpose()?,
+                    });
+                    let d = self.push(name, op, vec![x], shape, acc_scale);
+                    self.rescale_to_act(name, d, single)
+                }
+                FloatOp::Affine { mul, add } => {
+                    // Each multiplier gets its own fractional bits (a feature scaler spans
+                    // orders of magnitude); the rescale that follows shifts each element back.
+                    let x = arg(0);
+                    let sx = self.nodes[x].scale;
+                    let sm: Vec<u32> = mul
+                        .data()
+                        .iter()
+                        .map(|&m| const_scale(&[m], cfg.weight_bits).min(cfg.max_shift + cfg.scale.saturating_sub(sx)))
+                        .collect();
+                    let top = sm.iter().copied().max().unwrap_or(0);
+                    let op = Op::Affine(Affine {
+                        mul: Tensor::new(shape.clone(), mul.data().iter().zip(&sm).map(|(&m, &s)| q(m, s)).collect())?,
+                        add: Tensor::new(shape.clone(), add.data().iter().zip(&sm).map(|(&a, &s)| q(a, sx + s)).collect())?,
+                    });
+                    let a = self.push(name, op, vec![x], shape.clone(), sx + top);
+                    if top == 0 {
+                        a
+                    } else {
+                        let shifts = sm.iter().map(|&s| (sx + s).saturating_sub(cfg.scale)).collect();
+                        let rs = Op::Rescale(Rescale { shifts, table: TableFn::Identity });
+                        let id = self.push(name, rs, vec![a], shape, cfg.scale.min(sx));
+                        self.fusable[id] = single;
+                        id
+                    }
+                }
+                FloatOp::Binary(kind) => {
+                    let (a, b) = (arg(0), arg(1));
+                    let (sa, sb) = (self.nodes[a].scale, self.nodes[b].scale);
+                    match kind {
+                        BinaryKind::Mul => {
+                            let op = Op::Binary(Binary { kind: *kind, lhs_shift: 0, rhs_shift: 0 });
+                            let m = self.push(name, op, vec![a, b], shape, sa + sb);
+                            self.rescale_to_act(name, m, single)
+                        }
+                        BinaryKind::Add | BinaryKind::Sub => {
+                            let s = sa.max(sb);
+                            let op = Op::Binary(Binary {
+                                kind: *kind,
+                                lhs_shift: s - sa,
+                                rhs_shift: s - sb,
+                            });
+                            self.push(name, op, vec![a, b], shape, s)
+                        }
+                    }
+                }
+                FloatOp::Relu => self.activation(name, arg(0), |_| TableFn::Relu),
+                FloatOp::Sigmoid => {
+                    let out_scale = cfg.scale;
+                    self.activation(name, arg(0), |in_scale| TableFn::Sigmoid { in_scale, out_scale })
+                }
+                FloatOp::Softmax => {
+                    let x = arg(0);
+                    let op = Op::Softmax(Softmax {
+                        exp: TableFn::ExpNeg {
+                            in_scale: self.nodes[x].scale,
+                            out_scale: cfg.scale,
+                        },
+                        out_scale: cfg.scale,
+                    });
+                    self.push(name, op, vec![x], shape, cfg.scale)
+                }
+                FloatOp::IndexMap(op) => {
+                    let mut ins: Vec<usize> = (0..fnode.inputs.len()).map(arg).collect();
+                    let scale = ins.iter().map(|&i| self.nodes[i].scale).max().unwrap_or(cfg.scale);
+                    if matches!(op, Op::Concat(Concat { .. })) {
+                        for i in ins.iter_mut() {
+                            *i = self.align(name, *i, scale);
+                        }
+                    }
+                    self.push(name, op.clone(), ins, shape, scale)
+                }
+            };
+            self.map.push(id);
+        }
+        Ok(())
+    }
+}
+
+/// Largest pre-table magnitudes seen in `trace`: `|q|` at rescales, `d` at softmaxes.
+fn table_needs(graph: &Graph, values: &[Tensor<i64>], signed: &mut u64, unsigned: &mut u64) {
+    for node in &graph.nodes {
+        match &node.op {
+            Op::Rescale(rs) => {
+                for (i, &x) in values[node.inputs[0]].data().iter().enumerate() {
+                    let qv = (x + rs.half(i)) >> rs.shift(i);
+                    *signed = (*signed).max(qv.unsigned_abs());
+                }
+            }
+            Op::Softmax(_) => {
+                let z = values[node.inputs[0]].data();
+                let n = node.shape.last().copied().unwrap_or(1).max(1);
+                for row in z.chunks(n) {
+                    let m = row.iter().copied().max().unwrap_or(0);
+                    let min = row.iter().copied().min().unwrap_or(0);
+                    *unsigned = (*unsigned).max((m - min) as u64);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Fills in every node's bit bound, given the table size.
+fn set_bounds(graph: &mut Graph, table_bits: u32, input_bounds: &[u32]) {
+    for id in 0..graph.nodes.len() {
+        let node = &graph.nodes[id];
+        let b = |i: usize| graph.nodes[node.inputs[i]].bound;
+        let max_in = |v: u32| (1u128 << v) - 1;
+        let bound = match &node.op {
+            Op::Input(i) => input_bounds.get(i.index).copied().unwrap_or(62),
+            Op::Dense(d) => {
+                let xmax = max_in(b(0));
+                let bias = |j: usize| d.bias.as_ref().map_or(0, |t| t.data()[j].unsigned_abs() as u128);
+                let terms = d.terms(&graph.nodes[node.inputs[0]].shape);
+                let worst = terms
+                    .iter()
+                    .enumerate()
+                    .map(|(j, row)| row.iter().map(|&(_, w)| w.unsigned_abs() as u128 * xmax).sum::<u128>() + bias(j))
+                    .max()
+                    .unwrap_or(0);
+                bits(worst)
+            }
+            Op::Affine(a) => {
+                let xmax = max_in(b(0));
+                let worst = a
+                    .mul
+                    .data()
+                    .iter()
+                    .zip(a.add.data())
+                    .map(|(&m, &c)| m.unsigned_abs() as u128 * xmax + c.unsigned_abs() as u128)
+                    .max()
+                    .unwrap_or(0);
+                bits(worst)
+            }
+            Op::Binary(bin) => match bin.kind {
+                BinaryKind::Mul => b(0) + b(1),
+                BinaryKind::Add | BinaryKind::Sub => (b(0) + bin.lhs_shift).max(b(1) + bin.rhs_shift) + 1,
+            },
+            Op::Rescale(rs) => match rs.table {
+                TableFn::Sigmoid { out_scale, .. } => out_scale + 1,
+                _ => table_bits - 1,
+            },
+            Op::Softmax(sm) => sm.out_scale + 1,
+            Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => {
+                (0..node.inputs.len()).map(b).max().unwrap_or(0)
+            }
+        };
+        graph.nodes[id].bound = bound;
+    }
+}
+
+/// Quantizes `fg`. `calibration` holds samples, each one flat float tensor per graph input;
+/// scales, table size and input bounds are chosen so that every sample fits with
+/// `margin_bits` of headroom.
+pub fn quantize(
+    fg: &FloatGraph,
+    calibration: &[Vec<Vec<f32>>],
+    cfg: &QuantConfig,
+) -> Result<Quantized, ImportError> {
+    if calibration.is_empty() {
+        return Err(ImportError::Calibration {
+            reason: "at least one calibration sample is needed".into(),
+        });
+    }
+    let uses = fg.consumers();
+    let mut low = Lowering {
+        fg,
+        cfg,
+        nodes: Vec::new(),
+        map: Vec::new(),
+        fusable: Vec::new(),
+    };
+    low.lower(&uses)?;
+    let mut graph = Graph {
+        nodes: low.nodes,
+        inputs: fg.inputs.iter().map(|&i| low.map[i]).collect(),
+        outputs: fg.outputs.iter().map(|&o| low.map[o]).collect(),
+        input_names: fg.input_names.clone(),
+        output_names: fg.output_names.clone(),
+    };
+
+    // Inputs: bounds from the calibration data, with headroom.
+    let mut input_max = vec![0u64; graph.inputs.len()];
+    let mut quantized_samples = Vec::with_capacity(calibration.len());
+    for sample in calibration {
+        fg.eval(sample)?;
+        let mut ts = Vec::with_capacity(sample.len());
+        for (i, values) in sample.iter().enumerate() {
+            let node = &graph.nodes[graph.inputs[i]];
+            let qs = zkinfer_ir::quantize(values, node.scale);
+            input_max[i] = input_max[i].max(qs.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0));
+            ts.push(Tensor::new(node.shape.clone(), qs)?);
+        }
+        quantized_samples.push(ts);
+    }
+    let input_bounds: Vec<u32> = input_max
+        .iter()
+        .map(|&m| bits(m as u128) + cfg.margin_bits.max(1))
+        .collect();
+
+    // Table size: run the integer graph with unbounded tables and measure.
+    set_bounds(&mut graph, 62, &input_bounds);
+    let (mut signed, mut unsigned) = (1u64, 1u64);
+    for ts in &quantized_samples {
+        let trace = eval(&graph, 62, ts)?;
+        table_needs(&graph, &trace.values, &mut signed, &mut unsigned);
+    }
+    let table_bits = (bits(signed as u128) + 1 + cfg.margin_bits)
+        .max(bits(unsigned as u128) + cfg.margin_bits)
+        .max(cfg.scale + 2);
+    set_bounds(&mut graph, table_bits, &input_bounds);
+    graph.check()?;
+    Ok(Quantized { graph, table_bits })
+}
