@@ -1,1 +1,23 @@
-//! placeholder
+//! halo2 circuits for zkinfer: a multi-lane dot-product gate with weights in fixed columns,
+//! rescale fused with table activations, an arithmetic gate for elementwise ops, a division
+//! gate for softmax, one tagged lookup table, and a cost model over a dry run of the layout.
+
+mod chips;
+mod circuit;
+mod config;
+mod error;
+mod grid;
+mod layout;
+mod plan;
+mod table;
+
+pub use circuit::ModelCircuit;
+pub use config::{blinding_factors, column_counts, CircuitParams, ModelConfig, MIN_LANES};
+pub use error::CircuitError;
+pub use grid::{fe, Adv, DryRun, Grid, Tamper};
+pub use layout::{instance_len, lay_out, LayoutReport, Placement};
+pub use plan::{dry_run, plan, Plan, MAX_K};
+pub use table::TableSet;
+
+/// The scalar field of BN254, re-exported for users of the circuit.
+pub use halo2_axiom::halo2curves::bn256::Fr;

@@ -1,0 +1,5 @@
+//! Negative tests for every gate and lookup: an honest witness passes the MockProver, and a
+//! corrupted one fails on the named constraint. The chips themselves live in `layout.rs`.
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,117 @@
+//! The model circuit: the lookup table, then the whole graph in one region.
+
+use std::sync::Arc;
+
+use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner, Value};
+use halo2_axiom::halo2curves::bn256::Fr;
+use halo2_axiom::plonk::{Circuit, ConstraintSystem, Error};
+use zkinfer_ir::{Graph, Trace};
+
+use crate::config::{CircuitParams, ModelConfig};
+use crate::grid::{fe, RegionGrid, Tamper};
+use crate::layout::lay_out;
+use crate::table::TableSet;
+
+/// A quantized model as a halo2 circuit. Without a trace it is the shape used for key
+/// generation; with one it carries the witness.
+#[derive(Clone, Debug)]
+pub struct ModelCircuit {
+    pub graph: Arc<Graph>,
+    pub tables: TableSet,
+    pub params: CircuitParams,
+    pub trace: Option<Arc<Trace>>,
+    /// Negative tests only: one advice value replaced after the honest layout computed it.
+    pub tamper: Option<Tamper>,
+}
+
+impl ModelCircuit {
+    pub fn new(graph: Arc<Graph>, table_bits: u32, params: CircuitParams) -> Self {
+        let tables = TableSet::for_graph(&graph, table_bits);
+        Self {
+            graph,
+            tables,
+            params,
+            trace: None,
+            tamper: None,
+        }
+    }
+
+    pub fn with_trace(mut self, trace: Arc<Trace>) -> Self {
+        self.trace = Some(trace);
+        self
+    }
+
+    /// The public instance column for `trace`: inputs then outputs.
+    pub fn instances(graph: &Graph, trace: &Trace) -> Vec<Fr> {
+        graph
+            .inputs
+            .iter()
+            .chain(&graph.outputs)
+            .flat_map(|&id| trace.values[id].data().iter().map(|&v| fe(v)))
+            .collect()
+    }
+}
+
+impl Circuit<Fr> for ModelCircuit {
+    type Config = ModelConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = CircuitParams;
+
+    fn without_witnesses(&self) -> Self {
+        Self {
+            trace: None,
+            tamper: None,
+            ..self.clone()
+        }
+    }
+
+    fn params(&self) -> CircuitParams {
+        self.params
+    }
+
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: CircuitParams) -> ModelConfig {
+        ModelConfig::configure(meta, params)
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> ModelConfig {
+        ModelConfig::configure(meta, CircuitParams::default())
+    }
+
+    fn synthesize(&self, config: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        layouter.assign_table(
+            || "table",
+            |mut table| {
+                for (i, (tag, x, y)) in self.tables.entries().enumerate() {
+                    table.assign_cell(|| "tag", config.t_tag, i, || Value::known(Fr::from(tag)))?;
+                    table.assign_cell(|| "x", config.t_x, i, || Value::known(fe(x)))?;
+                    table.assign_cell(|| "y", config.t_y, i, || Value::known(fe(y)))?;
+                }
+                Ok(())
+            },
+        )?;
+        let exposed = layouter.assign_region(
+            || "model",
+            |mut region| {
+                let mut grid = RegionGrid {
+                    region: &mut region,
+                    config: &config,
+                    exposed: Vec::new(),
+                    tamper: self.tamper,
+                };
+                lay_out(
+                    &mut grid,
+                    &self.graph,
+                    config.lanes,
+                    &self.tables,
+                    self.trace.as_deref(),
+                )
+                .map_err(|_| Error::Synthesis)?;
+                Ok(grid.exposed)
+            },
+        )?;
+        for (cell, index) in exposed {
+            layouter.constrain_instance(cell, config.instance, index);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,200 @@
+//! The columns, gates and lookups of the model circuit.
+//!
+//! One row has a *main slot* (lanes `x[0..L)`, `acc`) used by the dot-product, arithmetic and
+//! division gates, and a *rescale slot* (`q`, `r`, `f`) used by the rescale gate and the two
+//! lookups. A rescale can share the row of the value it rescales, so a dot product's final
+//! accumulator is rescaled and activated in the row where it lands.
+
+use halo2_axiom::halo2curves::bn256::Fr;
+use halo2_axiom::plonk::{
+    Advice, Column, ConstraintSystem, Expression, Fixed, Instance, Selector, TableColumn,
+};
+use halo2_axiom::poly::Rotation;
+use serde::{Deserialize, Serialize};
+
+/// What `configure` needs to know: the number of dot-product lanes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitParams {
+    pub lanes: usize,
+}
+
+impl Default for CircuitParams {
+    fn default() -> Self {
+        Self { lanes: 4 }
+    }
+}
+
+/// Smallest lane count: the arithmetic and division gates use lanes 0..3.
+pub const MIN_LANES: usize = 3;
+
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    pub lanes: usize,
+    pub x: Vec<Column<Advice>>,
+    pub acc: Column<Advice>,
+    pub q: Column<Advice>,
+    pub r: Column<Advice>,
+    pub f: Column<Advice>,
+    pub w: Vec<Column<Fixed>>,
+    pub c: Column<Fixed>,
+    pub chain: Column<Fixed>,
+    pub pow: Column<Fixed>,
+    pub half: Column<Fixed>,
+    pub tag_a: Column<Fixed>,
+    pub tag_b: Column<Fixed>,
+    pub mul_b: Column<Fixed>,
+    pub constants: Column<Fixed>,
+    pub s_dot: Selector,
+    pub s_arith: Selector,
+    pub s_rescale: Selector,
+    pub s_div: Selector,
+    pub en_a: Selector,
+    pub instance: Column<Instance>,
+    pub t_tag: TableColumn,
+    pub t_x: TableColumn,
+    pub t_y: TableColumn,
+}
+
+impl ModelConfig {
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, params: CircuitParams) -> Self {
+        let lanes = params.lanes.max(MIN_LANES);
+        let x: Vec<_> = (0..lanes).map(|_| meta.advice_column()).collect();
+        let (acc, q, r, f) = (
+            meta.advice_column(),
+            meta.advice_column(),
+            meta.advice_column(),
+            meta.advice_column(),
+        );
+        for &col in x.iter().chain([&acc, &q, &r, &f]) {
+            meta.enable_equality(col);
+        }
+        let w: Vec<_> = (0..lanes).map(|_| meta.fixed_column()).collect();
+        let [c, chain, pow, half, tag_a, tag_b, mul_b, constants] =
+            [(); 8].map(|_| meta.fixed_column());
+        meta.enable_constant(constants);
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        let (s_dot, s_arith, s_rescale, s_div) =
+            (meta.selector(), meta.selector(), meta.selector(), meta.selector());
+        let en_a = meta.complex_selector();
+        let (t_tag, t_x, t_y) = (
+            meta.lookup_table_column(),
+            meta.lookup_table_column(),
+            meta.lookup_table_column(),
+        );
+
+        // dot: acc[next] = chain·acc + c + Σ_i w_i·x_i.
+        // `chain` is 0 on a chain's first row, so that row's `acc` cell is free (it holds the
+        // previous output's total); weights `w_i` and bias `c` are fixed, so the verifying key
+        // commits to the model, and each product costs one advice cell.
+        meta.create_gate("dot", |m| {
+            let s = m.query_selector(s_dot);
+            let acc_cur = m.query_advice(acc, Rotation::cur());
+            let acc_next = m.query_advice(acc, Rotation::next());
+            let sum = x.iter().zip(&w).fold(
+                m.query_fixed(chain, Rotation::cur()) * acc_cur + m.query_fixed(c, Rotation::cur()),
+                |e, (&xi, &wi)| e + m.query_fixed(wi, Rotation::cur()) * m.query_advice(xi, Rotation::cur()),
+            );
+            vec![s * (acc_next - sum)]
+        });
+
+        // arith: acc = w0·x0·x1 + w1·x0 + w2·x1 + c — Add, Sub, Mul, and constant affine maps.
+        meta.create_gate("arith", |m| {
+            let s = m.query_selector(s_arith);
+            let (x0, x1) = (m.query_advice(x[0], Rotation::cur()), m.query_advice(x[1], Rotation::cur()));
+            let [w0, w1, w2] = [0, 1, 2].map(|i| m.query_fixed(w[i], Rotation::cur()));
+            let rhs = w0 * x0.clone() * x1.clone() + w1 * x0 + w2 * x1 + m.query_fixed(c, Rotation::cur());
+            vec![s * (m.query_advice(acc, Rotation::cur()) - rhs)]
+        });
+
+        // rescale: acc + half = pow·q + r, with pow = 2^s and half = 2^(s-1) (0 when s = 0).
+        // Lookup B bounds r·2^(R-s) to [0, 2^R), and lookup A puts (q, f) in the activation's
+        // table, which also bounds q. With acc, q and r small integers the identity holds over
+        // the integers, so q = floor((acc + half) / 2^s) is the only solution.
+        meta.create_gate("rescale", |m| {
+            let s = m.query_selector(s_rescale);
+            let lhs = m.query_advice(acc, Rotation::cur()) + m.query_fixed(half, Rotation::cur());
+            let rhs = m.query_fixed(pow, Rotation::cur()) * m.query_advice(q, Rotation::cur())
+                + m.query_advice(r, Rotation::cur());
+            vec![s * (lhs - rhs)]
+        });
+
+        // div: 2·e·2^o + s = p·2s + r and q = 2s - 1 - r, with e = x0, s = x1, p = x2, pow = 2^o.
+        // Lookup B bounds r ≥ 0, lookup A (range tag) bounds q ≥ 0 so r < 2s; p is bounded by
+        // a separate rescale row. Then p = round(e·2^o / s) exactly.
+        meta.create_gate("div", |m| {
+            let s = m.query_selector(s_div);
+            let (e, sum, p) = (
+                m.query_advice(x[0], Rotation::cur()),
+                m.query_advice(x[1], Rotation::cur()),
+                m.query_advice(x[2], Rotation::cur()),
+            );
+            let rem = m.query_advice(r, Rotation::cur());
+            let two = Expression::Constant(Fr::from(2));
+            let one = Expression::Constant(Fr::from(1));
+            let div = two.clone() * e * m.query_fixed(pow, Rotation::cur()) + sum.clone()
+                - two.clone() * sum.clone() * p
+                - rem.clone();
+            let slack = m.query_advice(q, Rotation::cur()) - (two * sum - one - rem);
+            vec![s.clone() * div, s * slack]
+        });
+
+        // Lookup A: (tag_a, q, f) is a row of the table when enabled.
+        meta.lookup("table A (q, f)", |m| {
+            let en = m.query_selector(en_a);
+            vec![
+                (m.query_fixed(tag_a, Rotation::cur()), t_tag),
+                (en.clone() * m.query_advice(q, Rotation::cur()), t_x),
+                (en * m.query_advice(f, Rotation::cur()), t_y),
+            ]
+        });
+        // Lookup B: (tag_b, mul_b·r, 0) is a row of the table; mul_b = 0 disables it.
+        meta.lookup("table B (range of r)", |m| {
+            vec![
+                (m.query_fixed(tag_b, Rotation::cur()), t_tag),
+                (m.query_fixed(mul_b, Rotation::cur()) * m.query_advice(r, Rotation::cur()), t_x),
+                (Expression::Constant(Fr::zero()), t_y),
+            ]
+        });
+
+        Self {
+            lanes,
+            x,
+            acc,
+            q,
+            r,
+            f,
+            w,
+            c,
+            chain,
+            pow,
+            half,
+            tag_a,
+            tag_b,
+            mul_b,
+            constants,
+            s_dot,
+            s_arith,
+            s_rescale,
+            s_div,
+            en_a,
+            instance,
+            t_tag,
+            t_x,
+            t_y,
+        }
+    }
+}
+
+/// Usable rows and blinding factors of a circuit with `params`, from its constraint system.
+pub fn blinding_factors(params: CircuitParams) -> usize {
+    let mut cs = ConstraintSystem::<Fr>::default();
+    ModelConfig::configure(&mut cs, params);
+    cs.blinding_factors()
+}
+
+/// Number of advice columns, lookup arguments and equality-enabled columns.
+pub fn column_counts(params: CircuitParams) -> (usize, usize, usize) {
+    let lanes = params.lanes.max(MIN_LANES);
+    (lanes + 4, 2, lanes + 4 + 1 + 1)
+}

@@ -1,0 +1,193 @@
+//! Where the layout code writes. The same layout code runs against a [`DryRun`] (the cost
+//! model counts rows from it) and against a halo2 region (synthesis), so the planner's row
+//! count is the circuit's by construction.
+
+use halo2_axiom::circuit::{Cell, Region, Value};
+use halo2_axiom::halo2curves::bn256::Fr;
+use halo2_axiom::plonk::{Advice, Column, Error, Fixed, Selector};
+
+use crate::config::ModelConfig;
+
+/// An advice column of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Adv {
+    X(usize),
+    Acc,
+    Q,
+    R,
+    F,
+}
+
+/// A fixed column of a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fix {
+    W(usize),
+    C,
+    Chain,
+    Pow,
+    Half,
+    TagA,
+    TagB,
+    MulB,
+}
+
+/// A selector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sel {
+    Dot,
+    Arith,
+    Rescale,
+    Div,
+    EnA,
+}
+
+/// A field element from a signed integer.
+pub fn fe(v: i64) -> Fr {
+    if v >= 0 {
+        Fr::from(v as u64)
+    } else {
+        -Fr::from(v.unsigned_abs())
+    }
+}
+
+pub trait Grid {
+    type Cell: Clone;
+    /// Assigns an advice cell; `None` when witnesses are unknown (key generation).
+    fn advice(&mut self, col: Adv, row: usize, v: Option<i64>) -> Result<Self::Cell, Error>;
+    fn fixed(&mut self, col: Fix, row: usize, v: i64) -> Result<(), Error>;
+    fn enable(&mut self, sel: Sel, row: usize) -> Result<(), Error>;
+    fn copy(&mut self, a: &Self::Cell, b: &Self::Cell) -> Result<(), Error>;
+    /// Constrains `cell` to the public instance at `index`.
+    fn expose(&mut self, cell: &Self::Cell, index: usize) -> Result<(), Error>;
+    /// Constrains `cell` to be zero.
+    fn zero(&mut self, cell: &Self::Cell) -> Result<(), Error>;
+}
+
+/// Counts rows without assigning anything.
+#[derive(Debug, Default)]
+pub struct DryRun {
+    pub rows: usize,
+    pub advice_cells: usize,
+}
+
+impl Grid for DryRun {
+    type Cell = ();
+
+    fn advice(&mut self, _: Adv, row: usize, _: Option<i64>) -> Result<(), Error> {
+        self.rows = self.rows.max(row + 1);
+        self.advice_cells += 1;
+        Ok(())
+    }
+
+    fn fixed(&mut self, _: Fix, row: usize, _: i64) -> Result<(), Error> {
+        self.rows = self.rows.max(row + 1);
+        Ok(())
+    }
+
+    fn enable(&mut self, _: Sel, row: usize) -> Result<(), Error> {
+        self.rows = self.rows.max(row + 1);
+        Ok(())
+    }
+
+    fn copy(&mut self, _: &(), _: &()) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn expose(&mut self, _: &(), _: usize) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn zero(&mut self, _: &()) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// A deliberate change of one advice value, for negative tests of the chips.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tamper {
+    pub col: Adv,
+    pub row: usize,
+    pub value: i64,
+}
+
+/// Assigns into one halo2 region.
+pub struct RegionGrid<'a, 'r> {
+    pub region: &'a mut Region<'r, Fr>,
+    pub config: &'a ModelConfig,
+    /// `(cell, instance index)` to constrain after the region is done.
+    pub exposed: Vec<(Cell, usize)>,
+    pub tamper: Option<Tamper>,
+}
+
+impl RegionGrid<'_, '_> {
+    fn advice_col(&self, col: Adv) -> Column<Advice> {
+        match col {
+            Adv::X(i) => self.config.x[i],
+            Adv::Acc => self.config.acc,
+            Adv::Q => self.config.q,
+            Adv::R => self.config.r,
+            Adv::F => self.config.f,
+        }
+    }
+
+    fn fixed_col(&self, col: Fix) -> Column<Fixed> {
+        match col {
+            Fix::W(i) => self.config.w[i],
+            Fix::C => self.config.c,
+            Fix::Chain => self.config.chain,
+            Fix::Pow => self.config.pow,
+            Fix::Half => self.config.half,
+            Fix::TagA => self.config.tag_a,
+            Fix::TagB => self.config.tag_b,
+            Fix::MulB => self.config.mul_b,
+        }
+    }
+
+    fn selector(&self, sel: Sel) -> Selector {
+        match sel {
+            Sel::Dot => self.config.s_dot,
+            Sel::Arith => self.config.s_arith,
+            Sel::Rescale => self.config.s_rescale,
+            Sel::Div => self.config.s_div,
+            Sel::EnA => self.config.en_a,
+        }
+    }
+}
+
+impl Grid for RegionGrid<'_, '_> {
+    type Cell = Cell;
+
+    fn advice(&mut self, col: Adv, row: usize, v: Option<i64>) -> Result<Cell, Error> {
+        let v = match self.tamper {
+            Some(t) if t.col == col && t.row == row => Some(t.value),
+            _ => v,
+        };
+        let value = v.map_or_else(Value::unknown, |v| Value::known(fe(v)));
+        let column = self.advice_col(col);
+        Ok(self.region.assign_advice(column, row, value).cell())
+    }
+
+    fn fixed(&mut self, col: Fix, row: usize, v: i64) -> Result<(), Error> {
+        let column = self.fixed_col(col);
+        self.region.assign_fixed(column, row, fe(v));
+        Ok(())
+    }
+
+    fn enable(&mut self, sel: Sel, row: usize) -> Result<(), Error> {
+        self.selector(sel).enable(self.region, row)
+    }
+
+    fn copy(&mut self, a: &Cell, b: &Cell) -> Result<(), Error> {
+        self.region.constrain_equal(*a, *b);
+        Ok(())
+    }
+
+    fn expose(&mut self, cell: &Cell, index: usize) -> Result<(), Error> {
+        self.exposed.push((*cell, index));
+        Ok(())
+    }
+
+    fn zero(&mut self, cell: &Cell) -> Result<(), Error> {
+        self.region.constrain_constant(*cell, Fr::zero())
+    }
+}

@@ -1,0 +1,453 @@
+//! Lays a quantized graph out on the grid: one pass over the nodes, each handed to the chip of
+//! its family. Index-map ops (Reshape, Transpose, Concat, Gather) only rearrange wires.
+
+use std::collections::HashSet;
+
+use halo2_axiom::plonk::Error;
+use zkinfer_ir::{broadcast_indices, BinaryKind, Graph, NodeId, Op, Trace};
+
+use crate::grid::{Adv, Fix, Grid, Sel};
+use crate::table::TableSet;
+use crate::CircuitError;
+
+/// A value on the grid.
+#[derive(Clone, Debug)]
+pub struct Wire<C> {
+    pub cell: C,
+    /// Known when synthesizing a proof, `None` at key generation.
+    pub value: Option<i64>,
+    /// `Some(row)` when the wire is the `acc` cell of `row`, so a rescale may share that row.
+    pub acc_row: Option<usize>,
+}
+
+/// Where a chip placed something, for reports and negative tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub node: NodeId,
+    pub what: &'static str,
+    pub row: usize,
+}
+
+/// The layout state: the next free row and which rows' rescale slots are taken.
+pub struct Layout<'a, G: Grid> {
+    pub grid: &'a mut G,
+    pub lanes: usize,
+    pub tables: &'a TableSet,
+    /// Next row whose main slot (lanes, `acc`) is free, except that its `acc` cell is taken
+    /// when `acc_taken` (a dot chain may still start there: its first row ignores `acc`).
+    row: usize,
+    acc_taken: bool,
+    rescale_used: HashSet<usize>,
+    pub placements: Vec<Placement>,
+    node: NodeId,
+}
+
+pub(crate) fn wrap<T>(r: Result<T, Error>) -> Result<T, CircuitError> {
+    r.map_err(CircuitError::from)
+}
+
+impl<'a, G: Grid> Layout<'a, G> {
+    pub fn new(grid: &'a mut G, lanes: usize, tables: &'a TableSet) -> Self {
+        Self {
+            grid,
+            lanes,
+            tables,
+            row: 0,
+            acc_taken: false,
+            rescale_used: HashSet::new(),
+            placements: Vec::new(),
+            node: 0,
+        }
+    }
+
+    /// Rows used so far.
+    pub fn rows(&self) -> usize {
+        self.row + usize::from(self.acc_taken)
+    }
+
+    fn place(&mut self, what: &'static str, row: usize) {
+        self.placements.push(Placement {
+            node: self.node,
+            what,
+            row,
+        });
+    }
+
+    /// A row whose whole main slot is free.
+    fn fresh_row(&mut self) -> usize {
+        if self.acc_taken {
+            self.row += 1;
+            self.acc_taken = false;
+        }
+        self.row += 1;
+        self.row - 1
+    }
+
+    /// Assigns a copy of `w` at `(col, row)`.
+    fn copy_in(&mut self, w: &Wire<G::Cell>, col: Adv, row: usize) -> Result<G::Cell, Error> {
+        let cell = self.grid.advice(col, row, w.value)?;
+        self.grid.copy(&w.cell, &cell)?;
+        Ok(cell)
+    }
+
+    /// Loads public values into lanes, constrained to the instance from `offset` on.
+    pub fn load(&mut self, values: &[Option<i64>], offset: usize) -> Result<Vec<Wire<G::Cell>>, Error> {
+        let mut out = Vec::with_capacity(values.len());
+        for (chunk_i, chunk) in values.chunks(self.lanes).enumerate() {
+            let row = self.fresh_row();
+            self.place("load", row);
+            for (lane, &v) in chunk.iter().enumerate() {
+                let cell = self.grid.advice(Adv::X(lane), row, v)?;
+                self.grid.expose(&cell, offset + chunk_i * self.lanes + lane)?;
+                out.push(Wire {
+                    cell,
+                    value: v,
+                    acc_row: None,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `bias + Σ w_i · x_i` over chained rows of `lanes` products each (gate `dot`).
+    pub fn dot(&mut self, terms: &[(&Wire<G::Cell>, i64)], bias: i64) -> Result<Wire<G::Cell>, Error> {
+        let start = self.row;
+        let chunks: Vec<&[(&Wire<G::Cell>, i64)]> = if terms.is_empty() {
+            vec![&[]]
+        } else {
+            terms.chunks(self.lanes).collect()
+        };
+        let mut acc: Option<i128> = Some(bias as i128);
+        for (t, chunk) in chunks.iter().enumerate() {
+            let row = start + t;
+            self.grid.enable(Sel::Dot, row)?;
+            self.grid.fixed(Fix::Chain, row, i64::from(t > 0))?;
+            self.grid.fixed(Fix::C, row, if t == 0 { bias } else { 0 })?;
+            for (lane, (w, weight)) in chunk.iter().enumerate() {
+                self.copy_in(w, Adv::X(lane), row)?;
+                self.grid.fixed(Fix::W(lane), row, *weight)?;
+                acc = acc.zip(w.value).map(|(a, v)| a + v as i128 * *weight as i128);
+            }
+            let value = acc.and_then(|a| i64::try_from(a).ok());
+            if t + 1 < chunks.len() {
+                self.grid.advice(Adv::Acc, row + 1, value)?;
+            }
+        }
+        let end = start + chunks.len();
+        self.place("dot", start);
+        let value = acc.and_then(|a| i64::try_from(a).ok());
+        let cell = self.grid.advice(Adv::Acc, end, value)?;
+        self.row = end;
+        self.acc_taken = true;
+        Ok(Wire {
+            cell,
+            value,
+            acc_row: Some(end),
+        })
+    }
+
+    /// `w0·a·b + w1·a + w2·b + c` in one row (gate `arith`).
+    pub fn arith(
+        &mut self,
+        a: &Wire<G::Cell>,
+        b: Option<&Wire<G::Cell>>,
+        [w0, w1, w2, c]: [i64; 4],
+    ) -> Result<Wire<G::Cell>, Error> {
+        let row = self.fresh_row();
+        self.place("arith", row);
+        self.grid.enable(Sel::Arith, row)?;
+        self.copy_in(a, Adv::X(0), row)?;
+        let bv = match b {
+            Some(b) => {
+                self.copy_in(b, Adv::X(1), row)?;
+                b.value
+            }
+            None => {
+                self.grid.advice(Adv::X(1), row, Some(0))?;
+                Some(0)
+            }
+        };
+        for (i, w) in [w0, w1, w2].into_iter().enumerate() {
+            self.grid.fixed(Fix::W(i), row, w)?;
+        }
+        self.grid.fixed(Fix::C, row, c)?;
+        let value = a.value.zip(bv).and_then(|(x, y)| {
+            let v = w0 as i128 * x as i128 * y as i128 + w1 as i128 * x as i128 + w2 as i128 * y as i128 + c as i128;
+            i64::try_from(v).ok()
+        });
+        let cell = self.grid.advice(Adv::Acc, row, value)?;
+        Ok(Wire {
+            cell,
+            value,
+            acc_row: Some(row),
+        })
+    }
+
+    /// `f((x + half) >> shift)` with `f` from the table (gate `rescale`, lookups A and B). Shares
+    /// the row of `x` when `x` is an accumulator whose rescale slot is free.
+    pub fn rescale(
+        &mut self,
+        x: &Wire<G::Cell>,
+        shift: u32,
+        table: &zkinfer_ir::TableFn,
+        node_name: &str,
+    ) -> Result<Wire<G::Cell>, CircuitError> {
+        let row = match x.acc_row {
+            Some(r) if !self.rescale_used.contains(&r) => r,
+            _ => {
+                let r = self.fresh_row();
+                wrap(self.copy_in(x, Adv::Acc, r))?;
+                r
+            }
+        };
+        self.rescale_used.insert(row);
+        self.place("rescale", row);
+        let op = zkinfer_ir::Rescale::uniform(shift, *table);
+        let w = match x.value {
+            Some(v) => Some(zkinfer_ir::rescale(v, 0, &op, self.tables.table_bits, node_name)?),
+            None => None,
+        };
+        let tag_a = self.tag(table, node_name)?;
+        let range = self.tables.range();
+        let tag_b = self.tag(&range, node_name)?;
+        let r_bits = self.tables.range_bits;
+        if shift > r_bits {
+            return Err(CircuitError::Layout {
+                node: node_name.into(),
+                reason: format!("shift {shift} exceeds the range table's {r_bits} bits"),
+            });
+        }
+        let g = &mut *self.grid;
+        wrap((|| {
+            g.enable(Sel::Rescale, row)?;
+            g.enable(Sel::EnA, row)?;
+            g.fixed(Fix::Pow, row, 1i64 << shift)?;
+            g.fixed(Fix::Half, row, op.half(0))?;
+            g.fixed(Fix::TagA, row, tag_a)?;
+            g.fixed(Fix::TagB, row, tag_b)?;
+            g.fixed(Fix::MulB, row, 1i64 << (r_bits - shift))?;
+            g.advice(Adv::Q, row, w.map(|w| w.q))?;
+            g.advice(Adv::R, row, w.map(|w| w.r))?;
+            g.advice(Adv::F, row, w.map(|w| w.f))
+        })())
+        .map(|cell| Wire {
+            cell,
+            value: w.map(|w| w.f),
+            acc_row: None,
+        })
+    }
+
+    fn tag(&self, f: &zkinfer_ir::TableFn, node: &str) -> Result<i64, CircuitError> {
+        self.tables.tag(f).map(|t| t as i64).ok_or_else(|| CircuitError::Layout {
+            node: node.into(),
+            reason: format!("table function {} is missing from the table", f.name()),
+        })
+    }
+
+    /// Softmax of one row (see `zkinfer_ir::SoftmaxWitness` for the relations).
+    pub fn softmax(
+        &mut self,
+        z: &[Wire<G::Cell>],
+        op: &zkinfer_ir::Softmax,
+        node_name: &str,
+    ) -> Result<Vec<Wire<G::Cell>>, CircuitError> {
+        let values: Option<Vec<i64>> = z.iter().map(|w| w.value).collect();
+        let wit = match values {
+            Some(v) => Some(zkinfer_ir::softmax_row(&v, op, self.tables.table_bits, node_name)?),
+            None => None,
+        };
+        let n = z.len();
+        // d_i = m - z_i (arith), e_i = exp(d_i) (lookup in the same row; it also bounds d_i ≥ 0).
+        let mut m_cell: Option<G::Cell> = None;
+        let mut d = Vec::with_capacity(n);
+        let mut e = Vec::with_capacity(n);
+        for (i, zi) in z.iter().enumerate() {
+            let m = Wire {
+                cell: match &m_cell {
+                    Some(c) => c.clone(),
+                    None => wrap(self.grid.advice(Adv::X(0), self.row + usize::from(self.acc_taken), wit.as_ref().map(|w| w.max)))?,
+                },
+                value: wit.as_ref().map(|w| w.max),
+                acc_row: None,
+            };
+            let di = if m_cell.is_none() {
+                // The first row assigns m itself in lane 0 instead of copying it.
+                let row = self.fresh_row();
+                self.place("softmax.max", row);
+                let g = &mut *self.grid;
+                wrap(g.enable(Sel::Arith, row))?;
+                let zc = wrap(g.advice(Adv::X(1), row, zi.value))?;
+                wrap(g.copy(&zi.cell, &zc))?;
+                for (k, w) in [0, 1, -1].into_iter().enumerate() {
+                    wrap(g.fixed(Fix::W(k), row, w))?;
+                }
+                let v = wit.as_ref().map(|w| w.d[i]);
+                let cell = wrap(g.advice(Adv::Acc, row, v))?;
+                m_cell = Some(m.cell.clone());
+                Wire { cell, value: v, acc_row: Some(row) }
+            } else {
+                wrap(self.arith(&m, Some(zi), [0, 1, -1, 0]))?
+            };
+            e.push(self.rescale(&di, 0, &op.exp, node_name)?);
+            d.push(di);
+        }
+        // Π d_i = 0: the maximum is attained, so m is max z exactly.
+        let mut prod = d[0].clone();
+        for di in &d[1..] {
+            prod = wrap(self.arith(&prod, Some(di), [1, 0, 0, 0]))?;
+        }
+        wrap(self.grid.zero(&prod.cell))?;
+        // s = Σ e_i.
+        let terms: Vec<(&Wire<G::Cell>, i64)> = e.iter().map(|w| (w, 1)).collect();
+        let sum = wrap(self.dot(&terms, 0))?;
+        // p_i = round(e_i · 2^o / s) (gate `div`), then p_i bounded by the identity table.
+        let range_tag = self.tag(&self.tables.range(), node_name)?;
+        let mut out = Vec::with_capacity(n);
+        for (i, ei) in e.iter().enumerate() {
+            let row = self.fresh_row();
+            self.rescale_used.insert(row);
+            self.place("softmax.div", row);
+            let p = wit.as_ref().map(|w| w.p[i]);
+            let r = wit.as_ref().map(|w| w.r[i]);
+            let slack = wit.as_ref().map(|w| 2 * w.sum - 1 - w.r[i]);
+            let p_cell = wrap((|| {
+                self.copy_in(ei, Adv::X(0), row)?;
+                self.copy_in(&sum, Adv::X(1), row)?;
+                let g = &mut *self.grid;
+                g.enable(Sel::Div, row)?;
+                g.enable(Sel::EnA, row)?;
+                g.fixed(Fix::Pow, row, 1i64 << op.out_scale)?;
+                g.fixed(Fix::TagA, row, range_tag)?;
+                g.fixed(Fix::TagB, row, range_tag)?;
+                g.fixed(Fix::MulB, row, 1)?;
+                g.advice(Adv::Q, row, slack)?;
+                g.advice(Adv::R, row, r)?;
+                g.advice(Adv::F, row, Some(0).filter(|_| wit.is_some()))?;
+                g.advice(Adv::X(2), row, p)
+            })())?;
+            let pw = Wire { cell: p_cell, value: p, acc_row: None };
+            out.push(self.rescale(&pw, 0, &zkinfer_ir::TableFn::Identity, node_name)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Rows used and where each chip went.
+#[derive(Clone, Debug, Default)]
+pub struct LayoutReport {
+    pub rows: usize,
+    pub placements: Vec<Placement>,
+}
+
+/// Instance layout: every input element, then every output element.
+pub fn instance_len(graph: &Graph) -> usize {
+    graph
+        .inputs
+        .iter()
+        .chain(&graph.outputs)
+        .map(|&i| graph.nodes[i].len())
+        .sum()
+}
+
+/// Lays out `graph`. With a trace the wires carry values, and every node's values are checked
+/// against the integer reference.
+pub fn lay_out<G: Grid>(
+    grid: &mut G,
+    graph: &Graph,
+    lanes: usize,
+    tables: &TableSet,
+    trace: Option<&Trace>,
+) -> Result<LayoutReport, CircuitError> {
+    let mut l = Layout::new(grid, lanes, tables);
+    let mut wires: Vec<Vec<Wire<G::Cell>>> = Vec::with_capacity(graph.nodes.len());
+    let mut offset = 0;
+    for (id, node) in graph.nodes.iter().enumerate() {
+        l.node = id;
+        let value = |i: usize| trace.map(|t| t.values[id].data()[i]);
+        let arg = |i: usize| &wires[node.inputs[i]];
+        let out: Vec<Wire<G::Cell>> = match &node.op {
+            Op::Input(_) => {
+                let vals: Vec<Option<i64>> = (0..node.len()).map(value).collect();
+                let w = wrap(l.load(&vals, offset))?;
+                offset += node.len();
+                w
+            }
+            Op::Dense(dense) => {
+                let x = arg(0);
+                let terms = dense.terms(&graph.nodes[node.inputs[0]].shape);
+                let mut out = Vec::with_capacity(terms.len());
+                for (j, row) in terms.iter().enumerate() {
+                    let t: Vec<(&Wire<G::Cell>, i64)> = row.iter().map(|&(xi, w)| (&x[xi], w)).collect();
+                    let bias = dense.bias.as_ref().map_or(0, |b| b.data()[j]);
+                    out.push(wrap(l.dot(&t, bias))?);
+                }
+                out
+            }
+            Op::Binary(bin) => {
+                let (a, b) = (arg(0), arg(1));
+                let ia = broadcast_indices(&graph.nodes[node.inputs[0]].shape, &node.shape);
+                let ib = broadcast_indices(&graph.nodes[node.inputs[1]].shape, &node.shape);
+                let (ls, rs) = (1i64 << bin.lhs_shift, 1i64 << bin.rhs_shift);
+                let coeffs = match bin.kind {
+                    BinaryKind::Add => [0, ls, rs, 0],
+                    BinaryKind::Sub => [0, ls, -rs, 0],
+                    BinaryKind::Mul => [1, 0, 0, 0],
+                };
+                ia.iter()
+                    .zip(&ib)
+                    .map(|(&i, &j)| wrap(l.arith(&a[i], Some(&b[j]), coeffs)))
+                    .collect::<Result<_, _>>()?
+            }
+            Op::Affine(aff) => {
+                let x = arg(0).clone();
+                x.iter()
+                    .zip(aff.mul.data().iter().zip(aff.add.data()))
+                    .map(|(w, (&m, &c))| wrap(l.arith(w, None, [0, m, 0, c])))
+                    .collect::<Result<_, _>>()?
+            }
+            Op::Rescale(rs) => {
+                let x = arg(0).clone();
+                x.iter()
+                    .enumerate()
+                    .map(|(i, w)| l.rescale(w, rs.shift(i), &rs.table, &node.name))
+                    .collect::<Result<_, _>>()?
+            }
+            Op::Softmax(sm) => {
+                let x = arg(0).clone();
+                let n = node.shape.last().copied().unwrap_or(1).max(1);
+                let mut out = Vec::with_capacity(x.len());
+                for row in x.chunks(n) {
+                    out.extend(l.softmax(row, sm, &node.name)?);
+                }
+                out
+            }
+            Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => graph
+                .index_map(id)
+                .unwrap_or_default()
+                .iter()
+                .map(|&(which, i)| wires[node.inputs[which]][i].clone())
+                .collect(),
+        };
+        if let Some(t) = trace {
+            let got: Vec<Option<i64>> = out.iter().map(|w| w.value).collect();
+            let want: Vec<Option<i64>> = t.values[id].data().iter().map(|&v| Some(v)).collect();
+            if got != want {
+                return Err(CircuitError::Layout {
+                    node: node.name.clone(),
+                    reason: "the circuit's witness disagrees with the integer reference".into(),
+                });
+            }
+        }
+        wires.push(out);
+    }
+    for &o in &graph.outputs {
+        for w in &wires[o] {
+            wrap(l.grid.expose(&w.cell, offset))?;
+            offset += 1;
+        }
+    }
+    Ok(LayoutReport {
+        rows: l.rows(),
+        placements: l.placements,
+    })
+}

@@ -1,0 +1,94 @@
+//! The cost model: k and the lane count from a dry run of the same layout code that
+//! synthesizes the circuit, and estimates of proving time and memory.
+
+use serde::{Deserialize, Serialize};
+use zkinfer_ir::Graph;
+
+use crate::config::{blinding_factors, column_counts, CircuitParams, MIN_LANES};
+use crate::grid::DryRun;
+use crate::layout::lay_out;
+use crate::table::TableSet;
+use crate::CircuitError;
+
+/// Largest circuit zkinfer will build.
+pub const MAX_K: u32 = 24;
+
+/// What the circuit for a graph costs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub lanes: usize,
+    pub k: u32,
+    /// Rows the layout uses.
+    pub rows: usize,
+    pub table_rows: usize,
+    pub advice_columns: usize,
+    pub lookups: usize,
+    pub advice_cells: usize,
+    /// Relative proving work: (advice + 3·lookups + permutation columns) · 2^k.
+    pub work: u64,
+}
+
+impl Plan {
+    /// Estimated proving time in seconds on one core of this class of machine; the constant
+    /// was measured on the project's CI machine (see the README).
+    pub fn estimated_prove_seconds(&self, cores: usize) -> f64 {
+        const SECONDS_PER_WORK_UNIT: f64 = 2.2e-6;
+        self.work as f64 * SECONDS_PER_WORK_UNIT / (cores.max(1) as f64).sqrt()
+    }
+
+    /// Estimated peak proving memory in bytes: the proving key's polynomials and the
+    /// extended-domain evaluations dominate.
+    pub fn estimated_prove_bytes(&self) -> u64 {
+        let n = 1u64 << self.k;
+        let columns = (self.advice_columns + 3 * self.lookups + 16) as u64;
+        columns * n * 32 * 6
+    }
+}
+
+fn ceil_log2(v: usize) -> u32 {
+    usize::BITS - v.saturating_sub(1).leading_zeros()
+}
+
+/// Rows the layout of `graph` takes with `lanes` lanes.
+pub fn dry_run(graph: &Graph, table_bits: u32, lanes: usize) -> Result<DryRun, CircuitError> {
+    let tables = TableSet::for_graph(graph, table_bits);
+    let mut grid = DryRun::default();
+    let report = lay_out(&mut grid, graph, lanes, &tables, None)?;
+    grid.rows = grid.rows.max(report.rows);
+    Ok(grid)
+}
+
+/// Chooses the lane count with the least proving work and the smallest k that holds it.
+pub fn plan(graph: &Graph, table_bits: u32) -> Result<Plan, CircuitError> {
+    let table_rows = TableSet::for_graph(graph, table_bits).rows();
+    let mut best: Option<Plan> = None;
+    for lanes in [MIN_LANES, 4, 6, 8, 12, 16, 24, 32] {
+        let params = CircuitParams { lanes };
+        let run = dry_run(graph, table_bits, lanes)?;
+        let needed = run.rows.max(table_rows) + blinding_factors(params) + 1;
+        let k = ceil_log2(needed).max(4);
+        let (advice, lookups, perm) = column_counts(params);
+        let work = (advice + 3 * lookups + perm) as u64 * (1u64 << k);
+        let candidate = Plan {
+            lanes,
+            k,
+            rows: run.rows,
+            table_rows,
+            advice_columns: advice,
+            lookups,
+            advice_cells: run.advice_cells,
+            work,
+        };
+        if best.as_ref().is_none_or(|b| candidate.work < b.work) {
+            best = Some(candidate);
+        }
+    }
+    let best = best.ok_or(CircuitError::TooLarge { k: 0, max: MAX_K })?;
+    if best.k > MAX_K {
+        return Err(CircuitError::TooLarge {
+            k: best.k,
+            max: MAX_K,
+        });
+    }
+    Ok(best)
+}
