@@ -54,6 +54,8 @@ pub trait Grid {
     type Cell: Clone;
     /// Assigns an advice cell; `None` when witnesses are unknown (key generation).
     fn advice(&mut self, col: Adv, row: usize, v: Option<i64>) -> Result<Self::Cell, Error>;
+    /// Assigns an advice cell holding any field element (products that leave `i64`).
+    fn advice_field(&mut self, col: Adv, row: usize, v: Option<Fr>) -> Result<Self::Cell, Error>;
     fn fixed(&mut self, col: Fix, row: usize, v: i64) -> Result<(), Error>;
     fn enable(&mut self, sel: Sel, row: usize) -> Result<(), Error>;
     fn copy(&mut self, a: &Self::Cell, b: &Self::Cell) -> Result<(), Error>;
@@ -77,6 +79,10 @@ impl Grid for DryRun {
         self.rows = self.rows.max(row + 1);
         self.advice_cells += 1;
         Ok(())
+    }
+
+    fn advice_field(&mut self, col: Adv, row: usize, _: Option<Fr>) -> Result<(), Error> {
+        self.advice(col, row, None)
     }
 
     fn fixed(&mut self, _: Fix, row: usize, _: i64) -> Result<(), Error> {
@@ -163,6 +169,16 @@ impl Grid for RegionGrid<'_, '_> {
             _ => v,
         };
         let value = v.map_or_else(Value::unknown, |v| Value::known(fe(v)));
+        let column = self.advice_col(col);
+        Ok(self.region.assign_advice(column, row, value).cell())
+    }
+
+    fn advice_field(&mut self, col: Adv, row: usize, v: Option<Fr>) -> Result<Cell, Error> {
+        let v = match self.tamper {
+            Some(t) if t.col == col && t.row == row => Some(fe(t.value)),
+            _ => v,
+        };
+        let value = v.map_or_else(Value::unknown, Value::known);
         let column = self.advice_col(col);
         Ok(self.region.assign_advice(column, row, value).cell())
     }

@@ -291,12 +291,26 @@ impl<'a, G: Grid> Layout<'a, G> {
             e.push(self.rescale(&di, 0, &op.exp, node_name)?);
             d.push(di);
         }
-        // Π d_i = 0: the maximum is attained, so m is max z exactly.
-        let mut prod = d[0].clone();
+        // Π d_i = 0: the maximum is attained, so m is max z exactly. The running product
+        // leaves i64, so it is carried as a field element.
+        let mut prod_cell = d[0].cell.clone();
+        let mut prod = d[0].value.map(crate::grid::fe);
         for di in &d[1..] {
-            prod = wrap(self.arith(&prod, Some(di), [1, 0, 0, 0]))?;
+            let row = self.fresh_row();
+            self.place("softmax.prod", row);
+            let next = prod.zip(di.value).map(|(p, v)| p * crate::grid::fe(v));
+            let cell = wrap((|| {
+                self.grid.enable(Sel::Arith, row)?;
+                self.grid.fixed(Fix::W(0), row, 1)?;
+                let x0 = self.grid.advice_field(Adv::X(0), row, prod)?;
+                self.grid.copy(&prod_cell, &x0)?;
+                self.copy_in(di, Adv::X(1), row)?;
+                self.grid.advice_field(Adv::Acc, row, next)
+            })())?;
+            prod_cell = cell;
+            prod = next;
         }
-        wrap(self.grid.zero(&prod.cell))?;
+        wrap(self.grid.zero(&prod_cell))?;
         // s = Σ e_i.
         let terms: Vec<(&Wire<G::Cell>, i64)> = e.iter().map(|w| (w, 1)).collect();
         let sum = wrap(self.dot(&terms, 0))?;

@@ -22,6 +22,13 @@ pub fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// The ONNX file a model was compiled from (for the float reference at proving time).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    pub path: String,
+    pub digest: String,
+}
+
 /// A compiled model: the quantized graph and its circuit settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CompiledModel {
@@ -29,6 +36,7 @@ pub struct CompiledModel {
     pub version: u32,
     pub graph: Graph,
     pub settings: Settings,
+    pub source: Option<SourceInfo>,
 }
 
 impl CompiledModel {
@@ -38,6 +46,7 @@ impl CompiledModel {
             version: MODEL_VERSION,
             graph,
             settings,
+            source: None,
         }
     }
 

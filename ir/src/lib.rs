@@ -13,7 +13,7 @@ mod tensor;
 
 pub use artifact::{
     digest, read_file, write_file, ArtifactKind, CompiledModel, Envelope, BINARY_VERSION, MAGIC,
-    MODEL_FORMAT, MODEL_VERSION,
+    MODEL_FORMAT, MODEL_VERSION, SourceInfo,
 };
 pub use error::IrError;
 pub use eval::{

@@ -1,1 +1,203 @@
-//! placeholder
+//! The zkinfer verifier: small and strict. It checks a proof's shape — format, version,
+//! digests, instance count and encoding, declared bounds — with typed errors before any
+//! cryptography, then runs the KZG (SHPLONK) verifier. It never panics on hostile bytes and
+//! depends on no ONNX, onnxruntime or prover code.
+//!
+//! ```no_run
+//! let bundle = zkinfer_verifier::Bundle::read("keys/bundle.bin".as_ref())?;
+//! let proof = zkinfer_verifier::ProofFile::read("proof.json".as_ref())?;
+//! let out = zkinfer_verifier::verify(&bundle, &proof)?;
+//! println!("{:?}", out.outputs);
+//! # Ok::<(), zkinfer_verifier::VerifyError>(())
+//! ```
+
+mod bundle;
+mod error;
+mod proof;
+
+use std::io::Cursor;
+
+use halo2_axiom::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_axiom::halo2curves::ff::PrimeField;
+use halo2_axiom::plonk::verify_proof;
+use halo2_axiom::poly::kzg::commitment::KZGCommitmentScheme;
+use halo2_axiom::poly::kzg::multiopen::VerifierSHPLONK;
+use halo2_axiom::poly::kzg::strategy::SingleStrategy;
+use halo2_axiom::transcript::{Blake2bRead, Challenge255, TranscriptReadBuffer};
+
+pub use bundle::{Bundle, BundleHeader, SrsInfo};
+pub use error::VerifyError;
+pub use proof::{ProofFile, Reference, PROOF_FORMAT, PROOF_VERSION};
+
+/// What a valid proof establishes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifiedOutput {
+    /// Dequantized inputs and outputs, read from the proven public instances.
+    pub inputs: Vec<Vec<f32>>,
+    pub outputs: Vec<Vec<f32>>,
+    /// The quantized outputs as proven.
+    pub quantized_outputs: Vec<Vec<i64>>,
+}
+
+/// `0x…` big-endian hex of a field element.
+pub fn fr_to_hex(v: &Fr) -> String {
+    let mut bytes = v.to_repr();
+    bytes.as_mut().reverse();
+    format!("0x{}", hex::encode(bytes.as_ref()))
+}
+
+/// Parses `0x…` big-endian hex into a canonical field element.
+pub fn fr_from_hex(s: &str) -> Option<Fr> {
+    let h = s.strip_prefix("0x")?;
+    if h.len() != 64 {
+        return None;
+    }
+    let mut bytes = hex::decode(h).ok()?;
+    bytes.reverse();
+    let mut repr = <Fr as PrimeField>::Repr::default();
+    repr.as_mut().copy_from_slice(&bytes);
+    Option::from(Fr::from_repr(repr))
+}
+
+/// A field element as a signed integer, when `|v| < 2^63`.
+pub fn fr_to_i64(v: &Fr) -> Option<i64> {
+    let small = |x: &Fr| {
+        let r = x.to_repr();
+        let b = r.as_ref();
+        if b[8..].iter().all(|&z| z == 0) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[..8]);
+            let u = u64::from_le_bytes(w);
+            (u < 1 << 63).then_some(u as i64)
+        } else {
+            None
+        }
+    };
+    small(v).or_else(|| small(&-*v).map(|n| -n))
+}
+
+/// Verifies `proof` against `bundle`.
+pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, VerifyError> {
+    let h = &bundle.header;
+    if proof.format != PROOF_FORMAT || proof.version != PROOF_VERSION {
+        return Err(VerifyError::ProofVersion {
+            path: "<proof>".into(),
+            got: proof.version,
+            supported: PROOF_VERSION,
+        });
+    }
+    if proof.model_digest != h.model_digest {
+        return Err(VerifyError::WrongModel {
+            proof: proof.model_digest.clone(),
+            keys: h.model_digest.clone(),
+        });
+    }
+    if proof.vk_digest != h.vk_digest {
+        return Err(VerifyError::WrongKey {
+            proof: proof.vk_digest.clone(),
+            keys: h.vk_digest.clone(),
+        });
+    }
+    let expected = h.settings.instance_len();
+    let column = match proof.instances.as_slice() {
+        [one] if one.len() == expected => one,
+        cols => {
+            return Err(VerifyError::InstanceCount {
+                expected,
+                got: cols.iter().map(Vec::len).sum(),
+            })
+        }
+    };
+    let instances: Vec<Fr> = column
+        .iter()
+        .enumerate()
+        .map(|(index, s)| {
+            fr_from_hex(s).ok_or_else(|| VerifyError::InstanceEncoding {
+                index,
+                value: s.clone(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+
+    // Every public value as a bounded signed integer, per tensor.
+    let mut at = 0;
+    let mut read = |infos: &[zkinfer_ir::TensorInfo]| -> Result<Vec<Vec<i64>>, VerifyError> {
+        let mut out = Vec::with_capacity(infos.len());
+        for t in infos {
+            let mut vals = Vec::with_capacity(t.len());
+            for _ in 0..t.len() {
+                let v = fr_to_i64(&instances[at])
+                    .filter(|v| v.unsigned_abs() < 1u64 << t.bound.min(63))
+                    .ok_or_else(|| VerifyError::InstanceOutOfRange {
+                        index: at,
+                        tensor: t.name.clone(),
+                        bits: t.bound,
+                    })?;
+                vals.push(v);
+                at += 1;
+            }
+            out.push(vals);
+        }
+        Ok(out)
+    };
+    let q_inputs = read(&h.settings.inputs)?;
+    let q_outputs = read(&h.settings.outputs)?;
+    let dq = |vals: &[Vec<i64>], infos: &[zkinfer_ir::TensorInfo]| -> Vec<Vec<f32>> {
+        vals.iter()
+            .zip(infos)
+            .map(|(v, t)| zkinfer_ir::dequantize(v, t.scale))
+            .collect()
+    };
+    let outputs = dq(&q_outputs, &h.settings.outputs);
+    if proof.outputs.len() != outputs.len() {
+        return Err(VerifyError::OutputsMismatch { output: proof.outputs.len().min(outputs.len()), element: 0 });
+    }
+    for (o, (claimed, proven)) in proof.outputs.iter().zip(&outputs).enumerate() {
+        if claimed.len() != proven.len() {
+            return Err(VerifyError::OutputsMismatch { output: o, element: claimed.len().min(proven.len()) });
+        }
+        if let Some(e) = claimed.iter().zip(proven).position(|(a, b)| a.to_bits() != b.to_bits()) {
+            return Err(VerifyError::OutputsMismatch { output: o, element: e });
+        }
+    }
+
+    let bytes = proof
+        .proof
+        .strip_prefix("0x")
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or_else(|| VerifyError::ProofEncoding {
+            reason: "not 0x-prefixed hex".into(),
+        })?;
+    if bytes.is_empty() {
+        return Err(VerifyError::ProofEncoding {
+            reason: "empty".into(),
+        });
+    }
+    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut cursor = Cursor::new(&bytes[..]);
+        let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<G1Affine>>::init(&mut cursor);
+        let result = verify_proof::<
+            KZGCommitmentScheme<Bn256>,
+            VerifierSHPLONK<'_, Bn256>,
+            Challenge255<G1Affine>,
+            _,
+            SingleStrategy<'_, Bn256>,
+        >(
+            &bundle.params,
+            &bundle.vk,
+            SingleStrategy::new(&bundle.params),
+            &[&[&instances]],
+            &mut transcript,
+        );
+        drop(transcript);
+        result.is_ok() && cursor.position() as usize == bytes.len()
+    }));
+    if !matches!(ok, Ok(true)) {
+        return Err(VerifyError::InvalidProof);
+    }
+    Ok(VerifiedOutput {
+        inputs: dq(&q_inputs, &h.settings.inputs),
+        outputs,
+        quantized_outputs: q_outputs,
+    })
+}

@@ -1,0 +1,35 @@
+//! The one error type of `zkinfer-prover`.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ProveError {
+    #[error("{path}: {reason}")]
+    Srs { path: String, reason: String },
+    #[error("{path}: {reason}")]
+    Key { path: String, reason: String },
+    #[error("input file {path}: {reason}")]
+    InputFile { path: String, reason: String },
+    #[error("input {index} (`{name}`): expected {expected} values for shape {shape:?}, got {got}")]
+    InputShape {
+        index: usize,
+        name: String,
+        shape: Vec<usize>,
+        expected: usize,
+        got: usize,
+    },
+    #[error("the model takes {expected} inputs but the file has {got}")]
+    InputCount { expected: usize, got: usize },
+    #[error("onnxruntime is not available: {reason}\n  install it with: python3 -m venv .venv && .venv/bin/pip install onnxruntime==1.31.1\n  or point ORT_DYLIB_PATH at libonnxruntime.so.*, or pass --no-reference")]
+    OnnxRuntimeMissing { reason: String },
+    #[error("onnxruntime: {0}")]
+    OnnxRuntime(String),
+    #[error("halo2: {0}")]
+    Halo2(String),
+    #[error(transparent)]
+    Circuit(#[from] zkinfer_circuits::CircuitError),
+    #[error(transparent)]
+    Ir(#[from] zkinfer_ir::IrError),
+    #[error(transparent)]
+    Verify(#[from] zkinfer_verifier::VerifyError),
+}

@@ -1,0 +1,155 @@
+//! Key generation and the key files: `pk.bin`, `vk.bin` and the verifier bundle `bundle.bin`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_axiom::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
+use halo2_axiom::poly::commitment::ParamsProver;
+use halo2_axiom::poly::kzg::commitment::ParamsKZG;
+use halo2_axiom::SerdeFormat;
+use serde::{Deserialize, Serialize};
+use zkinfer_circuits::{CircuitParams, ModelCircuit};
+use zkinfer_ir::{ArtifactKind, CompiledModel, Envelope};
+use zkinfer_verifier::{Bundle, BundleHeader, SrsInfo};
+
+use crate::ProveError;
+
+pub const PK_FILE: &str = "pk.bin";
+pub const VK_FILE: &str = "vk.bin";
+pub const BUNDLE_FILE: &str = "bundle.bin";
+
+/// Header of `pk.bin` and `vk.bin`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyHeader {
+    pub model_digest: String,
+    pub vk_digest: String,
+    pub lanes: usize,
+    pub k: u32,
+    pub srs: SrsInfo,
+}
+
+/// The keys of one model.
+pub struct Keys {
+    pub pk: ProvingKey<G1Affine>,
+    pub header: KeyHeader,
+    pub bundle: Bundle,
+}
+
+pub fn circuit_for(model: &CompiledModel) -> ModelCircuit {
+    ModelCircuit::new(
+        Arc::new(model.graph.clone()),
+        model.settings.table_bits,
+        CircuitParams {
+            lanes: model.settings.lanes,
+        },
+    )
+}
+
+/// Generates the proving and verifying keys of `model` with `params`.
+pub fn setup(model: &CompiledModel, params: &ParamsKZG<Bn256>, srs: SrsInfo) -> Result<Keys, ProveError> {
+    let circuit = circuit_for(model);
+    let halo2 = |e: halo2_axiom::plonk::Error| ProveError::Halo2(format!("{e:?}"));
+    let vk = keygen_vk(params, &circuit).map_err(halo2)?;
+    let pk = keygen_pk(params, vk.clone(), &circuit).map_err(halo2)?;
+    let vk_digest = Bundle::vk_digest_of(&vk);
+    let header = KeyHeader {
+        model_digest: model.digest(),
+        vk_digest: vk_digest.clone(),
+        lanes: model.settings.lanes,
+        k: model.settings.k,
+        srs: srs.clone(),
+    };
+    let bundle = Bundle::new(
+        BundleHeader {
+            model_digest: header.model_digest.clone(),
+            vk_digest,
+            settings: model.settings.clone(),
+            srs,
+        },
+        vk,
+        params.get_g()[0],
+        params.g2(),
+        params.s_g2(),
+    )?;
+    Ok(Keys { pk, header, bundle })
+}
+
+impl Keys {
+    /// Writes `pk.bin`, `vk.bin` and `bundle.bin` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<(), ProveError> {
+        let pk = Envelope {
+            kind: ArtifactKind::ProvingKey,
+            header: self.header.clone(),
+            payload: self.pk.to_bytes(SerdeFormat::RawBytes),
+        };
+        zkinfer_ir::write_file(&dir.join(PK_FILE), &pk.encode())?;
+        let vk = Envelope {
+            kind: ArtifactKind::VerifyingKey,
+            header: self.header.clone(),
+            payload: self.pk.get_vk().to_bytes(SerdeFormat::RawBytes),
+        };
+        zkinfer_ir::write_file(&dir.join(VK_FILE), &vk.encode())?;
+        zkinfer_ir::write_file(&dir.join(BUNDLE_FILE), &self.bundle.to_bytes())?;
+        Ok(())
+    }
+
+    /// Reads the keys in `dir` for `model`, checking that they were made for it.
+    pub fn read(dir: &Path, model: &CompiledModel) -> Result<Self, ProveError> {
+        let path = dir.join(PK_FILE);
+        let name = path.display().to_string();
+        let bytes = zkinfer_ir::read_file(&path)?;
+        let env = Envelope::<KeyHeader>::decode(&bytes, ArtifactKind::ProvingKey, &name)?;
+        let digest = model.digest();
+        if env.header.model_digest != digest {
+            return Err(zkinfer_ir::IrError::DigestMismatch {
+                path: name,
+                what: "model".into(),
+                expected: digest,
+                got: env.header.model_digest,
+                hint: "these keys belong to another model; run `zkinfer setup` on this model.zkc".into(),
+            }
+            .into());
+        }
+        let params = CircuitParams { lanes: env.header.lanes };
+        let pk = std::panic::catch_unwind(|| {
+            ProvingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &env.payload[..], SerdeFormat::RawBytes, params)
+        })
+        .map_err(|_| ProveError::Key {
+            path: name.clone(),
+            reason: "malformed proving key".into(),
+        })?
+        .map_err(|e| ProveError::Key {
+            path: name.clone(),
+            reason: e.to_string(),
+        })?;
+        let bundle = Bundle::read(&dir.join(BUNDLE_FILE))?;
+        if bundle.header.vk_digest != env.header.vk_digest {
+            return Err(ProveError::Key {
+                path: name,
+                reason: "pk.bin and bundle.bin come from different setups; rerun `zkinfer setup`".into(),
+            });
+        }
+        Ok(Self {
+            pk,
+            header: env.header,
+            bundle,
+        })
+    }
+}
+
+/// Reads `vk.bin` alone (its header and key).
+pub fn read_vk(path: &Path, lanes_hint: Option<usize>) -> Result<(KeyHeader, VerifyingKey<G1Affine>), ProveError> {
+    let name = path.display().to_string();
+    let bytes = zkinfer_ir::read_file(path)?;
+    let env = Envelope::<KeyHeader>::decode(&bytes, ArtifactKind::VerifyingKey, &name)?;
+    let params = CircuitParams {
+        lanes: lanes_hint.unwrap_or(env.header.lanes),
+    };
+    let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &env.payload[..], SerdeFormat::RawBytes, params)
+        .map_err(|e| ProveError::Key {
+            path: name,
+            reason: e.to_string(),
+        })?;
+    Ok((env.header, vk))
+}

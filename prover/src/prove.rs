@@ -1,0 +1,114 @@
+//! Proving one inference: quantize the input, run the integer reference (the witness), lay it
+//! out, and create a KZG/SHPLONK proof.
+
+use std::sync::Arc;
+
+use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_axiom::plonk::create_proof;
+use halo2_axiom::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_axiom::poly::kzg::multiopen::ProverSHPLONK;
+use halo2_axiom::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer};
+use zkinfer_circuits::{lay_out, DryRun, ModelCircuit};
+use zkinfer_ir::{eval, CompiledModel, Tensor, Trace};
+use zkinfer_verifier::{fr_to_hex, ProofFile, Reference, PROOF_FORMAT, PROOF_VERSION};
+
+use crate::keys::{circuit_for, Keys};
+use crate::ProveError;
+
+/// Quantizes float inputs at the model's input scales, checking their count and sizes.
+pub fn quantize_inputs(model: &CompiledModel, inputs: &[Vec<f32>]) -> Result<Vec<Tensor<i64>>, ProveError> {
+    let infos = &model.settings.inputs;
+    if inputs.len() != infos.len() {
+        return Err(ProveError::InputCount {
+            expected: infos.len(),
+            got: inputs.len(),
+        });
+    }
+    infos
+        .iter()
+        .zip(inputs)
+        .enumerate()
+        .map(|(index, (info, values))| {
+            if values.len() != info.len() {
+                return Err(ProveError::InputShape {
+                    index,
+                    name: info.name.clone(),
+                    shape: info.shape.clone(),
+                    expected: info.len(),
+                    got: values.len(),
+                });
+            }
+            Ok(Tensor::new(info.shape.clone(), zkinfer_ir::quantize(values, info.scale))?)
+        })
+        .collect()
+}
+
+/// The integer reference on float inputs: what the proof will show.
+pub fn witness(model: &CompiledModel, inputs: &[Vec<f32>]) -> Result<Trace, ProveError> {
+    let q = quantize_inputs(model, inputs)?;
+    Ok(eval(&model.graph, model.settings.table_bits, &q)?)
+}
+
+/// Dequantized outputs of a trace.
+pub fn outputs(model: &CompiledModel, trace: &Trace) -> Vec<Vec<f32>> {
+    model
+        .graph
+        .outputs
+        .iter()
+        .zip(&model.settings.outputs)
+        .map(|(&o, info)| zkinfer_ir::dequantize(trace.values[o].data(), info.scale))
+        .collect()
+}
+
+/// Proves one inference. `reference` is the float output to record next to the proof.
+pub fn prove(
+    model: &CompiledModel,
+    keys: &Keys,
+    params: &ParamsKZG<Bn256>,
+    inputs: &[Vec<f32>],
+    reference: Option<(String, Vec<Vec<f32>>)>,
+) -> Result<ProofFile, ProveError> {
+    let trace = Arc::new(witness(model, inputs)?);
+    // The same layout, dry, with values: any disagreement is a typed error before proving.
+    let tables = zkinfer_circuits::TableSet::for_graph(&model.graph, model.settings.table_bits);
+    lay_out(&mut DryRun::default(), &model.graph, model.settings.lanes, &tables, Some(&trace))?;
+    let circuit = circuit_for(model).with_trace(trace.clone());
+    let instances = ModelCircuit::instances(&model.graph, &trace);
+    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(Vec::new());
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, Challenge255<G1Affine>, _, _, _>(
+        params,
+        &keys.pk,
+        &[circuit],
+        &[&[&instances]],
+        rand::rngs::OsRng,
+        &mut transcript,
+    )
+    .map_err(|e| ProveError::Halo2(format!("{e:?}")))?;
+    let proof = transcript.finalize();
+    let outs = outputs(model, &trace);
+    let reference = reference.map(|(engine, ref_out)| {
+        let max_abs_error = outs
+            .iter()
+            .flatten()
+            .zip(ref_out.iter().flatten())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        Reference {
+            engine,
+            verified: false,
+            note: "computed by the prover next to the proof; NOT covered by the proof".into(),
+            outputs: ref_out,
+            max_abs_error,
+        }
+    });
+    Ok(ProofFile {
+        format: PROOF_FORMAT.into(),
+        version: PROOF_VERSION,
+        model_digest: keys.header.model_digest.clone(),
+        vk_digest: keys.header.vk_digest.clone(),
+        instances: vec![instances.iter().map(fr_to_hex).collect()],
+        proof: format!("0x{}", hex::encode(proof)),
+        outputs: outs,
+        reference,
+    })
+}

@@ -1,0 +1,35 @@
+//! The one error type of `zkinfer-verifier`. Every rejection says what was wrong; none panics.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum VerifyError {
+    #[error("{path}: not a zkinfer proof file ({reason})")]
+    ProofFormat { path: String, reason: String },
+    #[error("{path}: proof format version {got} is not supported (this build reads version {supported}); re-prove with this zkinfer")]
+    ProofVersion { path: String, got: u32, supported: u32 },
+    #[error("the proof is for model {proof}, but the keys are for model {keys}: use the keys made from the same model.zkc")]
+    WrongModel { proof: String, keys: String },
+    #[error("the proof was made with verifying key {proof}, but the keys hold {keys}: use the keys the prover used")]
+    WrongKey { proof: String, keys: String },
+    #[error("instances: expected {expected} public values in 1 column, got {got}")]
+    InstanceCount { expected: usize, got: usize },
+    #[error("instance {index}: `{value}` is not a canonical BN254 scalar in big-endian hex")]
+    InstanceEncoding { index: usize, value: String },
+    #[error("instance {index} ({tensor}): value outside the declared bound of {bits} bits")]
+    InstanceOutOfRange {
+        index: usize,
+        tensor: String,
+        bits: u32,
+    },
+    #[error("the file's `outputs` do not match the proven public outputs (output {output}, element {element})")]
+    OutputsMismatch { output: usize, element: usize },
+    #[error("proof bytes: {reason}")]
+    ProofEncoding { reason: String },
+    #[error("the proof is invalid for this verifying key and these public values")]
+    InvalidProof,
+    #[error("{path}: not a verifier bundle ({reason})")]
+    Bundle { path: String, reason: String },
+    #[error(transparent)]
+    Artifact(#[from] zkinfer_ir::IrError),
+}
