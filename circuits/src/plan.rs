@@ -6,7 +6,7 @@ use zkinfer_ir::Graph;
 
 use crate::config::{blinding_factors, column_counts, CircuitParams, MIN_LANES};
 use crate::grid::DryRun;
-use crate::layout::lay_out;
+use crate::layout::{instance_len, lay_out};
 use crate::table::TableSet;
 use crate::CircuitError;
 
@@ -65,7 +65,7 @@ pub fn plan(graph: &Graph, table_bits: u32) -> Result<Plan, CircuitError> {
     for lanes in [MIN_LANES, 4, 6, 8, 12, 16, 24, 32] {
         let params = CircuitParams { lanes };
         let run = dry_run(graph, table_bits, lanes)?;
-        let needed = run.rows.max(table_rows) + blinding_factors(params) + 1;
+        let needed = run.rows.max(table_rows).max(instance_len(graph)) + blinding_factors(params) + 1;
         let k = ceil_log2(needed).max(4);
         let (advice, lookups, perm) = column_counts(params);
         let work = (advice + 3 * lookups + perm) as u64 * (1u64 << k);
