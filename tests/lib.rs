@@ -16,12 +16,19 @@ pub fn corpus() -> PathBuf {
 /// `{"output_data": [[...]]}` as written by the corpus.
 pub fn read_outputs(path: &Path) -> anyhow::Result<Vec<Vec<f32>>> {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
-    let lists = v["output_data"].as_array().ok_or_else(|| anyhow::anyhow!("no output_data"))?;
+    let lists = v["output_data"]
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("no output_data"))?;
     Ok(lists
         .iter()
         .map(|l| {
             l.as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_f64()).map(|x| x as f32).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_f64())
+                        .map(|x| x as f32)
+                        .collect()
+                })
                 .unwrap_or_default()
         })
         .collect())
@@ -53,7 +60,11 @@ impl RoundTrip {
 pub fn round_trip(entry: &str) -> anyhow::Result<RoundTrip> {
     let dir = corpus().join(entry);
     let input = read_inputs(&dir.join("input.json"))?;
-    let (model, _) = compile(&dir.join("model.onnx"), &[input.clone()], &QuantConfig::default())?;
+    let (model, _) = compile(
+        &dir.join("model.onnx"),
+        std::slice::from_ref(&input),
+        &QuantConfig::default(),
+    )?;
     let (params, srs) = load_srs(model.settings.k, None)?;
     let keys = setup(&model, &params, srs)?;
     let proof = prove(&model, &keys, &params, &input, None)?;

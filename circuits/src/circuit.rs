@@ -69,7 +69,10 @@ impl Circuit<Fr> for ModelCircuit {
         self.params
     }
 
-    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: CircuitParams) -> ModelConfig {
+    fn configure_with_params(
+        meta: &mut ConstraintSystem<Fr>,
+        params: CircuitParams,
+    ) -> ModelConfig {
         ModelConfig::configure(meta, params)
     }
 
@@ -77,7 +80,11 @@ impl Circuit<Fr> for ModelCircuit {
         ModelConfig::configure(meta, CircuitParams::default())
     }
 
-    fn synthesize(&self, config: ModelConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+    fn synthesize(
+        &self,
+        config: ModelConfig,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
         layouter.assign_table(
             || "table",
             |mut table| {

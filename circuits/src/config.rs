@@ -74,8 +74,12 @@ impl ModelConfig {
         meta.enable_constant(constants);
         let instance = meta.instance_column();
         meta.enable_equality(instance);
-        let (s_dot, s_arith, s_rescale, s_div) =
-            (meta.selector(), meta.selector(), meta.selector(), meta.selector());
+        let (s_dot, s_arith, s_rescale, s_div) = (
+            meta.selector(),
+            meta.selector(),
+            meta.selector(),
+            meta.selector(),
+        );
         let en_a = meta.complex_selector();
         let (t_tag, t_x, t_y) = (
             meta.lookup_table_column(),
@@ -93,7 +97,9 @@ impl ModelConfig {
             let acc_next = m.query_advice(acc, Rotation::next());
             let sum = x.iter().zip(&w).fold(
                 m.query_fixed(chain, Rotation::cur()) * acc_cur + m.query_fixed(c, Rotation::cur()),
-                |e, (&xi, &wi)| e + m.query_fixed(wi, Rotation::cur()) * m.query_advice(xi, Rotation::cur()),
+                |e, (&xi, &wi)| {
+                    e + m.query_fixed(wi, Rotation::cur()) * m.query_advice(xi, Rotation::cur())
+                },
             );
             vec![s * (acc_next - sum)]
         });
@@ -101,9 +107,15 @@ impl ModelConfig {
         // arith: acc = w0·x0·x1 + w1·x0 + w2·x1 + c — Add, Sub, Mul, and constant affine maps.
         meta.create_gate("arith", |m| {
             let s = m.query_selector(s_arith);
-            let (x0, x1) = (m.query_advice(x[0], Rotation::cur()), m.query_advice(x[1], Rotation::cur()));
+            let (x0, x1) = (
+                m.query_advice(x[0], Rotation::cur()),
+                m.query_advice(x[1], Rotation::cur()),
+            );
             let [w0, w1, w2] = [0, 1, 2].map(|i| m.query_fixed(w[i], Rotation::cur()));
-            let rhs = w0 * x0.clone() * x1.clone() + w1 * x0 + w2 * x1 + m.query_fixed(c, Rotation::cur());
+            let rhs = w0 * x0.clone() * x1.clone()
+                + w1 * x0
+                + w2 * x1
+                + m.query_fixed(c, Rotation::cur());
             vec![s * (m.query_advice(acc, Rotation::cur()) - rhs)]
         });
 
@@ -152,7 +164,10 @@ impl ModelConfig {
         meta.lookup("table B (range of r)", |m| {
             vec![
                 (m.query_fixed(tag_b, Rotation::cur()), t_tag),
-                (m.query_fixed(mul_b, Rotation::cur()) * m.query_advice(r, Rotation::cur()), t_x),
+                (
+                    m.query_fixed(mul_b, Rotation::cur()) * m.query_advice(r, Rotation::cur()),
+                    t_x,
+                ),
                 (Expression::Constant(Fr::zero()), t_y),
             ]
         });

@@ -20,6 +20,9 @@ pub struct Wire<C> {
     pub acc_row: Option<usize>,
 }
 
+/// One term of a dot product: a wire and its fixed weight.
+type Term<'w, C> = (&'w Wire<C>, i64);
+
 /// Where a chip placed something, for reports and negative tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Placement {
@@ -91,14 +94,19 @@ impl<'a, G: Grid> Layout<'a, G> {
     }
 
     /// Loads public values into lanes, constrained to the instance from `offset` on.
-    pub fn load(&mut self, values: &[Option<i64>], offset: usize) -> Result<Vec<Wire<G::Cell>>, Error> {
+    pub fn load(
+        &mut self,
+        values: &[Option<i64>],
+        offset: usize,
+    ) -> Result<Vec<Wire<G::Cell>>, Error> {
         let mut out = Vec::with_capacity(values.len());
         for (chunk_i, chunk) in values.chunks(self.lanes).enumerate() {
             let row = self.fresh_row();
             self.place("load", row);
             for (lane, &v) in chunk.iter().enumerate() {
                 let cell = self.grid.advice(Adv::X(lane), row, v)?;
-                self.grid.expose(&cell, offset + chunk_i * self.lanes + lane)?;
+                self.grid
+                    .expose(&cell, offset + chunk_i * self.lanes + lane)?;
                 out.push(Wire {
                     cell,
                     value: v,
@@ -110,9 +118,13 @@ impl<'a, G: Grid> Layout<'a, G> {
     }
 
     /// `bias + Σ w_i · x_i` over chained rows of `lanes` products each (gate `dot`).
-    pub fn dot(&mut self, terms: &[(&Wire<G::Cell>, i64)], bias: i64) -> Result<Wire<G::Cell>, Error> {
+    pub fn dot(
+        &mut self,
+        terms: &[(&Wire<G::Cell>, i64)],
+        bias: i64,
+    ) -> Result<Wire<G::Cell>, Error> {
         let start = self.row;
-        let chunks: Vec<&[(&Wire<G::Cell>, i64)]> = if terms.is_empty() {
+        let chunks: Vec<&[Term<'_, G::Cell>]> = if terms.is_empty() {
             vec![&[]]
         } else {
             terms.chunks(self.lanes).collect()
@@ -122,11 +134,14 @@ impl<'a, G: Grid> Layout<'a, G> {
             let row = start + t;
             self.grid.enable(Sel::Dot, row)?;
             self.grid.fixed(Fix::Chain, row, i64::from(t > 0))?;
-            self.grid.fixed(Fix::C, row, if t == 0 { bias } else { 0 })?;
+            self.grid
+                .fixed(Fix::C, row, if t == 0 { bias } else { 0 })?;
             for (lane, (w, weight)) in chunk.iter().enumerate() {
                 self.copy_in(w, Adv::X(lane), row)?;
                 self.grid.fixed(Fix::W(lane), row, *weight)?;
-                acc = acc.zip(w.value).map(|(a, v)| a + v as i128 * *weight as i128);
+                acc = acc
+                    .zip(w.value)
+                    .map(|(a, v)| a + v as i128 * *weight as i128);
             }
             let value = acc.and_then(|a| i64::try_from(a).ok());
             if t + 1 < chunks.len() {
@@ -172,7 +187,10 @@ impl<'a, G: Grid> Layout<'a, G> {
         }
         self.grid.fixed(Fix::C, row, c)?;
         let value = a.value.zip(bv).and_then(|(x, y)| {
-            let v = w0 as i128 * x as i128 * y as i128 + w1 as i128 * x as i128 + w2 as i128 * y as i128 + c as i128;
+            let v = w0 as i128 * x as i128 * y as i128
+                + w1 as i128 * x as i128
+                + w2 as i128 * y as i128
+                + c as i128;
             i64::try_from(v).ok()
         });
         let cell = self.grid.advice(Adv::Acc, row, value)?;
@@ -204,7 +222,13 @@ impl<'a, G: Grid> Layout<'a, G> {
         self.place("rescale", row);
         let op = zkinfer_ir::Rescale::uniform(shift, *table);
         let w = match x.value {
-            Some(v) => Some(zkinfer_ir::rescale(v, 0, &op, self.tables.table_bits, node_name)?),
+            Some(v) => Some(zkinfer_ir::rescale(
+                v,
+                0,
+                &op,
+                self.tables.table_bits,
+                node_name,
+            )?),
             None => None,
         };
         let tag_a = self.tag(table, node_name)?;
@@ -238,10 +262,13 @@ impl<'a, G: Grid> Layout<'a, G> {
     }
 
     fn tag(&self, f: &zkinfer_ir::TableFn, node: &str) -> Result<i64, CircuitError> {
-        self.tables.tag(f).map(|t| t as i64).ok_or_else(|| CircuitError::Layout {
-            node: node.into(),
-            reason: format!("table function {} is missing from the table", f.name()),
-        })
+        self.tables
+            .tag(f)
+            .map(|t| t as i64)
+            .ok_or_else(|| CircuitError::Layout {
+                node: node.into(),
+                reason: format!("table function {} is missing from the table", f.name()),
+            })
     }
 
     /// Softmax of one row (see `zkinfer_ir::SoftmaxWitness` for the relations).
@@ -253,7 +280,12 @@ impl<'a, G: Grid> Layout<'a, G> {
     ) -> Result<Vec<Wire<G::Cell>>, CircuitError> {
         let values: Option<Vec<i64>> = z.iter().map(|w| w.value).collect();
         let wit = match values {
-            Some(v) => Some(zkinfer_ir::softmax_row(&v, op, self.tables.table_bits, node_name)?),
+            Some(v) => Some(zkinfer_ir::softmax_row(
+                &v,
+                op,
+                self.tables.table_bits,
+                node_name,
+            )?),
             None => None,
         };
         let n = z.len();
@@ -265,7 +297,11 @@ impl<'a, G: Grid> Layout<'a, G> {
             let m = Wire {
                 cell: match &m_cell {
                     Some(c) => c.clone(),
-                    None => wrap(self.grid.advice(Adv::X(0), self.row + usize::from(self.acc_taken), wit.as_ref().map(|w| w.max)))?,
+                    None => wrap(self.grid.advice(
+                        Adv::X(0),
+                        self.row + usize::from(self.acc_taken),
+                        wit.as_ref().map(|w| w.max),
+                    ))?,
                 },
                 value: wit.as_ref().map(|w| w.max),
                 acc_row: None,
@@ -284,7 +320,11 @@ impl<'a, G: Grid> Layout<'a, G> {
                 let v = wit.as_ref().map(|w| w.d[i]);
                 let cell = wrap(g.advice(Adv::Acc, row, v))?;
                 m_cell = Some(m.cell.clone());
-                Wire { cell, value: v, acc_row: Some(row) }
+                Wire {
+                    cell,
+                    value: v,
+                    acc_row: Some(row),
+                }
             } else {
                 wrap(self.arith(&m, Some(zi), [0, 1, -1, 0]))?
             };
@@ -339,7 +379,11 @@ impl<'a, G: Grid> Layout<'a, G> {
                 g.advice(Adv::F, row, Some(0).filter(|_| wit.is_some()))?;
                 g.advice(Adv::X(2), row, p)
             })())?;
-            let pw = Wire { cell: p_cell, value: p, acc_row: None };
+            let pw = Wire {
+                cell: p_cell,
+                value: p,
+                acc_row: None,
+            };
             out.push(self.rescale(&pw, 0, &zkinfer_ir::TableFn::Identity, node_name)?);
         }
         Ok(out)
@@ -391,7 +435,8 @@ pub fn lay_out<G: Grid>(
                 let terms = dense.terms(&graph.nodes[node.inputs[0]].shape);
                 let mut out = Vec::with_capacity(terms.len());
                 for (j, row) in terms.iter().enumerate() {
-                    let t: Vec<(&Wire<G::Cell>, i64)> = row.iter().map(|&(xi, w)| (&x[xi], w)).collect();
+                    let t: Vec<(&Wire<G::Cell>, i64)> =
+                        row.iter().map(|&(xi, w)| (&x[xi], w)).collect();
                     let bias = dense.bias.as_ref().map_or(0, |b| b.data()[j]);
                     out.push(wrap(l.dot(&t, bias))?);
                 }

@@ -65,7 +65,8 @@ pub fn plan(graph: &Graph, table_bits: u32) -> Result<Plan, CircuitError> {
     for lanes in [MIN_LANES, 4, 6, 8, 12, 16, 24, 32] {
         let params = CircuitParams { lanes };
         let run = dry_run(graph, table_bits, lanes)?;
-        let needed = run.rows.max(table_rows).max(instance_len(graph)) + blinding_factors(params) + 1;
+        let needed =
+            run.rows.max(table_rows).max(instance_len(graph)) + blinding_factors(params) + 1;
         let k = ceil_log2(needed).max(4);
         let (advice, lookups, perm) = column_counts(params);
         let work = (advice + 3 * lookups + perm) as u64 * (1u64 << k);

@@ -63,7 +63,11 @@ impl TableSet {
 
     /// Number of table rows, the zero row included.
     pub fn rows(&self) -> usize {
-        1 + self.fns.iter().map(|f| f.rows(self.table_bits)).sum::<usize>()
+        1 + self
+            .fns
+            .iter()
+            .map(|f| f.rows(self.table_bits))
+            .sum::<usize>()
     }
 
     pub fn functions(&self) -> &[TableFn] {

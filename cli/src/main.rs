@@ -17,7 +17,11 @@ use zkinfer_prover::{
 use zkinfer_verifier::{verify, Bundle, ProofFile};
 
 #[derive(Parser)]
-#[command(name = "zkinfer", version, about = "Verifiable neural-network inference with halo2 (KZG on BN254)")]
+#[command(
+    name = "zkinfer",
+    version,
+    about = "Verifiable neural-network inference with halo2 (KZG on BN254)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -90,11 +94,31 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Compile { model, output, input, calibrate, scale } => cmd_compile(&model, &output, input.as_deref(), &calibrate, scale),
+        Command::Compile {
+            model,
+            output,
+            input,
+            calibrate,
+            scale,
+        } => cmd_compile(&model, &output, input.as_deref(), &calibrate, scale),
         Command::Setup { model, output, srs } => cmd_setup(&model, &output, srs.as_deref()),
-        Command::Prove { model, keys, input, output, srs, onnx, no_reference } => {
-            cmd_prove(&model, &keys, &input, &output, srs.as_deref(), onnx.as_deref(), no_reference)
-        }
+        Command::Prove {
+            model,
+            keys,
+            input,
+            output,
+            srs,
+            onnx,
+            no_reference,
+        } => cmd_prove(
+            &model,
+            &keys,
+            &input,
+            &output,
+            srs.as_deref(),
+            onnx.as_deref(),
+            no_reference,
+        ),
         Command::Verify { keys, proof } => cmd_verify(&keys, &proof),
         Command::Inspect { model } => cmd_inspect(&model),
     }
@@ -104,7 +128,13 @@ fn secs(t: Instant) -> String {
     format!("{:.2}s", t.elapsed().as_secs_f64())
 }
 
-fn cmd_compile(model: &Path, output: &Path, input: Option<&Path>, calibrate: &[PathBuf], scale: u32) -> Result<()> {
+fn cmd_compile(
+    model: &Path,
+    output: &Path,
+    input: Option<&Path>,
+    calibrate: &[PathBuf],
+    scale: u32,
+) -> Result<()> {
     let t = Instant::now();
     let mut samples = Vec::new();
     if let Some(i) = input {
@@ -113,7 +143,10 @@ fn cmd_compile(model: &Path, output: &Path, input: Option<&Path>, calibrate: &[P
     for c in calibrate {
         samples.extend(read_samples(c)?);
     }
-    let cfg = QuantConfig { scale, ..QuantConfig::default() };
+    let cfg = QuantConfig {
+        scale,
+        ..QuantConfig::default()
+    };
     let (compiled, plan) = compile(model, &samples, &cfg)?;
     compiled.write(output)?;
     println!(
@@ -122,9 +155,16 @@ fn cmd_compile(model: &Path, output: &Path, input: Option<&Path>, calibrate: &[P
         output.display(),
         secs(t),
         samples.len(),
-        if samples.is_empty() { ": none given, used uniform [-1, 1] inputs" } else { "" }
+        if samples.is_empty() {
+            ": none given, used uniform [-1, 1] inputs"
+        } else {
+            ""
+        }
     );
-    println!("  k = {}, rows = {}, table rows = {}, lanes = {}, table bits = {}", plan.k, plan.rows, plan.table_rows, plan.lanes, compiled.settings.table_bits);
+    println!(
+        "  k = {}, rows = {}, table rows = {}, lanes = {}, table bits = {}",
+        plan.k, plan.rows, plan.table_rows, plan.lanes, compiled.settings.table_bits
+    );
     Ok(())
 }
 
@@ -147,14 +187,24 @@ fn cmd_setup(model: &Path, output: &Path, srs: Option<&Path>) -> Result<()> {
     let keys = setup(&compiled, &params, info)?;
     keys.write(output)?;
     bar.finish_and_clear();
-    println!("keys written to {} (SRS {t_srs}, keygen {})", output.display(), secs(t));
-    println!("  verifier bundle: {}", output.join(zkinfer_prover::BUNDLE_FILE).display());
+    println!(
+        "keys written to {} (SRS {t_srs}, keygen {})",
+        output.display(),
+        secs(t)
+    );
+    println!(
+        "  verifier bundle: {}",
+        output.join(zkinfer_prover::BUNDLE_FILE).display()
+    );
     Ok(())
 }
 
 fn spinner(msg: &str) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     bar.set_message(msg.to_string());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
@@ -165,7 +215,15 @@ fn fmt_list(v: &[f32]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-fn cmd_prove(model: &Path, keys_dir: &Path, input: &Path, output: &Path, srs: Option<&Path>, onnx: Option<&Path>, no_reference: bool) -> Result<()> {
+fn cmd_prove(
+    model: &Path,
+    keys_dir: &Path,
+    input: &Path,
+    output: &Path,
+    srs: Option<&Path>,
+    onnx: Option<&Path>,
+    no_reference: bool,
+) -> Result<()> {
     let compiled = CompiledModel::read(model)?;
     let inputs = read_inputs(input)?;
     let reference = if no_reference {
@@ -175,28 +233,54 @@ fn cmd_prove(model: &Path, keys_dir: &Path, input: &Path, output: &Path, srs: Op
         let onnx_path = match (onnx, &compiled.source) {
             (Some(p), _) => p.to_path_buf(),
             (None, Some(s)) => PathBuf::from(&s.path),
-            (None, None) => bail!("{}: no source ONNX recorded; pass --onnx MODEL.onnx or --no-reference", model.display()),
+            (None, None) => bail!(
+                "{}: no source ONNX recorded; pass --onnx MODEL.onnx or --no-reference",
+                model.display()
+            ),
         };
         if let (None, Some(s)) = (onnx, &compiled.source) {
-            let bytes = std::fs::read(&onnx_path).with_context(|| format!("{}: the source ONNX of {} (pass --onnx or --no-reference)", onnx_path.display(), model.display()))?;
+            let bytes = std::fs::read(&onnx_path).with_context(|| {
+                format!(
+                    "{}: the source ONNX of {} (pass --onnx or --no-reference)",
+                    onnx_path.display(),
+                    model.display()
+                )
+            })?;
             if zkinfer_ir::digest(&bytes) != s.digest {
-                bail!("{}: changed since {} was compiled; recompile, or pass --no-reference", onnx_path.display(), model.display());
+                bail!(
+                    "{}: changed since {} was compiled; recompile, or pass --no-reference",
+                    onnx_path.display(),
+                    model.display()
+                );
             }
         }
-        let feeds: Vec<(Vec<usize>, Vec<f32>)> = compiled.settings.inputs.iter().map(|i| i.shape.clone()).zip(inputs.iter().cloned()).collect();
+        let feeds: Vec<(Vec<usize>, Vec<f32>)> = compiled
+            .settings
+            .inputs
+            .iter()
+            .map(|i| i.shape.clone())
+            .zip(inputs.iter().cloned())
+            .collect();
         let out = onnxruntime_outputs(&onnx_path, &feeds)?;
         println!("onnxruntime reference in {}", secs(t));
         Some(("onnxruntime 1.31 (CPU)".to_string(), out))
     };
     let keys = Keys::read(keys_dir, &compiled)?;
     let t = Instant::now();
-    let (params, info) = load_srs(compiled.settings.k, srs.or_else(|| (!keys.header.srs.insecure).then(|| Path::new(&keys.header.srs.source))))?;
+    let (params, info) = load_srs(
+        compiled.settings.k,
+        srs.or_else(|| (!keys.header.srs.insecure).then(|| Path::new(&keys.header.srs.source))),
+    )?;
     srs_note(info.insecure);
-    let bar = spinner(&format!("proving (k = {}, {} rows)", compiled.settings.k, compiled.settings.rows));
+    let bar = spinner(&format!(
+        "proving (k = {}, {} rows)",
+        compiled.settings.k, compiled.settings.rows
+    ));
     let proof = prove(&compiled, &keys, &params, &inputs, reference)?;
     bar.finish_and_clear();
     let t_prove = secs(t);
-    std::fs::write(output, proof.to_json()).with_context(|| format!("writing {}", output.display()))?;
+    std::fs::write(output, proof.to_json())
+        .with_context(|| format!("writing {}", output.display()))?;
     for (i, o) in proof.outputs.iter().enumerate() {
         println!("proven output {i}:      {}", fmt_list(o));
     }
@@ -206,7 +290,11 @@ fn cmd_prove(model: &Path, keys_dir: &Path, input: &Path, output: &Path, srs: Op
         }
         println!("max |proven - onnxruntime| = {:.6}", r.max_abs_error);
     }
-    println!("proof written to {} in {t_prove} ({} bytes)", output.display(), proof.proof.len() / 2 - 1);
+    println!(
+        "proof written to {} in {t_prove} ({} bytes)",
+        output.display(),
+        proof.proof.len() / 2 - 1
+    );
     Ok(())
 }
 
@@ -225,7 +313,9 @@ fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
 
 fn cmd_inspect(path: &Path) -> Result<()> {
     let compiled = if path.extension().is_some_and(|e| e == "onnx") {
-        compile(path, &[], &QuantConfig::default()).map(|(m, _)| m).map_err(anyhow::Error::from)?
+        compile(path, &[], &QuantConfig::default())
+            .map(|(m, _)| m)
+            .map_err(anyhow::Error::from)?
     } else {
         CompiledModel::read(path)?
     };
@@ -236,21 +326,42 @@ fn cmd_inspect(path: &Path) -> Result<()> {
         *ops.entry(n.op.name()).or_default() += 1;
     }
     println!("model: {}", path.display());
-    println!("  ops: {}", ops.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", "));
+    println!(
+        "  ops: {}",
+        ops.iter()
+            .map(|(k, v)| format!("{k} x{v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!("  parameters: {}", g.param_count());
     for t in &compiled.settings.inputs {
-        println!("  input  `{}` {:?}: scale 2^-{}, |q| < 2^{}", t.name, t.shape, t.scale, t.bound);
+        println!(
+            "  input  `{}` {:?}: scale 2^-{}, |q| < 2^{}",
+            t.name, t.shape, t.scale, t.bound
+        );
     }
     for t in &compiled.settings.outputs {
         println!("  output `{}` {:?}: scale 2^-{}", t.name, t.shape, t.scale);
     }
     println!("circuit:");
-    println!("  rows used: {}, lookup table rows: {} (table bits {})", plan.rows, plan.table_rows, compiled.settings.table_bits);
-    println!("  k = {} (2^{} rows), dot-product lanes = {}", plan.k, plan.k, plan.lanes);
-    println!("  columns: {} advice, {} lookups, {} advice cells assigned", plan.advice_columns, plan.lookups, plan.advice_cells);
+    println!(
+        "  rows used: {}, lookup table rows: {} (table bits {})",
+        plan.rows, plan.table_rows, compiled.settings.table_bits
+    );
+    println!(
+        "  k = {} (2^{} rows), dot-product lanes = {}",
+        plan.k, plan.k, plan.lanes
+    );
+    println!(
+        "  columns: {} advice, {} lookups, {} advice cells assigned",
+        plan.advice_columns, plan.lookups, plan.advice_cells
+    );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("estimates (before proving, {cores} cores):");
-    println!("  proving time ~ {:.1}s, peak memory ~ {:.0} MiB", plan.estimated_prove_seconds(cores), plan.estimated_prove_bytes() as f64 / (1 << 20) as f64);
+    println!(
+        "  proving time ~ {:.1}s, peak memory ~ {:.0} MiB",
+        plan.estimated_prove_seconds(cores),
+        plan.estimated_prove_bytes() as f64 / (1 << 20) as f64
+    );
     Ok(())
 }
-

@@ -176,7 +176,9 @@ impl<H: Serialize + for<'de> Deserialize<'de>> Envelope<H> {
         if bytes[8] != kind.byte() {
             return Err(bad(&format!("it is an artifact of kind {}", bytes[8])));
         }
-        let word = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let word = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
         let version = word(9);
         if version != BINARY_VERSION {
             return Err(IrError::ArtifactVersion {
@@ -232,13 +234,20 @@ mod tests {
         let bytes = env.encode();
         let back = Envelope::<serde_json::Value>::decode(&bytes, ArtifactKind::VerifyingKey, "vk");
         assert_eq!(back.ok(), Some(env));
-        assert!(Envelope::<serde_json::Value>::decode(&bytes, ArtifactKind::ProvingKey, "vk").is_err());
+        assert!(
+            Envelope::<serde_json::Value>::decode(&bytes, ArtifactKind::ProvingKey, "vk").is_err()
+        );
         let mut old = bytes.clone();
         old[9] = 0;
         assert!(matches!(
             Envelope::<serde_json::Value>::decode(&old, ArtifactKind::VerifyingKey, "vk"),
             Err(IrError::ArtifactVersion { .. })
         ));
-        assert!(Envelope::<serde_json::Value>::decode(&bytes[..20], ArtifactKind::VerifyingKey, "vk").is_err());
+        assert!(Envelope::<serde_json::Value>::decode(
+            &bytes[..20],
+            ArtifactKind::VerifyingKey,
+            "vk"
+        )
+        .is_err());
     }
 }

@@ -242,11 +242,17 @@ mod tests {
     fn rescale_rounds_half_up_and_applies_the_table() {
         let rs = Rescale::uniform(4, TableFn::Relu);
         assert_eq!(rescale(24, 0, &rs, 12, "n").map(|w| w.f).ok(), Some(2)); // 1.5 -> 2
-        assert_eq!(rescale(-24, 0, &rs, 12, "n").map(|w| (w.q, w.f)).ok(), Some((-1, 0)));
+        assert_eq!(
+            rescale(-24, 0, &rs, 12, "n").map(|w| (w.q, w.f)).ok(),
+            Some((-1, 0))
+        );
         let w = rescale(23, 0, &rs, 12, "n").ok();
         assert_eq!(w.map(|w| (w.q, w.r)), Some((1, 15)));
         assert!(rescale(1 << 20, 0, &rs, 12, "n").is_err());
-        let per = Rescale { shifts: vec![0, 2], table: TableFn::Identity };
+        let per = Rescale {
+            shifts: vec![0, 2],
+            table: TableFn::Identity,
+        };
         assert_eq!(rescale(6, 1, &per, 12, "n").map(|w| w.q).ok(), Some(2));
         assert_eq!(rescale(6, 0, &per, 12, "n").map(|w| w.q).ok(), Some(6));
     }

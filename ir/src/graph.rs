@@ -79,7 +79,11 @@ impl Graph {
     /// comes from: `(input position, flat index in that input)`. `None` for other ops.
     pub fn index_map(&self, id: NodeId) -> Option<Vec<(usize, usize)>> {
         let node = &self.nodes[id];
-        let shapes: Vec<&[usize]> = node.inputs.iter().map(|&i| self.nodes[i].shape.as_slice()).collect();
+        let shapes: Vec<&[usize]> = node
+            .inputs
+            .iter()
+            .map(|&i| self.nodes[i].shape.as_slice())
+            .collect();
         index_map(&node.op, &shapes, &node.shape)
     }
 
@@ -92,7 +96,11 @@ impl Graph {
 /// For an index-map op (Reshape, Transpose, Concat, Gather) with inputs of `in_shapes`, where
 /// each output element comes from: `(input position, flat index in that input)`. `None` for
 /// other ops.
-pub fn index_map(op: &Op, in_shapes: &[&[usize]], out_shape: &[usize]) -> Option<Vec<(usize, usize)>> {
+pub fn index_map(
+    op: &Op,
+    in_shapes: &[&[usize]],
+    out_shape: &[usize],
+) -> Option<Vec<(usize, usize)>> {
     let len: usize = out_shape.iter().product();
     match op {
         Op::Reshape => Some((0..len).map(|i| (0, i)).collect()),
@@ -141,6 +149,11 @@ pub fn index_map(op: &Op, in_shapes: &[&[usize]], out_shape: &[usize]) -> Option
             }
             Some(map)
         }
-        Op::Input(_) | Op::Dense(_) | Op::Binary(_) | Op::Affine(_) | Op::Rescale(_) | Op::Softmax(_) => None,
+        Op::Input(_)
+        | Op::Dense(_)
+        | Op::Binary(_)
+        | Op::Affine(_)
+        | Op::Rescale(_)
+        | Op::Softmax(_) => None,
     }
 }

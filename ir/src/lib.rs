@@ -12,8 +12,8 @@ mod table;
 mod tensor;
 
 pub use artifact::{
-    digest, read_file, write_file, ArtifactKind, CompiledModel, Envelope, BINARY_VERSION, MAGIC,
-    MODEL_FORMAT, MODEL_VERSION, SourceInfo,
+    digest, read_file, write_file, ArtifactKind, CompiledModel, Envelope, SourceInfo,
+    BINARY_VERSION, MAGIC, MODEL_FORMAT, MODEL_VERSION,
 };
 pub use error::IrError;
 pub use eval::{
@@ -22,8 +22,8 @@ pub use eval::{
 };
 pub use graph::{index_map, Graph, Node, NodeId};
 pub use op::{
-    dense_terms, Affine, Binary, BinaryKind, Concat, Dense, Gather, Input, Op, Rescale, Softmax, Transpose,
-    WeightSide,
+    dense_terms, Affine, Binary, BinaryKind, Concat, Dense, Gather, Input, Op, Rescale, Softmax,
+    Transpose, WeightSide,
 };
 pub use settings::{Settings, TensorInfo};
 pub use table::TableFn;

@@ -69,7 +69,11 @@ impl Dense {
 
 /// The terms of every output element of a product with a constant matrix of shape `w_shape`:
 /// `(flat index into x, flat index into w)`, in accumulation order.
-pub fn dense_terms(w_shape: &[usize], side: WeightSide, x_shape: &[usize]) -> Vec<Vec<(usize, usize)>> {
+pub fn dense_terms(
+    w_shape: &[usize],
+    side: WeightSide,
+    x_shape: &[usize],
+) -> Vec<Vec<(usize, usize)>> {
     match side {
         WeightSide::Right => {
             let (k, n) = (w_shape[0], w_shape[1]);

@@ -46,7 +46,11 @@ pub struct Settings {
 impl Settings {
     /// Public instance count: every input element, then every output element.
     pub fn instance_len(&self) -> usize {
-        self.inputs.iter().chain(&self.outputs).map(|t| t.len()).sum()
+        self.inputs
+            .iter()
+            .chain(&self.outputs)
+            .map(|t| t.len())
+            .sum()
     }
 
     /// The public tensors' descriptions as the graph has them.

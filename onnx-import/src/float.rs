@@ -116,7 +116,8 @@ impl FloatGraph {
                         .enumerate()
                         .map(|(j, row)| {
                             let b = bias.as_ref().map_or(0.0, |b| b.data()[j]);
-                            row.iter().fold(b, |acc, &(xi, wi)| acc + x[xi] * weight.data()[wi])
+                            row.iter()
+                                .fold(b, |acc, &(xi, wi)| acc + x[xi] * weight.data()[wi])
                         })
                         .collect()
                 }

@@ -58,7 +58,9 @@ pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> 
     let unknown: Vec<Unsupported> = graph
         .node
         .iter()
-        .filter(|n| !(n.domain.is_empty() || n.domain == "ai.onnx") || builder(&n.op_type).is_none())
+        .filter(|n| {
+            !(n.domain.is_empty() || n.domain == "ai.onnx") || builder(&n.op_type).is_none()
+        })
         .map(|n| Unsupported {
             node: node_name(n),
             op: op_name(n),
@@ -127,7 +129,8 @@ pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> 
             })?;
             inputs.push(Some(v));
         }
-        let build = builder(&n.op_type).ok_or_else(|| malformed("internal: builder vanished".into()))?;
+        let build =
+            builder(&n.op_type).ok_or_else(|| malformed("internal: builder vanished".into()))?;
         let mut ctx = Ctx {
             node: n,
             graph: &mut fg,
@@ -170,7 +173,12 @@ pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> 
                     reason: "the graph output is a constant: there is nothing to prove".into(),
                 })
             }
-            None => return Err(malformed(format!("graph output `{}` is never computed", o.name))),
+            None => {
+                return Err(malformed(format!(
+                    "graph output `{}` is never computed",
+                    o.name
+                )))
+            }
         }
     }
     Ok(fg)
@@ -192,7 +200,10 @@ fn input_shape(vi: &ValueInfoProto) -> Result<Vec<usize>, ImportError> {
             tensor.elem_type
         )));
     }
-    let shape = tensor.shape.as_ref().ok_or_else(|| bad("the input has no shape"))?;
+    let shape = tensor
+        .shape
+        .as_ref()
+        .ok_or_else(|| bad("the input has no shape"))?;
     // Symbolic dimensions (`batch_size`, …) become 1.
     Ok(shape
         .dim

@@ -80,7 +80,14 @@ struct Lowering<'a> {
 }
 
 impl Lowering<'_> {
-    fn push(&mut self, name: &str, op: Op, inputs: Vec<usize>, shape: Vec<usize>, scale: u32) -> usize {
+    fn push(
+        &mut self,
+        name: &str,
+        op: Op,
+        inputs: Vec<usize>,
+        shape: Vec<usize>,
+        scale: u32,
+    ) -> usize {
         self.nodes.push(Node {
             name: name.into(),
             op,
@@ -151,7 +158,9 @@ impl Lowering<'_> {
         let mul = Tensor::new(shape.clone(), vec![1i64 << (scale - have); n]);
         let add = Tensor::new(shape.clone(), vec![0; n]);
         match (mul, add) {
-            (Ok(mul), Ok(add)) => self.push(name, Op::Affine(Affine { mul, add }), vec![x], shape, scale),
+            (Ok(mul), Ok(add)) => {
+                self.push(name, Op::Affine(Affine { mul, add }), vec![x], shape, scale)
+            }
             _ => x,
         }
     }
@@ -164,14 +173,24 @@ impl Lowering<'_> {
             let arg = |i: usize| self.map[fnode.inputs[i]];
             let shape = fnode.shape.clone();
             let to_i64 = |t: &Tensor<f64>, s: u32| -> Result<Tensor<i64>, ImportError> {
-                Ok(Tensor::new(t.shape().to_vec(), t.data().iter().map(|&v| q(v, s)).collect())?)
+                Ok(Tensor::new(
+                    t.shape().to_vec(),
+                    t.data().iter().map(|&v| q(v, s)).collect(),
+                )?)
             };
             let id = match &fnode.op {
-                FloatOp::Input(index) => self.push(name, Op::Input(Input { index: *index }), vec![], shape, cfg.scale),
+                FloatOp::Input(index) => self.push(
+                    name,
+                    Op::Input(Input { index: *index }),
+                    vec![],
+                    shape,
+                    cfg.scale,
+                ),
                 FloatOp::Dense { weight, side, bias } => {
                     let x = arg(0);
                     let sx = self.nodes[x].scale;
-                    let sw = const_scale(weight.data(), cfg.weight_bits).min(cfg.max_shift + cfg.scale.saturating_sub(sx));
+                    let sw = const_scale(weight.data(), cfg.weight_bits)
+                        .min(cfg.max_shift + cfg.scale.saturating_sub(sx));
                     let acc_scale = sx + sw;
                     let op = Op::Dense(Dense {
                         weight: to_i64(weight, sw)?,
@@ -189,19 +208,38 @@ impl Lowering<'_> {
                     let sm: Vec<u32> = mul
                         .data()
                         .iter()
-                        .map(|&m| const_scale(&[m], cfg.weight_bits).min(cfg.max_shift + cfg.scale.saturating_sub(sx)))
+                        .map(|&m| {
+                            const_scale(&[m], cfg.weight_bits)
+                                .min(cfg.max_shift + cfg.scale.saturating_sub(sx))
+                        })
                         .collect();
                     let top = sm.iter().copied().max().unwrap_or(0);
                     let op = Op::Affine(Affine {
-                        mul: Tensor::new(shape.clone(), mul.data().iter().zip(&sm).map(|(&m, &s)| q(m, s)).collect())?,
-                        add: Tensor::new(shape.clone(), add.data().iter().zip(&sm).map(|(&a, &s)| q(a, sx + s)).collect())?,
+                        mul: Tensor::new(
+                            shape.clone(),
+                            mul.data().iter().zip(&sm).map(|(&m, &s)| q(m, s)).collect(),
+                        )?,
+                        add: Tensor::new(
+                            shape.clone(),
+                            add.data()
+                                .iter()
+                                .zip(&sm)
+                                .map(|(&a, &s)| q(a, sx + s))
+                                .collect(),
+                        )?,
                     });
                     let a = self.push(name, op, vec![x], shape.clone(), sx + top);
                     if top == 0 {
                         a
                     } else {
-                        let shifts = sm.iter().map(|&s| (sx + s).saturating_sub(cfg.scale)).collect();
-                        let rs = Op::Rescale(Rescale { shifts, table: TableFn::Identity });
+                        let shifts = sm
+                            .iter()
+                            .map(|&s| (sx + s).saturating_sub(cfg.scale))
+                            .collect();
+                        let rs = Op::Rescale(Rescale {
+                            shifts,
+                            table: TableFn::Identity,
+                        });
                         let id = self.push(name, rs, vec![a], shape, cfg.scale.min(sx));
                         self.fusable[id] = single;
                         id
@@ -212,7 +250,11 @@ impl Lowering<'_> {
                     let (sa, sb) = (self.nodes[a].scale, self.nodes[b].scale);
                     match kind {
                         BinaryKind::Mul => {
-                            let op = Op::Binary(Binary { kind: *kind, lhs_shift: 0, rhs_shift: 0 });
+                            let op = Op::Binary(Binary {
+                                kind: *kind,
+                                lhs_shift: 0,
+                                rhs_shift: 0,
+                            });
                             let m = self.push(name, op, vec![a, b], shape, sa + sb);
                             self.rescale_to_act(name, m, single)
                         }
@@ -230,7 +272,10 @@ impl Lowering<'_> {
                 FloatOp::Relu => self.activation(name, arg(0), |_| TableFn::Relu),
                 FloatOp::Sigmoid => {
                     let out_scale = cfg.scale;
-                    self.activation(name, arg(0), |in_scale| TableFn::Sigmoid { in_scale, out_scale })
+                    self.activation(name, arg(0), |in_scale| TableFn::Sigmoid {
+                        in_scale,
+                        out_scale,
+                    })
                 }
                 FloatOp::Softmax => {
                     let x = arg(0);
@@ -245,7 +290,11 @@ impl Lowering<'_> {
                 }
                 FloatOp::IndexMap(op) => {
                     let mut ins: Vec<usize> = (0..fnode.inputs.len()).map(arg).collect();
-                    let scale = ins.iter().map(|&i| self.nodes[i].scale).max().unwrap_or(cfg.scale);
+                    let scale = ins
+                        .iter()
+                        .map(|&i| self.nodes[i].scale)
+                        .max()
+                        .unwrap_or(cfg.scale);
                     if matches!(op, Op::Concat(Concat { .. })) {
                         for i in ins.iter_mut() {
                             *i = self.align(name, *i, scale);
@@ -294,12 +343,21 @@ fn set_bounds(graph: &mut Graph, table_bits: u32, input_bounds: &[u32]) {
             Op::Input(i) => input_bounds.get(i.index).copied().unwrap_or(62),
             Op::Dense(d) => {
                 let xmax = max_in(b(0));
-                let bias = |j: usize| d.bias.as_ref().map_or(0, |t| t.data()[j].unsigned_abs() as u128);
+                let bias = |j: usize| {
+                    d.bias
+                        .as_ref()
+                        .map_or(0, |t| t.data()[j].unsigned_abs() as u128)
+                };
                 let terms = d.terms(&graph.nodes[node.inputs[0]].shape);
                 let worst = terms
                     .iter()
                     .enumerate()
-                    .map(|(j, row)| row.iter().map(|&(_, w)| w.unsigned_abs() as u128 * xmax).sum::<u128>() + bias(j))
+                    .map(|(j, row)| {
+                        row.iter()
+                            .map(|&(_, w)| w.unsigned_abs() as u128 * xmax)
+                            .sum::<u128>()
+                            + bias(j)
+                    })
                     .max()
                     .unwrap_or(0);
                 bits(worst)
@@ -318,7 +376,9 @@ fn set_bounds(graph: &mut Graph, table_bits: u32, input_bounds: &[u32]) {
             }
             Op::Binary(bin) => match bin.kind {
                 BinaryKind::Mul => b(0) + b(1),
-                BinaryKind::Add | BinaryKind::Sub => (b(0) + bin.lhs_shift).max(b(1) + bin.rhs_shift) + 1,
+                BinaryKind::Add | BinaryKind::Sub => {
+                    (b(0) + bin.lhs_shift).max(b(1) + bin.rhs_shift) + 1
+                }
             },
             Op::Rescale(rs) => match rs.table {
                 TableFn::Sigmoid { out_scale, .. } => out_scale + 1,

@@ -7,12 +7,18 @@ use crate::proto::{data_type, TensorProto};
 /// A constant tensor as `f64` (exact for floats and for integers below 2^53).
 pub fn tensor_from_proto(t: &TensorProto) -> Result<Tensor<f64>, String> {
     if t.data_location == 1 {
-        return Err(format!("tensor `{}` stores its data externally, which is not supported", t.name));
+        return Err(format!(
+            "tensor `{}` stores its data externally, which is not supported",
+            t.name
+        ));
     }
     let shape = t
         .dims
         .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| format!("tensor `{}` has negative dimension {d}", t.name)))
+        .map(|&d| {
+            usize::try_from(d)
+                .map_err(|_| format!("tensor `{}` has negative dimension {d}", t.name))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let raw = &t.raw_data;
     let chunks = |n: usize| raw.chunks_exact(n);
@@ -32,12 +38,19 @@ pub fn tensor_from_proto(t: &TensorProto) -> Result<Tensor<f64>, String> {
         data_type::INT32 if !raw.is_empty() => chunks(4)
             .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
             .collect(),
-        data_type::INT32 | data_type::UINT8 | data_type::INT8 | data_type::BOOL if raw.is_empty() => {
+        data_type::INT32 | data_type::UINT8 | data_type::INT8 | data_type::BOOL
+            if raw.is_empty() =>
+        {
             t.int32_data.iter().map(|&v| v as f64).collect()
         }
         data_type::UINT8 | data_type::BOOL => raw.iter().map(|&b| b as f64).collect(),
         data_type::INT8 => raw.iter().map(|&b| b as i8 as f64).collect(),
-        other => return Err(format!("tensor `{}` has unsupported data type {other}", t.name)),
+        other => {
+            return Err(format!(
+                "tensor `{}` has unsupported data type {other}",
+                t.name
+            ))
+        }
     };
     Tensor::new(shape, data).map_err(|e| format!("tensor `{}`: {e}", t.name))
 }

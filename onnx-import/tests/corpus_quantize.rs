@@ -1,6 +1,8 @@
 //! The importer and quantizer against `../shared/corpus`: the integer reference, dequantized,
 //! matches onnxruntime's recorded output.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use zkinfer_ir::{dequantize, eval, quantize as quantize_values, Tensor};
@@ -16,7 +18,13 @@ fn read_data(path: &PathBuf, key: &str) -> Vec<Vec<f32>> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| a.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+        .map(|a| {
+            a.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect()
+        })
         .collect()
 }
 
@@ -25,13 +33,19 @@ fn max_error(model: &str) -> (f32, u32) {
     let fg = load_onnx(&dir.join("model.onnx")).unwrap();
     let input = read_data(&dir.join("input.json"), "input_data");
     let expected = read_data(&dir.join("expected_output.json"), "output_data");
-    let q = quantize(&fg, &[input.clone()], &QuantConfig::default()).unwrap();
+    let q = quantize(&fg, std::slice::from_ref(&input), &QuantConfig::default()).unwrap();
     let g = &q.graph;
     let ts: Vec<Tensor<i64>> = g
         .inputs
         .iter()
         .zip(&input)
-        .map(|(&id, v)| Tensor::new(g.nodes[id].shape.clone(), quantize_values(v, g.nodes[id].scale)).unwrap())
+        .map(|(&id, v)| {
+            Tensor::new(
+                g.nodes[id].shape.clone(),
+                quantize_values(v, g.nodes[id].scale),
+            )
+            .unwrap()
+        })
         .collect();
     let trace = eval(g, q.table_bits, &ts).unwrap();
     let mut worst = 0f32;
@@ -57,4 +71,3 @@ fn sklearn_models_quantize_close_to_onnxruntime() {
         assert!(err < 0.05, "{m}: {err}");
     }
 }
-

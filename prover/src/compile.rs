@@ -16,7 +16,13 @@ pub enum CompileError {
     #[error(transparent)]
     Circuit(#[from] zkinfer_circuits::CircuitError),
     #[error(transparent)]
-    Prove(#[from] ProveError),
+    Prove(Box<ProveError>),
+}
+
+impl From<ProveError> for CompileError {
+    fn from(e: ProveError) -> Self {
+        CompileError::Prove(Box::new(e))
+    }
 }
 
 /// Calibration samples when none are given: uniform values in [-1, 1] from a fixed seed.
@@ -39,7 +45,11 @@ pub fn default_calibration(fg: &FloatGraph, samples: usize) -> Vec<Vec<Vec<f32>>
 }
 
 /// Compiles an ONNX model with calibration samples (each one float list per graph input).
-pub fn compile(onnx: &Path, calibration: &[Vec<Vec<f32>>], cfg: &QuantConfig) -> Result<(CompiledModel, Plan), CompileError> {
+pub fn compile(
+    onnx: &Path,
+    calibration: &[Vec<Vec<f32>>],
+    cfg: &QuantConfig,
+) -> Result<(CompiledModel, Plan), CompileError> {
     let fg = load_onnx(onnx)?;
     let samples = if calibration.is_empty() {
         default_calibration(&fg, 8)
@@ -61,7 +71,10 @@ pub fn compile(onnx: &Path, calibration: &[Vec<Vec<f32>>], cfg: &QuantConfig) ->
     let mut model = CompiledModel::new(q.graph, settings);
     let bytes = zkinfer_ir::read_file(onnx).map_err(ProveError::from)?;
     model.source = Some(SourceInfo {
-        path: std::fs::canonicalize(onnx).unwrap_or_else(|_| onnx.to_path_buf()).display().to_string(),
+        path: std::fs::canonicalize(onnx)
+            .unwrap_or_else(|_| onnx.to_path_buf())
+            .display()
+            .to_string(),
         digest: zkinfer_ir::digest(&bytes),
     });
     Ok((model, p))

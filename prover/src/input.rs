@@ -54,10 +54,11 @@ pub fn read_inputs(path: &Path) -> Result<Vec<Vec<f32>>, ProveError> {
 pub fn read_samples(path: &Path) -> Result<Vec<Vec<Vec<f32>>>, ProveError> {
     let bytes = zkinfer_ir::read_file(path)?;
     let name = path.display().to_string();
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ProveError::InputFile {
-        path: name.clone(),
-        reason: e.to_string(),
-    })?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| ProveError::InputFile {
+            path: name.clone(),
+            reason: e.to_string(),
+        })?;
     if let Some(samples) = v.get("samples").and_then(|s| s.as_array()) {
         return samples
             .iter()

@@ -47,7 +47,11 @@ pub fn circuit_for(model: &CompiledModel) -> ModelCircuit {
 }
 
 /// Generates the proving and verifying keys of `model` with `params`.
-pub fn setup(model: &CompiledModel, params: &ParamsKZG<Bn256>, srs: SrsInfo) -> Result<Keys, ProveError> {
+pub fn setup(
+    model: &CompiledModel,
+    params: &ParamsKZG<Bn256>,
+    srs: SrsInfo,
+) -> Result<Keys, ProveError> {
     let circuit = circuit_for(model);
     let halo2 = |e: halo2_axiom::plonk::Error| ProveError::Halo2(format!("{e:?}"));
     let vk = keygen_vk(params, &circuit).map_err(halo2)?;
@@ -107,13 +111,20 @@ impl Keys {
                 what: "model".into(),
                 expected: digest,
                 got: env.header.model_digest,
-                hint: "these keys belong to another model; run `zkinfer setup` on this model.zkc".into(),
+                hint: "these keys belong to another model; run `zkinfer setup` on this model.zkc"
+                    .into(),
             }
             .into());
         }
-        let params = CircuitParams { lanes: env.header.lanes };
+        let params = CircuitParams {
+            lanes: env.header.lanes,
+        };
         let pk = std::panic::catch_unwind(|| {
-            ProvingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &env.payload[..], SerdeFormat::RawBytes, params)
+            ProvingKey::<G1Affine>::read::<_, ModelCircuit>(
+                &mut &env.payload[..],
+                SerdeFormat::RawBytes,
+                params,
+            )
         })
         .map_err(|_| ProveError::Key {
             path: name.clone(),
@@ -127,7 +138,8 @@ impl Keys {
         if bundle.header.vk_digest != env.header.vk_digest {
             return Err(ProveError::Key {
                 path: name,
-                reason: "pk.bin and bundle.bin come from different setups; rerun `zkinfer setup`".into(),
+                reason: "pk.bin and bundle.bin come from different setups; rerun `zkinfer setup`"
+                    .into(),
             });
         }
         Ok(Self {
@@ -139,17 +151,24 @@ impl Keys {
 }
 
 /// Reads `vk.bin` alone (its header and key).
-pub fn read_vk(path: &Path, lanes_hint: Option<usize>) -> Result<(KeyHeader, VerifyingKey<G1Affine>), ProveError> {
+pub fn read_vk(
+    path: &Path,
+    lanes_hint: Option<usize>,
+) -> Result<(KeyHeader, VerifyingKey<G1Affine>), ProveError> {
     let name = path.display().to_string();
     let bytes = zkinfer_ir::read_file(path)?;
     let env = Envelope::<KeyHeader>::decode(&bytes, ArtifactKind::VerifyingKey, &name)?;
     let params = CircuitParams {
         lanes: lanes_hint.unwrap_or(env.header.lanes),
     };
-    let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &env.payload[..], SerdeFormat::RawBytes, params)
-        .map_err(|e| ProveError::Key {
-            path: name,
-            reason: e.to_string(),
-        })?;
+    let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(
+        &mut &env.payload[..],
+        SerdeFormat::RawBytes,
+        params,
+    )
+    .map_err(|e| ProveError::Key {
+        path: name,
+        reason: e.to_string(),
+    })?;
     Ok((env.header, vk))
 }

@@ -16,7 +16,10 @@ use crate::keys::{circuit_for, Keys};
 use crate::ProveError;
 
 /// Quantizes float inputs at the model's input scales, checking their count and sizes.
-pub fn quantize_inputs(model: &CompiledModel, inputs: &[Vec<f32>]) -> Result<Vec<Tensor<i64>>, ProveError> {
+pub fn quantize_inputs(
+    model: &CompiledModel,
+    inputs: &[Vec<f32>],
+) -> Result<Vec<Tensor<i64>>, ProveError> {
     let infos = &model.settings.inputs;
     if inputs.len() != infos.len() {
         return Err(ProveError::InputCount {
@@ -38,7 +41,10 @@ pub fn quantize_inputs(model: &CompiledModel, inputs: &[Vec<f32>]) -> Result<Vec
                     got: values.len(),
                 });
             }
-            Ok(Tensor::new(info.shape.clone(), zkinfer_ir::quantize(values, info.scale))?)
+            Ok(Tensor::new(
+                info.shape.clone(),
+                zkinfer_ir::quantize(values, info.scale),
+            )?)
         })
         .collect()
 }
@@ -71,11 +77,24 @@ pub fn prove(
     let trace = Arc::new(witness(model, inputs)?);
     // The same layout, dry, with values: any disagreement is a typed error before proving.
     let tables = zkinfer_circuits::TableSet::for_graph(&model.graph, model.settings.table_bits);
-    lay_out(&mut DryRun::default(), &model.graph, model.settings.lanes, &tables, Some(&trace))?;
+    lay_out(
+        &mut DryRun::default(),
+        &model.graph,
+        model.settings.lanes,
+        &tables,
+        Some(&trace),
+    )?;
     let circuit = circuit_for(model).with_trace(trace.clone());
     let instances = ModelCircuit::instances(&model.graph, &trace);
     let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(Vec::new());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, Challenge255<G1Affine>, _, _, _>(
+    create_proof::<
+        KZGCommitmentScheme<Bn256>,
+        ProverSHPLONK<'_, Bn256>,
+        Challenge255<G1Affine>,
+        _,
+        _,
+        _,
+    >(
         params,
         &keys.pk,
         &[circuit],

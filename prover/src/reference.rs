@@ -14,9 +14,11 @@ fn glob_lib(site: &Path) -> Option<PathBuf> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libonnxruntime.so.") || n == "libonnxruntime.so" || n.starts_with("libonnxruntime.") && n.ends_with(".dylib"))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("libonnxruntime.so.")
+                    || n == "libonnxruntime.so"
+                    || n.starts_with("libonnxruntime.") && n.ends_with(".dylib")
+            })
         })
         .collect();
     libs.sort();
@@ -93,26 +95,42 @@ fn environment() -> Result<&'static ort::environment::Environment, ProveError> {
 }
 
 /// Runs `onnx` on float inputs with onnxruntime and returns every graph output as f32.
-pub fn onnxruntime_outputs(onnx: &Path, inputs: &[(Vec<usize>, Vec<f32>)]) -> Result<Vec<Vec<f32>>, ProveError> {
+pub fn onnxruntime_outputs(
+    onnx: &Path,
+    inputs: &[(Vec<usize>, Vec<f32>)],
+) -> Result<Vec<Vec<f32>>, ProveError> {
     let env = environment()?;
     let err = |e: ort::Error| ProveError::OnnxRuntime(e.to_string());
     let mut session = ort::session::Session::builder(env)
         .map_err(err)?
         .commit_from_file(onnx)
         .map_err(err)?;
-    let names: Vec<String> = session.inputs().iter().map(|i| i.name().to_string()).collect();
-    let out_names: Vec<String> = session.outputs().iter().map(|o| o.name().to_string()).collect();
+    let names: Vec<String> = session
+        .inputs()
+        .iter()
+        .map(|i| i.name().to_string())
+        .collect();
+    let out_names: Vec<String> = session
+        .outputs()
+        .iter()
+        .map(|o| o.name().to_string())
+        .collect();
     let mut feed = Vec::with_capacity(inputs.len());
     for (name, (shape, data)) in names.iter().zip(inputs) {
         let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
         let t = ort::value::Tensor::from_array((shape, data.clone())).map_err(err)?;
-        feed.push((std::borrow::Cow::from(name.as_str()), ort::session::SessionInputValue::from(t)));
+        feed.push((
+            std::borrow::Cow::from(name.as_str()),
+            ort::session::SessionInputValue::from(t),
+        ));
     }
     let outputs = session.run(feed).map_err(err)?;
     out_names
         .iter()
         .map(|n| {
-            let (_, data) = outputs[n.as_str()].try_extract_tensor::<f32>().map_err(err)?;
+            let (_, data) = outputs[n.as_str()]
+                .try_extract_tensor::<f32>()
+                .map_err(err)?;
             Ok(data.to_vec())
         })
         .collect()

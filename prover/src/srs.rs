@@ -28,7 +28,9 @@ pub fn cache_dir() -> PathBuf {
 }
 
 fn local_path(k: u32) -> PathBuf {
-    cache_dir().join("srs").join(format!("insecure-bn254-k{k}.srs"))
+    cache_dir()
+        .join("srs")
+        .join(format!("insecure-bn254-k{k}.srs"))
 }
 
 fn read_params(path: &Path, format: SerdeFormat) -> Result<ParamsKZG<Bn256>, ProveError> {

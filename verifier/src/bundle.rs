@@ -69,9 +69,11 @@ impl Bundle {
         g0.write(&mut points, SerdeFormat::RawBytes).map_err(io)?;
         g2.write(&mut points, SerdeFormat::RawBytes).map_err(io)?;
         s_g2.write(&mut points, SerdeFormat::RawBytes).map_err(io)?;
-        let params = params_from_points(&points, header.settings.k).map_err(|reason| VerifyError::Bundle {
-            path: "<new>".into(),
-            reason,
+        let params = params_from_points(&points, header.settings.k).map_err(|reason| {
+            VerifyError::Bundle {
+                path: "<new>".into(),
+                reason,
+            }
         })?;
         Ok(Self {
             header,
@@ -112,23 +114,43 @@ impl Bundle {
             return Err(bad("truncated payload".into()));
         }
         let n = u32::from_le_bytes([p[0], p[1], p[2], p[3]]) as usize;
-        let vk_end = 4usize.checked_add(n).filter(|&e| e <= p.len()).ok_or_else(|| bad("truncated verifying key".into()))?;
+        let vk_end = 4usize
+            .checked_add(n)
+            .filter(|&e| e <= p.len())
+            .ok_or_else(|| bad("truncated verifying key".into()))?;
         let vk_bytes = p[4..vk_end].to_vec();
         let points = p[vk_end..].to_vec();
         if points.len() != G1_RAW + 2 * G2_RAW {
-            return Err(bad(format!("expected {} bytes of SRS points, found {}", G1_RAW + 2 * G2_RAW, points.len())));
+            return Err(bad(format!(
+                "expected {} bytes of SRS points, found {}",
+                G1_RAW + 2 * G2_RAW,
+                points.len()
+            )));
         }
         let got = digest(&vk_bytes);
         if got != env.header.vk_digest {
-            return Err(bad(format!("verifying key digest {got} does not match the header's {}", env.header.vk_digest)));
+            return Err(bad(format!(
+                "verifying key digest {got} does not match the header's {}",
+                env.header.vk_digest
+            )));
         }
         let circuit_params = CircuitParams {
             lanes: env.header.settings.lanes,
         };
-        let vk = catch(|| VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(&mut &vk_bytes[..], SerdeFormat::RawBytes, circuit_params))
-            .map_err(|e| bad(format!("verifying key: {e}")))?;
+        let vk = catch(|| {
+            VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(
+                &mut &vk_bytes[..],
+                SerdeFormat::RawBytes,
+                circuit_params,
+            )
+        })
+        .map_err(|e| bad(format!("verifying key: {e}")))?;
         if vk.get_domain().k() != env.header.settings.k {
-            return Err(bad(format!("verifying key has k = {}, settings say {}", vk.get_domain().k(), env.header.settings.k)));
+            return Err(bad(format!(
+                "verifying key has k = {}, settings say {}",
+                vk.get_domain().k(),
+                env.header.settings.k
+            )));
         }
         let params = params_from_points(&points, env.header.settings.k).map_err(bad)?;
         Ok(Self {

@@ -7,7 +7,11 @@ pub enum VerifyError {
     #[error("{path}: not a zkinfer proof file ({reason})")]
     ProofFormat { path: String, reason: String },
     #[error("{path}: proof format version {got} is not supported (this build reads version {supported}); re-prove with this zkinfer")]
-    ProofVersion { path: String, got: u32, supported: u32 },
+    ProofVersion {
+        path: String,
+        got: u32,
+        supported: u32,
+    },
     #[error("the proof is for model {proof}, but the keys are for model {keys}: use the keys made from the same model.zkc")]
     WrongModel { proof: String, keys: String },
     #[error("the proof was made with verifying key {proof}, but the keys hold {keys}: use the keys the prover used")]

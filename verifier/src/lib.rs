@@ -150,14 +150,27 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
     };
     let outputs = dq(&q_outputs, &h.settings.outputs);
     if proof.outputs.len() != outputs.len() {
-        return Err(VerifyError::OutputsMismatch { output: proof.outputs.len().min(outputs.len()), element: 0 });
+        return Err(VerifyError::OutputsMismatch {
+            output: proof.outputs.len().min(outputs.len()),
+            element: 0,
+        });
     }
     for (o, (claimed, proven)) in proof.outputs.iter().zip(&outputs).enumerate() {
         if claimed.len() != proven.len() {
-            return Err(VerifyError::OutputsMismatch { output: o, element: claimed.len().min(proven.len()) });
+            return Err(VerifyError::OutputsMismatch {
+                output: o,
+                element: claimed.len().min(proven.len()),
+            });
         }
-        if let Some(e) = claimed.iter().zip(proven).position(|(a, b)| a.to_bits() != b.to_bits()) {
-            return Err(VerifyError::OutputsMismatch { output: o, element: e });
+        if let Some(e) = claimed
+            .iter()
+            .zip(proven)
+            .position(|(a, b)| a.to_bits() != b.to_bits())
+        {
+            return Err(VerifyError::OutputsMismatch {
+                output: o,
+                element: e,
+            });
         }
     }
 
@@ -175,21 +188,23 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
     }
     let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut cursor = Cursor::new(&bytes[..]);
-        let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<G1Affine>>::init(&mut cursor);
-        let result = verify_proof::<
-            KZGCommitmentScheme<Bn256>,
-            VerifierSHPLONK<'_, Bn256>,
-            Challenge255<G1Affine>,
-            _,
-            SingleStrategy<'_, Bn256>,
-        >(
-            &bundle.params,
-            &bundle.vk,
-            SingleStrategy::new(&bundle.params),
-            &[&[&instances]],
-            &mut transcript,
-        );
-        drop(transcript);
+        let result = {
+            let mut transcript =
+                Blake2bRead::<_, G1Affine, Challenge255<G1Affine>>::init(&mut cursor);
+            verify_proof::<
+                KZGCommitmentScheme<Bn256>,
+                VerifierSHPLONK<'_, Bn256>,
+                Challenge255<G1Affine>,
+                _,
+                SingleStrategy<'_, Bn256>,
+            >(
+                &bundle.params,
+                &bundle.vk,
+                SingleStrategy::new(&bundle.params),
+                &[&[&instances]],
+                &mut transcript,
+            )
+        };
         result.is_ok() && cursor.position() as usize == bytes.len()
     }));
     if !matches!(ok, Ok(true)) {

@@ -37,18 +37,41 @@ fn graph(nodes: Vec<Node>, inputs: Vec<usize>, output: usize) -> Graph {
 
 /// x[1,5] → Dense(5→3) → Rescale(shift 2, Relu).
 fn dense_relu() -> (Graph, Vec<Tensor<i64>>) {
-    let w = Tensor::new(vec![5, 3], vec![1, -2, 3, 0, 4, -1, 2, 2, 2, -3, 1, 0, 1, 1, -1]).unwrap();
+    let w = Tensor::new(
+        vec![5, 3],
+        vec![1, -2, 3, 0, 4, -1, 2, 2, 2, -3, 1, 0, 1, 1, -1],
+    )
+    .unwrap();
     let b = Tensor::new(vec![1, 3], vec![5, -7, 2]).unwrap();
     let g = graph(
         vec![
             node("x", Op::Input(Input { index: 0 }), vec![], vec![1, 5], 5),
-            node("fc", Op::Dense(Dense { weight: w, side: WeightSide::Right, bias: Some(b) }), vec![0], vec![1, 3], 12),
-            node("act", Op::Rescale(Rescale::uniform(2, TableFn::Relu)), vec![1], vec![1, 3], TB - 1),
+            node(
+                "fc",
+                Op::Dense(Dense {
+                    weight: w,
+                    side: WeightSide::Right,
+                    bias: Some(b),
+                }),
+                vec![0],
+                vec![1, 3],
+                12,
+            ),
+            node(
+                "act",
+                Op::Rescale(Rescale::uniform(2, TableFn::Relu)),
+                vec![1],
+                vec![1, 3],
+                TB - 1,
+            ),
         ],
         vec![0],
         2,
     );
-    (g, vec![Tensor::new(vec![1, 5], vec![3, -1, 4, 1, -5]).unwrap()])
+    (
+        g,
+        vec![Tensor::new(vec![1, 5], vec![3, -1, 4, 1, -5]).unwrap()],
+    )
 }
 
 /// a, b [2,2] → a·b → Rescale(shift 1) ; and (a + b) then Affine.
@@ -58,8 +81,28 @@ fn arith_graph() -> (Graph, Vec<Tensor<i64>>) {
         vec![
             node("a", Op::Input(Input { index: 0 }), vec![], s.clone(), 4),
             node("b", Op::Input(Input { index: 1 }), vec![], s.clone(), 4),
-            node("mul", Op::Binary(Binary { kind: BinaryKind::Mul, lhs_shift: 0, rhs_shift: 0 }), vec![0, 1], s.clone(), 8),
-            node("sub", Op::Binary(Binary { kind: BinaryKind::Sub, lhs_shift: 1, rhs_shift: 0 }), vec![2, 1], s.clone(), 10),
+            node(
+                "mul",
+                Op::Binary(Binary {
+                    kind: BinaryKind::Mul,
+                    lhs_shift: 0,
+                    rhs_shift: 0,
+                }),
+                vec![0, 1],
+                s.clone(),
+                8,
+            ),
+            node(
+                "sub",
+                Op::Binary(Binary {
+                    kind: BinaryKind::Sub,
+                    lhs_shift: 1,
+                    rhs_shift: 0,
+                }),
+                vec![2, 1],
+                s.clone(),
+                10,
+            ),
             node(
                 "aff",
                 Op::Affine(Affine {
@@ -70,7 +113,13 @@ fn arith_graph() -> (Graph, Vec<Tensor<i64>>) {
                 s.clone(),
                 13,
             ),
-            node("rs", Op::Rescale(Rescale::uniform(3, TableFn::Identity)), vec![4], s.clone(), TB - 1),
+            node(
+                "rs",
+                Op::Rescale(Rescale::uniform(3, TableFn::Identity)),
+                vec![4],
+                s.clone(),
+                TB - 1,
+            ),
         ],
         vec![0, 1],
         5,
@@ -82,7 +131,13 @@ fn arith_graph() -> (Graph, Vec<Tensor<i64>>) {
 
 fn softmax_graph() -> (Graph, Vec<Tensor<i64>>) {
     let s = vec![1, 4];
-    let sm = Softmax { exp: TableFn::ExpNeg { in_scale: 4, out_scale: 6 }, out_scale: 6 };
+    let sm = Softmax {
+        exp: TableFn::ExpNeg {
+            in_scale: 4,
+            out_scale: 6,
+        },
+        out_scale: 6,
+    };
     let g = graph(
         vec![
             node("z", Op::Input(Input { index: 0 }), vec![], s.clone(), 6),
@@ -121,7 +176,10 @@ fn row_of(g: &Graph, node: usize, what: &str, n: usize) -> usize {
 
 fn assert_fails(g: &Graph, inputs: &[Tensor<i64>], tamper: Tamper, constraint: &str) {
     let err = check(g, inputs, Some(tamper)).expect_err("a corrupted witness must not verify");
-    assert!(err.contains(constraint), "expected `{constraint}` to fail, got: {err}");
+    assert!(
+        err.contains(constraint),
+        "expected `{constraint}` to fail, got: {err}"
+    );
 }
 
 fn value_at(g: &Graph, inputs: &[Tensor<i64>], node: usize, i: usize) -> i64 {
@@ -142,8 +200,26 @@ fn dot_gate_rejects_a_wrong_partial_sum_or_lane() {
     // The final accumulator of the second output sits in the row where the third chain starts.
     let end = row_of(&g, 1, "dot", 2);
     let honest = value_at(&g, &x, 1, 1);
-    assert_fails(&g, &x, Tamper { col: Adv::Acc, row: end, value: honest + 1 }, "\"dot\"");
-    assert_fails(&g, &x, Tamper { col: Adv::X(0), row: start, value: 9 }, "\"dot\"");
+    assert_fails(
+        &g,
+        &x,
+        Tamper {
+            col: Adv::Acc,
+            row: end,
+            value: honest + 1,
+        },
+        "\"dot\"",
+    );
+    assert_fails(
+        &g,
+        &x,
+        Tamper {
+            col: Adv::X(0),
+            row: start,
+            value: 9,
+        },
+        "\"dot\"",
+    );
 }
 
 #[test]
@@ -152,10 +228,28 @@ fn rescale_rejects_a_wrong_quotient_or_an_out_of_range_remainder() {
     let row = row_of(&g, 2, "rescale", 0);
     let acc = value_at(&g, &x, 1, 0);
     let q = (acc + 2) >> 2;
-    assert_fails(&g, &x, Tamper { col: Adv::Q, row, value: q + 1 }, "\"rescale\"");
+    assert_fails(
+        &g,
+        &x,
+        Tamper {
+            col: Adv::Q,
+            row,
+            value: q + 1,
+        },
+        "\"rescale\"",
+    );
     // q - 1 with r + 4 satisfies the gate but r leaves [0, 4): lookup B catches it.
     let r = acc + 2 - (q << 2);
-    let mut c_err = check(&g, &x, Some(Tamper { col: Adv::R, row, value: r + 4 })).unwrap_err();
+    let mut c_err = check(
+        &g,
+        &x,
+        Some(Tamper {
+            col: Adv::R,
+            row,
+            value: r + 4,
+        }),
+    )
+    .unwrap_err();
     assert!(c_err.contains("\"rescale\""), "{c_err}");
     c_err.clear();
 }
@@ -167,8 +261,20 @@ fn remainder_range_lookup_rejects_a_remainder_past_the_shift() {
     // is not expressible with one tamper, so check lookup B directly on r = -1 (wraps the field).
     let (g, x) = dense_relu();
     let row = row_of(&g, 2, "rescale", 1);
-    let err = check(&g, &x, Some(Tamper { col: Adv::R, row, value: -1 })).unwrap_err();
-    assert!(err.contains("table B"), "lookup B must reject a negative remainder: {err}");
+    let err = check(
+        &g,
+        &x,
+        Some(Tamper {
+            col: Adv::R,
+            row,
+            value: -1,
+        }),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("table B"),
+        "lookup B must reject a negative remainder: {err}"
+    );
 }
 
 #[test]
@@ -177,8 +283,26 @@ fn activation_lookup_rejects_a_forged_relu_output_or_sign() {
     for i in 0..3 {
         let row = row_of(&g, 2, "rescale", i);
         let f = value_at(&g, &x, 2, i);
-        assert_fails(&g, &x, Tamper { col: Adv::F, row, value: f + 1 }, "table A");
-        assert_fails(&g, &x, Tamper { col: Adv::F, row, value: -f - 1 }, "table A");
+        assert_fails(
+            &g,
+            &x,
+            Tamper {
+                col: Adv::F,
+                row,
+                value: f + 1,
+            },
+            "table A",
+        );
+        assert_fails(
+            &g,
+            &x,
+            Tamper {
+                col: Adv::F,
+                row,
+                value: -f - 1,
+            },
+            "table A",
+        );
     }
 }
 
@@ -188,7 +312,16 @@ fn arith_gate_rejects_a_wrong_product_sum_or_affine_value() {
     for node in [2, 3, 4] {
         let row = row_of(&g, node, "arith", 1);
         let v = value_at(&g, &x, node, 1);
-        assert_fails(&g, &x, Tamper { col: Adv::Acc, row, value: v + 1 }, "\"arith\"");
+        assert_fails(
+            &g,
+            &x,
+            Tamper {
+                col: Adv::Acc,
+                row,
+                value: v + 1,
+            },
+            "\"arith\"",
+        );
     }
 }
 
@@ -197,8 +330,20 @@ fn public_output_must_match_the_instance() {
     let (g, x) = dense_relu();
     let row = row_of(&g, 2, "rescale", 0);
     // A consistent-looking forged output still breaks the copy to the instance or a lookup.
-    let err = check(&g, &x, Some(Tamper { col: Adv::F, row, value: 0 })).unwrap_err();
-    assert!(err.contains("table A") || err.contains("Permutation"), "{err}");
+    let err = check(
+        &g,
+        &x,
+        Some(Tamper {
+            col: Adv::F,
+            row,
+            value: 0,
+        }),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("table A") || err.contains("Permutation"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -206,10 +351,40 @@ fn softmax_rejects_a_wrong_probability_max_or_remainder() {
     let (g, x) = softmax_graph();
     let div = row_of(&g, 1, "softmax.div", 2);
     let p = value_at(&g, &x, 1, 2);
-    assert_fails(&g, &x, Tamper { col: Adv::X(2), row: div, value: p + 1 }, "\"div\"");
-    assert_fails(&g, &x, Tamper { col: Adv::R, row: div, value: -1 }, "table B");
+    assert_fails(
+        &g,
+        &x,
+        Tamper {
+            col: Adv::X(2),
+            row: div,
+            value: p + 1,
+        },
+        "\"div\"",
+    );
+    assert_fails(
+        &g,
+        &x,
+        Tamper {
+            col: Adv::R,
+            row: div,
+            value: -1,
+        },
+        "table B",
+    );
     // A maximum that is not attained makes every d_i > 0: the product check fails.
     let first = row_of(&g, 1, "softmax.max", 0);
-    let err = check(&g, &x, Some(Tamper { col: Adv::X(0), row: first, value: 40 })).unwrap_err();
-    assert!(err.contains("\"arith\"") || err.contains("Permutation"), "{err}");
+    let err = check(
+        &g,
+        &x,
+        Some(Tamper {
+            col: Adv::X(0),
+            row: first,
+            value: 40,
+        }),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("\"arith\"") || err.contains("Permutation"),
+        "{err}"
+    );
 }

@@ -33,12 +33,14 @@ pub fn div(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
 fn elementwise(ctx: &mut Ctx<'_>, kind: Kind) -> Result<Vec<Value>, String> {
     let (a, b) = (ctx.input(0)?.clone(), ctx.input(1)?.clone());
     let value = match (a, b) {
-        (Value::Const(a), Value::Const(b)) => Value::Const(broadcast_const(&a, &b, |x, y| match kind {
-            Kind::Add => x + y,
-            Kind::Sub => x - y,
-            Kind::Mul => x * y,
-            Kind::Div => x / y,
-        })?),
+        (Value::Const(a), Value::Const(b)) => {
+            Value::Const(broadcast_const(&a, &b, |x, y| match kind {
+                Kind::Add => x + y,
+                Kind::Sub => x - y,
+                Kind::Mul => x * y,
+                Kind::Div => x / y,
+            })?)
+        }
         (Value::Node(x), Value::Const(c)) => {
             let one = c.map(|_| 1.0);
             let zero = c.map(|_| 0.0);
@@ -47,7 +49,7 @@ fn elementwise(ctx: &mut Ctx<'_>, kind: Kind) -> Result<Vec<Value>, String> {
                 Kind::Sub => affine(ctx, 0, x, one, c.map(|v| -v))?,
                 Kind::Mul => affine(ctx, 0, x, c, zero)?,
                 Kind::Div => {
-                    if c.data().iter().any(|&v| v == 0.0) {
+                    if c.data().contains(&0.0) {
                         return Err("division by a constant that contains zero".into());
                     }
                     affine(ctx, 0, x, c.map(|v| 1.0 / v), zero)?
@@ -75,7 +77,10 @@ fn elementwise(ctx: &mut Ctx<'_>, kind: Kind) -> Result<Vec<Value>, String> {
                     return Err("division by a computed tensor is not supported yet".into())
                 }
             };
-            let (sa, sb) = (ctx.graph.nodes[a].shape.clone(), ctx.graph.nodes[b].shape.clone());
+            let (sa, sb) = (
+                ctx.graph.nodes[a].shape.clone(),
+                ctx.graph.nodes[b].shape.clone(),
+            );
             let shape = broadcast_shape(&sa, &sb)
                 .ok_or_else(|| format!("shapes {sa:?} and {sb:?} do not broadcast"))?;
             ctx.add(FloatOp::Binary(bin), vec![a, b], shape)

@@ -12,19 +12,24 @@ fn transpose2(t: &Tensor<f64>) -> Result<Tensor<f64>, String> {
         return Err(format!("expected a matrix, got shape {s:?}"));
     }
     let idx = transpose_indices(s, &[1, 0]);
-    Tensor::new(vec![s[1], s[0]], idx.iter().map(|&i| t.data()[i]).collect()).map_err(|e| e.to_string())
+    Tensor::new(vec![s[1], s[0]], idx.iter().map(|&i| t.data()[i]).collect())
+        .map_err(|e| e.to_string())
 }
 
 fn matmul_const(a: &Tensor<f64>, b: &Tensor<f64>) -> Result<Tensor<f64>, String> {
     let (sa, sb) = (a.shape(), b.shape());
     if sa.len() != 2 || sb.len() != 2 || sa[1] != sb[0] {
-        return Err(format!("cannot multiply constants of shapes {sa:?} and {sb:?}"));
+        return Err(format!(
+            "cannot multiply constants of shapes {sa:?} and {sb:?}"
+        ));
     }
     let (m, k, n) = (sa[0], sa[1], sb[1]);
     let mut out = vec![0.0; m * n];
     for i in 0..m {
         for j in 0..n {
-            out[i * n + j] = (0..k).map(|t| a.data()[i * k + t] * b.data()[t * n + j]).sum();
+            out[i * n + j] = (0..k)
+                .map(|t| a.data()[i * k + t] * b.data()[t * n + j])
+                .sum();
         }
     }
     Tensor::new(vec![m, n], out).map_err(|e| e.to_string())
@@ -33,7 +38,9 @@ fn matmul_const(a: &Tensor<f64>, b: &Tensor<f64>) -> Result<Tensor<f64>, String>
 fn transpose_node(ctx: &mut Ctx<'_>, id: usize) -> Result<usize, String> {
     let s = ctx.graph.nodes[id].shape.clone();
     if s.len() != 2 {
-        return Err(format!("transposed operand must be a matrix, got shape {s:?}"));
+        return Err(format!(
+            "transposed operand must be a matrix, got shape {s:?}"
+        ));
     }
     match ctx.add(
         FloatOp::IndexMap(Op::Transpose(Transpose { perm: vec![1, 0] })),
@@ -79,11 +86,18 @@ pub fn gemm(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
             let x = if trans_b { transpose_node(ctx, x)? } else { x };
             (x, w, WeightSide::Left)
         }
-        (Value::Node(_), Value::Node(_)) => {
-            return Err("Gemm of two computed tensors is not supported yet (needs a witnessed matrix product)".into())
-        }
+        (Value::Node(_), Value::Node(_)) => return Err(
+            "Gemm of two computed tensors is not supported yet (needs a witnessed matrix product)"
+                .into(),
+        ),
     };
-    dense(ctx, x, weight.map(|v| alpha * v), side, c.map(|c| c.map(|v| beta * v)))
+    dense(
+        ctx,
+        x,
+        weight.map(|v| alpha * v),
+        side,
+        c.map(|c| c.map(|v| beta * v)),
+    )
 }
 
 /// MatMul with one constant matrix operand.
@@ -108,7 +122,9 @@ fn dense(
     let xs = ctx.graph.nodes[x].shape.clone();
     let ws = weight.shape().to_vec();
     if ws.len() != 2 {
-        return Err(format!("the constant operand must be a matrix, got shape {ws:?}"));
+        return Err(format!(
+            "the constant operand must be a matrix, got shape {ws:?}"
+        ));
     }
     let out_shape = match side {
         WeightSide::Right => {
@@ -127,5 +143,9 @@ fn dense(
         }
     };
     let bias = bias.map(|b| expand(&b, &out_shape)).transpose()?;
-    Ok(vec![ctx.add(FloatOp::Dense { weight, side, bias }, vec![x], out_shape)])
+    Ok(vec![ctx.add(
+        FloatOp::Dense { weight, side, bias },
+        vec![x],
+        out_shape,
+    )])
 }

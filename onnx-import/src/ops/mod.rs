@@ -155,8 +155,13 @@ pub fn broadcast_const(
     b: &Tensor<f64>,
     f: impl Fn(f64, f64) -> f64,
 ) -> Result<Tensor<f64>, String> {
-    let shape = broadcast_shape(a.shape(), b.shape())
-        .ok_or_else(|| format!("shapes {:?} and {:?} do not broadcast", a.shape(), b.shape()))?;
+    let shape = broadcast_shape(a.shape(), b.shape()).ok_or_else(|| {
+        format!(
+            "shapes {:?} and {:?} do not broadcast",
+            a.shape(),
+            b.shape()
+        )
+    })?;
     let ia = broadcast_indices(a.shape(), &shape);
     let ib = broadcast_indices(b.shape(), &shape);
     let data = ia

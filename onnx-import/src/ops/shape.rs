@@ -13,7 +13,9 @@ fn reshape_to(ctx: &mut Ctx<'_>, v: Value, shape: Vec<usize>) -> Result<Value, S
         return Err(format!("cannot reshape {have} elements to {shape:?}"));
     }
     Ok(match v {
-        Value::Const(t) => Value::Const(Tensor::new(shape, t.into_data()).map_err(|e| e.to_string())?),
+        Value::Const(t) => {
+            Value::Const(Tensor::new(shape, t.into_data()).map_err(|e| e.to_string())?)
+        }
         Value::Node(x) if ctx.graph.nodes[x].shape == shape => Value::Node(x),
         Value::Node(x) => ctx.add(FloatOp::IndexMap(Op::Reshape), vec![x], shape),
     })
@@ -27,7 +29,9 @@ pub fn cast(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let to = ctx.attr_int("to", 0) as i32;
     match ctx.input(0)?.clone() {
         Value::Node(x) if data_type::is_float(to) => Ok(vec![Value::Node(x)]),
-        Value::Node(_) => Err(format!("cast of a computed tensor to data type {to} is not supported (float types only)")),
+        Value::Node(_) => Err(format!(
+            "cast of a computed tensor to data type {to} is not supported (float types only)"
+        )),
         Value::Const(t) => Ok(vec![Value::Const(match to {
             data_type::BOOL => t.map(|&v| f64::from(u8::from(v != 0.0))),
             t_ if data_type::is_float(t_) => t,
@@ -61,7 +65,9 @@ pub fn shape(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let start = clamp(ctx.attr_int("start", 0));
     let end = clamp(ctx.attr_int("end", r));
     let dims: Vec<f64> = s[start..end.max(start)].iter().map(|&d| d as f64).collect();
-    Ok(vec![Value::Const(Tensor::new(vec![dims.len()], dims).map_err(|e| e.to_string())?)])
+    Ok(vec![Value::Const(
+        Tensor::new(vec![dims.len()], dims).map_err(|e| e.to_string())?,
+    )])
 }
 
 pub fn flatten(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
@@ -92,7 +98,9 @@ pub fn reshape(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
                 infer = Some(i);
                 1
             }
-            0 if !allow_zero => *s.get(i).ok_or("0 in the target shape past the input rank")?,
+            0 if !allow_zero => *s
+                .get(i)
+                .ok_or("0 in the target shape past the input rank")?,
             d if d >= 0 => d as usize,
             d => return Err(format!("invalid dimension {d} in the target shape")),
         });
@@ -100,7 +108,10 @@ pub fn reshape(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     if let Some(i) = infer {
         let known: usize = shape.iter().product();
         if known == 0 || total % known != 0 {
-            return Err(format!("cannot infer the -1 dimension reshaping {s:?} to {:?}", target.data()));
+            return Err(format!(
+                "cannot infer the -1 dimension reshaping {s:?} to {:?}",
+                target.data()
+            ));
         }
         shape[i] = total / known;
     }
@@ -113,7 +124,10 @@ fn axes_input(ctx: &Ctx<'_>, rank: usize) -> Result<Vec<usize>, String> {
         Some(Value::Node(_)) => return Err("axes (input 1) must be a constant".into()),
         None => ctx.attr_ints("axes").unwrap_or_default(),
     };
-    let mut axes = raw.iter().map(|&a| axis(a, rank)).collect::<Result<Vec<_>, _>>()?;
+    let mut axes = raw
+        .iter()
+        .map(|&a| axis(a, rank))
+        .collect::<Result<Vec<_>, _>>()?;
     axes.sort_unstable();
     Ok(axes)
 }
@@ -143,7 +157,13 @@ pub fn squeeze(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let shape: Vec<usize> = s
         .iter()
         .enumerate()
-        .filter(|&(i, &d)| !(if axes.is_empty() { d == 1 } else { axes.contains(&i) }))
+        .filter(|&(i, &d)| {
+            !(if axes.is_empty() {
+                d == 1
+            } else {
+                axes.contains(&i)
+            })
+        })
         .map(|(_, &d)| d)
         .collect();
     Ok(vec![reshape_to(ctx, v, shape)?])
@@ -153,16 +173,26 @@ pub fn transpose(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let v = ctx.input(0)?.clone();
     let s = ctx.shape_of(&v);
     let perm: Vec<usize> = match ctx.attr_ints("perm") {
-        Some(p) => p.iter().map(|&a| axis(a, s.len())).collect::<Result<_, _>>()?,
+        Some(p) => p
+            .iter()
+            .map(|&a| axis(a, s.len()))
+            .collect::<Result<_, _>>()?,
         None => (0..s.len()).rev().collect(),
     };
     let shape: Vec<usize> = perm.iter().map(|&p| s[p]).collect();
     Ok(vec![match v {
         Value::Const(t) => {
             let idx = transpose_indices(&s, &perm);
-            Value::Const(Tensor::new(shape, idx.iter().map(|&i| t.data()[i]).collect()).map_err(|e| e.to_string())?)
+            Value::Const(
+                Tensor::new(shape, idx.iter().map(|&i| t.data()[i]).collect())
+                    .map_err(|e| e.to_string())?,
+            )
         }
-        Value::Node(x) => ctx.add(FloatOp::IndexMap(Op::Transpose(Transpose { perm })), vec![x], shape),
+        Value::Node(x) => ctx.add(
+            FloatOp::IndexMap(Op::Transpose(Transpose { perm })),
+            vec![x],
+            shape,
+        ),
     }])
 }
 
@@ -181,7 +211,9 @@ pub fn gather(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
             if (0..dim).contains(&n) {
                 Ok(n as usize)
             } else {
-                Err(format!("index {i} is out of range for axis {ax} of size {dim}"))
+                Err(format!(
+                    "index {i} is out of range for axis {ax} of size {dim}"
+                ))
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -192,14 +224,19 @@ pub fn gather(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     Ok(vec![match v {
         Value::Const(t) => {
             let map = zkinfer_ir::index_map(&op, &[&s], &shape).unwrap_or_default();
-            Value::Const(Tensor::new(shape, map.iter().map(|&(_, i)| t.data()[i]).collect()).map_err(|e| e.to_string())?)
+            Value::Const(
+                Tensor::new(shape, map.iter().map(|&(_, i)| t.data()[i]).collect())
+                    .map_err(|e| e.to_string())?,
+            )
         }
         Value::Node(x) => ctx.add(FloatOp::IndexMap(op), vec![x], shape),
     }])
 }
 
 pub fn concat(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
-    let values: Vec<Value> = (0..ctx.inputs.len()).map(|i| ctx.input(i).cloned()).collect::<Result<_, _>>()?;
+    let values: Vec<Value> = (0..ctx.inputs.len())
+        .map(|i| ctx.input(i).cloned())
+        .collect::<Result<_, _>>()?;
     let shapes: Vec<Vec<usize>> = values.iter().map(|v| ctx.shape_of(v)).collect();
     let rank = shapes.first().map_or(0, Vec::len);
     let ax = axis(ctx.attr_int("axis", 0), rank)?;
@@ -207,7 +244,9 @@ pub fn concat(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     shape[ax] = 0;
     for s in &shapes {
         if s.len() != rank || s.iter().enumerate().any(|(i, &d)| i != ax && d != shape[i]) {
-            return Err(format!("inputs of shapes {shapes:?} cannot be concatenated on axis {ax}"));
+            return Err(format!(
+                "inputs of shapes {shapes:?} cannot be concatenated on axis {ax}"
+            ));
         }
         shape[ax] += s[ax];
     }
@@ -222,14 +261,18 @@ pub fn concat(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
                 Value::Node(_) => 0.0,
             })
             .collect();
-        return Ok(vec![Value::Const(Tensor::new(shape, data).map_err(|e| e.to_string())?)]);
+        return Ok(vec![Value::Const(
+            Tensor::new(shape, data).map_err(|e| e.to_string())?,
+        )]);
     }
     let mut ids = Vec::with_capacity(values.len());
     for v in values {
         ids.push(match v {
             Value::Node(x) => x,
             Value::Const(_) => {
-                return Err("concatenating constants with computed tensors is not supported yet".into())
+                return Err(
+                    "concatenating constants with computed tensors is not supported yet".into(),
+                )
             }
         });
     }

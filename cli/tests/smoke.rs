@@ -1,0 +1,195 @@
+//! A few smoke tests of the `zkinfer` binary: the documented command shapes work end to end,
+//! and `zkinfer verify` exits non-zero with a typed message for every kind of bad proof.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn zkinfer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+        .args(args)
+        .output()
+        .expect("run zkinfer")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = zkinfer(args);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "zkinfer {args:?} failed:\n{text}");
+    text
+}
+
+fn fails(args: &[&str], needle: &str) {
+    let out = zkinfer(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "zkinfer {args:?} should fail");
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// compile → setup → prove for `onnx` into `dir`; returns (keys dir, proof path).
+fn pipeline(dir: &Path, onnx: &Path, input: &Path) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let zkc = dir.join("model.zkc");
+    let keys = dir.join("keys");
+    let proof = dir.join("proof.json");
+    ok(&["compile", s(onnx), "-o", s(&zkc), "--input", s(input)]);
+    ok(&["setup", s(&zkc), "-o", s(&keys)]);
+    let text = ok(&[
+        "prove",
+        s(&zkc),
+        "--keys",
+        s(&keys),
+        "--input",
+        s(input),
+        "-o",
+        s(&proof),
+        "--no-reference",
+    ]);
+    assert!(text.contains("proven output 0"), "{text}");
+    (keys, proof)
+}
+
+#[test]
+fn verify_accepts_the_proof_and_rejects_every_tampering() {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("smoke");
+    let ex = root().join("examples/models");
+    let (keys, proof) = pipeline(
+        &tmp.join("tiny"),
+        &ex.join("tiny_mlp.onnx"),
+        &ex.join("tiny_mlp.input.json"),
+    );
+    let text = ok(&["verify", "--keys", s(&keys), "--proof", s(&proof)]);
+    assert!(
+        text.contains("VALID") && text.contains("verified output 0"),
+        "{text}"
+    );
+    let inspect = ok(&["inspect", s(&tmp.join("tiny/model.zkc"))]);
+    assert!(
+        inspect.contains("k = ") && inspect.contains("proving time"),
+        "{inspect}"
+    );
+
+    let original = std::fs::read_to_string(&proof).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let write = |name: &str, v: &serde_json::Value| {
+        let p = tmp.join(name);
+        std::fs::write(&p, serde_json::to_string(v).unwrap()).unwrap();
+        p
+    };
+
+    // A flipped proof byte.
+    let mut v = json.clone();
+    let hex = v["proof"].as_str().unwrap().to_string();
+    let flipped = format!(
+        "{}{}{}",
+        &hex[..40],
+        if &hex[40..41] == "0" { "1" } else { "0" },
+        &hex[41..]
+    );
+    v["proof"] = flipped.into();
+    fails(
+        &[
+            "verify",
+            "--keys",
+            s(&keys),
+            "--proof",
+            s(&write("flipped.json", &v)),
+        ],
+        "proof is invalid",
+    );
+
+    // A changed output instance (with `outputs` left as is, and made consistent).
+    let mut v = json.clone();
+    let inst = v["instances"][0].as_array_mut().unwrap();
+    let last = inst.len() - 1;
+    inst[last] = format!("0x{:064x}", 1).into();
+    fails(
+        &[
+            "verify",
+            "--keys",
+            s(&keys),
+            "--proof",
+            s(&write("instance.json", &v)),
+        ],
+        "do not match the proven public outputs",
+    );
+    let n = v["outputs"][0].as_array().unwrap().len();
+    v["outputs"][0][n - 1] = serde_json::json!(1.0 / 128.0);
+    fails(
+        &[
+            "verify",
+            "--keys",
+            s(&keys),
+            "--proof",
+            s(&write("instance2.json", &v)),
+        ],
+        "proof is invalid",
+    );
+
+    // A truncated file.
+    let p = tmp.join("truncated.json");
+    std::fs::write(&p, &original[..original.len() / 3]).unwrap();
+    fails(
+        &["verify", "--keys", s(&keys), "--proof", s(&p)],
+        "not a zkinfer proof file",
+    );
+
+    // A wrong format version.
+    let mut v = json.clone();
+    v["version"] = 99.into();
+    fails(
+        &[
+            "verify",
+            "--keys",
+            s(&keys),
+            "--proof",
+            s(&write("version.json", &v)),
+        ],
+        "format version 99 is not supported",
+    );
+
+    // Another model's keys.
+    let corpus = root().join("../shared/corpus/sklearn/logreg_iris_stdops");
+    let (other_keys, _) = pipeline(
+        &tmp.join("iris"),
+        &corpus.join("model.onnx"),
+        &corpus.join("input.json"),
+    );
+    fails(
+        &["verify", "--keys", s(&other_keys), "--proof", s(&proof)],
+        "keys are for model",
+    );
+
+    // A malformed ONNX model is a clear error naming the file.
+    let bad = tmp.join("bad.onnx");
+    std::fs::write(&bad, b"not an onnx model").unwrap();
+    fails(
+        &["compile", s(&bad), "-o", s(&tmp.join("bad.zkc"))],
+        "not a valid ONNX model",
+    );
+}
+
+#[test]
+fn unsupported_operators_are_all_listed_at_once() {
+    let m = root().join("../shared/corpus/sklearn/logreg_iris/model.onnx");
+    let out = zkinfer(&["inspect", s(&m)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("unsupported operator(s)") && err.contains("ai.onnx.ml:"),
+        "{err}"
+    );
+}

@@ -1,0 +1,82 @@
+//! Accuracy of the quantized model (the integer reference, which is exactly what a proof
+//! shows) against the float model on the held-out samples of `inputs_batch.json`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use zkinfer_onnx::QuantConfig;
+use zkinfer_prover::{compile, outputs, read_inputs, witness};
+use zkinfer_tests::corpus;
+
+fn argmax(v: &[f32]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
+            if x > bv {
+                (i, x)
+            } else {
+                (bi, bv)
+            }
+        })
+        .0
+}
+
+#[test]
+fn mlp2_relu_digits_quantized_accuracy_is_within_one_point_of_float() {
+    let dir = corpus().join("sklearn/mlp2_relu_digits_stdops");
+    let batch: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("inputs_batch.json")).unwrap()).unwrap();
+    let samples: Vec<Vec<f32>> = batch["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect()
+        })
+        .collect();
+    let labels: Vec<usize> = batch["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_u64().unwrap() as usize)
+        .collect();
+    let float_scores: Vec<Vec<f32>> = batch["expected_scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect()
+        })
+        .collect();
+    assert_eq!(samples.len(), 360);
+
+    // Calibrated on the model's single example input, not on the held-out samples.
+    let calib = read_inputs(&dir.join("input.json")).unwrap();
+    let (model, _) = compile(&dir.join("model.onnx"), &[calib], &QuantConfig::default()).unwrap();
+
+    let mut float_ok = 0;
+    let mut quant_ok = 0;
+    let mut agree = 0;
+    for ((x, &label), fs) in samples.iter().zip(&labels).zip(&float_scores) {
+        let trace = witness(&model, std::slice::from_ref(x)).unwrap();
+        let q = &outputs(&model, &trace)[0];
+        let (pf, pq) = (argmax(fs), argmax(q));
+        float_ok += usize::from(pf == label);
+        quant_ok += usize::from(pq == label);
+        agree += usize::from(pf == pq);
+    }
+    let n = samples.len() as f64;
+    let (fa, qa) = (100.0 * float_ok as f64 / n, 100.0 * quant_ok as f64 / n);
+    println!("mlp2_relu_digits_stdops on {} held-out samples: float accuracy {fa:.2}%, quantized (proven) accuracy {qa:.2}%, argmax agreement {:.2}%", samples.len(), 100.0 * agree as f64 / n);
+    assert!(
+        (fa - qa).abs() <= 1.0,
+        "float {fa:.2}% vs quantized {qa:.2}%"
+    );
+}

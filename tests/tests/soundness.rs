@@ -1,0 +1,194 @@
+//! The verifier rejects, with a typed error and no panic: altered proof bytes, altered public
+//! instances, another model's keys, truncated files, artifacts of another version.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::OnceLock;
+
+use zkinfer_tests::{round_trip, RoundTrip};
+use zkinfer_verifier::{fr_to_hex, verify, Bundle, ProofFile, VerifyError};
+
+fn iris() -> &'static RoundTrip {
+    static RT: OnceLock<RoundTrip> = OnceLock::new();
+    RT.get_or_init(|| round_trip("sklearn/logreg_iris_stdops").unwrap())
+}
+
+fn mlp() -> &'static RoundTrip {
+    static RT: OnceLock<RoundTrip> = OnceLock::new();
+    RT.get_or_init(|| round_trip("sklearn/mlp1_relu_digits_stdops").unwrap())
+}
+
+fn proof_bytes(p: &ProofFile) -> Vec<u8> {
+    hex::decode(p.proof.trim_start_matches("0x")).unwrap()
+}
+
+fn with_bytes(p: &ProofFile, bytes: &[u8]) -> ProofFile {
+    ProofFile {
+        proof: format!("0x{}", hex::encode(bytes)),
+        ..p.clone()
+    }
+}
+
+#[test]
+fn the_honest_proof_verifies() {
+    let rt = iris();
+    let out = verify(&rt.keys.bundle, &rt.proof).unwrap();
+    assert_eq!(out.outputs, rt.proof.outputs);
+}
+
+#[test]
+fn a_flipped_proof_byte_is_rejected() {
+    let rt = iris();
+    let bytes = proof_bytes(&rt.proof);
+    for at in [
+        0,
+        1,
+        31,
+        32,
+        100,
+        bytes.len() / 2,
+        bytes.len() - 33,
+        bytes.len() - 1,
+    ] {
+        let mut b = bytes.clone();
+        b[at] ^= 0x01;
+        let err = verify(&rt.keys.bundle, &with_bytes(&rt.proof, &b)).unwrap_err();
+        assert!(matches!(err, VerifyError::InvalidProof), "byte {at}: {err}");
+    }
+}
+
+#[test]
+fn a_changed_output_instance_is_rejected() {
+    let rt = iris();
+    let mut p = rt.proof.clone();
+    let last = p.instances[0].len() - 1;
+    let v = zkinfer_verifier::fr_from_hex(&p.instances[0][last]).unwrap();
+    p.instances[0][last] = fr_to_hex(&(v + zkinfer_circuits::Fr::one()));
+    // The claimed outputs no longer match the instances…
+    let err = verify(&rt.keys.bundle, &p).unwrap_err();
+    assert!(matches!(err, VerifyError::OutputsMismatch { .. }), "{err}");
+    // …and made consistent, the proof itself fails.
+    let scale = rt.keys.bundle.header.settings.outputs[0].scale;
+    let n = p.outputs[0].len();
+    p.outputs[0][n - 1] += 1.0 / (1u64 << scale) as f32;
+    p.outputs[0][n - 1] = zkinfer_ir::dequantize(
+        &[(p.outputs[0][n - 1] * (1u64 << scale) as f32).round() as i64],
+        scale,
+    )[0];
+    let err = verify(&rt.keys.bundle, &p).unwrap_err();
+    assert!(matches!(err, VerifyError::InvalidProof), "{err}");
+}
+
+#[test]
+fn another_models_keys_are_rejected() {
+    let err = verify(&mlp().keys.bundle, &iris().proof).unwrap_err();
+    assert!(matches!(err, VerifyError::WrongModel { .. }), "{err}");
+    // Digests forged to match: the instance count gives it away before any cryptography.
+    let mut p = iris().proof.clone();
+    p.model_digest = mlp().proof.model_digest.clone();
+    p.vk_digest = mlp().proof.vk_digest.clone();
+    let err = verify(&mlp().keys.bundle, &p).unwrap_err();
+    assert!(matches!(err, VerifyError::InstanceCount { .. }), "{err}");
+}
+
+#[test]
+fn truncated_files_are_rejected() {
+    let rt = iris();
+    let json = rt.proof.to_json();
+    let err = ProofFile::from_slice(&json.as_bytes()[..json.len() / 2], "proof.json").unwrap_err();
+    assert!(matches!(err, VerifyError::ProofFormat { .. }), "{err}");
+    let bytes = proof_bytes(&rt.proof);
+    let err = verify(
+        &rt.keys.bundle,
+        &with_bytes(&rt.proof, &bytes[..bytes.len() - 32]),
+    )
+    .unwrap_err();
+    assert!(matches!(err, VerifyError::InvalidProof), "{err}");
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(&[0; 32]);
+    let err = verify(&rt.keys.bundle, &with_bytes(&rt.proof, &longer)).unwrap_err();
+    assert!(
+        matches!(err, VerifyError::InvalidProof),
+        "trailing bytes: {err}"
+    );
+    let bundle = rt.keys.bundle.to_bytes();
+    for cut in [10, 100, bundle.len() / 2, bundle.len() - 1] {
+        assert!(
+            Bundle::from_bytes(&bundle[..cut], "bundle.bin").is_err(),
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn artifacts_of_another_version_are_rejected() {
+    let rt = iris();
+    let json = rt
+        .proof
+        .to_json()
+        .replacen("\"version\": 1", "\"version\": 2", 1);
+    let err = ProofFile::from_slice(json.as_bytes(), "proof.json").unwrap_err();
+    assert!(
+        matches!(err, VerifyError::ProofVersion { got: 2, .. }),
+        "{err}"
+    );
+    let json = rt
+        .proof
+        .to_json()
+        .replacen("zkinfer-proof", "ezkl-proof", 1);
+    assert!(matches!(
+        ProofFile::from_slice(json.as_bytes(), "p").unwrap_err(),
+        VerifyError::ProofFormat { .. }
+    ));
+    let mut bundle = rt.keys.bundle.to_bytes();
+    bundle[9] = 7; // binary format version
+    let err = Bundle::from_bytes(&bundle, "bundle.bin").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VerifyError::Artifact(zkinfer_ir::IrError::ArtifactVersion { got: 7, .. })
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn instances_out_of_bounds_or_non_canonical_are_rejected() {
+    let rt = iris();
+    let mut p = rt.proof.clone();
+    p.instances[0][0] = fr_to_hex(&zkinfer_circuits::Fr::from(1u64 << 40));
+    assert!(matches!(
+        verify(&rt.keys.bundle, &p).unwrap_err(),
+        VerifyError::InstanceOutOfRange { index: 0, .. }
+    ));
+    p.instances[0][0] = format!("0x{}", "ff".repeat(32));
+    assert!(matches!(
+        verify(&rt.keys.bundle, &p).unwrap_err(),
+        VerifyError::InstanceEncoding { index: 0, .. }
+    ));
+    p.instances[0].pop();
+    assert!(matches!(
+        verify(&rt.keys.bundle, &p).unwrap_err(),
+        VerifyError::InstanceCount { .. }
+    ));
+}
+
+#[test]
+fn hostile_bundle_bytes_never_panic() {
+    let rt = iris();
+    let bundle = rt.keys.bundle.to_bytes();
+    let mut rejected = 0;
+    for i in (0..bundle.len()).step_by(bundle.len() / 97 + 1) {
+        let mut b = bundle.clone();
+        b[i] ^= 0xa5;
+        match Bundle::from_bytes(&b, "bundle.bin") {
+            Err(_) => rejected += 1,
+            // A flip inside the SRS points or settings may still parse; the proof must not verify.
+            Ok(other) => assert!(
+                verify(&other, &rt.proof).is_err() || b == bundle,
+                "flip at {i} accepted"
+            ),
+        }
+    }
+    assert!(rejected > 0);
+}
