@@ -278,7 +278,7 @@ fn cmd_prove(
     ));
     let proof = prove(&compiled, &keys, &params, &inputs, reference)?;
     bar.finish_and_clear();
-    let t_prove = secs(t);
+    let prove_ms = t.elapsed().as_secs_f64() * 1e3;
     std::fs::write(output, proof.to_json())
         .with_context(|| format!("writing {}", output.display()))?;
     for (i, o) in proof.outputs.iter().enumerate() {
@@ -291,7 +291,7 @@ fn cmd_prove(
         println!("max |proven - onnxruntime| = {:.6}", r.max_abs_error);
     }
     println!(
-        "proof written to {} in {t_prove} ({} bytes)",
+        "proof written to {} ({} bytes); proved in {prove_ms:.1} ms (SRS load included)",
         output.display(),
         proof.proof.len() / 2 - 1
     );
@@ -299,12 +299,15 @@ fn cmd_prove(
 }
 
 fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
-    let t = Instant::now();
     let bundle = Bundle::read(&keys.join(zkinfer_prover::BUNDLE_FILE))?;
     let p = ProofFile::read(proof)?;
     srs_note(bundle.header.srs.insecure);
+    let t = Instant::now();
     let out = verify(&bundle, &p)?;
-    println!("proof is VALID ({})", secs(t));
+    println!(
+        "proof is VALID; verified in {:.2} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     for (i, o) in out.outputs.iter().enumerate() {
         println!("verified output {i}: {}", fmt_list(o));
     }

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""zkinfer and EZKL side by side on one corpus model, in one run, on one machine.
+
+Both prove the same statement: public input, public output, weights fixed in the circuit,
+KZG on BN254 with a locally generated (insecure, test-only) SRS. Each measured stage runs in
+its own process; peak memory is that process's max RSS (os.wait4). Times are medians of
+--reps runs, measured inside the process around the prove/verify call (SRS and key loading
+included for both). Prints a Markdown table.
+
+usage: compare_ezkl.py [--model sklearn/mlp2_relu_digits_stdops] [--reps 3]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(ROOT, "..", "shared", "corpus")
+ZKINFER = os.path.join(ROOT, "target", "release", "zkinfer")
+
+EZKL_CHILD = r"""
+import asyncio, json, sys, time, inspect
+import ezkl
+stage, a = sys.argv[1], json.loads(sys.argv[2])
+def call(f, *args, **kw):
+    r = f(*args, **kw)
+    return asyncio.run(r) if inspect.isawaitable(r) else r
+t = time.perf_counter()
+if stage == "settings":
+    ra = ezkl.PyRunArgs()
+    ra.input_visibility = "public"; ra.output_visibility = "public"; ra.param_visibility = "fixed"
+    call(ezkl.gen_settings, a["model"], a["settings"], py_run_args=ra)
+    call(ezkl.calibrate_settings, a["data"], a["model"], a["settings"], "resources")
+    call(ezkl.compile_circuit, a["model"], a["compiled"], a["settings"])
+elif stage == "srs":
+    call(ezkl.gen_srs, a["srs"], a["logrows"])
+elif stage == "setup":
+    call(ezkl.setup, a["compiled"], a["vk"], a["pk"], a["srs"])
+elif stage == "witness":
+    call(ezkl.gen_witness, a["data"], a["compiled"], a["witness"])
+elif stage == "prove":
+    call(ezkl.prove, a["witness"], a["compiled"], a["pk"], a["proof"], a["srs"])
+elif stage == "verify":
+    ok = call(ezkl.verify, a["proof"], a["settings"], a["vk"], a["srs"])
+    assert ok, "EZKL proof did not verify"
+print(json.dumps({"ms": (time.perf_counter() - t) * 1e3}))
+"""
+
+
+def run(cmd):
+    """Runs cmd; returns (stdout, wall seconds, peak RSS in MiB)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t
+        out.seek(0)
+        err.seek(0)
+        so, se = out.read().decode(), err.read().decode()
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{so}\n{se}")
+    return so, wall, usage.ru_maxrss / 1024
+
+
+def ezkl(stage, **args):
+    so, wall, rss = run([sys.executable, "-c", EZKL_CHILD, stage, json.dumps(args)])
+    return json.loads(so.strip().splitlines()[-1])["ms"], rss
+
+
+def number_after(text, marker):
+    tail = text.split(marker, 1)[1].strip()
+    return float(tail.split()[0])
+
+
+def max_abs(a, b):
+    return max(abs(x - y) for x, y in zip(a, b))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="sklearn/mlp2_relu_digits_stdops")
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    entry = os.path.join(CORPUS, args.model)
+    onnx, data = os.path.join(entry, "model.onnx"), os.path.join(entry, "input.json")
+    expected = json.load(open(os.path.join(entry, "expected_output.json")))["output_data"]
+    expected = [x for row in expected for x in row]
+    work = tempfile.mkdtemp(prefix="zkinfer-vs-ezkl-")
+    z, e = {}, {}
+
+    # zkinfer
+    zkc, keys, proof = (os.path.join(work, n) for n in ("model.zkc", "keys", "proof.json"))
+    so, _, _ = run([ZKINFER, "compile", onnx, "-o", zkc, "--input", data])
+    z["k"] = int(so.split("k = ")[1].split(",")[0])
+    _, z["setup"], _ = run([ZKINFER, "setup", zkc, "-o", keys])  # generates the cached SRS once
+    _, z["setup"], _ = run([ZKINFER, "setup", zkc, "-o", keys])
+    prove_ms, prove_rss, verify_ms = [], [], []
+    for _ in range(args.reps):
+        so, _, rss = run([ZKINFER, "prove", zkc, "--keys", keys, "--input", data, "-o", proof, "--no-reference"])
+        prove_ms.append(number_after(so, "proved in"))
+        prove_rss.append(rss)
+    for _ in range(args.reps):
+        so, _, _ = run([ZKINFER, "verify", "--keys", keys, "--proof", proof])
+        verify_ms.append(number_after(so, "verified in"))
+    pj = json.load(open(proof))
+    z.update(prove=statistics.median(prove_ms), rss=max(prove_rss), verify=statistics.median(verify_ms),
+             size=len(pj["proof"]) // 2 - 1, err=max_abs([x for row in pj["outputs"] for x in row], expected))
+
+    # EZKL
+    s, c, srs, vk, pk, wit, eproof = (os.path.join(work, n) for n in (
+        "settings.json", "network.ezkl", "kzg.srs", "vk.key", "pk.key", "witness.json", "ezkl_proof.json"))
+    ezkl("settings", model=onnx, settings=s, data=data, compiled=c)
+    e["k"] = json.load(open(s))["run_args"]["logrows"]
+    ezkl("srs", srs=srs, logrows=e["k"])
+    e["setup"] = ezkl("setup", compiled=c, vk=vk, pk=pk, srs=srs)[0] / 1e3
+    ezkl("witness", data=data, compiled=c, witness=wit)
+    prove_ms, prove_rss, verify_ms = [], [], []
+    for _ in range(args.reps):
+        ms, rss = ezkl("prove", witness=wit, compiled=c, pk=pk, proof=eproof, srs=srs)
+        prove_ms.append(ms)
+        prove_rss.append(rss)
+    for _ in range(args.reps):
+        verify_ms.append(ezkl("verify", proof=eproof, settings=s, vk=vk, srs=srs)[0])
+    ep = json.load(open(eproof))
+    size = len(ep["hex_proof"]) // 2 - 1 if ep.get("hex_proof") else len(ep.get("proof", []))
+    try:
+        outs = json.load(open(wit))["pretty_elements"]["rescaled_outputs"]
+        err = max_abs([float(x) for row in outs for x in row], expected)
+    except (KeyError, TypeError, ValueError):
+        err = float("nan")
+    e.update(prove=statistics.median(prove_ms), rss=max(prove_rss), verify=statistics.median(verify_ms), size=size, err=err)
+
+    print(f"\nzkinfer vs EZKL 23.0.5 on {args.model} ({os.cpu_count()} cores, median of {args.reps})\n")
+    print("| metric | zkinfer | EZKL | EZKL / zkinfer |")
+    print("|---|---|---|---|")
+    rows = [
+        ("k (log2 rows)", z["k"], e["k"], None),
+        ("prove time (s, SRS+key load included)", z["prove"] / 1e3, e["prove"] / 1e3, e["prove"] / z["prove"]),
+        ("peak memory while proving (MiB)", z["rss"], e["rss"], e["rss"] / z["rss"]),
+        ("proof size (bytes)", z["size"], e["size"], e["size"] / z["size"]),
+        ("verify time (ms)", z["verify"], e["verify"], e["verify"] / z["verify"]),
+        ("setup / keygen (s)", z["setup"], e["setup"], e["setup"] / z["setup"]),
+        ("max |output - onnxruntime|", z["err"], e["err"], None),
+    ]
+    for name, a, b, r in rows:
+        fa = f"{a:.4g}" if isinstance(a, float) else str(a)
+        fb = f"{b:.4g}" if isinstance(b, float) else str(b)
+        print(f"| {name} | {fa} | {fb} | {'' if r is None else f'{r:.2f}x'} |")
+
+
+if __name__ == "__main__":
+    main()
