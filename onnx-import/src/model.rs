@@ -211,3 +211,7 @@ fn input_shape(vi: &ValueInfoProto) -> Result<Vec<usize>, ImportError> {
         .map(|d| d.dim_value.filter(|&v| v > 0).map_or(1, |v| v as usize))
         .collect())
 }
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;

@@ -1,0 +1,232 @@
+//! Import tests on models built in memory.
+
+use prost::Message;
+
+use crate::float::FloatOp;
+use crate::proto::*;
+use crate::{import_onnx, ImportError};
+
+fn tensor_i64(name: &str, dims: &[i64], data: &[i64]) -> TensorProto {
+    TensorProto {
+        dims: dims.to_vec(),
+        data_type: data_type::INT64,
+        int64_data: data.to_vec(),
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+fn tensor_f32(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
+    TensorProto {
+        dims: dims.to_vec(),
+        data_type: data_type::FLOAT,
+        raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+fn node(
+    op: &str,
+    name: &str,
+    inputs: &[&str],
+    outputs: &[&str],
+    attrs: Vec<AttributeProto>,
+) -> NodeProto {
+    NodeProto {
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        name: name.into(),
+        op_type: op.into(),
+        attribute: attrs,
+        ..Default::default()
+    }
+}
+
+fn value_info(name: &str, dims: &[Option<i64>]) -> ValueInfoProto {
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TypeProtoTensor {
+                elem_type: data_type::FLOAT,
+                shape: Some(TensorShapeProto {
+                    dim: dims
+                        .iter()
+                        .map(|d| Dimension {
+                            dim_value: *d,
+                            dim_param: if d.is_none() {
+                                Some("batch_size".into())
+                            } else {
+                                None
+                            },
+                        })
+                        .collect(),
+                }),
+            }),
+        }),
+    }
+}
+
+fn model(
+    nodes: Vec<NodeProto>,
+    init: Vec<TensorProto>,
+    input: ValueInfoProto,
+    output: &str,
+) -> Vec<u8> {
+    ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        producer_name: "test".into(),
+        graph: Some(GraphProto {
+            node: nodes,
+            name: "g".into(),
+            initializer: init,
+            input: vec![input],
+            output: vec![value_info(output, &[])],
+        }),
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn shape_arithmetic_feeding_a_reshape_is_folded_and_batch_becomes_one() {
+    // x[batch, 2, 3] → Shape → Gather(0) → Unsqueeze → Concat([-1]) → Reshape(x, ·) = x[1, 6]
+    let bytes = model(
+        vec![
+            node("Shape", "shape", &["x"], &["s"], vec![]),
+            node("Gather", "gather", &["s", "zero"], &["b"], vec![]),
+            node("Unsqueeze", "unsq", &["b", "axes"], &["b1"], vec![]),
+            node(
+                "Concat",
+                "concat",
+                &["b1", "minus_one"],
+                &["target"],
+                vec![AttributeProto {
+                    name: "axis".into(),
+                    i: 0,
+                    ..Default::default()
+                }],
+            ),
+            node("Reshape", "reshape", &["x", "target"], &["y"], vec![]),
+            node("Relu", "relu", &["y"], &["out"], vec![]),
+        ],
+        vec![
+            tensor_i64("zero", &[], &[0]),
+            tensor_i64("axes", &[1], &[0]),
+            tensor_i64("minus_one", &[1], &[-1]),
+        ],
+        value_info("x", &[None, Some(2), Some(3)]),
+        "out",
+    );
+    let g = import_onnx(&bytes, "mem.onnx").unwrap();
+    assert_eq!(g.nodes[g.inputs[0]].shape, vec![1, 2, 3]);
+    // Input, one Reshape, Relu: the whole shape computation folded away.
+    assert_eq!(
+        g.nodes.len(),
+        3,
+        "{:?}",
+        g.nodes.iter().map(|n| &n.op).collect::<Vec<_>>()
+    );
+    assert_eq!(g.nodes[1].shape, vec![1, 6]);
+    assert!(matches!(g.nodes[2].op, FloatOp::Relu));
+}
+
+#[test]
+fn every_unsupported_operator_is_reported_at_once_with_its_node() {
+    let bytes = model(
+        vec![
+            node("LpPool", "pool_a", &["x"], &["a"], vec![]),
+            node("Relu", "ok", &["a"], &["b"], vec![]),
+            node("Hardmax", "hm", &["b"], &["out"], vec![]),
+        ],
+        vec![],
+        value_info("x", &[Some(1), Some(4)]),
+        "out",
+    );
+    match import_onnx(&bytes, "mem.onnx") {
+        Err(ImportError::Unsupported { path, items }) => {
+            assert_eq!(path, "mem.onnx");
+            let names: Vec<(&str, &str)> = items
+                .iter()
+                .map(|u| (u.node.as_str(), u.op.as_str()))
+                .collect();
+            assert_eq!(names, vec![("pool_a", "LpPool"), ("hm", "Hardmax")]);
+        }
+        other => panic!("expected an Unsupported error, got {other:?}"),
+    }
+}
+
+#[test]
+fn unsupported_configurations_of_known_operators_are_listed_too() {
+    // MatMul of two computed tensors and Softmax over a non-last axis.
+    let bytes = model(
+        vec![
+            node("MatMul", "mm", &["x", "x"], &["a"], vec![]),
+            node(
+                "Softmax",
+                "sm",
+                &["x"],
+                &["out"],
+                vec![AttributeProto {
+                    name: "axis".into(),
+                    i: 0,
+                    ..Default::default()
+                }],
+            ),
+        ],
+        vec![],
+        value_info("x", &[Some(4), Some(4)]),
+        "out",
+    );
+    let err = import_onnx(&bytes, "mem.onnx").unwrap_err().to_string();
+    assert!(
+        err.contains("node `mm` (MatMul)") && err.contains("node `sm` (Softmax)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn gemm_folds_alpha_beta_and_transposes_into_the_constant_weights() {
+    let attrs = vec![
+        AttributeProto {
+            name: "alpha".into(),
+            f: 0.5,
+            ..Default::default()
+        },
+        AttributeProto {
+            name: "beta".into(),
+            f: 2.0,
+            ..Default::default()
+        },
+        AttributeProto {
+            name: "transB".into(),
+            i: 1,
+            ..Default::default()
+        },
+    ];
+    let bytes = model(
+        vec![node("Gemm", "fc", &["x", "w", "c"], &["out"], attrs)],
+        vec![
+            tensor_f32("w", &[3, 2], &[1., 2., 3., 4., 5., 6.]),
+            tensor_f32("c", &[3], &[1., 1., 1.]),
+        ],
+        value_info("x", &[Some(1), Some(2)]),
+        "out",
+    );
+    let g = import_onnx(&bytes, "mem.onnx").unwrap();
+    let vals = g.eval(&[vec![1.0, -1.0]]).unwrap();
+    // 0.5 · [1·1 - 2, 3 - 4, 5 - 6] + 2 = [1.5, 1.5, 1.5]
+    assert_eq!(vals[g.outputs[0]], vec![1.5, 1.5, 1.5]);
+}
+
+#[test]
+fn malformed_bytes_are_a_typed_error_naming_the_file() {
+    let err = import_onnx(b"\x08\x01\x12garbage", "broken.onnx").unwrap_err();
+    assert!(
+        matches!(err, ImportError::Malformed { ref path, .. } if path == "broken.onnx"),
+        "{err}"
+    );
+}
