@@ -11,7 +11,13 @@ OUT=target/demo
 mkdir -p "$OUT"
 M=examples/models/tiny_mlp.onnx
 I=examples/models/tiny_mlp.input.json
-step() { echo; echo "\$ zkinfer $*"; local t=$(date +%s.%N); "$Z" "$@"; echo "  ($(echo "$(date +%s.%N) - $t" | bc) s)"; }
+step() {
+  echo
+  echo "\$ zkinfer $*"
+  local t; t=$(date +%s%N)
+  "$Z" "$@"
+  echo "  (command took $(( ($(date +%s%N) - t) / 1000000 )) ms)"
+}
 step inspect "$M"
 step compile "$M" -o "$OUT/model.zkc" --input "$I"
 step setup "$OUT/model.zkc" -o "$OUT/keys"
