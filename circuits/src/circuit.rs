@@ -5,7 +5,7 @@ use std::sync::Arc;
 use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::plonk::{Circuit, ConstraintSystem, Error};
-use zkinfer_ir::{Graph, Trace};
+use zkinfer_ir::{Graph, TableBounds, Trace};
 
 use crate::config::{CircuitParams, ModelConfig};
 use crate::grid::{fe, RegionGrid, Tamper};
@@ -20,19 +20,19 @@ pub struct ModelCircuit {
     pub tables: TableSet,
     pub params: CircuitParams,
     pub trace: Option<Arc<Trace>>,
-    /// Negative tests only: one advice value replaced after the honest layout computed it.
-    pub tamper: Option<Tamper>,
+    /// Negative tests only: advice values replaced after the honest layout computed them.
+    pub tamper: Vec<Tamper>,
 }
 
 impl ModelCircuit {
-    pub fn new(graph: Arc<Graph>, table_bits: u32, params: CircuitParams) -> Self {
-        let tables = TableSet::for_graph(&graph, table_bits);
+    pub fn new(graph: Arc<Graph>, table: &TableBounds, params: CircuitParams) -> Self {
+        let tables = TableSet::for_graph(&graph, table);
         Self {
             graph,
             tables,
             params,
             trace: None,
-            tamper: None,
+            tamper: Vec::new(),
         }
     }
 
@@ -60,7 +60,7 @@ impl Circuit<Fr> for ModelCircuit {
     fn without_witnesses(&self) -> Self {
         Self {
             trace: None,
-            tamper: None,
+            tamper: Vec::new(),
             ..self.clone()
         }
     }
@@ -103,7 +103,7 @@ impl Circuit<Fr> for ModelCircuit {
                     region: &mut region,
                     config: &config,
                     exposed: Vec::new(),
-                    tamper: self.tamper,
+                    tamper: self.tamper.clone(),
                 };
                 lay_out(
                     &mut grid,

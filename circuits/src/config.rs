@@ -44,10 +44,12 @@ pub struct ModelConfig {
     pub tag_b: Column<Fixed>,
     pub mul_b: Column<Fixed>,
     pub constants: Column<Fixed>,
+    pub cmax: Column<Fixed>,
     pub s_dot: Selector,
     pub s_arith: Selector,
     pub s_rescale: Selector,
     pub s_div: Selector,
+    pub s_clamp: Selector,
     pub en_a: Selector,
     pub instance: Column<Instance>,
     pub t_tag: TableColumn,
@@ -69,12 +71,13 @@ impl ModelConfig {
             meta.enable_equality(col);
         }
         let w: Vec<_> = (0..lanes).map(|_| meta.fixed_column()).collect();
-        let [c, chain, pow, half, tag_a, tag_b, mul_b, constants] =
-            [(); 8].map(|_| meta.fixed_column());
+        let [c, chain, pow, half, tag_a, tag_b, mul_b, constants, cmax] =
+            [(); 9].map(|_| meta.fixed_column());
         meta.enable_constant(constants);
         let instance = meta.instance_column();
         meta.enable_equality(instance);
-        let (s_dot, s_arith, s_rescale, s_div) = (
+        let (s_dot, s_arith, s_rescale, s_div, s_clamp) = (
+            meta.selector(),
             meta.selector(),
             meta.selector(),
             meta.selector(),
@@ -120,9 +123,10 @@ impl ModelConfig {
         });
 
         // rescale: acc + half = pow·q + r, with pow = 2^s and half = 2^(s-1) (0 when s = 0).
-        // Lookup B bounds r·2^(R-s) to [0, 2^R), and lookup A puts (q, f) in the activation's
-        // table, which also bounds q. With acc, q and r small integers the identity holds over
-        // the integers, so q = floor((acc + half) / 2^s) is the only solution.
+        // Lookup B bounds r·(pos/2^s) to [0, pos), i.e. r ∈ [0, 2^s), and lookup A puts (q, f)
+        // in the activation's table, which also bounds q to [-neg, pos). With acc, q and r
+        // small integers, r·(pos/2^s) = (acc + half)·(pos/2^s) - q·pos holds over the integers,
+        // so q = floor((acc + half) / 2^s) is the only solution.
         meta.create_gate("rescale", |m| {
             let s = m.query_selector(s_rescale);
             let lhs = m.query_advice(acc, Rotation::cur()) + m.query_fixed(half, Rotation::cur());
@@ -132,8 +136,8 @@ impl ModelConfig {
         });
 
         // div: 2·e·2^o + s = p·2s + r and q = 2s - 1 - r, with e = x0, s = x1, p = x2, pow = 2^o.
-        // Lookup B bounds r ≥ 0, lookup A (range tag) bounds q ≥ 0 so r < 2s; p is bounded by
-        // a separate rescale row. Then p = round(e·2^o / s) exactly.
+        // Lookup B bounds r to [0, pos), lookup A (bound function, f = q) bounds q to [0, pos)
+        // so r < 2s; p is bounded by a separate rescale row. Then p = round(e·2^o / s) exactly.
         meta.create_gate("div", |m| {
             let s = m.query_selector(s_div);
             let (e, sum, p) = (
@@ -151,6 +155,17 @@ impl ModelConfig {
             vec![s.clone() * div, s * slack]
         });
 
+        // clamp: r·(cmax - q) = 0. With the rescale gate at pow = 1 (acc = q + r), lookup A's
+        // exp domain [0, cmax] and lookup B's r ≥ 0, this makes q = min(acc, cmax) exactly: a
+        // nonzero overflow r forces q = cmax, and q < acc is impossible otherwise. exp(cmax) is
+        // 0 in the table, so clamping changes no value.
+        meta.create_gate("clamp", |m| {
+            let s = m.query_selector(s_clamp);
+            let r_cur = m.query_advice(r, Rotation::cur());
+            let gap = m.query_fixed(cmax, Rotation::cur()) - m.query_advice(q, Rotation::cur());
+            vec![s * r_cur * gap]
+        });
+
         // Lookup A: (tag_a, q, f) is a row of the table when enabled.
         meta.lookup("table A (q, f)", |m| {
             let en = m.query_selector(en_a);
@@ -160,15 +175,15 @@ impl ModelConfig {
                 (en * m.query_advice(f, Rotation::cur()), t_y),
             ]
         });
-        // Lookup B: (tag_b, mul_b·r, 0) is a row of the table; mul_b = 0 disables it.
+        // Lookup B: (tag_b, mul_b·r, mul_b·r) is a row of the table: with the bound
+        // function's rows (x, x) for x ∈ [0, pos) this is the range check mul_b·r ∈ [0, pos).
+        // mul_b = 0 disables it (the zero row).
         meta.lookup("table B (range of r)", |m| {
+            let scaled = m.query_fixed(mul_b, Rotation::cur()) * m.query_advice(r, Rotation::cur());
             vec![
                 (m.query_fixed(tag_b, Rotation::cur()), t_tag),
-                (
-                    m.query_fixed(mul_b, Rotation::cur()) * m.query_advice(r, Rotation::cur()),
-                    t_x,
-                ),
-                (Expression::Constant(Fr::zero()), t_y),
+                (scaled.clone(), t_x),
+                (scaled, t_y),
             ]
         });
 
@@ -188,10 +203,12 @@ impl ModelConfig {
             tag_b,
             mul_b,
             constants,
+            cmax,
             s_dot,
             s_arith,
             s_rescale,
             s_div,
+            s_clamp,
             en_a,
             instance,
             t_tag,

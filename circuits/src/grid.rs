@@ -29,6 +29,7 @@ pub enum Fix {
     TagA,
     TagB,
     MulB,
+    Cmax,
 }
 
 /// A selector.
@@ -38,6 +39,7 @@ pub enum Sel {
     Arith,
     Rescale,
     Div,
+    Clamp,
     EnA,
 }
 
@@ -122,7 +124,7 @@ pub struct RegionGrid<'a, 'r> {
     pub config: &'a ModelConfig,
     /// `(cell, instance index)` to constrain after the region is done.
     pub exposed: Vec<(Cell, usize)>,
-    pub tamper: Option<Tamper>,
+    pub tamper: Vec<Tamper>,
 }
 
 impl RegionGrid<'_, '_> {
@@ -146,6 +148,7 @@ impl RegionGrid<'_, '_> {
             Fix::TagA => self.config.tag_a,
             Fix::TagB => self.config.tag_b,
             Fix::MulB => self.config.mul_b,
+            Fix::Cmax => self.config.cmax,
         }
     }
 
@@ -155,6 +158,7 @@ impl RegionGrid<'_, '_> {
             Sel::Arith => self.config.s_arith,
             Sel::Rescale => self.config.s_rescale,
             Sel::Div => self.config.s_div,
+            Sel::Clamp => self.config.s_clamp,
             Sel::EnA => self.config.en_a,
         }
     }
@@ -164,9 +168,9 @@ impl Grid for RegionGrid<'_, '_> {
     type Cell = Cell;
 
     fn advice(&mut self, col: Adv, row: usize, v: Option<i64>) -> Result<Cell, Error> {
-        let v = match self.tamper {
-            Some(t) if t.col == col && t.row == row => Some(t.value),
-            _ => v,
+        let v = match self.tamper.iter().find(|t| t.col == col && t.row == row) {
+            Some(t) => Some(t.value),
+            None => v,
         };
         let value = v.map_or_else(Value::unknown, |v| Value::known(fe(v)));
         let column = self.advice_col(col);
@@ -174,9 +178,9 @@ impl Grid for RegionGrid<'_, '_> {
     }
 
     fn advice_field(&mut self, col: Adv, row: usize, v: Option<Fr>) -> Result<Cell, Error> {
-        let v = match self.tamper {
-            Some(t) if t.col == col && t.row == row => Some(fe(t.value)),
-            _ => v,
+        let v = match self.tamper.iter().find(|t| t.col == col && t.row == row) {
+            Some(t) => Some(fe(t.value)),
+            None => v,
         };
         let value = v.map_or_else(Value::unknown, Value::known);
         let column = self.advice_col(col);

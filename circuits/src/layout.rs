@@ -202,7 +202,8 @@ impl<'a, G: Grid> Layout<'a, G> {
     }
 
     /// `f((x + half) >> shift)` with `f` from the table (gate `rescale`, lookups A and B). Shares
-    /// the row of `x` when `x` is an accumulator whose rescale slot is free.
+    /// the row of `x` when `x` is an accumulator whose rescale slot is free. An identity rescale
+    /// is bounded by the bound function and its output is the `q` cell.
     pub fn rescale(
         &mut self,
         x: &Wire<G::Cell>,
@@ -210,6 +211,16 @@ impl<'a, G: Grid> Layout<'a, G> {
         table: &zkinfer_ir::TableFn,
         node_name: &str,
     ) -> Result<Wire<G::Cell>, CircuitError> {
+        let mul_b = self
+            .tables
+            .range_mul(shift)
+            .ok_or_else(|| CircuitError::Layout {
+                node: node_name.into(),
+                reason: format!(
+                    "2^{shift} does not divide the table extent {}",
+                    self.tables.bounds.pos
+                ),
+            })?;
         let row = match x.acc_row {
             Some(r) if !self.rescale_used.contains(&r) => r,
             _ => {
@@ -226,37 +237,79 @@ impl<'a, G: Grid> Layout<'a, G> {
                 v,
                 0,
                 &op,
-                self.tables.table_bits,
+                &self.tables.bounds,
                 node_name,
             )?),
             None => None,
         };
+        let looked_up = self.tables.lookup_fn(table);
         let tag_a = self.tag(table, node_name)?;
-        let range = self.tables.range();
-        let tag_b = self.tag(&range, node_name)?;
-        let r_bits = self.tables.range_bits;
-        if shift > r_bits {
-            return Err(CircuitError::Layout {
-                node: node_name.into(),
-                reason: format!("shift {shift} exceeds the range table's {r_bits} bits"),
-            });
-        }
+        let tag_b = self.tag(&self.tables.bound_fn(), node_name)?;
         let g = &mut *self.grid;
-        wrap((|| {
+        let (q_cell, f_cell) = wrap((|| {
             g.enable(Sel::Rescale, row)?;
             g.enable(Sel::EnA, row)?;
             g.fixed(Fix::Pow, row, 1i64 << shift)?;
             g.fixed(Fix::Half, row, op.half(0))?;
             g.fixed(Fix::TagA, row, tag_a)?;
             g.fixed(Fix::TagB, row, tag_b)?;
-            g.fixed(Fix::MulB, row, 1i64 << (r_bits - shift))?;
-            g.advice(Adv::Q, row, w.map(|w| w.q))?;
+            g.fixed(Fix::MulB, row, mul_b)?;
+            let q = g.advice(Adv::Q, row, w.map(|w| w.q))?;
             g.advice(Adv::R, row, w.map(|w| w.r))?;
-            g.advice(Adv::F, row, w.map(|w| w.f))
-        })())
-        .map(|cell| Wire {
+            let f = g.advice(Adv::F, row, w.map(|w| looked_up.apply(w.q)))?;
+            Ok((q, f))
+        })())?;
+        let cell = if *table == zkinfer_ir::TableFn::Identity {
+            q_cell
+        } else {
+            f_cell
+        };
+        Ok(Wire {
             cell,
             value: w.map(|w| w.f),
+            acc_row: None,
+        })
+    }
+
+    /// `e = exp(min(d, cmax))` in the rescale slot of `d`'s row (gates `rescale` at pow 1 and
+    /// `clamp`, lookup A on the exp table, lookup B on the overflow).
+    fn exp_clamped(
+        &mut self,
+        d: &Wire<G::Cell>,
+        w: Option<(i64, i64, i64)>,
+        exp: &zkinfer_ir::TableFn,
+        node_name: &str,
+    ) -> Result<Wire<G::Cell>, CircuitError> {
+        let row = match d.acc_row {
+            Some(r) if !self.rescale_used.contains(&r) => r,
+            _ => {
+                let r = self.fresh_row();
+                wrap(self.copy_in(d, Adv::Acc, r))?;
+                r
+            }
+        };
+        self.rescale_used.insert(row);
+        self.place("softmax.exp", row);
+        let tag_a = self.tag(exp, node_name)?;
+        let tag_b = self.tag(&self.tables.bound_fn(), node_name)?;
+        let cmax = self.tables.bounds.exp - 1;
+        let g = &mut *self.grid;
+        let cell = wrap((|| {
+            g.enable(Sel::Rescale, row)?;
+            g.enable(Sel::Clamp, row)?;
+            g.enable(Sel::EnA, row)?;
+            g.fixed(Fix::Pow, row, 1)?;
+            g.fixed(Fix::Cmax, row, cmax)?;
+            g.fixed(Fix::TagA, row, tag_a)?;
+            g.fixed(Fix::TagB, row, tag_b)?;
+            g.fixed(Fix::MulB, row, 1)?;
+            g.advice(Adv::Q, row, w.map(|w| w.0))?;
+            g.advice(Adv::R, row, w.map(|w| w.1))?;
+            g.advice(Adv::F, row, w.map(|w| w.2))
+        })())?;
+        Ok(Wire {
+            cell,
+            value: w.map(|w| w.2),
             acc_row: None,
         })
     }
@@ -283,7 +336,7 @@ impl<'a, G: Grid> Layout<'a, G> {
             Some(v) => Some(zkinfer_ir::softmax_row(
                 &v,
                 op,
-                self.tables.table_bits,
+                &self.tables.bounds,
                 node_name,
             )?),
             None => None,
@@ -328,7 +381,8 @@ impl<'a, G: Grid> Layout<'a, G> {
             } else {
                 wrap(self.arith(&m, Some(zi), [0, 1, -1, 0]))?
             };
-            e.push(self.rescale(&di, 0, &op.exp, node_name)?);
+            let w = wit.as_ref().map(|w| (w.clamped[i], w.overflow[i], w.e[i]));
+            e.push(self.exp_clamped(&di, w, &op.exp, node_name)?);
             d.push(di);
         }
         // Π d_i = 0: the maximum is attained, so m is max z exactly. The running product
@@ -354,8 +408,8 @@ impl<'a, G: Grid> Layout<'a, G> {
         // s = Σ e_i.
         let terms: Vec<(&Wire<G::Cell>, i64)> = e.iter().map(|w| (w, 1)).collect();
         let sum = wrap(self.dot(&terms, 0))?;
-        // p_i = round(e_i · 2^o / s) (gate `div`), then p_i bounded by the identity table.
-        let range_tag = self.tag(&self.tables.range(), node_name)?;
+        // p_i = round(e_i · 2^o / s) (gate `div`), then p_i bounded by the bound function.
+        let range_tag = self.tag(&self.tables.bound_fn(), node_name)?;
         let mut out = Vec::with_capacity(n);
         for (i, ei) in e.iter().enumerate() {
             let row = self.fresh_row();
@@ -376,7 +430,7 @@ impl<'a, G: Grid> Layout<'a, G> {
                 g.fixed(Fix::MulB, row, 1)?;
                 g.advice(Adv::Q, row, slack)?;
                 g.advice(Adv::R, row, r)?;
-                g.advice(Adv::F, row, Some(0).filter(|_| wit.is_some()))?;
+                g.advice(Adv::F, row, slack)?;
                 g.advice(Adv::X(2), row, p)
             })())?;
             let pw = Wire {

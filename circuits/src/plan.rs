@@ -2,7 +2,7 @@
 //! synthesizes the circuit, and estimates of proving time and memory.
 
 use serde::{Deserialize, Serialize};
-use zkinfer_ir::Graph;
+use zkinfer_ir::{Graph, TableBounds};
 
 use crate::config::{blinding_factors, column_counts, CircuitParams, MIN_LANES};
 use crate::grid::DryRun;
@@ -52,8 +52,8 @@ fn ceil_log2(v: usize) -> u32 {
 }
 
 /// Rows the layout of `graph` takes with `lanes` lanes.
-pub fn dry_run(graph: &Graph, table_bits: u32, lanes: usize) -> Result<DryRun, CircuitError> {
-    let tables = TableSet::for_graph(graph, table_bits);
+pub fn dry_run(graph: &Graph, table: &TableBounds, lanes: usize) -> Result<DryRun, CircuitError> {
+    let tables = TableSet::for_graph(graph, table);
     let mut grid = DryRun::default();
     let report = lay_out(&mut grid, graph, lanes, &tables, None)?;
     grid.rows = grid.rows.max(report.rows);
@@ -61,12 +61,12 @@ pub fn dry_run(graph: &Graph, table_bits: u32, lanes: usize) -> Result<DryRun, C
 }
 
 /// Chooses the lane count with the least proving work and the smallest k that holds it.
-pub fn plan(graph: &Graph, table_bits: u32) -> Result<Plan, CircuitError> {
-    let table_rows = TableSet::for_graph(graph, table_bits).rows();
+pub fn plan(graph: &Graph, table: &TableBounds) -> Result<Plan, CircuitError> {
+    let table_rows = TableSet::for_graph(graph, table).rows();
     let mut best: Option<Plan> = None;
     for lanes in [MIN_LANES, 4, 6, 8, 12, 16, 24, 32] {
         let params = CircuitParams { lanes };
-        let run = dry_run(graph, table_bits, lanes)?;
+        let run = dry_run(graph, table, lanes)?;
         let needed =
             run.rows.max(table_rows).max(instance_len(graph)) + blinding_factors(params) + 1;
         let k = ceil_log2(needed).max(4);

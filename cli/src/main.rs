@@ -162,8 +162,8 @@ fn cmd_compile(
         }
     );
     println!(
-        "  k = {}, rows = {}, table rows = {}, lanes = {}, table bits = {}",
-        plan.k, plan.rows, plan.table_rows, plan.lanes, compiled.settings.table_bits
+        "  k = {}, rows = {}, table rows = {}, lanes = {}",
+        plan.k, plan.rows, plan.table_rows, plan.lanes
     );
     Ok(())
 }
@@ -322,7 +322,7 @@ fn cmd_inspect(path: &Path) -> Result<()> {
         CompiledModel::read(path)?
     };
     let g = &compiled.graph;
-    let plan = zkinfer_circuits::plan(g, compiled.settings.table_bits)?;
+    let plan = zkinfer_circuits::plan(g, &compiled.settings.table)?;
     let mut ops: BTreeMap<&str, usize> = BTreeMap::new();
     for n in &g.nodes {
         *ops.entry(n.op.name()).or_default() += 1;
@@ -347,8 +347,12 @@ fn cmd_inspect(path: &Path) -> Result<()> {
     }
     println!("circuit:");
     println!(
-        "  rows used: {}, lookup table rows: {} (table bits {})",
-        plan.rows, plan.table_rows, compiled.settings.table_bits
+        "  rows used: {}, lookup table rows: {} (signed tables [-{}, {}), exp [0, {}))",
+        plan.rows,
+        plan.table_rows,
+        compiled.settings.table.neg,
+        compiled.settings.table.pos,
+        compiled.settings.table.exp
     );
     println!(
         "  k = {} (2^{} rows), dot-product lanes = {}",

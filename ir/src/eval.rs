@@ -3,7 +3,7 @@
 
 use crate::graph::{Graph, Node};
 use crate::op::{Op, Rescale, Softmax};
-use crate::table::TableFn;
+use crate::table::{TableBounds, TableFn};
 use crate::tensor::{broadcast_indices, Tensor};
 use crate::IrError;
 
@@ -37,7 +37,7 @@ pub fn rescale(
     x: i64,
     i: usize,
     op: &Rescale,
-    table_bits: u32,
+    bounds: &TableBounds,
     node: &str,
 ) -> Result<RescaleWitness, IrError> {
     let shifted = x
@@ -45,7 +45,7 @@ pub fn rescale(
         .ok_or_else(|| IrError::Overflow { node: node.into() })?;
     let q = shifted >> op.shift(i);
     let r = shifted - (q << op.shift(i));
-    check_domain(&op.table, q, table_bits, node)?;
+    check_domain(&op.table, q, bounds, node)?;
     Ok(RescaleWitness {
         q,
         r,
@@ -53,11 +53,11 @@ pub fn rescale(
     })
 }
 
-fn check_domain(table: &TableFn, x: i64, table_bits: u32, node: &str) -> Result<(), IrError> {
-    if table.contains(x, table_bits) {
+fn check_domain(table: &TableFn, x: i64, bounds: &TableBounds, node: &str) -> Result<(), IrError> {
+    if table.contains(x, bounds) {
         return Ok(());
     }
-    let (min, max) = table.domain(table_bits);
+    let (min, max) = table.domain(bounds);
     Err(IrError::OutsideTable {
         node: node.into(),
         table: table.name(),
@@ -69,12 +69,16 @@ fn check_domain(table: &TableFn, x: i64, table_bits: u32, node: &str) -> Result<
 
 /// Everything the softmax chip assigns for one row `z` of the last axis.
 ///
-/// `m = max z`, `d_i = m - z_i`, `e_i = exp(d_i)` (by table), `s = Σ e_i`, and
-/// `2·e_i·2^out + s = p_i · 2s + r_i` with `0 ≤ r_i < 2s`, so `p_i = round(e_i · 2^out / s)`.
+/// `m = max z`, `d_i = m - z_i`, clamped to the exp table as `c_i = min(d_i, exp - 1)` with
+/// overflow `o_i = d_i - c_i`, `e_i = exp(c_i)` (by table; the table's last entry is 0, so
+/// clamping changes nothing), `s = Σ e_i`, and `2·e_i·2^out + s = p_i · 2s + r_i` with
+/// `0 ≤ r_i < 2s`, so `p_i = round(e_i · 2^out / s)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SoftmaxWitness {
     pub max: i64,
     pub d: Vec<i64>,
+    pub clamped: Vec<i64>,
+    pub overflow: Vec<i64>,
     pub e: Vec<i64>,
     pub sum: i64,
     pub p: Vec<i64>,
@@ -91,17 +95,39 @@ pub fn softmax_range_bits(op: &Softmax, n: usize) -> u32 {
 pub fn softmax_row(
     z: &[i64],
     op: &Softmax,
-    table_bits: u32,
+    bounds: &TableBounds,
     node: &str,
 ) -> Result<SoftmaxWitness, IrError> {
     let max = z.iter().copied().max().unwrap_or(0);
     let d: Vec<i64> = z.iter().map(|&v| max - v).collect();
-    for &di in &d {
-        check_domain(&op.exp, di, table_bits, node)?;
+    let last = bounds.exp - 1;
+    let clamped: Vec<i64> = d.iter().map(|&di| di.min(last)).collect();
+    let overflow: Vec<i64> = d.iter().zip(&clamped).map(|(a, b)| a - b).collect();
+    for &o in &overflow {
+        // The circuit range-checks the overflow against the signed tables' extent.
+        if o >= bounds.pos {
+            return Err(IrError::OutsideTable {
+                node: node.into(),
+                table: "softmax spread".into(),
+                value: o + last,
+                min: 0,
+                max: bounds.pos + last,
+            });
+        }
     }
-    let e: Vec<i64> = d.iter().map(|&di| op.exp.apply(di)).collect();
+    let e: Vec<i64> = clamped.iter().map(|&c| op.exp.apply(c)).collect();
     let sum: i64 = e.iter().sum();
     let two_sum = 2 * sum;
+    // The circuit range-checks the division remainder against the signed tables' extent.
+    if two_sum > bounds.pos {
+        return Err(IrError::OutsideTable {
+            node: node.into(),
+            table: "softmax remainder".into(),
+            value: two_sum,
+            min: 0,
+            max: bounds.pos,
+        });
+    }
     let (mut p, mut r) = (Vec::with_capacity(z.len()), Vec::with_capacity(z.len()));
     for &ei in &e {
         let num = 2 * ei * (1i64 << op.out_scale) + sum;
@@ -111,6 +137,8 @@ pub fn softmax_row(
     Ok(SoftmaxWitness {
         max,
         d,
+        clamped,
+        overflow,
         e,
         sum,
         p,
@@ -119,7 +147,7 @@ pub fn softmax_row(
 }
 
 /// Evaluates `graph` on integer inputs (already quantized at the input scales).
-pub fn eval(graph: &Graph, table_bits: u32, inputs: &[Tensor<i64>]) -> Result<Trace, IrError> {
+pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Result<Trace, IrError> {
     if inputs.len() != graph.inputs.len() {
         return Err(IrError::InputCount {
             expected: graph.inputs.len(),
@@ -183,14 +211,14 @@ pub fn eval(graph: &Graph, table_bits: u32, inputs: &[Tensor<i64>]) -> Result<Tr
                 .data()
                 .iter()
                 .enumerate()
-                .map(|(i, &x)| rescale(x, i, rs, table_bits, &node.name).map(|w| w.f))
+                .map(|(i, &x)| rescale(x, i, rs, bounds, &node.name).map(|w| w.f))
                 .collect::<Result<_, _>>()?,
             Op::Softmax(sm) => {
                 let x = arg(0).data();
                 let n = node.shape.last().copied().unwrap_or(1).max(1);
                 let mut out = Vec::with_capacity(x.len());
                 for row in x.chunks(n) {
-                    out.extend(softmax_row(row, sm, table_bits, &node.name)?.p);
+                    out.extend(softmax_row(row, sm, bounds, &node.name)?.p);
                 }
                 out
             }
@@ -238,23 +266,29 @@ pub fn dequantize(values: &[i64], scale: u32) -> Vec<f32> {
 mod tests {
     use super::*;
 
+    const B: TableBounds = TableBounds {
+        neg: 2048,
+        pos: 2048,
+        exp: 4096,
+    };
+
     #[test]
     fn rescale_rounds_half_up_and_applies_the_table() {
         let rs = Rescale::uniform(4, TableFn::Relu);
-        assert_eq!(rescale(24, 0, &rs, 12, "n").map(|w| w.f).ok(), Some(2)); // 1.5 -> 2
+        assert_eq!(rescale(24, 0, &rs, &B, "n").map(|w| w.f).ok(), Some(2)); // 1.5 -> 2
         assert_eq!(
-            rescale(-24, 0, &rs, 12, "n").map(|w| (w.q, w.f)).ok(),
+            rescale(-24, 0, &rs, &B, "n").map(|w| (w.q, w.f)).ok(),
             Some((-1, 0))
         );
-        let w = rescale(23, 0, &rs, 12, "n").ok();
+        let w = rescale(23, 0, &rs, &B, "n").ok();
         assert_eq!(w.map(|w| (w.q, w.r)), Some((1, 15)));
-        assert!(rescale(1 << 20, 0, &rs, 12, "n").is_err());
+        assert!(rescale(1 << 20, 0, &rs, &B, "n").is_err());
         let per = Rescale {
             shifts: vec![0, 2],
             table: TableFn::Identity,
         };
-        assert_eq!(rescale(6, 1, &per, 12, "n").map(|w| w.q).ok(), Some(2));
-        assert_eq!(rescale(6, 0, &per, 12, "n").map(|w| w.q).ok(), Some(6));
+        assert_eq!(rescale(6, 1, &per, &B, "n").map(|w| w.q).ok(), Some(2));
+        assert_eq!(rescale(6, 0, &per, &B, "n").map(|w| w.q).ok(), Some(6));
     }
 
     #[test]
@@ -266,7 +300,7 @@ mod tests {
             },
             out_scale: 8,
         };
-        let w = softmax_row(&[256, 0, -256], &sm, 12, "s").ok();
+        let w = softmax_row(&[256, 0, -256], &sm, &B, "s").ok();
         let p = w.map(|w| w.p).unwrap_or_default();
         let total: i64 = p.iter().sum();
         assert!((total - 256).abs() <= 2, "{p:?}");

@@ -26,7 +26,7 @@ pub use op::{
     Transpose, WeightSide,
 };
 pub use settings::{Settings, TensorInfo};
-pub use table::TableFn;
+pub use table::{TableBounds, TableFn};
 pub use tensor::{broadcast_indices, broadcast_shape, strides, transpose_indices, Tensor};
 
 /// The largest bit bound a tensor may have. BN254's scalar field has 254 bits; values are kept

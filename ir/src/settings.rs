@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::graph::Graph;
+use crate::table::TableBounds;
 
 /// Name, shape and fixed-point scale of a graph input or output.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,8 +30,8 @@ impl TensorInfo {
 /// through the model digest and checked by the verifier against every proof.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
-    /// Signed lookup tables span `[-2^(table_bits-1), 2^(table_bits-1))`.
-    pub table_bits: u32,
+    /// Extents of the lookup tables' domains.
+    pub table: TableBounds,
     /// Products accumulated per row by the dot-product gate.
     pub lanes: usize,
     /// The circuit has `2^k` rows.

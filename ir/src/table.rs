@@ -1,4 +1,5 @@
-//! The functions that circuits evaluate by table lookup.
+//! The functions that circuits evaluate by table lookup, and the calibrated extents of their
+//! domains.
 //!
 //! One definition serves both the integer reference evaluator and the circuit's lookup table,
 //! so the two can never disagree: the table row for `x` is `(tag, x, f(x))` with `f` from
@@ -6,40 +7,52 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The extents of the table domains, chosen from calibration data with headroom.
+///
+/// Signed functions (identity, ReLU, sigmoid) cover `[-neg, pos)`; `pos` is a multiple of
+/// `2^s` for every rescale shift `s`, so the non-negative half `[0, pos)` doubles as the
+/// range check of remainders (scaled by `pos / 2^s`). The softmax exponential covers
+/// `[0, exp)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TableBounds {
+    pub neg: i64,
+    pub pos: i64,
+    pub exp: i64,
+}
+
+impl TableBounds {
+    /// Bits that hold every value of a signed table: `|x| < 2^bits`.
+    pub fn signed_bits(&self) -> u32 {
+        64 - (self.neg.max(self.pos) as u64).leading_zeros()
+    }
+}
+
 /// A function computed by lookup, over a bounded integer domain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "fn", rename_all = "snake_case")]
 pub enum TableFn {
-    /// `x ∈ [0, 2^bits)`, `f(x) = 0`: a range check.
-    Range { bits: u32 },
-    /// `x ∈ [-2^(B-1), 2^(B-1))`, `f(x) = x`: bounds `x`.
+    /// `f(x) = x` over `[-neg, pos)`: bounds `x`.
     Identity,
-    /// `f(x) = max(x, 0)` over the signed domain.
+    /// `f(x) = max(x, 0)` over `[-neg, pos)`.
     Relu,
-    /// `f(x) = round(sigmoid(x / 2^in_scale) · 2^out_scale)` over the signed domain.
+    /// `f(x) = round(sigmoid(x / 2^in_scale) · 2^out_scale)` over `[-neg, pos)`.
     Sigmoid { in_scale: u32, out_scale: u32 },
-    /// `x = d ∈ [0, 2^B)`, `f(d) = round(exp(-d / 2^in_scale) · 2^out_scale)`.
+    /// `x = d ∈ [0, exp)`, `f(d) = round(exp(-d / 2^in_scale) · 2^out_scale)`.
     ExpNeg { in_scale: u32, out_scale: u32 },
 }
 
 impl TableFn {
-    /// The half-open domain `[min, max)` of `x` for a circuit whose signed tables span
-    /// `table_bits` bits.
-    pub fn domain(&self, table_bits: u32) -> (i64, i64) {
+    /// The half-open domain `[min, max)` of `x`.
+    pub fn domain(&self, b: &TableBounds) -> (i64, i64) {
         match self {
-            TableFn::Range { bits } => (0, 1i64 << bits),
-            TableFn::ExpNeg { .. } => (0, 1i64 << table_bits),
-            TableFn::Identity | TableFn::Relu | TableFn::Sigmoid { .. } => {
-                let half = 1i64 << (table_bits - 1);
-                (-half, half)
-            }
+            TableFn::ExpNeg { .. } => (0, b.exp),
+            TableFn::Identity | TableFn::Relu | TableFn::Sigmoid { .. } => (-b.neg, b.pos),
         }
     }
 
     /// `f(x)`; meaningful on the domain only.
     pub fn apply(&self, x: i64) -> i64 {
         match *self {
-            TableFn::Range { .. } => 0,
             TableFn::Identity => x,
             TableFn::Relu => x.max(0),
             TableFn::Sigmoid {
@@ -61,21 +74,20 @@ impl TableFn {
     }
 
     /// Whether `x` lies in the domain.
-    pub fn contains(&self, x: i64, table_bits: u32) -> bool {
-        let (min, max) = self.domain(table_bits);
+    pub fn contains(&self, x: i64, b: &TableBounds) -> bool {
+        let (min, max) = self.domain(b);
         (min..max).contains(&x)
     }
 
     /// Number of rows this function occupies in the table.
-    pub fn rows(&self, table_bits: u32) -> usize {
-        let (min, max) = self.domain(table_bits);
-        (max - min) as usize
+    pub fn rows(&self, b: &TableBounds) -> usize {
+        let (min, max) = self.domain(b);
+        (max - min).max(0) as usize
     }
 
     /// A short human name, for errors and reports.
     pub fn name(&self) -> String {
         match self {
-            TableFn::Range { bits } => format!("range[{bits} bits]"),
             TableFn::Identity => "identity".into(),
             TableFn::Relu => "relu".into(),
             TableFn::Sigmoid { .. } => "sigmoid".into(),
@@ -104,7 +116,13 @@ mod tests {
         assert_eq!(exp.apply(0), 256);
         assert_eq!(exp.apply(256), (256.0 * (-1.0f64).exp()).round() as i64);
         assert_eq!(TableFn::Relu.apply(-3), 0);
-        assert_eq!(TableFn::Range { bits: 3 }.domain(12), (0, 8));
-        assert_eq!(TableFn::Relu.domain(12), (-2048, 2048));
+        let b = TableBounds {
+            neg: 100,
+            pos: 256,
+            exp: 50,
+        };
+        assert_eq!(TableFn::Relu.domain(&b), (-100, 256));
+        assert_eq!(exp.domain(&b), (0, 50));
+        assert_eq!(b.signed_bits(), 9);
     }
 }

@@ -3,8 +3,8 @@
 //! calibration data.
 
 use zkinfer_ir::{
-    eval, Affine, Binary, BinaryKind, Concat, Dense, Graph, Input, Node, Op, Rescale, Softmax,
-    TableFn, Tensor,
+    eval, softmax_range_bits, Affine, Binary, BinaryKind, Concat, Dense, Graph, Input, Node, Op,
+    Rescale, Softmax, TableBounds, TableFn, Tensor,
 };
 
 use crate::float::{FloatGraph, FloatOp};
@@ -34,11 +34,11 @@ impl Default for QuantConfig {
     }
 }
 
-/// A quantized graph and the bits of its signed lookup tables.
+/// A quantized graph and the extents of its lookup tables.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Quantized {
     pub graph: Graph,
-    pub table_bits: u32,
+    pub table: TableBounds,
 }
 
 /// Bits needed to hold magnitudes up to `v`: `v < 2^bits`.
@@ -309,14 +309,27 @@ impl Lowering<'_> {
     }
 }
 
-/// Largest pre-table magnitudes seen in `trace`: `|q|` at rescales, `d` at softmaxes.
-fn table_needs(graph: &Graph, values: &[Tensor<i64>], signed: &mut u64, unsigned: &mut u64) {
+/// Largest pre-table values seen in a trace.
+#[derive(Clone, Copy, Debug, Default)]
+struct Needs {
+    /// Largest positive and largest negative (as a magnitude) `q` at rescales.
+    pos: u64,
+    neg: u64,
+    /// Largest `max - x` at softmaxes.
+    spread: u64,
+}
+
+fn table_needs(graph: &Graph, values: &[Tensor<i64>], needs: &mut Needs) {
     for node in &graph.nodes {
         match &node.op {
             Op::Rescale(rs) => {
                 for (i, &x) in values[node.inputs[0]].data().iter().enumerate() {
                     let qv = (x + rs.half(i)) >> rs.shift(i);
-                    *signed = (*signed).max(qv.unsigned_abs());
+                    if qv >= 0 {
+                        needs.pos = needs.pos.max(qv as u64);
+                    } else {
+                        needs.neg = needs.neg.max(qv.unsigned_abs());
+                    }
                 }
             }
             Op::Softmax(_) => {
@@ -325,7 +338,7 @@ fn table_needs(graph: &Graph, values: &[Tensor<i64>], signed: &mut u64, unsigned
                 for row in z.chunks(n) {
                     let m = row.iter().copied().max().unwrap_or(0);
                     let min = row.iter().copied().min().unwrap_or(0);
-                    *unsigned = (*unsigned).max((m - min) as u64);
+                    needs.spread = needs.spread.max((m - min) as u64);
                 }
             }
             _ => {}
@@ -333,8 +346,50 @@ fn table_needs(graph: &Graph, values: &[Tensor<i64>], signed: &mut u64, unsigned
     }
 }
 
+/// The first `d` at which `exp` rounds to 0: its table needs no larger domain, since the
+/// circuit clamps `d` there.
+fn exp_zero(exp: &TableFn) -> u64 {
+    let mut d = 0u64;
+    while d < 1 << 24 && exp.apply(d as i64) != 0 {
+        d += 1;
+    }
+    d
+}
+
+/// Table extents that hold `needs` with `2^margin_bits` headroom, and that the circuit's
+/// range checks require: `pos` is a multiple of `2^shift` for every rescale shift and holds
+/// every softmax remainder, probability and clamped-exp overflow. `neg` is rounded up to a
+/// power of two for extra headroom on the negative side, which calibration sees least of.
+fn table_bounds(graph: &Graph, needs: &Needs, margin_bits: u32) -> TableBounds {
+    let m = 1u64 << margin_bits;
+    let mut pos = needs.pos * m + 1;
+    let mut unit = 1u64;
+    let mut exp = 1u64;
+    for node in &graph.nodes {
+        match &node.op {
+            Op::Rescale(rs) => unit = unit.max(1 << rs.max_shift()),
+            Op::Softmax(sm) => {
+                let n = node.shape.last().copied().unwrap_or(1);
+                let zero = exp_zero(&sm.exp);
+                exp = exp.max(zero + 1);
+                pos = pos
+                    .max(1 << softmax_range_bits(sm, n))
+                    .max(2 << sm.out_scale)
+                    .max((needs.spread * m).saturating_sub(zero) + 1);
+            }
+            _ => {}
+        }
+    }
+    let round = |v: u64| (v.max(1).div_ceil(unit) * unit) as i64;
+    TableBounds {
+        neg: (needs.neg * m).max(1).next_power_of_two() as i64,
+        pos: round(pos),
+        exp: exp as i64,
+    }
+}
+
 /// Fills in every node's bit bound, given the table size.
-fn set_bounds(graph: &mut Graph, table_bits: u32, input_bounds: &[u32]) {
+fn set_bounds(graph: &mut Graph, table: &TableBounds, input_bounds: &[u32]) {
     for id in 0..graph.nodes.len() {
         let node = &graph.nodes[id];
         let b = |i: usize| graph.nodes[node.inputs[i]].bound;
@@ -382,7 +437,7 @@ fn set_bounds(graph: &mut Graph, table_bits: u32, input_bounds: &[u32]) {
             },
             Op::Rescale(rs) => match rs.table {
                 TableFn::Sigmoid { out_scale, .. } => out_scale + 1,
-                _ => table_bits - 1,
+                _ => table.signed_bits(),
             },
             Op::Softmax(sm) => sm.out_scale + 1,
             Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => {
@@ -442,17 +497,28 @@ pub fn quantize(
         .map(|&m| bits(m as u128) + cfg.margin_bits.max(1))
         .collect();
 
-    // Table size: run the integer graph with unbounded tables and measure.
-    set_bounds(&mut graph, 62, &input_bounds);
-    let (mut signed, mut unsigned) = (1u64, 1u64);
+    // Table extents: run the integer graph with unbounded tables and measure.
+    let unbounded = TableBounds {
+        neg: 1 << 40,
+        pos: 1 << 40,
+        exp: 1 << 40,
+    };
+    set_bounds(&mut graph, &unbounded, &input_bounds);
+    let mut needs = Needs::default();
     for ts in &quantized_samples {
-        let trace = eval(&graph, 62, ts)?;
-        table_needs(&graph, &trace.values, &mut signed, &mut unsigned);
+        let trace = eval(&graph, &unbounded, ts)?;
+        table_needs(&graph, &trace.values, &mut needs);
     }
-    let table_bits = (bits(signed as u128) + 1 + cfg.margin_bits)
-        .max(bits(unsigned as u128) + cfg.margin_bits)
-        .max(cfg.scale + 2);
-    set_bounds(&mut graph, table_bits, &input_bounds);
+    let table = table_bounds(&graph, &needs, cfg.margin_bits);
+    if table.signed_bits() > 30 || table.exp > 1 << 30 {
+        return Err(ImportError::Calibration {
+            reason: format!(
+                "activations need tables of 2^{} rows; lower --scale",
+                table.signed_bits() + 1
+            ),
+        });
+    }
+    set_bounds(&mut graph, &table, &input_bounds);
     graph.check()?;
-    Ok(Quantized { graph, table_bits })
+    Ok(Quantized { graph, table })
 }

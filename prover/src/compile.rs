@@ -57,10 +57,10 @@ pub fn compile(
         calibration.to_vec()
     };
     let q = quantize(&fg, &samples, cfg)?;
-    let p = plan(&q.graph, q.table_bits)?;
+    let p = plan(&q.graph, &q.table)?;
     let (inputs, outputs) = Settings::io_from_graph(&q.graph);
     let settings = Settings {
-        table_bits: q.table_bits,
+        table: q.table,
         lanes: p.lanes,
         k: p.k,
         rows: p.rows,

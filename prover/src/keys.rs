@@ -39,7 +39,7 @@ pub struct Keys {
 pub fn circuit_for(model: &CompiledModel) -> ModelCircuit {
     ModelCircuit::new(
         Arc::new(model.graph.clone()),
-        model.settings.table_bits,
+        &model.settings.table,
         CircuitParams {
             lanes: model.settings.lanes,
         },

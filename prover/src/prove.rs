@@ -52,7 +52,7 @@ pub fn quantize_inputs(
 /// The integer reference on float inputs: what the proof will show.
 pub fn witness(model: &CompiledModel, inputs: &[Vec<f32>]) -> Result<Trace, ProveError> {
     let q = quantize_inputs(model, inputs)?;
-    Ok(eval(&model.graph, model.settings.table_bits, &q)?)
+    Ok(eval(&model.graph, &model.settings.table, &q)?)
 }
 
 /// Dequantized outputs of a trace.
@@ -76,7 +76,7 @@ pub fn prove(
 ) -> Result<ProofFile, ProveError> {
     let trace = Arc::new(witness(model, inputs)?);
     // The same layout, dry, with values: any disagreement is a typed error before proving.
-    let tables = zkinfer_circuits::TableSet::for_graph(&model.graph, model.settings.table_bits);
+    let tables = zkinfer_circuits::TableSet::for_graph(&model.graph, &model.settings.table);
     lay_out(
         &mut DryRun::default(),
         &model.graph,

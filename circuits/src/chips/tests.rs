@@ -2,15 +2,21 @@ use std::sync::Arc;
 
 use halo2_axiom::dev::MockProver;
 use zkinfer_ir::{
-    eval, Affine, Binary, BinaryKind, Dense, Graph, Input, Node, Op, Rescale, Softmax, TableFn,
-    Tensor, WeightSide,
+    eval, Affine, Binary, BinaryKind, Dense, Graph, Input, Node, Op, Rescale, Softmax, TableBounds,
+    TableFn, Tensor, WeightSide,
 };
 
 use crate::grid::{Adv, DryRun, Tamper};
 use crate::layout::lay_out;
 use crate::{plan, CircuitParams, ModelCircuit, TableSet};
 
-const TB: u32 = 8;
+/// Signed tables over [-128, 512), exp over [0, 256); 512 is a multiple of every shift used
+/// and holds the softmax remainders.
+const TB: TableBounds = TableBounds {
+    neg: 128,
+    pos: 512,
+    exp: 256,
+};
 
 fn node(name: &str, op: Op, inputs: Vec<usize>, shape: Vec<usize>, bound: u32) -> Node {
     Node {
@@ -62,7 +68,7 @@ fn dense_relu() -> (Graph, Vec<Tensor<i64>>) {
                 Op::Rescale(Rescale::uniform(2, TableFn::Relu)),
                 vec![1],
                 vec![1, 3],
-                TB - 1,
+                8,
             ),
         ],
         vec![0],
@@ -118,7 +124,7 @@ fn arith_graph() -> (Graph, Vec<Tensor<i64>>) {
                 Op::Rescale(Rescale::uniform(3, TableFn::Identity)),
                 vec![4],
                 s.clone(),
-                TB - 1,
+                8,
             ),
         ],
         vec![0, 1],
@@ -140,19 +146,19 @@ fn softmax_graph() -> (Graph, Vec<Tensor<i64>>) {
     };
     let g = graph(
         vec![
-            node("z", Op::Input(Input { index: 0 }), vec![], s.clone(), 6),
+            node("z", Op::Input(Input { index: 0 }), vec![], s.clone(), 8),
             node("softmax", Op::Softmax(sm), vec![0], s.clone(), 7),
         ],
         vec![0],
         1,
     );
-    (g, vec![Tensor::new(s, vec![20, -5, 33, 0]).unwrap()])
+    (g, vec![Tensor::new(s, vec![20, -70, 33, 0]).unwrap()])
 }
 
-fn check(g: &Graph, inputs: &[Tensor<i64>], tamper: Option<Tamper>) -> Result<(), String> {
-    let trace = eval(g, TB, inputs).unwrap();
-    let p = plan(g, TB).unwrap();
-    let mut c = ModelCircuit::new(Arc::new(g.clone()), TB, CircuitParams { lanes: p.lanes })
+fn check(g: &Graph, inputs: &[Tensor<i64>], tamper: Vec<Tamper>) -> Result<(), String> {
+    let trace = eval(g, &TB, inputs).unwrap();
+    let p = plan(g, &TB).unwrap();
+    let mut c = ModelCircuit::new(Arc::new(g.clone()), &TB, CircuitParams { lanes: p.lanes })
         .with_trace(Arc::new(trace.clone()));
     c.tamper = tamper;
     let instances = ModelCircuit::instances(g, &trace);
@@ -162,8 +168,8 @@ fn check(g: &Graph, inputs: &[Tensor<i64>], tamper: Option<Tamper>) -> Result<()
 
 /// The row of the `n`-th placement `what` of node `node`.
 fn row_of(g: &Graph, node: usize, what: &str, n: usize) -> usize {
-    let p = plan(g, TB).unwrap();
-    let tables = TableSet::for_graph(g, TB);
+    let p = plan(g, &TB).unwrap();
+    let tables = TableSet::for_graph(g, &TB);
     let report = lay_out(&mut DryRun::default(), g, p.lanes, &tables, None).unwrap();
     report
         .placements
@@ -175,7 +181,7 @@ fn row_of(g: &Graph, node: usize, what: &str, n: usize) -> usize {
 }
 
 fn assert_fails(g: &Graph, inputs: &[Tensor<i64>], tamper: Tamper, constraint: &str) {
-    let err = check(g, inputs, Some(tamper)).expect_err("a corrupted witness must not verify");
+    let err = check(g, inputs, vec![tamper]).expect_err("a corrupted witness must not verify");
     assert!(
         err.contains(constraint),
         "expected `{constraint}` to fail, got: {err}"
@@ -183,13 +189,13 @@ fn assert_fails(g: &Graph, inputs: &[Tensor<i64>], tamper: Tamper, constraint: &
 }
 
 fn value_at(g: &Graph, inputs: &[Tensor<i64>], node: usize, i: usize) -> i64 {
-    eval(g, TB, inputs).unwrap().values[node].data()[i]
+    eval(g, &TB, inputs).unwrap().values[node].data()[i]
 }
 
 #[test]
 fn honest_witnesses_satisfy_every_chip() {
     for (g, x) in [dense_relu(), arith_graph(), softmax_graph()] {
-        check(&g, &x, None).unwrap();
+        check(&g, &x, vec![]).unwrap();
     }
 }
 
@@ -238,37 +244,46 @@ fn rescale_rejects_a_wrong_quotient_or_an_out_of_range_remainder() {
         },
         "\"rescale\"",
     );
-    // q - 1 with r + 4 satisfies the gate but r leaves [0, 4): lookup B catches it.
+    // q - 1 with r + 4 satisfies the gate, but r leaves [0, 4): lookup B catches it.
     let r = acc + 2 - (q << 2);
-    let mut c_err = check(
-        &g,
-        &x,
-        Some(Tamper {
+    let f = value_at(&g, &x, 2, 0);
+    let forged = vec![
+        Tamper {
+            col: Adv::Q,
+            row,
+            value: q - 1,
+        },
+        Tamper {
             col: Adv::R,
             row,
             value: r + 4,
-        }),
-    )
-    .unwrap_err();
-    assert!(c_err.contains("\"rescale\""), "{c_err}");
-    c_err.clear();
+        },
+        Tamper {
+            col: Adv::F,
+            row,
+            value: (q - 1).max(0),
+        },
+    ];
+    let err = check(&g, &x, forged).unwrap_err();
+    assert!(
+        err.contains("table B") && !err.contains("\"rescale\""),
+        "{err}"
+    );
+    let _ = f;
 }
 
 #[test]
-fn remainder_range_lookup_rejects_a_remainder_past_the_shift() {
-    // Shift 2: remainders must be < 4. Forge q' = q - 1, r' = r + 4 consistently by changing
-    // the accumulator's rescale inputs through a graph whose q is free: tamper q and r together
-    // is not expressible with one tamper, so check lookup B directly on r = -1 (wraps the field).
+fn remainder_range_lookup_rejects_a_negative_remainder() {
     let (g, x) = dense_relu();
     let row = row_of(&g, 2, "rescale", 1);
     let err = check(
         &g,
         &x,
-        Some(Tamper {
+        vec![Tamper {
             col: Adv::R,
             row,
             value: -1,
-        }),
+        }],
     )
     .unwrap_err();
     assert!(
@@ -333,11 +348,11 @@ fn public_output_must_match_the_instance() {
     let err = check(
         &g,
         &x,
-        Some(Tamper {
+        vec![Tamper {
             col: Adv::F,
             row,
             value: 0,
-        }),
+        }],
     )
     .unwrap_err();
     assert!(
@@ -376,15 +391,136 @@ fn softmax_rejects_a_wrong_probability_max_or_remainder() {
     let err = check(
         &g,
         &x,
-        Some(Tamper {
+        vec![Tamper {
             col: Adv::X(0),
             row: first,
             value: 40,
-        }),
+        }],
     )
     .unwrap_err();
     assert!(
         err.contains("\"arith\"") || err.contains("Permutation"),
         "{err}"
     );
+}
+
+#[test]
+fn identity_rescale_output_is_exact_and_bounded() {
+    let (g, x) = arith_graph();
+    let row = row_of(&g, 5, "rescale", 2);
+    let q = value_at(&g, &x, 5, 2);
+    // The output is the q cell: a wrong value breaks the rescale identity…
+    assert_fails(
+        &g,
+        &x,
+        Tamper {
+            col: Adv::Q,
+            row,
+            value: q + 1,
+        },
+        "\"rescale\"",
+    );
+    // …and the ReLU row that bounds it must match q.
+    assert_fails(
+        &g,
+        &x,
+        Tamper {
+            col: Adv::F,
+            row,
+            value: q.max(0) + 1,
+        },
+        "table A",
+    );
+}
+
+/// The exp table of the softmax test: round(64·exp(-d/16)) first reaches 0 at d = 78.
+fn softmax_tables() -> (Graph, Vec<Tensor<i64>>, TableBounds) {
+    let (g, x) = softmax_graph();
+    (g, x, TableBounds { exp: 79, ..TB })
+}
+
+fn check_with(
+    g: &Graph,
+    inputs: &[Tensor<i64>],
+    tb: TableBounds,
+    tamper: Vec<Tamper>,
+) -> Result<(), String> {
+    let trace = eval(g, &tb, inputs).unwrap();
+    let p = plan(g, &tb).unwrap();
+    let mut c = ModelCircuit::new(Arc::new(g.clone()), &tb, CircuitParams { lanes: p.lanes })
+        .with_trace(Arc::new(trace.clone()));
+    c.tamper = tamper;
+    let instances = ModelCircuit::instances(g, &trace);
+    let prover = MockProver::run(p.k, &c, vec![instances]).map_err(|e| format!("{e:?}"))?;
+    prover.verify().map_err(|e| format!("{e:?}"))
+}
+
+#[test]
+fn clamped_exp_is_exact_and_cannot_be_forged() {
+    let (g, x, tb) = softmax_tables();
+    let exp = TableFn::ExpNeg {
+        in_scale: 4,
+        out_scale: 6,
+    };
+    assert_eq!(exp.apply(77), 1);
+    assert_eq!(exp.apply(78), 0);
+    // z = [20, -70, 33, 0]: element 1 has d = 103 past the table (overflow 25).
+    check_with(&g, &x, tb, vec![]).unwrap();
+    let row = |i: usize| {
+        let p = plan(&g, &tb).unwrap();
+        let tables = TableSet::for_graph(&g, &tb);
+        let report = lay_out(&mut DryRun::default(), &g, p.lanes, &tables, None).unwrap();
+        report
+            .placements
+            .iter()
+            .filter(|pl| pl.what == "softmax.exp")
+            .nth(i)
+            .unwrap()
+            .row
+    };
+    // Claiming a clamp that did not happen: the max element (d = 0) as q = 78, r = -78, e = 0.
+    let r0 = row(2);
+    let forged = vec![
+        Tamper {
+            col: Adv::Q,
+            row: r0,
+            value: 78,
+        },
+        Tamper {
+            col: Adv::R,
+            row: r0,
+            value: -78,
+        },
+        Tamper {
+            col: Adv::F,
+            row: r0,
+            value: 0,
+        },
+    ];
+    let err = check_with(&g, &x, tb, forged).unwrap_err();
+    assert!(
+        err.contains("table B"),
+        "a negative overflow must fail lookup B: {err}"
+    );
+    // Clamping below the table's end: d = 103 as q = 77 (e = 1), r = 26.
+    let r1 = row(1);
+    let forged = vec![
+        Tamper {
+            col: Adv::Q,
+            row: r1,
+            value: 77,
+        },
+        Tamper {
+            col: Adv::R,
+            row: r1,
+            value: 26,
+        },
+        Tamper {
+            col: Adv::F,
+            row: r1,
+            value: 1,
+        },
+    ];
+    let err = check_with(&g, &x, tb, forged).unwrap_err();
+    assert!(err.contains("\"clamp\""), "{err}");
 }
