@@ -30,20 +30,20 @@ pub struct Plan {
 
 impl Plan {
     /// Estimated proving time in seconds with `cores` cores, SRS and key loading included.
-    /// Fitted to measured `zkinfer prove` runs on the project's 2-core machine (tiny_mlp at
-    /// k = 13: 1.6 s; mlp2_relu_digits at k = 15: 6.0–6.6 s); parallel speed-up assumed √cores.
+    /// Fitted to measured `zkinfer prove` runs on the project's 2-core machine
+    /// (mlp2_relu_digits at k = 14: 2.8 s); parallel speed-up assumed √cores.
     pub fn estimated_prove_seconds(&self, cores: usize) -> f64 {
-        const SECONDS_PER_WORK_UNIT: f64 = 1.15e-5;
+        const SECONDS_PER_WORK_UNIT: f64 = 7.7e-6;
         self.work as f64 * SECONDS_PER_WORK_UNIT * 2f64.sqrt() / (cores.max(1) as f64).sqrt()
     }
 
     /// Estimated peak proving memory in bytes: a fixed base (binary, SRS) plus the column
     /// polynomials and their extended-domain evaluations. Fitted like the time estimate
-    /// (mlp2_relu_digits: 247 MiB measured).
+    /// (mlp2_relu_digits at k = 14: 116 MiB measured).
     pub fn estimated_prove_bytes(&self) -> u64 {
         let n = 1u64 << self.k;
         let columns = (self.advice_columns + 3 * self.lookups + 16) as u64;
-        (40 << 20) + columns * n * 32 * 7
+        (40 << 20) + columns * n * 32 * 11 / 2
     }
 }
 
