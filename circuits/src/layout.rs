@@ -201,6 +201,26 @@ impl<'a, G: Grid> Layout<'a, G> {
         })
     }
 
+    /// The row whose rescale slot takes `x`: the row of `x` itself when `x` is an accumulator
+    /// whose slot is free, else a fresh row with `x` copied into `acc`.
+    fn rescale_row(
+        &mut self,
+        x: &Wire<G::Cell>,
+        what: &'static str,
+    ) -> Result<usize, CircuitError> {
+        let row = match x.acc_row {
+            Some(r) if !self.rescale_used.contains(&r) => r,
+            _ => {
+                let r = self.fresh_row();
+                wrap(self.copy_in(x, Adv::Acc, r))?;
+                r
+            }
+        };
+        self.rescale_used.insert(row);
+        self.place(what, row);
+        Ok(row)
+    }
+
     /// `f((x + half) >> shift)` with `f` from the table (gate `rescale`, lookups A and B). Shares
     /// the row of `x` when `x` is an accumulator whose rescale slot is free. An identity rescale
     /// is bounded by the bound function and its output is the `q` cell.
@@ -221,16 +241,7 @@ impl<'a, G: Grid> Layout<'a, G> {
                     self.tables.bounds.pos
                 ),
             })?;
-        let row = match x.acc_row {
-            Some(r) if !self.rescale_used.contains(&r) => r,
-            _ => {
-                let r = self.fresh_row();
-                wrap(self.copy_in(x, Adv::Acc, r))?;
-                r
-            }
-        };
-        self.rescale_used.insert(row);
-        self.place("rescale", row);
+        let row = self.rescale_row(x, "rescale")?;
         let op = zkinfer_ir::Rescale::uniform(shift, *table);
         let w = match x.value {
             Some(v) => Some(zkinfer_ir::rescale(
@@ -280,16 +291,7 @@ impl<'a, G: Grid> Layout<'a, G> {
         exp: &zkinfer_ir::TableFn,
         node_name: &str,
     ) -> Result<Wire<G::Cell>, CircuitError> {
-        let row = match d.acc_row {
-            Some(r) if !self.rescale_used.contains(&r) => r,
-            _ => {
-                let r = self.fresh_row();
-                wrap(self.copy_in(d, Adv::Acc, r))?;
-                r
-            }
-        };
-        self.rescale_used.insert(row);
-        self.place("softmax.exp", row);
+        let row = self.rescale_row(d, "softmax.exp")?;
         let tag_a = self.tag(exp, node_name)?;
         let tag_b = self.tag(&self.tables.bound_fn(), node_name)?;
         let cmax = self.tables.bounds.exp - 1;

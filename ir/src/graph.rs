@@ -157,3 +157,35 @@ pub fn index_map(
         | Op::Softmax(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::Input;
+
+    #[test]
+    fn a_node_whose_values_could_wrap_the_field_is_refused_by_name() {
+        let node = |name: &str, bound: u32| Node {
+            name: name.into(),
+            op: Op::Input(Input { index: 0 }),
+            inputs: vec![],
+            shape: vec![1],
+            scale: 0,
+            bound,
+        };
+        let mut g = Graph {
+            nodes: vec![node("x", 8)],
+            inputs: vec![0],
+            outputs: vec![0],
+            input_names: vec!["x".into()],
+            output_names: vec!["x".into()],
+        };
+        assert!(g.check().is_ok());
+        g.nodes[0] = node("huge_matmul", crate::MAX_BOUND_BITS + 1);
+        let err = g.check().unwrap_err().to_string();
+        assert!(
+            err.contains("huge_matmul") && err.contains("wrapping"),
+            "{err}"
+        );
+    }
+}

@@ -20,40 +20,33 @@ fn argmax(v: &[f32]) -> usize {
         .0
 }
 
+/// A JSON list of lists of numbers.
+fn float_rows(v: &serde_json::Value) -> Vec<Vec<f32>> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn mlp2_relu_digits_quantized_accuracy_is_within_one_point_of_float() {
     let dir = corpus().join("sklearn/mlp2_relu_digits_stdops");
     let batch: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("inputs_batch.json")).unwrap()).unwrap();
-    let samples: Vec<Vec<f32>> = batch["samples"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            s.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap() as f32)
-                .collect()
-        })
-        .collect();
+    let samples = float_rows(&batch["samples"]);
+    let float_scores = float_rows(&batch["expected_scores"]);
     let labels: Vec<usize> = batch["labels"]
         .as_array()
         .unwrap()
         .iter()
         .map(|l| l.as_u64().unwrap() as usize)
-        .collect();
-    let float_scores: Vec<Vec<f32>> = batch["expected_scores"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            s.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap() as f32)
-                .collect()
-        })
         .collect();
     assert_eq!(samples.len(), 360);
 

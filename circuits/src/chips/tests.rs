@@ -155,10 +155,25 @@ fn softmax_graph() -> (Graph, Vec<Tensor<i64>>) {
     (g, vec![Tensor::new(s, vec![20, -70, 33, 0]).unwrap()])
 }
 
+/// One corrupted advice cell.
+fn t(col: Adv, row: usize, value: i64) -> Tamper {
+    Tamper { col, row, value }
+}
+
 fn check(g: &Graph, inputs: &[Tensor<i64>], tamper: Vec<Tamper>) -> Result<(), String> {
-    let trace = eval(g, &TB, inputs).unwrap();
-    let p = plan(g, &TB).unwrap();
-    let mut c = ModelCircuit::new(Arc::new(g.clone()), &TB, CircuitParams { lanes: p.lanes })
+    check_with(g, inputs, TB, tamper)
+}
+
+/// Runs the MockProver on `g` with table extents `tb` and the given corrupted cells.
+fn check_with(
+    g: &Graph,
+    inputs: &[Tensor<i64>],
+    tb: TableBounds,
+    tamper: Vec<Tamper>,
+) -> Result<(), String> {
+    let trace = eval(g, &tb, inputs).unwrap();
+    let p = plan(g, &tb).unwrap();
+    let mut c = ModelCircuit::new(Arc::new(g.clone()), &tb, CircuitParams { lanes: p.lanes })
         .with_trace(Arc::new(trace.clone()));
     c.tamper = tamper;
     let instances = ModelCircuit::instances(g, &trace);
@@ -206,26 +221,8 @@ fn dot_gate_rejects_a_wrong_partial_sum_or_lane() {
     // The final accumulator of the second output sits in the row where the third chain starts.
     let end = row_of(&g, 1, "dot", 2);
     let honest = value_at(&g, &x, 1, 1);
-    assert_fails(
-        &g,
-        &x,
-        Tamper {
-            col: Adv::Acc,
-            row: end,
-            value: honest + 1,
-        },
-        "\"dot\"",
-    );
-    assert_fails(
-        &g,
-        &x,
-        Tamper {
-            col: Adv::X(0),
-            row: start,
-            value: 9,
-        },
-        "\"dot\"",
-    );
+    assert_fails(&g, &x, t(Adv::Acc, end, honest + 1), "\"dot\"");
+    assert_fails(&g, &x, t(Adv::X(0), start, 9), "\"dot\"");
 }
 
 #[test]
@@ -234,58 +231,26 @@ fn rescale_rejects_a_wrong_quotient_or_an_out_of_range_remainder() {
     let row = row_of(&g, 2, "rescale", 0);
     let acc = value_at(&g, &x, 1, 0);
     let q = (acc + 2) >> 2;
-    assert_fails(
-        &g,
-        &x,
-        Tamper {
-            col: Adv::Q,
-            row,
-            value: q + 1,
-        },
-        "\"rescale\"",
-    );
+    assert_fails(&g, &x, t(Adv::Q, row, q + 1), "\"rescale\"");
     // q - 1 with r + 4 satisfies the gate, but r leaves [0, 4): lookup B catches it.
     let r = acc + 2 - (q << 2);
-    let f = value_at(&g, &x, 2, 0);
     let forged = vec![
-        Tamper {
-            col: Adv::Q,
-            row,
-            value: q - 1,
-        },
-        Tamper {
-            col: Adv::R,
-            row,
-            value: r + 4,
-        },
-        Tamper {
-            col: Adv::F,
-            row,
-            value: (q - 1).max(0),
-        },
+        t(Adv::Q, row, q - 1),
+        t(Adv::R, row, r + 4),
+        t(Adv::F, row, (q - 1).max(0)),
     ];
     let err = check(&g, &x, forged).unwrap_err();
     assert!(
         err.contains("table B") && !err.contains("\"rescale\""),
         "{err}"
     );
-    let _ = f;
 }
 
 #[test]
 fn remainder_range_lookup_rejects_a_negative_remainder() {
     let (g, x) = dense_relu();
     let row = row_of(&g, 2, "rescale", 1);
-    let err = check(
-        &g,
-        &x,
-        vec![Tamper {
-            col: Adv::R,
-            row,
-            value: -1,
-        }],
-    )
-    .unwrap_err();
+    let err = check(&g, &x, vec![t(Adv::R, row, -1)]).unwrap_err();
     assert!(
         err.contains("table B"),
         "lookup B must reject a negative remainder: {err}"
@@ -298,26 +263,8 @@ fn activation_lookup_rejects_a_forged_relu_output_or_sign() {
     for i in 0..3 {
         let row = row_of(&g, 2, "rescale", i);
         let f = value_at(&g, &x, 2, i);
-        assert_fails(
-            &g,
-            &x,
-            Tamper {
-                col: Adv::F,
-                row,
-                value: f + 1,
-            },
-            "table A",
-        );
-        assert_fails(
-            &g,
-            &x,
-            Tamper {
-                col: Adv::F,
-                row,
-                value: -f - 1,
-            },
-            "table A",
-        );
+        assert_fails(&g, &x, t(Adv::F, row, f + 1), "table A");
+        assert_fails(&g, &x, t(Adv::F, row, -f - 1), "table A");
     }
 }
 
@@ -327,16 +274,7 @@ fn arith_gate_rejects_a_wrong_product_sum_or_affine_value() {
     for node in [2, 3, 4] {
         let row = row_of(&g, node, "arith", 1);
         let v = value_at(&g, &x, node, 1);
-        assert_fails(
-            &g,
-            &x,
-            Tamper {
-                col: Adv::Acc,
-                row,
-                value: v + 1,
-            },
-            "\"arith\"",
-        );
+        assert_fails(&g, &x, t(Adv::Acc, row, v + 1), "\"arith\"");
     }
 }
 
@@ -345,16 +283,7 @@ fn public_output_must_match_the_instance() {
     let (g, x) = dense_relu();
     let row = row_of(&g, 2, "rescale", 0);
     // A consistent-looking forged output still breaks the copy to the instance or a lookup.
-    let err = check(
-        &g,
-        &x,
-        vec![Tamper {
-            col: Adv::F,
-            row,
-            value: 0,
-        }],
-    )
-    .unwrap_err();
+    let err = check(&g, &x, vec![t(Adv::F, row, 0)]).unwrap_err();
     assert!(
         err.contains("table A") || err.contains("Permutation"),
         "{err}"
@@ -366,38 +295,11 @@ fn softmax_rejects_a_wrong_probability_max_or_remainder() {
     let (g, x) = softmax_graph();
     let div = row_of(&g, 1, "softmax.div", 2);
     let p = value_at(&g, &x, 1, 2);
-    assert_fails(
-        &g,
-        &x,
-        Tamper {
-            col: Adv::X(2),
-            row: div,
-            value: p + 1,
-        },
-        "\"div\"",
-    );
-    assert_fails(
-        &g,
-        &x,
-        Tamper {
-            col: Adv::R,
-            row: div,
-            value: -1,
-        },
-        "table B",
-    );
+    assert_fails(&g, &x, t(Adv::X(2), div, p + 1), "\"div\"");
+    assert_fails(&g, &x, t(Adv::R, div, -1), "table B");
     // A maximum that is not attained makes every d_i > 0: the product check fails.
     let first = row_of(&g, 1, "softmax.max", 0);
-    let err = check(
-        &g,
-        &x,
-        vec![Tamper {
-            col: Adv::X(0),
-            row: first,
-            value: 40,
-        }],
-    )
-    .unwrap_err();
+    let err = check(&g, &x, vec![t(Adv::X(0), first, 40)]).unwrap_err();
     assert!(
         err.contains("\"arith\"") || err.contains("Permutation"),
         "{err}"
@@ -410,49 +312,15 @@ fn identity_rescale_output_is_exact_and_bounded() {
     let row = row_of(&g, 5, "rescale", 2);
     let q = value_at(&g, &x, 5, 2);
     // The output is the q cell: a wrong value breaks the rescale identity…
-    assert_fails(
-        &g,
-        &x,
-        Tamper {
-            col: Adv::Q,
-            row,
-            value: q + 1,
-        },
-        "\"rescale\"",
-    );
+    assert_fails(&g, &x, t(Adv::Q, row, q + 1), "\"rescale\"");
     // …and the ReLU row that bounds it must match q.
-    assert_fails(
-        &g,
-        &x,
-        Tamper {
-            col: Adv::F,
-            row,
-            value: q.max(0) + 1,
-        },
-        "table A",
-    );
+    assert_fails(&g, &x, t(Adv::F, row, q.max(0) + 1), "table A");
 }
 
 /// The exp table of the softmax test: round(64·exp(-d/16)) first reaches 0 at d = 78.
 fn softmax_tables() -> (Graph, Vec<Tensor<i64>>, TableBounds) {
     let (g, x) = softmax_graph();
     (g, x, TableBounds { exp: 79, ..TB })
-}
-
-fn check_with(
-    g: &Graph,
-    inputs: &[Tensor<i64>],
-    tb: TableBounds,
-    tamper: Vec<Tamper>,
-) -> Result<(), String> {
-    let trace = eval(g, &tb, inputs).unwrap();
-    let p = plan(g, &tb).unwrap();
-    let mut c = ModelCircuit::new(Arc::new(g.clone()), &tb, CircuitParams { lanes: p.lanes })
-        .with_trace(Arc::new(trace.clone()));
-    c.tamper = tamper;
-    let instances = ModelCircuit::instances(g, &trace);
-    let prover = MockProver::run(p.k, &c, vec![instances]).map_err(|e| format!("{e:?}"))?;
-    prover.verify().map_err(|e| format!("{e:?}"))
 }
 
 #[test]
@@ -480,23 +348,7 @@ fn clamped_exp_is_exact_and_cannot_be_forged() {
     };
     // Claiming a clamp that did not happen: the max element (d = 0) as q = 78, r = -78, e = 0.
     let r0 = row(2);
-    let forged = vec![
-        Tamper {
-            col: Adv::Q,
-            row: r0,
-            value: 78,
-        },
-        Tamper {
-            col: Adv::R,
-            row: r0,
-            value: -78,
-        },
-        Tamper {
-            col: Adv::F,
-            row: r0,
-            value: 0,
-        },
-    ];
+    let forged = vec![t(Adv::Q, r0, 78), t(Adv::R, r0, -78), t(Adv::F, r0, 0)];
     let err = check_with(&g, &x, tb, forged).unwrap_err();
     assert!(
         err.contains("table B"),
@@ -504,23 +356,7 @@ fn clamped_exp_is_exact_and_cannot_be_forged() {
     );
     // Clamping below the table's end: d = 103 as q = 77 (e = 1), r = 26.
     let r1 = row(1);
-    let forged = vec![
-        Tamper {
-            col: Adv::Q,
-            row: r1,
-            value: 77,
-        },
-        Tamper {
-            col: Adv::R,
-            row: r1,
-            value: 26,
-        },
-        Tamper {
-            col: Adv::F,
-            row: r1,
-            value: 1,
-        },
-    ];
+    let forged = vec![t(Adv::Q, r1, 77), t(Adv::R, r1, 26), t(Adv::F, r1, 1)];
     let err = check_with(&g, &x, tb, forged).unwrap_err();
     assert!(err.contains("\"clamp\""), "{err}");
 }
