@@ -173,6 +173,56 @@ fn verify_accepts_the_proof_and_rejects_every_tampering() {
         "keys are for model",
     );
 
+    // An input of the wrong shape is refused before proving, naming the input.
+    let wrong = tmp.join("wrong_input.json");
+    std::fs::write(&wrong, r#"{"input_data": [[1.0, 2.0]]}"#).unwrap();
+    let zkc = tmp.join("tiny/model.zkc");
+    fails(
+        &[
+            "prove",
+            s(&zkc),
+            "--keys",
+            s(&keys),
+            "--input",
+            s(&wrong),
+            "-o",
+            s(&tmp.join("p.json")),
+            "--no-reference",
+        ],
+        "input 0 (`x`): expected 4 values",
+    );
+    // A corrupted proving key is a typed error, not a panic.
+    let pk = keys.join("pk.bin");
+    let bytes = std::fs::read(&pk).unwrap();
+    std::fs::write(&pk, &bytes[..bytes.len() / 2]).unwrap();
+    fails(
+        &[
+            "prove",
+            s(&zkc),
+            "--keys",
+            s(&keys),
+            "--input",
+            s(&ex.join("tiny_mlp.input.json")),
+            "-o",
+            s(&tmp.join("p.json")),
+            "--no-reference",
+        ],
+        "proving key digest mismatch",
+    );
+    std::fs::write(&pk, &bytes).unwrap();
+
+    // Calibration from a batch file.
+    let mlp = root().join("../shared/corpus/sklearn/mlp2_relu_digits_stdops");
+    let text = ok(&[
+        "compile",
+        s(&mlp.join("model.onnx")),
+        "-o",
+        s(&tmp.join("mlp.zkc")),
+        "--calibrate",
+        s(&mlp.join("inputs_batch.json")),
+    ]);
+    assert!(text.contains("360 calibration sample(s)"), "{text}");
+
     // A malformed ONNX model is a clear error naming the file.
     let bad = tmp.join("bad.onnx");
     std::fs::write(&bad, b"not an onnx model").unwrap();

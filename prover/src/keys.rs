@@ -27,6 +27,8 @@ pub struct KeyHeader {
     pub lanes: usize,
     pub k: u32,
     pub srs: SrsInfo,
+    /// Digest of this file's payload, checked before the key is parsed.
+    pub payload_digest: String,
 }
 
 /// The keys of one model.
@@ -63,6 +65,7 @@ pub fn setup(
         lanes: model.settings.lanes,
         k: model.settings.k,
         srs: srs.clone(),
+        payload_digest: String::new(),
     };
     let bundle = Bundle::new(
         BundleHeader {
@@ -82,17 +85,23 @@ pub fn setup(
 impl Keys {
     /// Writes `pk.bin`, `vk.bin` and `bundle.bin` into `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), ProveError> {
-        let pk = Envelope {
-            kind: ArtifactKind::ProvingKey,
-            header: self.header.clone(),
-            payload: self.pk.to_bytes(SerdeFormat::RawBytes),
+        let envelope = |kind, payload: Vec<u8>| Envelope {
+            kind,
+            header: KeyHeader {
+                payload_digest: zkinfer_ir::digest(&payload),
+                ..self.header.clone()
+            },
+            payload,
         };
+        let pk = envelope(
+            ArtifactKind::ProvingKey,
+            self.pk.to_bytes(SerdeFormat::RawBytes),
+        );
         zkinfer_ir::write_file(&dir.join(PK_FILE), &pk.encode())?;
-        let vk = Envelope {
-            kind: ArtifactKind::VerifyingKey,
-            header: self.header.clone(),
-            payload: self.pk.get_vk().to_bytes(SerdeFormat::RawBytes),
-        };
+        let vk = envelope(
+            ArtifactKind::VerifyingKey,
+            self.pk.get_vk().to_bytes(SerdeFormat::RawBytes),
+        );
         zkinfer_ir::write_file(&dir.join(VK_FILE), &vk.encode())?;
         zkinfer_ir::write_file(&dir.join(BUNDLE_FILE), &self.bundle.to_bytes())?;
         Ok(())
@@ -113,6 +122,17 @@ impl Keys {
                 got: env.header.model_digest,
                 hint: "these keys belong to another model; run `zkinfer setup` on this model.zkc"
                     .into(),
+            }
+            .into());
+        }
+        let payload_digest = zkinfer_ir::digest(&env.payload);
+        if payload_digest != env.header.payload_digest {
+            return Err(zkinfer_ir::IrError::DigestMismatch {
+                path: name,
+                what: "proving key".into(),
+                expected: env.header.payload_digest,
+                got: payload_digest,
+                hint: "the file is truncated or corrupted; rerun `zkinfer setup`".into(),
             }
             .into());
         }
@@ -158,6 +178,12 @@ pub fn read_vk(
     let name = path.display().to_string();
     let bytes = zkinfer_ir::read_file(path)?;
     let env = Envelope::<KeyHeader>::decode(&bytes, ArtifactKind::VerifyingKey, &name)?;
+    if zkinfer_ir::digest(&env.payload) != env.header.payload_digest {
+        return Err(ProveError::Key {
+            path: name,
+            reason: "the file is truncated or corrupted; rerun `zkinfer setup`".into(),
+        });
+    }
     let params = CircuitParams {
         lanes: lanes_hint.unwrap_or(env.header.lanes),
     };
