@@ -174,41 +174,35 @@ fn verify_accepts_the_proof_and_rejects_every_tampering() {
     );
 
     // An input of the wrong shape is refused before proving, naming the input.
-    let wrong = tmp.join("wrong_input.json");
-    std::fs::write(&wrong, r#"{"input_data": [[1.0, 2.0]]}"#).unwrap();
     let zkc = tmp.join("tiny/model.zkc");
-    fails(
-        &[
+    let out = tmp.join("p.json");
+    let prove_args = |input: &Path| -> Vec<String> {
+        [
             "prove",
             s(&zkc),
             "--keys",
             s(&keys),
             "--input",
-            s(&wrong),
+            s(input),
             "-o",
-            s(&tmp.join("p.json")),
+            s(&out),
             "--no-reference",
-        ],
-        "input 0 (`x`): expected 4 values",
-    );
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let wrong = tmp.join("wrong_input.json");
+    std::fs::write(&wrong, r#"{"input_data": [[1.0, 2.0]]}"#).unwrap();
+    let args = prove_args(&wrong);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    fails(&refs, "input 0 (`x`): expected 4 values");
     // A corrupted proving key is a typed error, not a panic.
     let pk = keys.join("pk.bin");
     let bytes = std::fs::read(&pk).unwrap();
     std::fs::write(&pk, &bytes[..bytes.len() / 2]).unwrap();
-    fails(
-        &[
-            "prove",
-            s(&zkc),
-            "--keys",
-            s(&keys),
-            "--input",
-            s(&ex.join("tiny_mlp.input.json")),
-            "-o",
-            s(&tmp.join("p.json")),
-            "--no-reference",
-        ],
-        "proving key digest mismatch",
-    );
+    let args = prove_args(&ex.join("tiny_mlp.input.json"));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    fails(&refs, "proving key digest mismatch");
     std::fs::write(&pk, &bytes).unwrap();
 
     // Calibration from a batch file.

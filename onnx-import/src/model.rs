@@ -213,5 +213,5 @@ fn input_shape(vi: &ValueInfoProto) -> Result<Vec<usize>, ImportError> {
 }
 
 #[cfg(test)]
-#[path = "model_tests.rs"]
+#[path = "tests/import.rs"]
 mod tests;
