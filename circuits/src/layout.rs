@@ -344,45 +344,20 @@ impl<'a, G: Grid> Layout<'a, G> {
             None => None,
         };
         let n = z.len();
-        // d_i = m - z_i (arith), e_i = exp(d_i) (lookup in the same row; it also bounds d_i ≥ 0).
-        let mut m_cell: Option<G::Cell> = None;
+        // m is a free witness in its own row; d_i = m - z_i (arith), e_i = exp(d_i) (lookup in
+        // the same row; it also bounds d_i ≥ 0). The product check below pins m to max z.
+        let m_value = wit.as_ref().map(|w| w.max);
+        let m_row = self.fresh_row();
+        self.place("softmax.max", m_row);
+        let m = Wire {
+            cell: wrap(self.grid.advice(Adv::X(0), m_row, m_value))?,
+            value: m_value,
+            acc_row: None,
+        };
         let mut d = Vec::with_capacity(n);
         let mut e = Vec::with_capacity(n);
         for (i, zi) in z.iter().enumerate() {
-            let m = Wire {
-                cell: match &m_cell {
-                    Some(c) => c.clone(),
-                    None => wrap(self.grid.advice(
-                        Adv::X(0),
-                        self.row + usize::from(self.acc_taken),
-                        wit.as_ref().map(|w| w.max),
-                    ))?,
-                },
-                value: wit.as_ref().map(|w| w.max),
-                acc_row: None,
-            };
-            let di = if m_cell.is_none() {
-                // The first row assigns m itself in lane 0 instead of copying it.
-                let row = self.fresh_row();
-                self.place("softmax.max", row);
-                let g = &mut *self.grid;
-                wrap(g.enable(Sel::Arith, row))?;
-                let zc = wrap(g.advice(Adv::X(1), row, zi.value))?;
-                wrap(g.copy(&zi.cell, &zc))?;
-                for (k, w) in [0, 1, -1].into_iter().enumerate() {
-                    wrap(g.fixed(Fix::W(k), row, w))?;
-                }
-                let v = wit.as_ref().map(|w| w.d[i]);
-                let cell = wrap(g.advice(Adv::Acc, row, v))?;
-                m_cell = Some(m.cell.clone());
-                Wire {
-                    cell,
-                    value: v,
-                    acc_row: Some(row),
-                }
-            } else {
-                wrap(self.arith(&m, Some(zi), [0, 1, -1, 0]))?
-            };
+            let di = wrap(self.arith(&m, Some(zi), [0, 1, -1, 0]))?;
             let w = wit.as_ref().map(|w| (w.clamped[i], w.overflow[i], w.e[i]));
             e.push(self.exp_clamped(&di, w, &op.exp, node_name)?);
             d.push(di);

@@ -39,6 +39,26 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `zkinfer prove` arguments, without the float reference.
+fn prove_args(zkc: &Path, keys: &Path, input: &Path, out: &Path) -> Vec<String> {
+    let args = [
+        "prove",
+        s(zkc),
+        "--keys",
+        s(keys),
+        "--input",
+        s(input),
+        "-o",
+        s(out),
+        "--no-reference",
+    ];
+    args.map(String::from).to_vec()
+}
+
+fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 /// compile → setup → prove for `onnx` into `dir`; returns (keys dir, proof path).
 fn pipeline(dir: &Path, onnx: &Path, input: &Path) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(dir).unwrap();
@@ -47,17 +67,7 @@ fn pipeline(dir: &Path, onnx: &Path, input: &Path) -> (PathBuf, PathBuf) {
     let proof = dir.join("proof.json");
     ok(&["compile", s(onnx), "-o", s(&zkc), "--input", s(input)]);
     ok(&["setup", s(&zkc), "-o", s(&keys)]);
-    let text = ok(&[
-        "prove",
-        s(&zkc),
-        "--keys",
-        s(&keys),
-        "--input",
-        s(input),
-        "-o",
-        s(&proof),
-        "--no-reference",
-    ]);
+    let text = ok(&refs(&prove_args(&zkc, &keys, input, &proof)));
     assert!(text.contains("proven output 0"), "{text}");
     (keys, proof)
 }
@@ -176,33 +186,21 @@ fn verify_accepts_the_proof_and_rejects_every_tampering() {
     // An input of the wrong shape is refused before proving, naming the input.
     let zkc = tmp.join("tiny/model.zkc");
     let out = tmp.join("p.json");
-    let prove_args = |input: &Path| -> Vec<String> {
-        [
-            "prove",
-            s(&zkc),
-            "--keys",
-            s(&keys),
-            "--input",
-            s(input),
-            "-o",
-            s(&out),
-            "--no-reference",
-        ]
-        .map(String::from)
-        .to_vec()
-    };
     let wrong = tmp.join("wrong_input.json");
     std::fs::write(&wrong, r#"{"input_data": [[1.0, 2.0]]}"#).unwrap();
-    let args = prove_args(&wrong);
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    fails(&refs, "input 0 (`x`): expected 4 values");
+    fails(
+        &refs(&prove_args(&zkc, &keys, &wrong, &out)),
+        "input 0 (`x`): expected 4 elements",
+    );
     // A corrupted proving key is a typed error, not a panic.
     let pk = keys.join("pk.bin");
     let bytes = std::fs::read(&pk).unwrap();
     std::fs::write(&pk, &bytes[..bytes.len() / 2]).unwrap();
-    let args = prove_args(&ex.join("tiny_mlp.input.json"));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    fails(&refs, "proving key digest mismatch");
+    let good = ex.join("tiny_mlp.input.json");
+    fails(
+        &refs(&prove_args(&zkc, &keys, &good, &out)),
+        "proving key digest mismatch",
+    );
     std::fs::write(&pk, &bytes).unwrap();
 
     // Calibration from a batch file.

@@ -148,21 +148,17 @@ impl Lowering<'_> {
     }
 
     /// Brings `x` up to `scale` fractional bits (exact: a multiplication by a power of two).
-    fn align(&mut self, name: &str, x: usize, scale: u32) -> usize {
+    fn align(&mut self, name: &str, x: usize, scale: u32) -> Result<usize, ImportError> {
         let have = self.nodes[x].scale;
         if have >= scale {
-            return x;
+            return Ok(x);
         }
         let shape = self.nodes[x].shape.clone();
         let n: usize = shape.iter().product();
-        let mul = Tensor::new(shape.clone(), vec![1i64 << (scale - have); n]);
-        let add = Tensor::new(shape.clone(), vec![0; n]);
-        match (mul, add) {
-            (Ok(mul), Ok(add)) => {
-                self.push(name, Op::Affine(Affine { mul, add }), vec![x], shape, scale)
-            }
-            _ => x,
-        }
+        let mul = Tensor::new(shape.clone(), vec![1i64 << (scale - have); n])?;
+        let add = Tensor::new(shape.clone(), vec![0; n])?;
+        let op = Op::Affine(Affine { mul, add });
+        Ok(self.push(name, op, vec![x], shape, scale))
     }
 
     fn lower(&mut self, uses: &[usize]) -> Result<(), ImportError> {
@@ -297,7 +293,7 @@ impl Lowering<'_> {
                         .unwrap_or(cfg.scale);
                     if matches!(op, Op::Concat(Concat { .. })) {
                         for i in ins.iter_mut() {
-                            *i = self.align(name, *i, scale);
+                            *i = self.align(name, *i, scale)?;
                         }
                     }
                     self.push(name, op.clone(), ins, shape, scale)

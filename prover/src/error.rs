@@ -10,16 +10,6 @@ pub enum ProveError {
     Key { path: String, reason: String },
     #[error("input file {path}: {reason}")]
     InputFile { path: String, reason: String },
-    #[error("input {index} (`{name}`): expected {expected} values for shape {shape:?}, got {got}")]
-    InputShape {
-        index: usize,
-        name: String,
-        shape: Vec<usize>,
-        expected: usize,
-        got: usize,
-    },
-    #[error("the model takes {expected} inputs but the file has {got}")]
-    InputCount { expected: usize, got: usize },
     #[error("onnxruntime is not available: {reason}\n  install it with: python3 -m venv .venv && .venv/bin/pip install onnxruntime==1.31.1\n  or point ORT_DYLIB_PATH at libonnxruntime.so.*, or pass --no-reference")]
     OnnxRuntimeMissing { reason: String },
     #[error("onnxruntime: {0}")]

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_axiom::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
+use halo2_axiom::plonk::{keygen_pk, keygen_vk, ProvingKey};
 use halo2_axiom::poly::commitment::ParamsProver;
 use halo2_axiom::poly::kzg::commitment::ParamsKZG;
 use halo2_axiom::SerdeFormat;
@@ -168,33 +168,4 @@ impl Keys {
             bundle,
         })
     }
-}
-
-/// Reads `vk.bin` alone (its header and key).
-pub fn read_vk(
-    path: &Path,
-    lanes_hint: Option<usize>,
-) -> Result<(KeyHeader, VerifyingKey<G1Affine>), ProveError> {
-    let name = path.display().to_string();
-    let bytes = zkinfer_ir::read_file(path)?;
-    let env = Envelope::<KeyHeader>::decode(&bytes, ArtifactKind::VerifyingKey, &name)?;
-    if zkinfer_ir::digest(&env.payload) != env.header.payload_digest {
-        return Err(ProveError::Key {
-            path: name,
-            reason: "the file is truncated or corrupted; rerun `zkinfer setup`".into(),
-        });
-    }
-    let params = CircuitParams {
-        lanes: lanes_hint.unwrap_or(env.header.lanes),
-    };
-    let vk = VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(
-        &mut &env.payload[..],
-        SerdeFormat::RawBytes,
-        params,
-    )
-    .map_err(|e| ProveError::Key {
-        path: name,
-        reason: e.to_string(),
-    })?;
-    Ok((env.header, vk))
 }

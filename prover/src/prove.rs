@@ -22,10 +22,11 @@ pub fn quantize_inputs(
 ) -> Result<Vec<Tensor<i64>>, ProveError> {
     let infos = &model.settings.inputs;
     if inputs.len() != infos.len() {
-        return Err(ProveError::InputCount {
+        return Err(zkinfer_ir::IrError::InputCount {
             expected: infos.len(),
             got: inputs.len(),
-        });
+        }
+        .into());
     }
     infos
         .iter()
@@ -33,13 +34,14 @@ pub fn quantize_inputs(
         .enumerate()
         .map(|(index, (info, values))| {
             if values.len() != info.len() {
-                return Err(ProveError::InputShape {
+                return Err(zkinfer_ir::IrError::InputShape {
                     index,
                     name: info.name.clone(),
                     shape: info.shape.clone(),
                     expected: info.len(),
                     got: values.len(),
-                });
+                }
+                .into());
             }
             Ok(Tensor::new(
                 info.shape.clone(),
