@@ -78,3 +78,66 @@ pub fn round_trip(entry: &str) -> anyhow::Result<RoundTrip> {
         expected,
     })
 }
+
+/// What the conformance check of one ONNX node test found.
+pub struct Conformance {
+    pub k: u32,
+    pub max_abs_error: f32,
+}
+
+/// The tolerance for an output at `scale` fractional bits against onnxruntime's `want`:
+/// eight units in the last place (input rounding and each rescale contribute up to half a
+/// unit; tables round once more) plus 1/64 of `|want|` for products of rounded operands.
+/// Integer outputs (scale 0: ArgMax, comparisons) must match exactly.
+pub fn tolerance(scale: u32, want: f32) -> f32 {
+    if scale == 0 {
+        return 0.0;
+    }
+    8.0 / (1u64 << scale) as f32 + want.abs() / 64.0
+}
+
+/// import → quantize (calibrated on the entry's own input) → `ir::eval` → compare with
+/// `expected_output.json` within [`tolerance`] → MockProver of the whole circuit.
+pub fn conformance(entry: &str) -> anyhow::Result<Conformance> {
+    use halo2_axiom::dev::MockProver;
+    let dir = corpus().join("onnx-node").join(entry);
+    let input = read_inputs(&dir.join("input.json"))?;
+    let (model, _) = compile(
+        &dir.join("model.onnx"),
+        std::slice::from_ref(&input),
+        &QuantConfig::default(),
+    )?;
+    let trace = zkinfer_prover::witness(&model, &input)?;
+    let got = zkinfer_prover::outputs(&model, &trace);
+    let expected = read_outputs(&dir.join("expected_output.json"))?;
+    anyhow::ensure!(got.len() == expected.len(), "output count differs");
+    let mut max_abs_error = 0.0f32;
+    for (o, (g, w)) in got.iter().zip(&expected).enumerate() {
+        anyhow::ensure!(
+            g.len() == w.len(),
+            "output {o}: {} values, expected {}",
+            g.len(),
+            w.len()
+        );
+        let scale = model.graph.nodes[model.graph.outputs[o]].scale;
+        for (i, (a, b)) in g.iter().zip(w).enumerate() {
+            let err = (a - b).abs();
+            anyhow::ensure!(
+                err <= tolerance(scale, *b),
+                "output {o}[{i}] = {a}, onnxruntime {b} (tolerance {} at scale 2^-{scale})",
+                tolerance(scale, *b)
+            );
+            max_abs_error = max_abs_error.max(err);
+        }
+    }
+    zkinfer_prover::check_witness(&model, &trace)?;
+    let circuit =
+        zkinfer_prover::circuit_for(&model).with_trace(std::sync::Arc::new(trace.clone()));
+    let instances = zkinfer_circuits::ModelCircuit::instances(&model.graph, &trace);
+    let k = model.settings.k;
+    let prover = MockProver::run(k, &circuit, vec![instances])?;
+    prover
+        .verify()
+        .map_err(|e| anyhow::anyhow!("MockProver: {} failures, first: {:?}", e.len(), e.first()))?;
+    Ok(Conformance { k, max_abs_error })
+}

@@ -72,18 +72,24 @@ pub trait Grid {
 pub struct DryRun {
     pub rows: usize,
     pub advice_cells: usize,
+    /// When set, every copy constraint `(a, b)` is recorded (for negative tests that forge a
+    /// value together with all its copies).
+    pub copies: Option<Vec<(AdvCell, AdvCell)>>,
 }
 
-impl Grid for DryRun {
-    type Cell = ();
+/// An advice cell by column and row.
+pub type AdvCell = (Adv, usize);
 
-    fn advice(&mut self, _: Adv, row: usize, _: Option<i64>) -> Result<(), Error> {
+impl Grid for DryRun {
+    type Cell = AdvCell;
+
+    fn advice(&mut self, col: Adv, row: usize, _: Option<i64>) -> Result<AdvCell, Error> {
         self.rows = self.rows.max(row + 1);
         self.advice_cells += 1;
-        Ok(())
+        Ok((col, row))
     }
 
-    fn advice_field(&mut self, col: Adv, row: usize, _: Option<Fr>) -> Result<(), Error> {
+    fn advice_field(&mut self, col: Adv, row: usize, _: Option<Fr>) -> Result<AdvCell, Error> {
         self.advice(col, row, None)
     }
 
@@ -97,15 +103,18 @@ impl Grid for DryRun {
         Ok(())
     }
 
-    fn copy(&mut self, _: &(), _: &()) -> Result<(), Error> {
+    fn copy(&mut self, a: &AdvCell, b: &AdvCell) -> Result<(), Error> {
+        if let Some(c) = &mut self.copies {
+            c.push((*a, *b));
+        }
         Ok(())
     }
 
-    fn expose(&mut self, _: &(), _: usize) -> Result<(), Error> {
+    fn expose(&mut self, _: &AdvCell, _: usize) -> Result<(), Error> {
         Ok(())
     }
 
-    fn zero(&mut self, _: &()) -> Result<(), Error> {
+    fn zero(&mut self, _: &AdvCell) -> Result<(), Error> {
         Ok(())
     }
 }

@@ -231,6 +231,23 @@ impl<'a, G: Grid> Layout<'a, G> {
         table: &zkinfer_ir::TableFn,
         node_name: &str,
     ) -> Result<Wire<G::Cell>, CircuitError> {
+        self.rescale_op(
+            x,
+            &zkinfer_ir::Rescale::uniform(shift, *table),
+            0,
+            node_name,
+        )
+    }
+
+    /// Element `i` of rescale `op` applied to `x` (see [`Self::rescale`]).
+    pub fn rescale_op(
+        &mut self,
+        x: &Wire<G::Cell>,
+        op: &zkinfer_ir::Rescale,
+        i: usize,
+        node_name: &str,
+    ) -> Result<Wire<G::Cell>, CircuitError> {
+        let (shift, table) = (op.shift(i), &op.table);
         let mul_b = self
             .tables
             .range_mul(shift)
@@ -242,12 +259,11 @@ impl<'a, G: Grid> Layout<'a, G> {
                 ),
             })?;
         let row = self.rescale_row(x, "rescale")?;
-        let op = zkinfer_ir::Rescale::uniform(shift, *table);
         let w = match x.value {
             Some(v) => Some(zkinfer_ir::rescale(
                 v,
-                0,
-                &op,
+                i,
+                op,
                 &self.tables.bounds,
                 node_name,
             )?),
@@ -261,7 +277,7 @@ impl<'a, G: Grid> Layout<'a, G> {
             g.enable(Sel::Rescale, row)?;
             g.enable(Sel::EnA, row)?;
             g.fixed(Fix::Pow, row, 1i64 << shift)?;
-            g.fixed(Fix::Half, row, op.half(0))?;
+            g.fixed(Fix::Half, row, op.half(i))?;
             g.fixed(Fix::TagA, row, tag_a)?;
             g.fixed(Fix::TagB, row, tag_b)?;
             g.fixed(Fix::MulB, row, mul_b)?;
@@ -362,13 +378,54 @@ impl<'a, G: Grid> Layout<'a, G> {
             e.push(self.exp_clamped(&di, w, &op.exp, node_name)?);
             d.push(di);
         }
-        // Π d_i = 0: the maximum is attained, so m is max z exactly. The running product
-        // leaves i64, so it is carried as a field element.
-        let mut prod_cell = d[0].cell.clone();
-        let mut prod = d[0].value.map(crate::grid::fe);
+        // Π d_i = 0: the maximum is attained, so m is max z exactly.
+        self.some_zero(&d)?;
+        // s = Σ e_i.
+        let terms: Vec<(&Wire<G::Cell>, i64)> = e.iter().map(|w| (w, 1)).collect();
+        let sum = wrap(self.dot(&terms, 0))?;
+        // p_i = round(e_i · 2^o / s) (gate `div`), then p_i bounded by the bound function.
+        let mut out = Vec::with_capacity(n);
+        for ei in &e {
+            out.push(self.divide(ei, &sum, op.out_scale, node_name)?);
+        }
+        Ok(out)
+    }
+}
+
+impl<G: Grid> Layout<'_, G> {
+    /// A free witness in lane 0 of a fresh row, constrained only by what uses it.
+    fn witness(
+        &mut self,
+        value: Option<i64>,
+        what: &'static str,
+    ) -> Result<Wire<G::Cell>, CircuitError> {
+        let row = self.fresh_row();
+        self.place(what, row);
+        Ok(Wire {
+            cell: wrap(self.grid.advice(Adv::X(0), row, value))?,
+            value,
+            acc_row: None,
+        })
+    }
+
+    /// Constrains `d ≥ 0` (and `d < pos`): the ReLU lookup in `d`'s rescale slot, with the
+    /// looked-up output pinned to `d` itself, since `relu(d) = d` exactly when `d ≥ 0`.
+    fn nonneg(&mut self, d: &Wire<G::Cell>, node_name: &str) -> Result<(), CircuitError> {
+        let f = self.rescale(d, 0, &zkinfer_ir::TableFn::Relu, node_name)?;
+        wrap(self.grid.copy(&d.cell, &f.cell))
+    }
+
+    /// Constrains `Π d_i = 0`: some `d_i` is zero. The running product leaves i64, so it is
+    /// carried as a field element.
+    fn some_zero(&mut self, d: &[Wire<G::Cell>]) -> Result<(), CircuitError> {
+        let Some(first) = d.first() else {
+            return Ok(());
+        };
+        let mut prod_cell = first.cell.clone();
+        let mut prod = first.value.map(crate::grid::fe);
         for di in &d[1..] {
             let row = self.fresh_row();
-            self.place("softmax.prod", row);
+            self.place("max.prod", row);
             let next = prod.zip(di.value).map(|(p, v)| p * crate::grid::fe(v));
             let cell = wrap((|| {
                 self.grid.enable(Sel::Arith, row)?;
@@ -381,43 +438,142 @@ impl<'a, G: Grid> Layout<'a, G> {
             prod_cell = cell;
             prod = next;
         }
-        wrap(self.grid.zero(&prod_cell))?;
-        // s = Σ e_i.
-        let terms: Vec<(&Wire<G::Cell>, i64)> = e.iter().map(|w| (w, 1)).collect();
-        let sum = wrap(self.dot(&terms, 0))?;
-        // p_i = round(e_i · 2^o / s) (gate `div`), then p_i bounded by the bound function.
-        let range_tag = self.tag(&self.tables.bound_fn(), node_name)?;
-        let mut out = Vec::with_capacity(n);
-        for (i, ei) in e.iter().enumerate() {
-            let row = self.fresh_row();
-            self.rescale_used.insert(row);
-            self.place("softmax.div", row);
-            let p = wit.as_ref().map(|w| w.p[i]);
-            let r = wit.as_ref().map(|w| w.r[i]);
-            let slack = wit.as_ref().map(|w| 2 * w.sum - 1 - w.r[i]);
-            let p_cell = wrap((|| {
-                self.copy_in(ei, Adv::X(0), row)?;
-                self.copy_in(&sum, Adv::X(1), row)?;
-                let g = &mut *self.grid;
-                g.enable(Sel::Div, row)?;
-                g.enable(Sel::EnA, row)?;
-                g.fixed(Fix::Pow, row, 1i64 << op.out_scale)?;
-                g.fixed(Fix::TagA, row, range_tag)?;
-                g.fixed(Fix::TagB, row, range_tag)?;
-                g.fixed(Fix::MulB, row, 1)?;
-                g.advice(Adv::Q, row, slack)?;
-                g.advice(Adv::R, row, r)?;
-                g.advice(Adv::F, row, slack)?;
-                g.advice(Adv::X(2), row, p)
-            })())?;
-            let pw = Wire {
-                cell: p_cell,
-                value: p,
-                acc_row: None,
-            };
-            out.push(self.rescale(&pw, 0, &zkinfer_ir::TableFn::Identity, node_name)?);
+        wrap(self.grid.zero(&prod_cell))
+    }
+
+    /// `m − z_i` for a witnessed `m`, each proven non-negative: `m ≥ max z`.
+    fn gaps(
+        &mut self,
+        z: &[Wire<G::Cell>],
+        m: &Wire<G::Cell>,
+        node_name: &str,
+    ) -> Result<Vec<Wire<G::Cell>>, CircuitError> {
+        let mut d = Vec::with_capacity(z.len());
+        for zi in z {
+            let di = wrap(self.arith(m, Some(zi), [0, 1, -1, 0]))?;
+            self.nonneg(&di, node_name)?;
+            d.push(di);
         }
-        Ok(out)
+        Ok(d)
+    }
+
+    /// `max z`: a witness `m` with every `m − z_i ≥ 0` and one of them zero.
+    pub fn max(
+        &mut self,
+        z: &[Wire<G::Cell>],
+        node_name: &str,
+    ) -> Result<Wire<G::Cell>, CircuitError> {
+        let values: Option<Vec<i64>> = z.iter().map(|w| w.value).collect();
+        let m_value = match values {
+            Some(v) => Some(zkinfer_ir::window_max(&v, false, &self.tables.bounds, node_name)?.0),
+            None => None,
+        };
+        let m = self.witness(m_value, "max.m")?;
+        let d = self.gaps(z, &m, node_name)?;
+        self.some_zero(&d)?;
+        Ok(m)
+    }
+
+    /// The position of the first (or, with `last`, the last) maximum of `z`. With `m` as in
+    /// [`Self::max`] and a one-hot `e`: `e_i ∈ {0, 1}`, `Σ e_i = 1`, `e_i · (m − z_i) = 0`, and
+    /// before the selected position every gap is at least 1 (`m − z_i + s_i − 1 ≥ 0` with
+    /// `s_i` the running sum of `e`). The output is `Σ i · e_i`.
+    pub fn argmax(
+        &mut self,
+        z: &[Wire<G::Cell>],
+        last: bool,
+        node_name: &str,
+    ) -> Result<Wire<G::Cell>, CircuitError> {
+        let values: Option<Vec<i64>> = z.iter().map(|w| w.value).collect();
+        let found = match values {
+            Some(v) => Some(zkinfer_ir::window_max(
+                &v,
+                last,
+                &self.tables.bounds,
+                node_name,
+            )?),
+            None => None,
+        };
+        let m = self.witness(found.map(|f| f.0), "argmax.m")?;
+        let d = self.gaps(z, &m, node_name)?;
+        let n = z.len();
+        let order: Vec<usize> = if last {
+            (0..n).rev().collect()
+        } else {
+            (0..n).collect()
+        };
+        let mut running: Option<Wire<G::Cell>> = None;
+        let mut e = vec![None; n];
+        for &i in &order {
+            let ei = self.witness(found.map(|f| i64::from(f.1 == i)), "argmax.e")?;
+            let boolean = wrap(self.arith(&ei, Some(&ei), [1, -1, 0, 0]))?;
+            wrap(self.grid.zero(&boolean.cell))?;
+            let picked_gap = wrap(self.arith(&ei, Some(&d[i]), [1, 0, 0, 0]))?;
+            wrap(self.grid.zero(&picked_gap.cell))?;
+            let s = match &running {
+                None => ei.clone(),
+                Some(prev) => wrap(self.arith(prev, Some(&ei), [0, 1, 1, 0]))?,
+            };
+            let t = wrap(self.arith(&d[i], Some(&s), [0, 1, 1, -1]))?;
+            self.nonneg(&t, node_name)?;
+            running = Some(s);
+            e[i] = Some(ei);
+        }
+        if let Some(total) = &running {
+            let one = wrap(self.arith(total, None, [0, 1, 0, -1]))?;
+            wrap(self.grid.zero(&one.cell))?;
+        }
+        let e: Vec<Wire<G::Cell>> = e.into_iter().flatten().collect();
+        let terms: Vec<(&Wire<G::Cell>, i64)> =
+            e.iter().enumerate().map(|(i, w)| (w, i as i64)).collect();
+        wrap(self.dot(&terms, 0))
+    }
+
+    /// `round(a · 2^shift / b)` (gate `div`; `0 ≤ r < 2b` by lookups B and A), then bounded by
+    /// the bound function.
+    pub fn divide(
+        &mut self,
+        a: &Wire<G::Cell>,
+        b: &Wire<G::Cell>,
+        shift: u32,
+        node_name: &str,
+    ) -> Result<Wire<G::Cell>, CircuitError> {
+        let w = match (a.value, b.value) {
+            (Some(av), Some(bv)) => Some(zkinfer_ir::div_round(
+                av,
+                bv,
+                shift,
+                &self.tables.bounds,
+                node_name,
+            )?),
+            _ => None,
+        };
+        let range_tag = self.tag(&self.tables.bound_fn(), node_name)?;
+        let row = self.fresh_row();
+        self.rescale_used.insert(row);
+        self.place("div", row);
+        let p = w.map(|w| w.p);
+        let p_cell = wrap((|| {
+            self.copy_in(a, Adv::X(0), row)?;
+            self.copy_in(b, Adv::X(1), row)?;
+            let g = &mut *self.grid;
+            g.enable(Sel::Div, row)?;
+            g.enable(Sel::EnA, row)?;
+            g.fixed(Fix::Pow, row, 1i64 << shift)?;
+            g.fixed(Fix::TagA, row, range_tag)?;
+            g.fixed(Fix::TagB, row, range_tag)?;
+            g.fixed(Fix::MulB, row, 1)?;
+            g.advice(Adv::Q, row, w.map(|w| w.slack))?;
+            g.advice(Adv::R, row, w.map(|w| w.r))?;
+            g.advice(Adv::F, row, w.map(|w| w.slack))?;
+            g.advice(Adv::X(2), row, p)
+        })())?;
+        let pw = Wire {
+            cell: p_cell,
+            value: p,
+            acc_row: None,
+        };
+        self.rescale(&pw, 0, &zkinfer_ir::TableFn::Identity, node_name)
     }
 }
 
@@ -499,7 +655,47 @@ pub fn lay_out<G: Grid>(
                 let x = arg(0).clone();
                 x.iter()
                     .enumerate()
-                    .map(|(i, w)| l.rescale(w, rs.shift(i), &rs.table, &node.name))
+                    .map(|(i, w)| l.rescale_op(w, rs, i, &node.name))
+                    .collect::<Result<_, _>>()?
+            }
+            Op::Linear(lin) => {
+                let x = node
+                    .inputs
+                    .first()
+                    .map_or(&[][..], |&i| wires[i].as_slice());
+                let mut out = Vec::with_capacity(lin.terms.len());
+                for (row, &bias) in lin.terms.iter().zip(&lin.bias) {
+                    let t: Vec<(&Wire<G::Cell>, i64)> =
+                        row.iter().map(|&(xi, w)| (&x[xi], w)).collect();
+                    out.push(wrap(l.dot(&t, bias))?);
+                }
+                out
+            }
+            Op::Max(w) => {
+                let x = arg(0).clone();
+                let mut out = Vec::with_capacity(w.windows.len());
+                for win in &w.windows {
+                    let z: Vec<Wire<G::Cell>> = win.iter().map(|&i| x[i].clone()).collect();
+                    out.push(l.max(&z, &node.name)?);
+                }
+                out
+            }
+            Op::ArgMax(am) => {
+                let x = arg(0).clone();
+                let mut out = Vec::with_capacity(am.windows.len());
+                for win in &am.windows {
+                    let z: Vec<Wire<G::Cell>> = win.iter().map(|&i| x[i].clone()).collect();
+                    out.push(l.argmax(&z, am.last, &node.name)?);
+                }
+                out
+            }
+            Op::Div(dv) => {
+                let (a, b) = (arg(0).clone(), arg(1).clone());
+                let ia = broadcast_indices(&graph.nodes[node.inputs[0]].shape, &node.shape);
+                let ib = broadcast_indices(&graph.nodes[node.inputs[1]].shape, &node.shape);
+                ia.iter()
+                    .zip(&ib)
+                    .map(|(&i, &j)| l.divide(&a[i], &b[j], dv.shift, &node.name))
                     .collect::<Result<_, _>>()?
             }
             Op::Softmax(sm) => {

@@ -14,7 +14,7 @@ mod table;
 pub use circuit::ModelCircuit;
 pub use config::{blinding_factors, column_counts, CircuitParams, ModelConfig, MIN_LANES};
 pub use error::CircuitError;
-pub use grid::{fe, Adv, DryRun, Grid, Tamper};
+pub use grid::{fe, Adv, AdvCell, DryRun, Grid, Tamper};
 pub use layout::{instance_len, lay_out, LayoutReport, Placement};
 pub use plan::{dry_run, plan, Plan, MAX_K};
 pub use table::TableSet;

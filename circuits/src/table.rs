@@ -35,7 +35,11 @@ impl TableSet {
                 | Op::Reshape
                 | Op::Transpose(_)
                 | Op::Concat(_)
-                | Op::Gather(_) => {}
+                | Op::Gather(_)
+                | Op::Linear(_)
+                | Op::Max(_)
+                | Op::ArgMax(_)
+                | Op::Div(_) => {}
             }
         }
         fns.sort();

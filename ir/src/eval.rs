@@ -2,6 +2,7 @@
 //! comes from here, chips are tested against it, and accuracy is measured with it.
 
 use crate::graph::{Graph, Node};
+use crate::op::{Div, Linear};
 use crate::op::{Op, Rescale, Softmax};
 use crate::table::{TableBounds, TableFn};
 use crate::tensor::{broadcast_indices, Tensor};
@@ -130,9 +131,9 @@ pub fn softmax_row(
     }
     let (mut p, mut r) = (Vec::with_capacity(z.len()), Vec::with_capacity(z.len()));
     for &ei in &e {
-        let num = 2 * ei * (1i64 << op.out_scale) + sum;
-        p.push(num.div_euclid(two_sum));
-        r.push(num.rem_euclid(two_sum));
+        let w = div_round(ei, sum, op.out_scale, bounds, node)?;
+        p.push(w.p);
+        r.push(w.r);
     }
     Ok(SoftmaxWitness {
         max,
@@ -144,6 +145,103 @@ pub fn softmax_row(
         p,
         r,
     })
+}
+
+/// A rounded division row: `2·a·2^shift + b = p·2b + r` with `0 ≤ r < 2b`, so
+/// `p = round(a · 2^shift / b)`; `slack = 2b − 1 − r ≥ 0` is range-checked too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DivWitness {
+    pub p: i64,
+    pub r: i64,
+    pub slack: i64,
+}
+
+/// Divides `a · 2^shift` by `b` with rounding. The circuit range-checks `r` and the slack
+/// against the signed tables' extent, so `2b` must not exceed it; `b` must be positive.
+pub fn div_round(
+    a: i64,
+    b: i64,
+    shift: u32,
+    bounds: &TableBounds,
+    node: &str,
+) -> Result<DivWitness, IrError> {
+    if b < 1 || 2 * b > bounds.pos {
+        return Err(IrError::OutsideTable {
+            node: node.into(),
+            table: "divisor".into(),
+            value: b,
+            min: 1,
+            max: bounds.pos / 2 + 1,
+        });
+    }
+    let num = a
+        .checked_mul(1i64 << shift)
+        .and_then(|v| v.checked_mul(2))
+        .and_then(|v| v.checked_add(b))
+        .ok_or_else(|| IrError::Overflow { node: node.into() })?;
+    let p = num.div_euclid(2 * b);
+    let r = num.rem_euclid(2 * b);
+    Ok(DivWitness {
+        p,
+        r,
+        slack: 2 * b - 1 - r,
+    })
+}
+
+/// The maximum of a window and its position (the first or the last maximal one). The
+/// circuit range-checks every `max − z_i` against the signed tables' extent.
+pub fn window_max(
+    z: &[i64],
+    last: bool,
+    bounds: &TableBounds,
+    node: &str,
+) -> Result<(i64, usize), IrError> {
+    let max = z.iter().copied().max().unwrap_or(0);
+    let min = z.iter().copied().min().unwrap_or(0);
+    if max - min >= bounds.pos {
+        return Err(IrError::OutsideTable {
+            node: node.into(),
+            table: "max spread".into(),
+            value: max - min,
+            min: 0,
+            max: bounds.pos,
+        });
+    }
+    let mut at = z.iter().position(|&v| v == max).unwrap_or(0);
+    if last {
+        at = z.iter().rposition(|&v| v == max).unwrap_or(0);
+    }
+    Ok((max, at))
+}
+
+/// `bias + Σ w · x` for every output of a term-by-term linear map.
+pub fn linear(op: &Linear, x: &[i64], node: &str) -> Result<Vec<i64>, IrError> {
+    op.terms
+        .iter()
+        .zip(&op.bias)
+        .map(|(row, &b)| {
+            let acc = row
+                .iter()
+                .fold(b as i128, |acc, &(xi, w)| acc + x[xi] as i128 * w as i128);
+            i64::try_from(acc).map_err(|_| IrError::Overflow { node: node.into() })
+        })
+        .collect()
+}
+
+fn div_op(
+    op: &Div,
+    a: &Tensor<i64>,
+    b: &Tensor<i64>,
+    shape: &[usize],
+    bounds: &TableBounds,
+    node: &str,
+) -> Result<Vec<i64>, IrError> {
+    let ia = broadcast_indices(a.shape(), shape);
+    let ib = broadcast_indices(b.shape(), shape);
+    ia.iter()
+        .zip(&ib)
+        .map(|(&i, &j)| div_round(a.data()[i], b.data()[j], op.shift, bounds, node).map(|w| w.p))
+        .collect()
 }
 
 /// Evaluates `graph` on integer inputs (already quantized at the input scales).
@@ -222,6 +320,32 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                 }
                 out
             }
+            Op::Linear(lin) => {
+                // A linear map without an input is a constant.
+                let x = node.inputs.first().map_or(&[][..], |&i| values[i].data());
+                linear(lin, x, &node.name)?
+            }
+            Op::Max(w) => {
+                let x = arg(0).data();
+                w.windows
+                    .iter()
+                    .map(|win| {
+                        let z: Vec<i64> = win.iter().map(|&i| x[i]).collect();
+                        window_max(&z, false, bounds, &node.name).map(|(m, _)| m)
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            Op::ArgMax(am) => {
+                let x = arg(0).data();
+                am.windows
+                    .iter()
+                    .map(|win| {
+                        let z: Vec<i64> = win.iter().map(|&i| x[i]).collect();
+                        window_max(&z, am.last, bounds, &node.name).map(|(_, at)| at as i64)
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            Op::Div(d) => div_op(d, arg(0), arg(1), &node.shape, bounds, &node.name)?,
             Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => {
                 let map = graph.index_map(id).unwrap_or_default();
                 map.iter()
@@ -286,6 +410,7 @@ mod tests {
         let per = Rescale {
             shifts: vec![0, 2],
             table: TableFn::Identity,
+            floor: false,
         };
         assert_eq!(rescale(6, 1, &per, &B, "n").map(|w| w.q).ok(), Some(2));
         assert_eq!(rescale(6, 0, &per, &B, "n").map(|w| w.q).ok(), Some(6));

@@ -154,7 +154,11 @@ pub fn index_map(
         | Op::Binary(_)
         | Op::Affine(_)
         | Op::Rescale(_)
-        | Op::Softmax(_) => None,
+        | Op::Softmax(_)
+        | Op::Linear(_)
+        | Op::Max(_)
+        | Op::ArgMax(_)
+        | Op::Div(_) => None,
     }
 }
 

@@ -17,16 +17,16 @@ pub use artifact::{
 };
 pub use error::IrError;
 pub use eval::{
-    dequantize, eval, quantize, rescale, softmax_range_bits, softmax_row, RescaleWitness,
-    SoftmaxWitness, Trace,
+    dequantize, div_round, eval, linear, quantize, rescale, softmax_range_bits, softmax_row,
+    window_max, DivWitness, RescaleWitness, SoftmaxWitness, Trace,
 };
 pub use graph::{index_map, Graph, Node, NodeId};
 pub use op::{
-    dense_terms, Affine, Binary, BinaryKind, Concat, Dense, Gather, Input, Op, Rescale, Softmax,
-    Transpose, WeightSide,
+    dense_terms, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Gather, Input, Linear, Op,
+    Rescale, Softmax, Transpose, WeightSide, Windows,
 };
 pub use settings::{Settings, TensorInfo};
-pub use table::{TableBounds, TableFn};
+pub use table::{erf, MapFn, TableBounds, TableFn};
 pub use tensor::{broadcast_indices, broadcast_shape, strides, transpose_indices, Tensor};
 
 /// The largest bit bound a tensor may have. BN254's scalar field has 254 bits; values are kept

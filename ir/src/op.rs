@@ -31,6 +31,15 @@ pub enum Op {
     Concat(Concat),
     /// Selection along `axis` with constant indices.
     Gather(Gather),
+    /// A linear map with constant weights given term by term: Conv, ConvTranspose, average
+    /// pooling, means and sums, Pad.
+    Linear(Linear),
+    /// The maximum of each window of input elements (MaxPool, ReduceMax).
+    Max(Windows),
+    /// The position of the maximum within each window (ArgMax).
+    ArgMax(ArgMax),
+    /// Elementwise `round(a · 2^shift / b)` of two witnessed tensors, `b ≥ 1`.
+    Div(Div),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -143,8 +152,12 @@ pub struct Affine {
 pub struct Rescale {
     /// Right shift per element; a single entry applies to every element.
     pub shifts: Vec<u32>,
-    /// Identity, Relu or Sigmoid.
+    /// The function applied to the shifted value.
     pub table: TableFn,
+    /// Round toward −∞ instead of to nearest: the sign of the shifted value is then the
+    /// sign of the input, which comparisons rely on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub floor: bool,
 }
 
 impl Rescale {
@@ -153,6 +166,7 @@ impl Rescale {
         Self {
             shifts: vec![shift],
             table,
+            floor: false,
         }
     }
 
@@ -164,9 +178,10 @@ impl Rescale {
         }
     }
 
-    /// `2^(shift-1)`, or 0 for no shift: the rounding offset of element `i`.
+    /// `2^(shift-1)`, or 0 for no shift or a floor: the rounding offset of element `i`.
     pub fn half(&self, i: usize) -> i64 {
         match self.shift(i) {
+            _ if self.floor => 0,
             0 => 0,
             s => 1i64 << (s - 1),
         }
@@ -201,6 +216,34 @@ pub struct Gather {
     pub indices: Vec<usize>,
 }
 
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Linear {
+    /// Per output element, `(flat input index, weight)`.
+    pub terms: Vec<Vec<(usize, i64)>>,
+    /// Per output element.
+    pub bias: Vec<i64>,
+}
+
+/// Per output element, the flat input indices it reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Windows {
+    pub windows: Vec<Vec<usize>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArgMax {
+    /// Per output element, the input indices along the reduced axis, in order.
+    pub windows: Vec<Vec<usize>>,
+    /// Ties go to the last maximal position instead of the first.
+    pub last: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Div {
+    /// The numerator is scaled by `2^shift` before the rounded division.
+    pub shift: u32,
+}
+
 impl Op {
     /// A short name for reports.
     pub fn name(&self) -> &'static str {
@@ -215,6 +258,10 @@ impl Op {
             Op::Transpose(_) => "Transpose",
             Op::Concat(_) => "Concat",
             Op::Gather(_) => "Gather",
+            Op::Linear(_) => "Linear",
+            Op::Max(_) => "Max",
+            Op::ArgMax(_) => "ArgMax",
+            Op::Div(_) => "Div",
         }
     }
 
@@ -223,6 +270,7 @@ impl Op {
         match self {
             Op::Dense(d) => d.weight.len() + d.bias.as_ref().map_or(0, |b| b.len()),
             Op::Affine(a) => a.mul.len() + a.add.len(),
+            Op::Linear(l) => l.terms.iter().map(Vec::len).sum::<usize>() + l.bias.len(),
             Op::Input(_)
             | Op::Binary(_)
             | Op::Rescale(_)
@@ -230,7 +278,10 @@ impl Op {
             | Op::Reshape
             | Op::Transpose(_)
             | Op::Concat(_)
-            | Op::Gather(_) => 0,
+            | Op::Gather(_)
+            | Op::Max(_)
+            | Op::ArgMax(_)
+            | Op::Div(_) => 0,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The float graph the importer builds, and its evaluator (used for calibration and for
 //! measuring quantization error).
 
-use zkinfer_ir::{broadcast_indices, dense_terms, index_map, BinaryKind, Op, Tensor, WeightSide};
+use zkinfer_ir::{
+    broadcast_indices, dense_terms, index_map, BinaryKind, MapFn, Op, Tensor, WeightSide,
+};
 
 use crate::ImportError;
 
@@ -27,6 +29,29 @@ pub enum FloatOp {
     Softmax,
     /// Reshape, Transpose, Concat or Gather.
     IndexMap(Op),
+    /// Term-by-term linear map: per output, `(input index, weight)` and a bias.
+    Linear {
+        terms: Vec<Vec<(usize, f64)>>,
+        bias: Vec<f64>,
+    },
+    /// Maximum over each window of input indices.
+    Max(Vec<Vec<usize>>),
+    /// Position of the maximum within each window.
+    ArgMax {
+        windows: Vec<Vec<usize>>,
+        last: bool,
+    },
+    /// Elementwise `a / b` of two computed tensors, broadcast.
+    Div,
+    /// An elementwise float function, computed by table.
+    Map(MapFn),
+    /// `1` where `x < 0`, else `0`.
+    Negative,
+    /// `min(max(x, lo), hi)`.
+    Clip {
+        lo: f64,
+        hi: f64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -140,6 +165,51 @@ impl FloatGraph {
                     let n = node.shape.last().copied().unwrap_or(1).max(1);
                     arg(0).chunks(n).flat_map(softmax).collect()
                 }
+                FloatOp::Linear { terms, bias } => {
+                    let x = arg(0);
+                    terms
+                        .iter()
+                        .zip(bias)
+                        .map(|(row, &b)| row.iter().fold(b, |acc, &(xi, w)| acc + x[xi] * w))
+                        .collect()
+                }
+                FloatOp::Max(windows) => {
+                    let x = arg(0);
+                    windows
+                        .iter()
+                        .map(|w| w.iter().map(|&i| x[i]).fold(f64::NEG_INFINITY, f64::max))
+                        .collect()
+                }
+                FloatOp::ArgMax { windows, last } => {
+                    let x = arg(0);
+                    windows
+                        .iter()
+                        .map(|w| {
+                            let mut best = 0;
+                            for (k, &i) in w.iter().enumerate() {
+                                let (v, b) = (x[i], x[w[best]]);
+                                if v > b || (*last && v == b) {
+                                    best = k;
+                                }
+                            }
+                            best as f64
+                        })
+                        .collect()
+                }
+                FloatOp::Div => {
+                    let ia = broadcast_indices(shape(0), &node.shape);
+                    let ib = broadcast_indices(shape(1), &node.shape);
+                    ia.iter()
+                        .zip(&ib)
+                        .map(|(&i, &j)| arg(0)[i] / arg(1)[j])
+                        .collect()
+                }
+                FloatOp::Map(g) => arg(0).iter().map(|&v| g.apply(v)).collect(),
+                FloatOp::Negative => arg(0)
+                    .iter()
+                    .map(|&v| f64::from(u8::from(v < 0.0)))
+                    .collect(),
+                FloatOp::Clip { lo, hi } => arg(0).iter().map(|v| v.max(*lo).min(*hi)).collect(),
                 FloatOp::IndexMap(op) => {
                     let shapes: Vec<&[usize]> = (0..node.inputs.len()).map(shape).collect();
                     index_map(op, &shapes, &node.shape)

@@ -194,9 +194,9 @@ fn input_shape(vi: &ValueInfoProto) -> Result<Vec<usize>, ImportError> {
         .as_ref()
         .and_then(|t| t.tensor_type.as_ref())
         .ok_or_else(|| bad("not a tensor input"))?;
-    if !data_type::is_float(tensor.elem_type) {
+    if !data_type::is_float(tensor.elem_type) && !data_type::is_small_int(tensor.elem_type) {
         return Err(bad(&format!(
-            "element type {} is not supported (float inputs only)",
+            "element type {} is not supported (float or 8/32-bit integer inputs only)",
             tensor.elem_type
         )));
     }

@@ -149,4 +149,9 @@ pub mod data_type {
     pub fn is_float(t: i32) -> bool {
         matches!(t, FLOAT | FLOAT16 | DOUBLE | BFLOAT16)
     }
+
+    /// Whether the type is a signed or unsigned integer type small enough to quantize exactly.
+    pub fn is_small_int(t: i32) -> bool {
+        matches!(t, UINT8 | INT8 | INT32)
+    }
 }

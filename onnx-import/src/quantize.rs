@@ -3,8 +3,8 @@
 //! calibration data.
 
 use zkinfer_ir::{
-    eval, softmax_range_bits, Affine, Binary, BinaryKind, Concat, Dense, Graph, Input, Node, Op,
-    Rescale, Softmax, TableBounds, TableFn, Tensor,
+    eval, softmax_range_bits, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Graph, Input,
+    Linear, Node, Op, Rescale, Softmax, TableBounds, TableFn, Tensor, Windows,
 };
 
 use crate::float::{FloatGraph, FloatOp};
@@ -124,7 +124,8 @@ impl Lowering<'_> {
         let in_scale = self.nodes[x].scale;
         let table = make(in_scale);
         let out_scale = match table {
-            TableFn::Sigmoid { out_scale, .. } => out_scale,
+            TableFn::Sigmoid { out_scale, .. } | TableFn::Map { out_scale, .. } => out_scale,
+            TableFn::Negative => 0,
             _ => in_scale,
         };
         if self.fusable[x] {
@@ -235,6 +236,7 @@ impl Lowering<'_> {
                         let rs = Op::Rescale(Rescale {
                             shifts,
                             table: TableFn::Identity,
+                            floor: false,
                         });
                         let id = self.push(name, rs, vec![a], shape, cfg.scale.min(sx));
                         self.fusable[id] = single;
@@ -284,6 +286,80 @@ impl Lowering<'_> {
                     });
                     self.push(name, op, vec![x], shape, cfg.scale)
                 }
+                FloatOp::Linear { terms, bias } if fnode.inputs.is_empty() => {
+                    let op = Op::Linear(Linear {
+                        terms: vec![Vec::new(); terms.len()],
+                        bias: bias.iter().map(|&b| q(b, cfg.scale)).collect(),
+                    });
+                    self.push(name, op, vec![], shape, cfg.scale)
+                }
+                FloatOp::Linear { terms, bias } => {
+                    let x = arg(0);
+                    let sx = self.nodes[x].scale;
+                    let all: Vec<f64> = terms.iter().flatten().map(|&(_, w)| w).collect();
+                    let sw = const_scale(&all, cfg.weight_bits)
+                        .min(cfg.max_shift + cfg.scale.saturating_sub(sx));
+                    let acc_scale = sx + sw;
+                    let op = Op::Linear(Linear {
+                        terms: terms
+                            .iter()
+                            .map(|row| row.iter().map(|&(i, w)| (i, q(w, sw))).collect())
+                            .collect(),
+                        bias: bias.iter().map(|&b| q(b, acc_scale)).collect(),
+                    });
+                    let d = self.push(name, op, vec![x], shape, acc_scale);
+                    self.rescale_to_act(name, d, single)
+                }
+                FloatOp::Max(windows) => {
+                    let x = arg(0);
+                    let op = Op::Max(Windows {
+                        windows: windows.clone(),
+                    });
+                    let s = self.nodes[x].scale;
+                    self.push(name, op, vec![x], shape, s)
+                }
+                FloatOp::ArgMax { windows, last } => {
+                    let op = Op::ArgMax(ArgMax {
+                        windows: windows.clone(),
+                        last: *last,
+                    });
+                    self.push(name, op, vec![arg(0)], shape, 0)
+                }
+                FloatOp::Div => {
+                    let (a, b) = (arg(0), arg(1));
+                    let (sa, sb) = (self.nodes[a].scale, self.nodes[b].scale);
+                    let shift = (cfg.scale + sb).saturating_sub(sa);
+                    let op = Op::Div(Div { shift });
+                    self.push(name, op, vec![a, b], shape, (sa + shift).saturating_sub(sb))
+                }
+                FloatOp::Map(g) => {
+                    let out_scale = cfg.scale;
+                    let g = *g;
+                    self.activation(name, arg(0), |in_scale| TableFn::Map {
+                        g,
+                        in_scale,
+                        out_scale,
+                    })
+                }
+                FloatOp::Clip { lo, hi } => {
+                    let clamp =
+                        |v: f64, s: u32| q(v.clamp(-1e12, 1e12), s).clamp(-(1 << 40), 1 << 40);
+                    let (lo, hi) = (*lo, *hi);
+                    self.activation(name, arg(0), |s| TableFn::Clip {
+                        lo: clamp(lo, s),
+                        hi: clamp(hi, s),
+                    })
+                }
+                FloatOp::Negative => {
+                    let x = arg(0);
+                    let sx = self.nodes[x].scale;
+                    let op = Op::Rescale(Rescale {
+                        shifts: vec![sx],
+                        table: TableFn::Negative,
+                        floor: true,
+                    });
+                    self.push(name, op, vec![x], shape, 0)
+                }
                 FloatOp::IndexMap(op) => {
                     let mut ins: Vec<usize> = (0..fnode.inputs.len()).map(arg).collect();
                     let scale = ins
@@ -313,10 +389,14 @@ struct Needs {
     neg: u64,
     /// Largest `max - x` at softmaxes.
     spread: u64,
+    /// Largest `max - x` in a max or argmax window.
+    window_spread: u64,
+    /// Largest divisor.
+    divisor: u64,
 }
 
 fn table_needs(graph: &Graph, values: &[Tensor<i64>], needs: &mut Needs) {
-    for node in &graph.nodes {
+    for (id, node) in graph.nodes.iter().enumerate() {
         match &node.op {
             Op::Rescale(rs) => {
                 for (i, &x) in values[node.inputs[0]].data().iter().enumerate() {
@@ -335,6 +415,27 @@ fn table_needs(graph: &Graph, values: &[Tensor<i64>], needs: &mut Needs) {
                     let m = row.iter().copied().max().unwrap_or(0);
                     let min = row.iter().copied().min().unwrap_or(0);
                     needs.spread = needs.spread.max((m - min) as u64);
+                }
+            }
+            Op::Max(Windows { windows }) | Op::ArgMax(ArgMax { windows, .. }) => {
+                let z = values[node.inputs[0]].data();
+                for w in windows {
+                    let m = w.iter().map(|&i| z[i]).max().unwrap_or(0);
+                    let min = w.iter().map(|&i| z[i]).min().unwrap_or(0);
+                    needs.window_spread = needs.window_spread.max((m - min) as u64);
+                }
+            }
+            Op::Div(_) => {
+                let b = values[node.inputs[1]].data();
+                let top = b.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+                needs.divisor = needs.divisor.max(top);
+                // The quotient is bounded by the signed table.
+                for &p in values[id].data() {
+                    if p >= 0 {
+                        needs.pos = needs.pos.max(p as u64);
+                    } else {
+                        needs.neg = needs.neg.max(p.unsigned_abs());
+                    }
                 }
             }
             _ => {}
@@ -358,7 +459,9 @@ fn exp_zero(exp: &TableFn) -> u64 {
 /// power of two for extra headroom on the negative side, which calibration sees least of.
 fn table_bounds(graph: &Graph, needs: &Needs, margin_bits: u32) -> TableBounds {
     let m = 1u64 << margin_bits;
-    let mut pos = needs.pos * m + 1;
+    let mut pos = (needs.pos * m + 1)
+        .max(needs.window_spread * m + 1)
+        .max(2 * needs.divisor * m + 1);
     let mut unit = 1u64;
     let mut exp = 1u64;
     for node in &graph.nodes {
@@ -433,8 +536,32 @@ fn set_bounds(graph: &mut Graph, table: &TableBounds, input_bounds: &[u32]) {
             },
             Op::Rescale(rs) => match rs.table {
                 TableFn::Sigmoid { out_scale, .. } => out_scale + 1,
-                _ => table.signed_bits(),
+                TableFn::Relu | TableFn::Identity => table.signed_bits(),
+                other => bits(other.max_abs(table) as u128).max(1),
             },
+            Op::Linear(l) => {
+                let xmax = if node.inputs.is_empty() {
+                    0
+                } else {
+                    max_in(b(0))
+                };
+                let worst = l
+                    .terms
+                    .iter()
+                    .zip(&l.bias)
+                    .map(|(row, &bias)| {
+                        row.iter()
+                            .map(|&(_, w)| w.unsigned_abs() as u128 * xmax)
+                            .sum::<u128>()
+                            + bias.unsigned_abs() as u128
+                    })
+                    .max()
+                    .unwrap_or(0);
+                bits(worst)
+            }
+            Op::Max(_) => b(0),
+            Op::ArgMax(a) => bits(a.windows.iter().map(Vec::len).max().unwrap_or(1) as u128),
+            Op::Div(_) => table.signed_bits(),
             Op::Softmax(sm) => sm.out_scale + 1,
             Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => {
                 (0..node.inputs.len()).map(b).max().unwrap_or(0)

@@ -13,6 +13,6 @@ pub use compile::{compile, default_calibration, CompileError};
 pub use error::ProveError;
 pub use input::{parse_inputs, read_inputs, read_samples};
 pub use keys::{circuit_for, setup, KeyHeader, Keys, BUNDLE_FILE, PK_FILE, VK_FILE};
-pub use prove::{outputs, prove, quantize_inputs, witness};
+pub use prove::{check_witness, outputs, prove, quantize_inputs, witness};
 pub use reference::{find_onnxruntime, onnxruntime_outputs};
 pub use srs::{cache_dir, load_srs, INSECURE_WARNING};

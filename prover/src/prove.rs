@@ -69,6 +69,20 @@ pub fn outputs(model: &CompiledModel, trace: &Trace) -> Vec<Vec<f32>> {
 }
 
 /// Proves one inference. `reference` is the float output to record next to the proof.
+/// Lays the circuit out dry with the trace's values: any disagreement between a chip and the
+/// integer reference is a typed error naming the node, before any proving work.
+pub fn check_witness(model: &CompiledModel, trace: &Trace) -> Result<(), ProveError> {
+    let tables = zkinfer_circuits::TableSet::for_graph(&model.graph, &model.settings.table);
+    lay_out(
+        &mut DryRun::default(),
+        &model.graph,
+        model.settings.lanes,
+        &tables,
+        Some(trace),
+    )?;
+    Ok(())
+}
+
 pub fn prove(
     model: &CompiledModel,
     keys: &Keys,
@@ -77,15 +91,7 @@ pub fn prove(
     reference: Option<(String, Vec<Vec<f32>>)>,
 ) -> Result<ProofFile, ProveError> {
     let trace = Arc::new(witness(model, inputs)?);
-    // The same layout, dry, with values: any disagreement is a typed error before proving.
-    let tables = zkinfer_circuits::TableSet::for_graph(&model.graph, &model.settings.table);
-    lay_out(
-        &mut DryRun::default(),
-        &model.graph,
-        model.settings.lanes,
-        &tables,
-        Some(&trace),
-    )?;
+    check_witness(model, &trace)?;
     let circuit = circuit_for(model).with_trace(trace.clone());
     let instances = ModelCircuit::instances(&model.graph, &trace);
     let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(Vec::new());

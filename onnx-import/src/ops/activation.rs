@@ -1,5 +1,9 @@
-//! Relu, Sigmoid and Softmax (along the last axis).
+//! Relu, Sigmoid, Softmax (along the last axis) and the other elementwise functions, each a
+//! table lookup fused with the rescale before it.
 
+use zkinfer_ir::{MapFn, Op, Tensor, Transpose};
+
+use super::arith::{combine, Kind};
 use super::{axis, Ctx, Value};
 use crate::float::FloatOp;
 
@@ -21,17 +25,235 @@ pub fn sigmoid(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     unary(ctx, FloatOp::Sigmoid, |v| 1.0 / (1.0 + (-v).exp()))
 }
 
+/// Softmax along any axis: along the last one directly, otherwise between two transposes
+/// (free index maps) that move the axis last and back.
 pub fn softmax(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let shape = ctx.shape_of(ctx.input(0)?);
+    let rank = shape.len();
     let default = if ctx.opset < 13 { 1 } else { -1 };
-    let ax = axis(ctx.attr_int("axis", default), shape.len())?;
-    if ax + 1 != shape.len() {
+    let ax = axis(ctx.attr_int("axis", default), rank)?;
+    let x = match ctx.input(0)?.clone() {
+        Value::Const(_) => return Err("softmax of a constant".into()),
+        Value::Node(x) => x,
+    };
+    if ctx.opset < 13 && ax + 1 != rank {
+        // Before opset 13 the input is flattened to 2-D at `axis`.
+        let outer: usize = shape[..ax].iter().product();
+        let inner: usize = shape[ax..].iter().product();
+        let flat = ctx.add(FloatOp::IndexMap(Op::Reshape), vec![x], vec![outer, inner]);
+        let Value::Node(f) = flat else {
+            return Err("internal: reshape produced a constant".into());
+        };
+        let sm = ctx.add(FloatOp::Softmax, vec![f], vec![outer, inner]);
+        let Value::Node(s) = sm else {
+            return Err("internal: softmax produced a constant".into());
+        };
+        return Ok(vec![ctx.add(
+            FloatOp::IndexMap(Op::Reshape),
+            vec![s],
+            shape,
+        )]);
+    }
+    if ax + 1 == rank {
+        return Ok(vec![ctx.add(FloatOp::Softmax, vec![x], shape)]);
+    }
+    let mut perm: Vec<usize> = (0..rank).filter(|&a| a != ax).collect();
+    perm.push(ax);
+    let moved: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let mut back = vec![0; rank];
+    for (i, &p) in perm.iter().enumerate() {
+        back[p] = i;
+    }
+    let t = ctx.add(
+        FloatOp::IndexMap(Op::Transpose(Transpose { perm })),
+        vec![x],
+        moved.clone(),
+    );
+    let Value::Node(t) = t else {
+        return Err("internal: transpose produced a constant".into());
+    };
+    let sm = ctx.add(FloatOp::Softmax, vec![t], moved);
+    let Value::Node(sm) = sm else {
+        return Err("internal: softmax produced a constant".into());
+    };
+    Ok(vec![ctx.add(
+        FloatOp::IndexMap(Op::Transpose(Transpose { perm: back })),
+        vec![sm],
+        shape,
+    )])
+}
+
+fn map(ctx: &mut Ctx<'_>, g: MapFn) -> Result<Vec<Value>, String> {
+    Ok(vec![match ctx.input(0)?.clone() {
+        Value::Const(t) => Value::Const(t.map(|&v| g.apply(v))),
+        Value::Node(x) => {
+            let shape = ctx.graph.nodes[x].shape.clone();
+            ctx.add(FloatOp::Map(g), vec![x], shape)
+        }
+    }])
+}
+
+pub fn tanh(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    map(ctx, MapFn::Tanh)
+}
+
+pub fn exp(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    map(ctx, MapFn::Exp)
+}
+
+pub fn sqrt(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    map(ctx, MapFn::Sqrt)
+}
+
+pub fn erf(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    map(ctx, MapFn::Erf)
+}
+
+pub fn abs(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    map(ctx, MapFn::Abs)
+}
+
+pub fn sign(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    map(ctx, MapFn::Sign)
+}
+
+fn scalar(v: f64) -> Result<Value, String> {
+    Tensor::new(vec![], vec![v])
+        .map(Value::Const)
+        .map_err(|e| e.to_string())
+}
+
+pub fn neg(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let x = ctx.input(0)?.clone();
+    Ok(vec![combine(ctx, Kind::Mul, x, scalar(-1.0)?, false)?])
+}
+
+pub fn leaky_relu(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let alpha = ctx.attr_float("alpha", 0.01);
+    map(ctx, MapFn::leaky_relu(alpha))
+}
+
+/// PRelu with a constant slope: one LeakyRelu table when the slope is uniform, else
+/// `relu(x) · (1 − a) + x · a`.
+pub fn prelu(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let slope = ctx.const_input(1, "slope")?;
+    let first = slope.data().first().copied().unwrap_or(0.0);
+    if slope.data().iter().all(|&v| v == first) {
+        return map(ctx, MapFn::leaky_relu(first as f32));
+    }
+    let x = ctx.node_input(0)?;
+    let shape = ctx.graph.nodes[x].shape.clone();
+    let r = ctx.add(FloatOp::Relu, vec![x], shape);
+    let kept = combine(
+        ctx,
+        Kind::Mul,
+        r,
+        Value::Const(slope.map(|a| 1.0 - a)),
+        false,
+    )?;
+    let leak = combine(ctx, Kind::Mul, Value::Node(x), Value::Const(slope), false)?;
+    Ok(vec![combine(ctx, Kind::Add, kept, leak, false)?])
+}
+
+pub fn clip(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let bound = |ctx: &Ctx<'_>, i: usize, attr: &str, default: f64| -> Result<f64, String> {
+        if ctx.opset < 11 {
+            return Ok(ctx.attr_float(attr, default as f32) as f64);
+        }
+        match ctx.optional(i) {
+            Some(Value::Const(t)) => Ok(t.data().first().copied().unwrap_or(default)),
+            Some(Value::Node(_)) => Err(format!("{attr} (input {i}) must be a constant")),
+            None => Ok(default),
+        }
+    };
+    let lo = bound(ctx, 1, "min", f64::NEG_INFINITY)?;
+    let hi = bound(ctx, 2, "max", f64::INFINITY)?;
+    Ok(vec![match ctx.input(0)?.clone() {
+        Value::Const(t) => Value::Const(t.map(|v| v.max(lo).min(hi))),
+        Value::Node(x) => {
+            let shape = ctx.graph.nodes[x].shape.clone();
+            ctx.add(FloatOp::Clip { lo, hi }, vec![x], shape)
+        }
+    }])
+}
+
+/// Pow by a constant exponent: a product for 2, a table otherwise.
+pub fn pow(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let e = ctx.const_input(1, "the exponent")?;
+    let first = e.data().first().copied().unwrap_or(1.0);
+    if e.data().iter().any(|&v| v != first) {
+        return pow_per_element(ctx, &e);
+    }
+    match (ctx.input(0)?.clone(), first) {
+        (Value::Const(t), _) => Ok(vec![Value::Const(t.map(|v| v.powf(first)))]),
+        (x, 1.0) => Ok(vec![x]),
+        (x, 2.0) => Ok(vec![combine(ctx, Kind::Mul, x.clone(), x, false)?]),
+        (_, 0.5) => map(ctx, MapFn::Sqrt),
+        _ => map(ctx, MapFn::pow(first as f32)),
+    }
+}
+
+/// Pow with an exponent that varies by element: one table per distinct exponent applied to
+/// the whole base, each output element picked from its exponent's table (a free index map).
+fn pow_per_element(ctx: &mut Ctx<'_>, e: &Tensor<f64>) -> Result<Vec<Value>, String> {
+    let x = ctx.node_input(0)?;
+    let xs = ctx.graph.nodes[x].shape.clone();
+    let shape = zkinfer_ir::broadcast_shape(&xs, e.shape())
+        .ok_or_else(|| format!("shapes {xs:?} and {:?} do not broadcast", e.shape()))?;
+    let mut distinct: Vec<f64> = Vec::new();
+    for &v in e.data() {
+        if !distinct.contains(&v) {
+            distinct.push(v);
+        }
+    }
+    if distinct.len() > 8 {
         return Err(format!(
-            "softmax over axis {ax} of shape {shape:?} is not supported yet (only the last axis)"
+            "{} distinct exponents (at most 8 are supported)",
+            distinct.len()
         ));
     }
-    match ctx.input(0)?.clone() {
-        Value::Const(_) => Err("softmax of a constant".into()),
-        Value::Node(x) => Ok(vec![ctx.add(FloatOp::Softmax, vec![x], shape)]),
+    let xlen: usize = xs.iter().product();
+    let mut parts = Vec::with_capacity(distinct.len());
+    for &p in &distinct {
+        let Value::Node(m) = ctx.add(FloatOp::Map(MapFn::pow(p as f32)), vec![x], xs.clone())
+        else {
+            return Err("internal: pow produced a constant".into());
+        };
+        let Value::Node(flat) = ctx.add(FloatOp::IndexMap(Op::Reshape), vec![m], vec![xlen]) else {
+            return Err("internal: reshape produced a constant".into());
+        };
+        parts.push(flat);
     }
+    let all = ctx.add(
+        FloatOp::IndexMap(Op::Concat(zkinfer_ir::Concat { axis: 0 })),
+        parts,
+        vec![xlen * distinct.len()],
+    );
+    let Value::Node(all) = all else {
+        return Err("internal: concat produced a constant".into());
+    };
+    let ix = zkinfer_ir::broadcast_indices(&xs, &shape);
+    let ie = zkinfer_ir::broadcast_indices(e.shape(), &shape);
+    let indices = ix
+        .iter()
+        .zip(&ie)
+        .map(|(&i, &j)| {
+            let which = distinct.iter().position(|&d| d == e.data()[j]).unwrap_or(0);
+            which * xlen + i
+        })
+        .collect();
+    let n: usize = shape.iter().product();
+    let picked = ctx.add(
+        FloatOp::IndexMap(Op::Gather(zkinfer_ir::Gather { axis: 0, indices })),
+        vec![all],
+        vec![n],
+    );
+    let Value::Node(picked) = picked else {
+        return Err("internal: gather produced a constant".into());
+    };
+    Ok(vec![ctx.add(
+        FloatOp::IndexMap(Op::Reshape),
+        vec![picked],
+        shape,
+    )])
 }

@@ -7,7 +7,7 @@ use super::{broadcast_const, expand, Ctx, Value};
 use crate::float::FloatOp;
 
 #[derive(Clone, Copy)]
-enum Kind {
+pub enum Kind {
     Add,
     Sub,
     Mul,
@@ -32,6 +32,23 @@ pub fn div(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
 
 fn elementwise(ctx: &mut Ctx<'_>, kind: Kind) -> Result<Vec<Value>, String> {
     let (a, b) = (ctx.input(0)?.clone(), ctx.input(1)?.clone());
+    Ok(vec![combine(ctx, kind, a, b, true)?])
+}
+
+/// `a kind b` with broadcasting. With `fuse`, `a` and `b` are this node's inputs 0 and 1 and a
+/// constant operand may be folded into the node before.
+pub fn combine(
+    ctx: &mut Ctx<'_>,
+    kind: Kind,
+    a: Value,
+    b: Value,
+    fuse: bool,
+) -> Result<Value, String> {
+    let (op0, op1) = if fuse {
+        (Some(0), Some(1))
+    } else {
+        (None, None)
+    };
     let value = match (a, b) {
         (Value::Const(a), Value::Const(b)) => {
             Value::Const(broadcast_const(&a, &b, |x, y| match kind {
@@ -45,14 +62,14 @@ fn elementwise(ctx: &mut Ctx<'_>, kind: Kind) -> Result<Vec<Value>, String> {
             let one = c.map(|_| 1.0);
             let zero = c.map(|_| 0.0);
             match kind {
-                Kind::Add => affine(ctx, 0, x, one, c)?,
-                Kind::Sub => affine(ctx, 0, x, one, c.map(|v| -v))?,
-                Kind::Mul => affine(ctx, 0, x, c, zero)?,
+                Kind::Add => affine(ctx, op0, x, one, c)?,
+                Kind::Sub => affine(ctx, op0, x, one, c.map(|v| -v))?,
+                Kind::Mul => affine(ctx, op0, x, c, zero)?,
                 Kind::Div => {
                     if c.data().contains(&0.0) {
                         return Err("division by a constant that contains zero".into());
                     }
-                    affine(ctx, 0, x, c.map(|v| 1.0 / v), zero)?
+                    affine(ctx, op0, x, c.map(|v| 1.0 / v), zero)?
                 }
             }
         }
@@ -60,11 +77,12 @@ fn elementwise(ctx: &mut Ctx<'_>, kind: Kind) -> Result<Vec<Value>, String> {
             let one = c.map(|_| 1.0);
             let zero = c.map(|_| 0.0);
             match kind {
-                Kind::Add => affine(ctx, 1, x, one, c)?,
-                Kind::Sub => affine(ctx, 1, x, one.map(|v| -v), c)?,
-                Kind::Mul => affine(ctx, 1, x, c, zero)?,
+                Kind::Add => affine(ctx, op1, x, one, c)?,
+                Kind::Sub => affine(ctx, op1, x, one.map(|v| -v), c)?,
+                Kind::Mul => affine(ctx, op1, x, c, zero)?,
                 Kind::Div => {
-                    return Err("division by a computed tensor is not supported yet".into())
+                    let a = ctx.as_node(Value::Const(c));
+                    return divide(ctx, a, x);
                 }
             }
         }
@@ -73,9 +91,7 @@ fn elementwise(ctx: &mut Ctx<'_>, kind: Kind) -> Result<Vec<Value>, String> {
                 Kind::Add => BinaryKind::Add,
                 Kind::Sub => BinaryKind::Sub,
                 Kind::Mul => BinaryKind::Mul,
-                Kind::Div => {
-                    return Err("division by a computed tensor is not supported yet".into())
-                }
+                Kind::Div => return divide(ctx, a, b),
             };
             let (sa, sb) = (
                 ctx.graph.nodes[a].shape.clone(),
@@ -86,13 +102,25 @@ fn elementwise(ctx: &mut Ctx<'_>, kind: Kind) -> Result<Vec<Value>, String> {
             ctx.add(FloatOp::Binary(bin), vec![a, b], shape)
         }
     };
-    Ok(vec![value])
+    Ok(value)
 }
 
-/// `x · mul + add` where `x` is operand `operand` of this node.
+/// `a / b` of two computed tensors (a witnessed rounded division; `b` must stay positive).
+fn divide(ctx: &mut Ctx<'_>, a: usize, b: usize) -> Result<Value, String> {
+    let (sa, sb) = (
+        ctx.graph.nodes[a].shape.clone(),
+        ctx.graph.nodes[b].shape.clone(),
+    );
+    let shape = broadcast_shape(&sa, &sb)
+        .ok_or_else(|| format!("shapes {sa:?} and {sb:?} do not broadcast"))?;
+    Ok(ctx.add(FloatOp::Div, vec![a, b], shape))
+}
+
+/// `x · mul + add` where `x` is operand `operand` of this node (`None`: an intermediate value,
+/// never fused).
 fn affine(
     ctx: &mut Ctx<'_>,
-    operand: usize,
+    operand: Option<usize>,
     x: usize,
     mul: Tensor<f64>,
     add: Tensor<f64>,
@@ -100,7 +128,7 @@ fn affine(
     let shape = ctx.graph.nodes[x].shape.clone();
     let mul = expand(&mul, &shape)?;
     let add = expand(&add, &shape)?;
-    if ctx.single_use(operand) {
+    if operand.is_some_and(|o| ctx.single_use(o)) {
         let prev = &mut ctx.graph.nodes[x];
         match &mut prev.op {
             FloatOp::Dense { bias, .. } if mul.data().iter().all(|&m| m == 1.0) => {

@@ -3,7 +3,10 @@
 
 mod activation;
 mod arith;
+mod cnn;
+mod compare;
 mod linear;
+mod reduce;
 mod shape;
 
 use std::collections::HashMap;
@@ -58,6 +61,35 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Squeeze" => shape::squeeze,
         "Concat" => shape::concat,
         "Transpose" => shape::transpose,
+        "Slice" => shape::slice,
+        "Conv" => cnn::conv,
+        "ConvTranspose" => cnn::conv_transpose,
+        "MaxPool" => cnn::max_pool,
+        "AveragePool" => cnn::average_pool,
+        "GlobalAveragePool" => cnn::global_average_pool,
+        "BatchNormalization" => cnn::batch_norm,
+        "Pad" => cnn::pad,
+        "ReduceSum" => reduce::reduce_sum,
+        "ReduceMean" => reduce::reduce_mean,
+        "ReduceMax" => reduce::reduce_max,
+        "ArgMax" => reduce::arg_max,
+        "Less" => compare::less,
+        "Greater" => compare::greater,
+        "LessOrEqual" => compare::less_or_equal,
+        "GreaterOrEqual" => compare::greater_or_equal,
+        "Equal" => compare::equal,
+        "Where" => compare::where_,
+        "Tanh" => activation::tanh,
+        "Exp" => activation::exp,
+        "Sqrt" => activation::sqrt,
+        "Erf" => activation::erf,
+        "Abs" => activation::abs,
+        "Sign" => activation::sign,
+        "Neg" => activation::neg,
+        "LeakyRelu" => activation::leaky_relu,
+        "PRelu" => activation::prelu,
+        "Clip" => activation::clip,
+        "Pow" => activation::pow,
         _ => return None,
     })
 }
@@ -87,6 +119,12 @@ impl Ctx<'_> {
         self.attr(name)
             .and_then(|a| a.t.as_ref())
             .map(tensor_from_proto)
+    }
+
+    pub fn attr_string(&self, name: &str, default: &str) -> String {
+        self.attr(name).map_or(default.into(), |a| {
+            String::from_utf8_lossy(&a.s).into_owned()
+        })
     }
 
     pub fn has_attr(&self, name: &str) -> bool {
@@ -134,6 +172,33 @@ impl Ctx<'_> {
             self.node.output.first().cloned().unwrap_or_default()
         } else {
             self.node.name.clone()
+        }
+    }
+
+    /// The input as a node: a constant becomes a node holding it (a linear map with no terms,
+    /// so its values are fixed in the circuit).
+    pub fn as_node(&mut self, v: Value) -> usize {
+        match v {
+            Value::Node(x) => x,
+            Value::Const(t) => {
+                let shape = t.shape().to_vec();
+                let op = FloatOp::Linear {
+                    terms: vec![Vec::new(); t.len()],
+                    bias: t.into_data(),
+                };
+                match self.add(op, vec![], shape) {
+                    Value::Node(x) => x,
+                    Value::Const(_) => 0,
+                }
+            }
+        }
+    }
+
+    /// A node input or an error naming what must be computed.
+    pub fn node_input(&self, i: usize) -> Result<usize, String> {
+        match self.input(i)? {
+            Value::Node(x) => Ok(*x),
+            Value::Const(_) => Err(format!("input {i} is a constant; fold it before this node")),
         }
     }
 

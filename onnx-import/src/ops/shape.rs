@@ -217,11 +217,23 @@ pub fn gather(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(vec![gather_axis(ctx, v, ax, indices, idx.shape())?])
+}
+
+/// Elements `indices` (of shape `idx_shape`) along axis `ax` of `v`.
+fn gather_axis(
+    ctx: &mut Ctx<'_>,
+    v: Value,
+    ax: usize,
+    indices: Vec<usize>,
+    idx_shape: &[usize],
+) -> Result<Value, String> {
+    let s = ctx.shape_of(&v);
     let mut shape = s[..ax].to_vec();
-    shape.extend_from_slice(idx.shape());
+    shape.extend_from_slice(idx_shape);
     shape.extend_from_slice(&s[ax + 1..]);
     let op = Op::Gather(Gather { axis: ax, indices });
-    Ok(vec![match v {
+    Ok(match v {
         Value::Const(t) => {
             let map = zkinfer_ir::index_map(&op, &[&s], &shape).unwrap_or_default();
             Value::Const(
@@ -230,7 +242,54 @@ pub fn gather(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
             )
         }
         Value::Node(x) => ctx.add(FloatOp::IndexMap(op), vec![x], shape),
-    }])
+    })
+}
+
+/// Slice with constant starts, ends, axes and steps: one selection per sliced axis.
+pub fn slice(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let mut v = ctx.input(0)?.clone();
+    let s = ctx.shape_of(&v);
+    let ints = |ctx: &Ctx<'_>, i: usize, attr: &str| -> Result<Option<Vec<i64>>, String> {
+        if ctx.opset < 10 {
+            return Ok(ctx.attr_ints(attr));
+        }
+        match ctx.optional(i) {
+            Some(Value::Const(t)) => Ok(Some(t.data().iter().map(|&x| x as i64).collect())),
+            Some(Value::Node(_)) => Err(format!("{attr} (input {i}) must be a constant")),
+            None => Ok(None),
+        }
+    };
+    let starts = ints(ctx, 1, "starts")?.ok_or("missing starts")?;
+    let ends = ints(ctx, 2, "ends")?.ok_or("missing ends")?;
+    let axes = ints(ctx, 3, "axes")?.unwrap_or_else(|| (0..starts.len() as i64).collect());
+    let steps = ints(ctx, 4, "steps")?.unwrap_or_else(|| vec![1; starts.len()]);
+    if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
+        return Err("starts, ends, axes and steps differ in length".into());
+    }
+    for k in 0..starts.len() {
+        let ax = axis(axes[k], s.len())?;
+        let dim = s[ax] as i64;
+        let step = steps[k];
+        if step == 0 {
+            return Err("a step of 0".into());
+        }
+        let norm = |x: i64| if x < 0 { x + dim } else { x };
+        let (lo, hi) = if step > 0 { (0, dim) } else { (-1, dim - 1) };
+        let start = norm(starts[k]).clamp(lo, hi);
+        let end = norm(ends[k].clamp(-(1 << 40), 1 << 40)).clamp(lo, hi);
+        let mut indices = Vec::new();
+        let mut i = start;
+        while (step > 0 && i < end) || (step < 0 && i > end) {
+            indices.push(i as usize);
+            i += step;
+        }
+        if indices.is_empty() {
+            return Err("the slice is empty".into());
+        }
+        let n = indices.len();
+        v = gather_axis(ctx, v, ax, indices, &[n])?;
+    }
+    Ok(vec![v])
 }
 
 pub fn concat(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
@@ -269,11 +328,7 @@ pub fn concat(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     for v in values {
         ids.push(match v {
             Value::Node(x) => x,
-            Value::Const(_) => {
-                return Err(
-                    "concatenating constants with computed tensors is not supported yet".into(),
-                )
-            }
+            c @ Value::Const(_) => ctx.as_node(c),
         });
     }
     Ok(vec![ctx.add(FloatOp::IndexMap(op), ids, shape)])

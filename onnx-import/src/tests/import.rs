@@ -161,18 +161,18 @@ fn every_unsupported_operator_is_reported_at_once_with_its_node() {
 
 #[test]
 fn unsupported_configurations_of_known_operators_are_listed_too() {
-    // MatMul of two computed tensors and Softmax over a non-last axis.
+    // MatMul of two computed tensors and Pad in wrap mode.
     let bytes = model(
         vec![
             node("MatMul", "mm", &["x", "x"], &["a"], vec![]),
             node(
-                "Softmax",
-                "sm",
+                "Pad",
+                "pad",
                 &["x"],
                 &["out"],
                 vec![AttributeProto {
-                    name: "axis".into(),
-                    i: 0,
+                    name: "mode".into(),
+                    s: b"wrap".to_vec(),
                     ..Default::default()
                 }],
             ),
@@ -183,7 +183,9 @@ fn unsupported_configurations_of_known_operators_are_listed_too() {
     );
     let err = import_onnx(&bytes, "mem.onnx").unwrap_err().to_string();
     assert!(
-        err.contains("node `mm` (MatMul)") && err.contains("node `sm` (Softmax)"),
+        err.contains("node `mm` (MatMul)")
+            && err.contains("node `pad` (Pad)")
+            && err.contains("wrap"),
         "{err}"
     );
 }
