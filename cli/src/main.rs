@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use zkinfer_ir::CompiledModel;
 use zkinfer_onnx::QuantConfig;
 use zkinfer_prover::{
-    compile, load_srs, onnxruntime_outputs, prove, read_inputs, read_samples, setup, Keys,
-    INSECURE_WARNING,
+    choose_quantization, compile, load_srs, onnxruntime_outputs, prove, read_inputs, read_samples,
+    setup, Keys, Target, INSECURE_WARNING,
 };
 use zkinfer_verifier::{verify, Bundle, ProofFile};
 
@@ -43,6 +43,15 @@ enum Command {
         /// Fractional bits of activations.
         #[arg(long, default_value_t = QuantConfig::default().scale)]
         scale: u32,
+        /// Headroom of the tables over the calibrated ranges, in bits (default: 2 with fewer
+        /// than 16 calibration samples, else 1).
+        #[arg(long)]
+        margin_bits: Option<u32>,
+        /// Choose the scale and headroom from the calibration samples: `accuracy` (smallest
+        /// error against the float model) or `resources` (smallest circuit that keeps its
+        /// predictions). Prints every candidate; overrides --scale and --margin-bits.
+        #[arg(long, value_enum)]
+        target: Option<TargetArg>,
     },
     /// Generate the proving key, verifying key and verifier bundle.
     Setup {
@@ -100,7 +109,17 @@ fn run(cli: Cli) -> Result<()> {
             input,
             calibrate,
             scale,
-        } => cmd_compile(&model, &output, input.as_deref(), &calibrate, scale),
+            margin_bits,
+            target,
+        } => cmd_compile(
+            &model,
+            &output,
+            input.as_deref(),
+            &calibrate,
+            scale,
+            margin_bits,
+            target,
+        ),
         Command::Setup { model, output, srs } => cmd_setup(&model, &output, srs.as_deref()),
         Command::Prove {
             model,
@@ -128,12 +147,58 @@ fn secs(t: Instant) -> String {
     format!("{:.2}s", t.elapsed().as_secs_f64())
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum TargetArg {
+    Accuracy,
+    Resources,
+}
+
+/// Prints every candidate quantization and returns the picked one.
+fn pick_quantization(
+    model: &Path,
+    samples: &[Vec<Vec<f32>>],
+    target: TargetArg,
+) -> Result<QuantConfig> {
+    let target = match target {
+        TargetArg::Accuracy => Target::Accuracy,
+        TargetArg::Resources => Target::Resources,
+    };
+    let (choices, picked) = choose_quantization(model, samples, target)?;
+    println!("candidates (calibrated on 3/4 of the samples, measured on the rest):");
+    println!("  scale  margin   k     rows  est. prove  outside  max |err|  argmax agree");
+    for (i, c) in choices.iter().enumerate() {
+        let mark = if i == picked { "  <- picked" } else { "" };
+        match &c.failed {
+            Some(why) => println!(
+                "  {:>5}  {:>6}   unusable: {}",
+                c.cfg.scale,
+                c.cfg.margin_bits,
+                why.lines().next().unwrap_or("")
+            ),
+            None => println!(
+                "  {:>5}  {:>6}  {:>2}  {:>7}  {:>9.1}s  {:>7}  {:>9.5}  {:>11.1}%{mark}",
+                c.cfg.scale,
+                c.cfg.margin_bits,
+                c.k,
+                c.rows,
+                c.estimated_prove_seconds,
+                c.outside,
+                c.max_abs_error,
+                c.agreement
+            ),
+        }
+    }
+    Ok(choices[picked].cfg.clone())
+}
+
 fn cmd_compile(
     model: &Path,
     output: &Path,
     input: Option<&Path>,
     calibrate: &[PathBuf],
     scale: u32,
+    margin_bits: Option<u32>,
+    target: Option<TargetArg>,
 ) -> Result<()> {
     let t = Instant::now();
     let mut samples = Vec::new();
@@ -143,9 +208,13 @@ fn cmd_compile(
     for c in calibrate {
         samples.extend(read_samples(c)?);
     }
-    let cfg = QuantConfig {
-        scale,
-        ..QuantConfig::default()
+    let cfg = match target {
+        Some(target) => pick_quantization(model, &samples, target)?,
+        None => QuantConfig {
+            scale,
+            margin_bits: margin_bits.unwrap_or(QuantConfig::margin_for_samples(samples.len())),
+            ..QuantConfig::default()
+        },
     };
     let (compiled, plan) = compile(model, &samples, &cfg)?;
     compiled.write(output)?;
@@ -162,8 +231,8 @@ fn cmd_compile(
         }
     );
     println!(
-        "  k = {}, rows = {}, table rows = {}, lanes = {}",
-        plan.k, plan.rows, plan.table_rows, plan.lanes
+        "  scale 2^-{}, table headroom {} bit(s), k = {}, rows = {}, table rows = {}, lanes = {}",
+        cfg.scale, cfg.margin_bits, plan.k, plan.rows, plan.table_rows, plan.lanes
     );
     Ok(())
 }

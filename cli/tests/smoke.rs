@@ -235,3 +235,60 @@ fn unsupported_operators_are_all_listed_at_once() {
         "{err}"
     );
 }
+
+/// The corpus, resolved from the workspace root.
+fn corpus() -> PathBuf {
+    root().join("../shared/corpus")
+}
+
+/// Writes sample `i` of `inputs_batch.json` as an input file.
+fn held_out_input(batch: &serde_json::Value, i: usize, path: &Path) {
+    let input = serde_json::json!({ "input_data": [batch["samples"][i].clone()] });
+    std::fs::write(path, serde_json::to_vec(&input).unwrap()).unwrap();
+}
+
+fn argmax(v: &[f64]) -> usize {
+    (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b })
+}
+
+#[test]
+fn cnns_prove_and_verify_five_held_out_digits_each() {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cnn");
+    for entry in [
+        "lenet_digits",
+        "lenet_tanh_avgpool_digits",
+        "cnn_bn_residual_digits",
+    ] {
+        let dir = corpus().join("cnn").join(entry);
+        let work = tmp.join(entry);
+        let (keys, _) = pipeline(&work, &dir.join("model.onnx"), &dir.join("input.json"));
+        let batch: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("inputs_batch.json")).unwrap())
+                .unwrap();
+        for i in 0..5 {
+            let input = work.join(format!("sample{i}.json"));
+            let proof = work.join(format!("sample{i}.proof.json"));
+            held_out_input(&batch, i, &input);
+            ok(&refs(&prove_args(&work.join("model.zkc"), &keys, &input, &proof)));
+            let text = ok(&["verify", "--keys", s(&keys), "--proof", s(&proof)]);
+            assert!(text.contains("VALID"), "{text}");
+            // The verified scores pick the same digit as onnxruntime's.
+            let p: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+            let got: Vec<f64> = p["outputs"][0]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            let want: Vec<f64> = batch["expected_scores"][i]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            assert_eq!(argmax(&got), argmax(&want), "{entry} sample {i}");
+            println!("{entry} sample {i}: verified, digit {}", argmax(&got));
+        }
+    }
+}

@@ -34,6 +34,19 @@ impl Default for QuantConfig {
     }
 }
 
+impl QuantConfig {
+    /// Table headroom for `n` calibration samples: 2 bits (4x the largest value seen) when
+    /// there are fewer than 16, since a handful of samples rarely shows the extremes; 1 bit
+    /// otherwise.
+    pub fn margin_for_samples(n: usize) -> u32 {
+        if n < 16 {
+            2
+        } else {
+            1
+        }
+    }
+}
+
 /// A quantized graph and the extents of its lookup tables.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Quantized {

@@ -79,3 +79,175 @@ pub fn compile(
     });
     Ok((model, p))
 }
+
+/// What `--target` optimizes when choosing scales and table headroom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The smallest error against the float model.
+    Accuracy,
+    /// The smallest circuit that keeps the float model's predictions.
+    Resources,
+}
+
+/// One candidate quantization, measured on held-out calibration samples.
+#[derive(Clone, Debug)]
+pub struct Choice {
+    pub cfg: QuantConfig,
+    pub k: u32,
+    pub rows: usize,
+    pub estimated_prove_seconds: f64,
+    /// Held-out samples whose values left the calibrated tables (proving them would fail).
+    pub outside: usize,
+    /// Largest |quantized − float| over the held-out outputs.
+    pub max_abs_error: f64,
+    /// Held-out samples whose quantized argmax equals the float argmax, in percent.
+    pub agreement: f64,
+    /// Why the candidate cannot be used, if it cannot.
+    pub failed: Option<String>,
+}
+
+fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+fn measure(
+    fg: &FloatGraph,
+    calib: &[Vec<Vec<f32>>],
+    held_out: &[Vec<Vec<f32>>],
+    cfg: &QuantConfig,
+) -> Choice {
+    let mut choice = Choice {
+        cfg: cfg.clone(),
+        k: 0,
+        rows: 0,
+        estimated_prove_seconds: 0.0,
+        outside: 0,
+        max_abs_error: 0.0,
+        agreement: 0.0,
+        failed: None,
+    };
+    let q = match quantize(fg, calib, cfg) {
+        Ok(q) => q,
+        Err(e) => {
+            choice.failed = Some(e.to_string());
+            return choice;
+        }
+    };
+    match plan(&q.graph, &q.table) {
+        Ok(p) => {
+            choice.k = p.k;
+            choice.rows = p.rows;
+            choice.estimated_prove_seconds = p.estimated_prove_seconds(2);
+        }
+        Err(e) => {
+            choice.failed = Some(e.to_string());
+            return choice;
+        }
+    }
+    let mut agree = 0;
+    for sample in held_out {
+        let Ok(float) = fg.eval(sample) else {
+            choice.outside += 1;
+            continue;
+        };
+        let inputs: Result<Vec<zkinfer_ir::Tensor<i64>>, _> = sample
+            .iter()
+            .zip(&q.graph.inputs)
+            .map(|(v, &i)| {
+                let n = &q.graph.nodes[i];
+                zkinfer_ir::Tensor::new(n.shape.clone(), zkinfer_ir::quantize(v, n.scale))
+            })
+            .collect();
+        let Ok(trace) = inputs.and_then(|ins| zkinfer_ir::eval(&q.graph, &q.table, &ins)) else {
+            choice.outside += 1;
+            continue;
+        };
+        let mut all_agree = true;
+        for (&fo, &qo) in fg.outputs.iter().zip(&q.graph.outputs) {
+            let node = &q.graph.nodes[qo];
+            let got = zkinfer_ir::dequantize(trace.values[qo].data(), node.scale);
+            let want = &float[fo];
+            for (g, w) in got.iter().zip(want) {
+                choice.max_abs_error = choice.max_abs_error.max((*g as f64 - w).abs());
+            }
+            let got: Vec<f64> = got.iter().map(|&v| v as f64).collect();
+            all_agree &= argmax(&got) == argmax(want);
+        }
+        agree += usize::from(all_agree);
+    }
+    choice.agreement = 100.0 * agree as f64 / held_out.len().max(1) as f64;
+    choice
+}
+
+/// Tries activation scales 5..=10 bits with 1 or 2 bits of table headroom. Each candidate is
+/// calibrated on the first three quarters of `samples` and measured on the rest (on all of
+/// them when there are fewer than 4). Returns every candidate and the index of the one
+/// `target` picks: the smallest k (then rows) among candidates whose error is within 10% of
+/// the smallest (accuracy) or whose argmax agreement is within one point of the best
+/// (resources). Candidates with held-out samples
+/// outside their tables are not picked.
+pub fn choose_quantization(
+    onnx: &Path,
+    samples: &[Vec<Vec<f32>>],
+    target: Target,
+) -> Result<(Vec<Choice>, usize), CompileError> {
+    let fg = load_onnx(onnx)?;
+    let samples = if samples.is_empty() {
+        default_calibration(&fg, 16)
+    } else {
+        samples.to_vec()
+    };
+    let (calib, held_out) = if samples.len() >= 4 {
+        samples.split_at(samples.len() * 3 / 4)
+    } else {
+        (&samples[..], &samples[..])
+    };
+    let mut choices = Vec::new();
+    for scale in 5..=10 {
+        for margin_bits in [1, 2] {
+            let cfg = QuantConfig {
+                scale,
+                margin_bits,
+                ..QuantConfig::default()
+            };
+            choices.push(measure(&fg, calib, held_out, &cfg));
+        }
+    }
+    let usable: Vec<usize> = (0..choices.len())
+        .filter(|&i| choices[i].failed.is_none() && choices[i].outside == 0)
+        .collect();
+    let best_agreement = usable
+        .iter()
+        .map(|&i| choices[i].agreement)
+        .fold(0.0, f64::max);
+    let best_error = usable
+        .iter()
+        .map(|&i| choices[i].max_abs_error)
+        .fold(f64::INFINITY, f64::min);
+    let key = |i: &usize| {
+        let c = &choices[*i];
+        (c.k, c.rows, c.max_abs_error)
+    };
+    let good_enough = |c: &Choice| match target {
+        // Within 10% of the smallest error: a bigger circuit for less is not worth it.
+        Target::Accuracy => c.max_abs_error <= best_error * 1.1,
+        Target::Resources => c.agreement >= best_agreement - 1.0,
+    };
+    let picked = usable
+        .iter()
+        .filter(|&&i| good_enough(&choices[i]))
+        .min_by(|a, b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal))
+        .copied()
+        .ok_or_else(|| {
+            CompileError::Import(zkinfer_onnx::ImportError::Calibration {
+                reason: "no candidate scale keeps every held-out calibration sample inside its tables; give more calibration samples".into(),
+            })
+        })?;
+    Ok((choices, picked))
+}

@@ -9,7 +9,9 @@ mod prove;
 mod reference;
 mod srs;
 
-pub use compile::{compile, default_calibration, CompileError};
+pub use compile::{
+    choose_quantization, compile, default_calibration, Choice, CompileError, Target,
+};
 pub use error::ProveError;
 pub use input::{parse_inputs, read_inputs, read_samples};
 pub use keys::{circuit_for, setup, KeyHeader, Keys, BUNDLE_FILE, PK_FILE, VK_FILE};
