@@ -56,6 +56,15 @@ impl RoundTrip {
     }
 }
 
+/// Sets up, proves and verifies `model` on one input file; returns the verified output.
+pub fn prove_and_verify(model: &CompiledModel, input: &Path) -> anyhow::Result<VerifiedOutput> {
+    let input = read_inputs(input)?;
+    let (params, srs) = load_srs(model.settings.k, None)?;
+    let keys = setup(model, &params, srs)?;
+    let proof = prove(model, &keys, &params, &input, None)?;
+    Ok(verify(&keys.bundle, &proof)?)
+}
+
 /// Compiles (calibrated on the entry's own input), sets up, proves and verifies a corpus entry.
 pub fn round_trip(entry: &str) -> anyhow::Result<RoundTrip> {
     let dir = corpus().join(entry);

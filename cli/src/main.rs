@@ -165,19 +165,21 @@ fn pick_quantization(
     };
     let (choices, picked) = choose_quantization(model, samples, target)?;
     println!("candidates (calibrated on 3/4 of the samples, measured on the rest):");
-    println!("  scale  margin   k     rows  est. prove  outside  max |err|  argmax agree");
+    println!("  scale  input  margin   k     rows  est. prove  outside  max |err|  argmax agree");
     for (i, c) in choices.iter().enumerate() {
         let mark = if i == picked { "  <- picked" } else { "" };
         match &c.failed {
             Some(why) => println!(
-                "  {:>5}  {:>6}   unusable: {}",
+                "  {:>5}  {:>5}  {:>6}   unusable: {}",
                 c.cfg.scale,
+                c.cfg.input_scale.unwrap_or(c.cfg.scale),
                 c.cfg.margin_bits,
                 why.lines().next().unwrap_or("")
             ),
             None => println!(
-                "  {:>5}  {:>6}  {:>2}  {:>7}  {:>9.1}s  {:>7}  {:>9.5}  {:>11.1}%{mark}",
+                "  {:>5}  {:>5}  {:>6}  {:>2}  {:>7}  {:>9.1}s  {:>7}  {:>9.5}  {:>11.1}%{mark}",
                 c.cfg.scale,
+                c.cfg.input_scale.unwrap_or(c.cfg.scale),
                 c.cfg.margin_bits,
                 c.k,
                 c.rows,
@@ -231,8 +233,8 @@ fn cmd_compile(
         }
     );
     println!(
-        "  scale 2^-{}, table headroom {} bit(s), k = {}, rows = {}, table rows = {}, lanes = {}",
-        cfg.scale, cfg.margin_bits, plan.k, plan.rows, plan.table_rows, plan.lanes
+        "  scale 2^-{} (inputs 2^-{}), table headroom {} bit(s), k = {}, rows = {}, table rows = {}, lanes = {}",
+        cfg.scale, cfg.input_scale.unwrap_or(cfg.scale), cfg.margin_bits, plan.k, plan.rows, plan.table_rows, plan.lanes
     );
     Ok(())
 }

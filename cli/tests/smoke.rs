@@ -263,13 +263,17 @@ fn cnns_prove_and_verify_five_held_out_digits_each() {
         let work = tmp.join(entry);
         let (keys, _) = pipeline(&work, &dir.join("model.onnx"), &dir.join("input.json"));
         let batch: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join("inputs_batch.json")).unwrap())
-                .unwrap();
+            serde_json::from_slice(&std::fs::read(dir.join("inputs_batch.json")).unwrap()).unwrap();
         for i in 0..5 {
             let input = work.join(format!("sample{i}.json"));
             let proof = work.join(format!("sample{i}.proof.json"));
             held_out_input(&batch, i, &input);
-            ok(&refs(&prove_args(&work.join("model.zkc"), &keys, &input, &proof)));
+            ok(&refs(&prove_args(
+                &work.join("model.zkc"),
+                &keys,
+                &input,
+                &proof,
+            )));
             let text = ok(&["verify", "--keys", s(&keys), "--proof", s(&proof)]);
             assert!(text.contains("VALID"), "{text}");
             // The verified scores pick the same digit as onnxruntime's.

@@ -21,6 +21,9 @@ pub struct QuantConfig {
     pub margin_bits: u32,
     /// Largest rescale shift: the remainder range table has `2^max_shift` rows.
     pub max_shift: u32,
+    /// Fractional bits of the graph inputs (default: `scale`). Raw features that a model
+    /// standardizes or compares against fine thresholds need more than its activations.
+    pub input_scale: Option<u32>,
 }
 
 impl Default for QuantConfig {
@@ -30,6 +33,7 @@ impl Default for QuantConfig {
             weight_bits: 10,
             margin_bits: 1,
             max_shift: 12,
+            input_scale: None,
         }
     }
 }
@@ -194,7 +198,7 @@ impl Lowering<'_> {
                     Op::Input(Input { index: *index }),
                     vec![],
                     shape,
-                    cfg.scale,
+                    cfg.input_scale.unwrap_or(cfg.scale),
                 ),
                 FloatOp::Dense { weight, side, bias } => {
                     let x = arg(0);
@@ -208,7 +212,12 @@ impl Lowering<'_> {
                         bias: bias.as_ref().map(|b| to_i64(b, acc_scale)).transpose()?,
                     });
                     let d = self.push(name, op, vec![x], shape, acc_scale);
-                    self.rescale_to_act(name, d, single)
+                    if sw == 0 {
+                        // Integer weights (a selection, a sum): exact, no rescale needed.
+                        d
+                    } else {
+                        self.rescale_to_act(name, d, single)
+                    }
                 }
                 FloatOp::Affine { mul, add } => {
                     // Each multiplier gets its own fractional bits (a feature scaler spans
@@ -321,7 +330,11 @@ impl Lowering<'_> {
                         bias: bias.iter().map(|&b| q(b, acc_scale)).collect(),
                     });
                     let d = self.push(name, op, vec![x], shape, acc_scale);
-                    self.rescale_to_act(name, d, single)
+                    if sw == 0 {
+                        d
+                    } else {
+                        self.rescale_to_act(name, d, single)
+                    }
                 }
                 FloatOp::Max(windows) => {
                     let x = arg(0);
@@ -366,8 +379,10 @@ impl Lowering<'_> {
                 FloatOp::Negative => {
                     let x = arg(0);
                     let sx = self.nodes[x].scale;
+                    // floor(x / 2^t) < 0 exactly when x < 0, for any t: the shift only keeps
+                    // the quotient within the table.
                     let op = Op::Rescale(Rescale {
-                        shifts: vec![sx],
+                        shifts: vec![sx.min(cfg.max_shift)],
                         table: TableFn::Negative,
                         floor: true,
                     });

@@ -185,12 +185,13 @@ fn measure(
     choice
 }
 
-/// Tries activation scales 5..=10 bits with 1 or 2 bits of table headroom. Each candidate is
+/// Tries activation scales 5..=10 bits with 1 or 2 bits of table headroom and inputs at 0, 4
+/// or 8 more fractional bits than the activations. Each candidate is
 /// calibrated on the first three quarters of `samples` and measured on the rest (on all of
 /// them when there are fewer than 4). Returns every candidate and the index of the one
-/// `target` picks: the smallest k (then rows) among candidates whose error is within 10% of
-/// the smallest (accuracy) or whose argmax agreement is within one point of the best
-/// (resources). Candidates with held-out samples
+/// `target` picks: the smallest k (then rows) among candidates with the best argmax agreement
+/// and an error within twice the smallest (accuracy), or with an argmax agreement within one
+/// point of the best (resources). Candidates with held-out samples
 /// outside their tables are not picked.
 pub fn choose_quantization(
     onnx: &Path,
@@ -211,12 +212,15 @@ pub fn choose_quantization(
     let mut choices = Vec::new();
     for scale in 5..=10 {
         for margin_bits in [1, 2] {
-            let cfg = QuantConfig {
-                scale,
-                margin_bits,
-                ..QuantConfig::default()
-            };
-            choices.push(measure(&fg, calib, held_out, &cfg));
+            for input_extra in [0, 4, 8] {
+                let cfg = QuantConfig {
+                    scale,
+                    margin_bits,
+                    input_scale: Some(scale + input_extra),
+                    ..QuantConfig::default()
+                };
+                choices.push(measure(&fg, calib, held_out, &cfg));
+            }
         }
     }
     let usable: Vec<usize> = (0..choices.len())
@@ -235,8 +239,9 @@ pub fn choose_quantization(
         (c.k, c.rows, c.max_abs_error)
     };
     let good_enough = |c: &Choice| match target {
-        // Within 10% of the smallest error: a bigger circuit for less is not worth it.
-        Target::Accuracy => c.max_abs_error <= best_error * 1.1,
+        // The best agreement with the float model's predictions, and within twice the
+        // smallest error: halving an already small error is not worth a 2x bigger circuit.
+        Target::Accuracy => c.agreement >= best_agreement && c.max_abs_error <= best_error * 2.0,
         Target::Resources => c.agreement >= best_agreement - 1.0,
     };
     let picked = usable

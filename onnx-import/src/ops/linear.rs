@@ -100,10 +100,19 @@ pub fn gemm(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     )
 }
 
-/// MatMul with one constant matrix operand.
+/// MatMul with one constant operand: a `Dense` node for a constant matrix, a term-by-term
+/// linear map for batched (rank > 2) products.
 pub fn matmul(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     match (ctx.input(0)?.clone(), ctx.input(1)?.clone()) {
         (Value::Const(a), Value::Const(b)) => Ok(vec![Value::Const(matmul_const(&a, &b)?)]),
+        (Value::Node(x), Value::Const(w)) if w.shape().len() > 2 => {
+            batched(ctx, x, &w, false)
+        }
+        (Value::Const(w), Value::Node(x))
+            if w.shape().len() > 2 || ctx.graph.nodes[x].shape.len() > 2 =>
+        {
+            batched(ctx, x, &w, true)
+        }
         (Value::Node(x), Value::Const(w)) => dense(ctx, x, w, WeightSide::Right, None),
         (Value::Const(w), Value::Node(x)) => dense(ctx, x, w, WeightSide::Left, None),
         (Value::Node(_), Value::Node(_)) => Err(
@@ -147,5 +156,64 @@ fn dense(
         FloatOp::Dense { weight, side, bias },
         vec![x],
         out_shape,
+    )])
+}
+
+/// A batched product `A · B` (numpy `matmul` broadcasting over the leading axes) where the
+/// constant `w` is `A` (`w_left`) or `B`, as a term-by-term linear map.
+fn batched(
+    ctx: &mut Ctx<'_>,
+    x: usize,
+    w: &Tensor<f64>,
+    w_left: bool,
+) -> Result<Vec<Value>, String> {
+    let xs = ctx.graph.nodes[x].shape.clone();
+    let ws = w.shape().to_vec();
+    let (a, b) = if w_left { (&ws, &xs) } else { (&xs, &ws) };
+    if a.len() < 2 || b.len() < 2 {
+        return Err(format!(
+            "batched product of shapes {a:?} and {b:?} needs rank 2 or more"
+        ));
+    }
+    let (m, k, k2, n) = (
+        a[a.len() - 2],
+        a[a.len() - 1],
+        b[b.len() - 2],
+        b[b.len() - 1],
+    );
+    if k != k2 {
+        return Err(format!("shapes {a:?} and {b:?} do not multiply"));
+    }
+    let (ab, bb) = (&a[..a.len() - 2], &b[..b.len() - 2]);
+    let batch = zkinfer_ir::broadcast_shape(ab, bb)
+        .ok_or_else(|| format!("batch shapes {ab:?} and {bb:?} do not broadcast"))?;
+    let ia = zkinfer_ir::broadcast_indices(ab, &batch);
+    let ib = zkinfer_ir::broadcast_indices(bb, &batch);
+    let mut terms = Vec::new();
+    for (&pa, &pb) in ia.iter().zip(&ib) {
+        for i in 0..m {
+            for j in 0..n {
+                let row = (0..k)
+                    .map(|t| {
+                        let ai = (pa * m + i) * k + t;
+                        let bi = (pb * k + t) * n + j;
+                        if w_left {
+                            (bi, w.data()[ai])
+                        } else {
+                            (ai, w.data()[bi])
+                        }
+                    })
+                    .collect();
+                terms.push(row);
+            }
+        }
+    }
+    let mut shape = batch;
+    shape.extend([m, n]);
+    let bias = vec![0.0; terms.len()];
+    Ok(vec![ctx.add(
+        FloatOp::Linear { terms, bias },
+        vec![x],
+        shape,
     )])
 }
