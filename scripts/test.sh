@@ -6,3 +6,5 @@ bash scripts/ensure-onnxruntime.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# The conformance count, printed (the run above already checked it).
+cargo test -p zkinfer-tests --test onnx_node -- --nocapture 2>&1 | grep "^onnx-node:"

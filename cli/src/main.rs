@@ -165,22 +165,26 @@ fn pick_quantization(
     };
     let (choices, picked) = choose_quantization(model, samples, target)?;
     println!("candidates (calibrated on 3/4 of the samples, measured on the rest):");
-    println!("  scale  input  margin   k     rows  est. prove  outside  max |err|  argmax agree");
+    println!(
+        "  scale  input  margin  shift   k     rows  est. prove  outside  max |err|  argmax agree"
+    );
     for (i, c) in choices.iter().enumerate() {
         let mark = if i == picked { "  <- picked" } else { "" };
         match &c.failed {
             Some(why) => println!(
-                "  {:>5}  {:>5}  {:>6}   unusable: {}",
+                "  {:>5}  {:>5}  {:>6}  {:>5}   unusable: {}",
                 c.cfg.scale,
                 c.cfg.input_scale.unwrap_or(c.cfg.scale),
                 c.cfg.margin_bits,
+                c.cfg.max_shift,
                 why.lines().next().unwrap_or("")
             ),
             None => println!(
-                "  {:>5}  {:>5}  {:>6}  {:>2}  {:>7}  {:>9.1}s  {:>7}  {:>9.5}  {:>11.1}%{mark}",
+                "  {:>5}  {:>5}  {:>6}  {:>5}  {:>2}  {:>7}  {:>9.1}s  {:>7}  {:>9.5}  {:>11.1}%{mark}",
                 c.cfg.scale,
                 c.cfg.input_scale.unwrap_or(c.cfg.scale),
                 c.cfg.margin_bits,
+                c.cfg.max_shift,
                 c.k,
                 c.rows,
                 c.estimated_prove_seconds,

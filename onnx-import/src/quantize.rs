@@ -30,7 +30,7 @@ impl Default for QuantConfig {
     fn default() -> Self {
         Self {
             scale: 7,
-            weight_bits: 10,
+            weight_bits: 14,
             margin_bits: 1,
             max_shift: 12,
             input_scale: None,

@@ -185,8 +185,9 @@ fn measure(
     choice
 }
 
-/// Tries activation scales 5..=10 bits with 1 or 2 bits of table headroom and inputs at 0, 4
-/// or 8 more fractional bits than the activations. Each candidate is
+/// Tries activation scales 5..=10 bits with 1 or 2 bits of table headroom, inputs at 0, 4 or
+/// 8 more fractional bits than the activations, and rescale shifts up to 12 or 14 bits (the
+/// larger keeps more weight bits but rounds the tables up to a multiple of 2^14). Each candidate is
 /// calibrated on the first three quarters of `samples` and measured on the rest (on all of
 /// them when there are fewer than 4). Returns every candidate and the index of the one
 /// `target` picks: the smallest k (then rows) among candidates with the best argmax agreement
@@ -213,13 +214,16 @@ pub fn choose_quantization(
     for scale in 5..=10 {
         for margin_bits in [1, 2] {
             for input_extra in [0, 4, 8] {
-                let cfg = QuantConfig {
-                    scale,
-                    margin_bits,
-                    input_scale: Some(scale + input_extra),
-                    ..QuantConfig::default()
-                };
-                choices.push(measure(&fg, calib, held_out, &cfg));
+                for max_shift in [12, 14] {
+                    let cfg = QuantConfig {
+                        scale,
+                        margin_bits,
+                        input_scale: Some(scale + input_extra),
+                        max_shift,
+                        ..QuantConfig::default()
+                    };
+                    choices.push(measure(&fg, calib, held_out, &cfg));
+                }
             }
         }
     }
