@@ -7,7 +7,11 @@ its own process; peak memory is that process's max RSS (os.wait4). Times are med
 --reps runs, measured inside the process around the prove/verify call (SRS and key loading
 included for both). Prints a Markdown table.
 
-usage: compare_ezkl.py [--model sklearn/mlp2_relu_digits_stdops] [--reps 3]
+usage: compare_ezkl.py [--model sklearn/mlp2_relu_digits_stdops] [--reps 3] [--target accuracy]
+
+zkinfer compiles calibrated on the model's input.json (what EZKL calibrates on), or with
+--target, on inputs_batch.json with `zkinfer compile --target T` (EZKL keeps calibrating on
+input.json with its "resources" target).
 """
 import argparse
 import json
@@ -85,6 +89,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="sklearn/mlp2_relu_digits_stdops")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--target", choices=["accuracy", "resources"])
     args = ap.parse_args()
     entry = os.path.join(CORPUS, args.model)
     onnx, data = os.path.join(entry, "model.onnx"), os.path.join(entry, "input.json")
@@ -95,8 +100,11 @@ def main():
 
     # zkinfer
     zkc, keys, proof = (os.path.join(work, n) for n in ("model.zkc", "keys", "proof.json"))
-    so, _, _ = run([ZKINFER, "compile", onnx, "-o", zkc, "--input", data])
-    z["k"] = int(so.split("k = ")[1].split(",")[0])
+    compile_args = [ZKINFER, "compile", onnx, "-o", zkc, "--input", data]
+    if args.target:
+        compile_args += ["--calibrate", os.path.join(entry, "inputs_batch.json"), "--target", args.target]
+    so, _, _ = run(compile_args)
+    z["k"] = int(so.split(", k = ")[1].split(",")[0])
     _, z["setup"], _ = run([ZKINFER, "setup", zkc, "-o", keys])  # generates the cached SRS once
     _, z["setup"], _ = run([ZKINFER, "setup", zkc, "-o", keys])
     prove_ms, prove_rss, verify_ms = [], [], []
@@ -135,7 +143,8 @@ def main():
         err = float("nan")
     e.update(prove=statistics.median(prove_ms), rss=max(prove_rss), verify=statistics.median(verify_ms), size=size, err=err)
 
-    print(f"\nzkinfer vs EZKL 23.0.5 on {args.model} ({os.cpu_count()} cores, median of {args.reps})\n")
+    how = f"zkinfer --target {args.target}" if args.target else "zkinfer calibrated on input.json"
+    print(f"\nzkinfer vs EZKL 23.0.5 on {args.model} ({os.cpu_count()} cores, median of {args.reps}; {how})\n")
     print("| metric | zkinfer | EZKL | EZKL / zkinfer |")
     print("|---|---|---|---|")
     rows = [
