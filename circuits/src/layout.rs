@@ -689,6 +689,25 @@ pub fn lay_out<G: Grid>(
                 }
                 out
             }
+            Op::Mean(m) => {
+                // One fixed divisor cell per distinct count: an `arith` row whose output is
+                // the constant alone.
+                let x = arg(0).clone();
+                let mut divisors: Vec<(i64, Wire<G::Cell>)> = Vec::new();
+                let mut out = Vec::with_capacity(x.len());
+                for (w, &n) in x.iter().zip(&m.counts) {
+                    let b = match divisors.iter().find(|(c, _)| *c == n) {
+                        Some((_, b)) => b.clone(),
+                        None => {
+                            let b = wrap(l.arith(w, None, [0, 0, 0, n]))?;
+                            divisors.push((n, b.clone()));
+                            b
+                        }
+                    };
+                    out.push(l.divide(w, &b, 0, &node.name)?);
+                }
+                out
+            }
             Op::Div(dv) => {
                 let (a, b) = (arg(0).clone(), arg(1).clone());
                 let ia = broadcast_indices(&graph.nodes[node.inputs[0]].shape, &node.shape);

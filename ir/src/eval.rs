@@ -346,6 +346,12 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                     .collect::<Result<_, _>>()?
             }
             Op::Div(d) => div_op(d, arg(0), arg(1), &node.shape, bounds, &node.name)?,
+            Op::Mean(m) => arg(0)
+                .data()
+                .iter()
+                .zip(&m.counts)
+                .map(|(&x, &n)| div_round(x, n, 0, bounds, &node.name).map(|w| w.p))
+                .collect::<Result<_, _>>()?,
             Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => {
                 let map = graph.index_map(id).unwrap_or_default();
                 map.iter()

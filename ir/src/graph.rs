@@ -158,7 +158,8 @@ pub fn index_map(
         | Op::Linear(_)
         | Op::Max(_)
         | Op::ArgMax(_)
-        | Op::Div(_) => None,
+        | Op::Div(_)
+        | Op::Mean(_) => None,
     }
 }
 

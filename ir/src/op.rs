@@ -40,6 +40,9 @@ pub enum Op {
     ArgMax(ArgMax),
     /// Elementwise `round(a · 2^shift / b)` of two witnessed tensors, `b ≥ 1`.
     Div(Div),
+    /// Elementwise `round(x / n)` by constant positive counts (averages: the division chip
+    /// with a fixed divisor).
+    Mean(Mean),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -244,6 +247,12 @@ pub struct Div {
     pub shift: u32,
 }
 
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mean {
+    /// The divisor of each element.
+    pub counts: Vec<i64>,
+}
+
 impl Op {
     /// A short name for reports.
     pub fn name(&self) -> &'static str {
@@ -262,6 +271,7 @@ impl Op {
             Op::Max(_) => "Max",
             Op::ArgMax(_) => "ArgMax",
             Op::Div(_) => "Div",
+            Op::Mean(_) => "Mean",
         }
     }
 
@@ -271,6 +281,7 @@ impl Op {
             Op::Dense(d) => d.weight.len() + d.bias.as_ref().map_or(0, |b| b.len()),
             Op::Affine(a) => a.mul.len() + a.add.len(),
             Op::Linear(l) => l.terms.iter().map(Vec::len).sum::<usize>() + l.bias.len(),
+            Op::Mean(m) => m.counts.len(),
             Op::Input(_)
             | Op::Binary(_)
             | Op::Rescale(_)

@@ -43,6 +43,8 @@ pub enum FloatOp {
     },
     /// Elementwise `a / b` of two computed tensors, broadcast.
     Div,
+    /// Elementwise division by constant positive counts (averages).
+    Mean(Vec<usize>),
     /// An elementwise float function, computed by table.
     Map(MapFn),
     /// `1` where `x < 0`, else `0`.
@@ -204,6 +206,11 @@ impl FloatGraph {
                         .map(|(&i, &j)| arg(0)[i] / arg(1)[j])
                         .collect()
                 }
+                FloatOp::Mean(counts) => arg(0)
+                    .iter()
+                    .zip(counts)
+                    .map(|(&v, &n)| v / n as f64)
+                    .collect(),
                 FloatOp::Map(g) => arg(0).iter().map(|&v| g.apply(v)).collect(),
                 FloatOp::Negative => arg(0)
                     .iter()

@@ -4,7 +4,7 @@
 
 use zkinfer_ir::{
     eval, softmax_range_bits, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Graph, Input,
-    Linear, Node, Op, Rescale, Softmax, TableBounds, TableFn, Tensor, Windows,
+    Linear, Mean, Node, Op, Rescale, Softmax, TableBounds, TableFn, Tensor, Windows,
 };
 
 use crate::float::{FloatGraph, FloatOp};
@@ -358,6 +358,14 @@ impl Lowering<'_> {
                     let op = Op::Div(Div { shift });
                     self.push(name, op, vec![a, b], shape, (sa + shift).saturating_sub(sb))
                 }
+                FloatOp::Mean(counts) => {
+                    let x = arg(0);
+                    let op = Op::Mean(Mean {
+                        counts: counts.iter().map(|&n| n as i64).collect(),
+                    });
+                    let s = self.nodes[x].scale;
+                    self.push(name, op, vec![x], shape, s)
+                }
                 FloatOp::Map(g) => {
                     let out_scale = cfg.scale;
                     let g = *g;
@@ -453,9 +461,16 @@ fn table_needs(graph: &Graph, values: &[Tensor<i64>], needs: &mut Needs) {
                     needs.window_spread = needs.window_spread.max((m - min) as u64);
                 }
             }
-            Op::Div(_) => {
-                let b = values[node.inputs[1]].data();
-                let top = b.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+            Op::Div(_) | Op::Mean(_) => {
+                let top = match &node.op {
+                    Op::Mean(m) => m.counts.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0),
+                    _ => values[node.inputs[1]]
+                        .data()
+                        .iter()
+                        .map(|v| v.unsigned_abs())
+                        .max()
+                        .unwrap_or(0),
+                };
                 needs.divisor = needs.divisor.max(top);
                 // The quotient is bounded by the signed table.
                 for &p in values[id].data() {
@@ -589,7 +604,7 @@ fn set_bounds(graph: &mut Graph, table: &TableBounds, input_bounds: &[u32]) {
             }
             Op::Max(_) => b(0),
             Op::ArgMax(a) => bits(a.windows.iter().map(Vec::len).max().unwrap_or(1) as u128),
-            Op::Div(_) => table.signed_bits(),
+            Op::Div(_) | Op::Mean(_) => table.signed_bits(),
             Op::Softmax(sm) => sm.out_scale + 1,
             Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => {
                 (0..node.inputs.len()).map(b).max().unwrap_or(0)

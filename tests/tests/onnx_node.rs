@@ -68,7 +68,6 @@ fn onnx_node_conformance() {
         }
     }
     println!("onnx-node: {passed} passed of {} in corpus", cases.len());
-    eprintln!("onnx-node: {passed} passed of {} in corpus", cases.len());
     assert!(
         failures.is_empty(),
         "{} failed:\n{}",

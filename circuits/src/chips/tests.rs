@@ -625,3 +625,43 @@ fn an_input_outside_the_table_range_fails_with_the_node_named() {
     assert!(err.contains("`f`"), "{err}");
     assert!(err.contains("tanh") && err.contains("1000"), "{err}");
 }
+
+#[test]
+fn mean_divides_by_its_fixed_count_with_exact_rounding() {
+    let s = vec![1, 4];
+    let g = graph(
+        vec![
+            node("x", Op::Input(Input { index: 0 }), vec![], s.clone(), 7),
+            node(
+                "mean",
+                Op::Mean(zkinfer_ir::Mean {
+                    counts: vec![3, 3, 5, 5],
+                }),
+                vec![0],
+                s.clone(),
+                7,
+            ),
+        ],
+        vec![0],
+        1,
+    );
+    let x = vec![Tensor::new(s, vec![10, -10, 12, 13]).unwrap()];
+    check(&g, &x, vec![]).unwrap();
+    // round(10/3) = 3, round(-10/3) = -3, round(12/5) = 2, round(13/5) = 3.
+    assert_eq!(eval(&g, &TB, &x).unwrap().values[1].data(), &[3, -3, 2, 3]);
+    let div = rows_of(&g, 1, "div");
+    assert_fails(&g, &x, t(Adv::X(2), div[0], 4), "\"div\"");
+    // 2·10 + 3 = 23 = 3·6 + 5. Quotient 2 with remainder 11 ≥ 2b: its slack −6 leaves the table.
+    let forged = vec![
+        t(Adv::X(2), div[0], 2),
+        t(Adv::R, div[0], 11),
+        t(Adv::Q, div[0], -6),
+        t(Adv::F, div[0], -6),
+    ];
+    let err = check(&g, &x, forged).unwrap_err();
+    assert!(err.contains("table A") && !err.contains("\"div\""), "{err}");
+    // The divisor is a fixed constant: claiming 4 instead of 3 breaks its `arith` row.
+    let divisor_row = rows_of(&g, 1, "arith")[0];
+    let err = check(&g, &x, forge(&g, &[(Adv::Acc, divisor_row, 4)])).unwrap_err();
+    assert!(err.contains("\"arith\""), "{err}");
+}

@@ -383,23 +383,32 @@ pub fn average_pool(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let include_pad = ctx.attr_int("count_include_pad", 0) != 0;
     let (shape, wins) = pool_windows(ctx, &xs, kernel_attr(ctx)?)?;
     let mut terms = Vec::with_capacity(wins.len());
+    let mut counts = Vec::with_capacity(wins.len());
     for (w, padded) in wins {
         let count = if include_pad { padded } else { w.len() };
         if count == 0 {
             return Err("a pooling window lies entirely in the padding".into());
         }
-        terms.push(
-            w.into_iter()
-                .map(|i| (i, 1.0 / count as f64))
-                .collect::<Vec<_>>(),
-        );
+        terms.push(w.into_iter().map(|i| (i, 1.0)).collect::<Vec<_>>());
+        counts.push(count);
     }
+    Ok(vec![mean(ctx, x, terms, counts, shape)?])
+}
+
+/// The sum over each window (a linear map with unit weights, exact) divided by its count with
+/// the rounded-division chip.
+pub fn mean(
+    ctx: &mut Ctx<'_>,
+    x: usize,
+    terms: Vec<Vec<(usize, f64)>>,
+    counts: Vec<usize>,
+    shape: Vec<usize>,
+) -> Result<Value, String> {
     let bias = vec![0.0; terms.len()];
-    Ok(vec![ctx.add(
-        FloatOp::Linear { terms, bias },
-        vec![x],
-        shape,
-    )])
+    let Value::Node(sum) = ctx.add(FloatOp::Linear { terms, bias }, vec![x], shape.clone()) else {
+        return Err("internal: a sum produced a constant".into());
+    };
+    Ok(ctx.add(FloatOp::Mean(counts), vec![sum], shape))
 }
 
 pub fn global_average_pool(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
@@ -410,20 +419,11 @@ pub fn global_average_pool(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let inner: usize = xs[2..].iter().product();
     let outer = xs[0] * xs[1];
     let terms = (0..outer)
-        .map(|o| {
-            (0..inner)
-                .map(|i| (o * inner + i, 1.0 / inner as f64))
-                .collect()
-        })
+        .map(|o| (0..inner).map(|i| (o * inner + i, 1.0)).collect())
         .collect();
     let mut shape = xs[..2].to_vec();
     shape.extend(std::iter::repeat_n(1, xs.len() - 2));
-    let bias = vec![0.0; outer];
-    Ok(vec![ctx.add(
-        FloatOp::Linear { terms, bias },
-        vec![x],
-        shape,
-    )])
+    Ok(vec![mean(ctx, x, terms, vec![inner; outer], shape)?])
 }
 
 /// Per-channel `scale · (x − mean) / sqrt(var + eps) + B`, folded into the Conv or Gemm

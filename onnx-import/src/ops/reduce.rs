@@ -75,25 +75,23 @@ fn reduce(ctx: &mut Ctx<'_>, kind: &str) -> Result<Vec<Value>, String> {
     };
     let (shape, windows) = reduce_windows(&xs, &axes, keepdims);
     let x = ctx.as_node(v);
-    let op = match kind {
-        "max" => FloatOp::Max(windows),
-        _ => {
-            let bias = vec![0.0; windows.len()];
-            let terms = windows
-                .into_iter()
-                .map(|w| {
-                    let wt = if kind == "mean" {
-                        1.0 / w.len().max(1) as f64
-                    } else {
-                        1.0
-                    };
-                    w.into_iter().map(|i| (i, wt)).collect()
-                })
-                .collect();
-            FloatOp::Linear { terms, bias }
-        }
-    };
-    Ok(vec![ctx.add(op, vec![x], shape)])
+    if kind == "max" {
+        return Ok(vec![ctx.add(FloatOp::Max(windows), vec![x], shape)]);
+    }
+    let counts: Vec<usize> = windows.iter().map(|w| w.len().max(1)).collect();
+    let terms: Vec<Vec<(usize, f64)>> = windows
+        .into_iter()
+        .map(|w| w.into_iter().map(|i| (i, 1.0)).collect())
+        .collect();
+    if kind == "mean" {
+        return Ok(vec![super::cnn::mean(ctx, x, terms, counts, shape)?]);
+    }
+    let bias = vec![0.0; terms.len()];
+    Ok(vec![ctx.add(
+        FloatOp::Linear { terms, bias },
+        vec![x],
+        shape,
+    )])
 }
 
 pub fn reduce_sum(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
