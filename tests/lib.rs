@@ -65,15 +65,22 @@ pub fn prove_and_verify(model: &CompiledModel, input: &Path) -> anyhow::Result<V
     Ok(verify(&keys.bundle, &proof)?)
 }
 
-/// Compiles (calibrated on the entry's own input), sets up, proves and verifies a corpus entry.
-pub fn round_trip(entry: &str) -> anyhow::Result<RoundTrip> {
-    let dir = corpus().join(entry);
+/// Compiles the corpus entry in `dir` calibrated on its own `input.json` (default settings);
+/// returns the model and that input.
+pub fn compile_example(dir: &Path) -> anyhow::Result<(CompiledModel, Vec<Vec<f32>>)> {
     let input = read_inputs(&dir.join("input.json"))?;
     let (model, _) = compile(
         &dir.join("model.onnx"),
         std::slice::from_ref(&input),
         &QuantConfig::default(),
     )?;
+    Ok((model, input))
+}
+
+/// Compiles (calibrated on the entry's own input), sets up, proves and verifies a corpus entry.
+pub fn round_trip(entry: &str) -> anyhow::Result<RoundTrip> {
+    let dir = corpus().join(entry);
+    let (model, input) = compile_example(&dir)?;
     let (params, srs) = load_srs(model.settings.k, None)?;
     let keys = setup(&model, &params, srs)?;
     let proof = prove(&model, &keys, &params, &input, None)?;
@@ -110,12 +117,7 @@ pub fn tolerance(scale: u32, want: f32) -> f32 {
 pub fn conformance(entry: &str) -> anyhow::Result<Conformance> {
     use halo2_axiom::dev::MockProver;
     let dir = corpus().join("onnx-node").join(entry);
-    let input = read_inputs(&dir.join("input.json"))?;
-    let (model, _) = compile(
-        &dir.join("model.onnx"),
-        std::slice::from_ref(&input),
-        &QuantConfig::default(),
-    )?;
+    let (model, input) = compile_example(&dir)?;
     let trace = zkinfer_prover::witness(&model, &input)?;
     let got = zkinfer_prover::outputs(&model, &trace);
     let expected = read_outputs(&dir.join("expected_output.json"))?;

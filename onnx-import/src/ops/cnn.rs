@@ -127,24 +127,39 @@ fn flat(shape: &[usize], n: usize, c: usize, h: usize, w: usize) -> usize {
     ((n * shape[1] + c) * shape[2] + h) * shape[3] + w
 }
 
-pub fn conv(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+/// What Conv and ConvTranspose read: the input node and its shape, the constant weight
+/// (`[C_out, C_in/group, kH, kW]` for Conv, `[C_in, C_out/group, kH, kW]` for ConvTranspose),
+/// the spatial size and the group count.
+struct ConvOperands {
+    x: usize,
+    xs: Vec<usize>,
+    w: Tensor<f64>,
+    ws: Vec<usize>,
+    hw: [usize; 2],
+    group: usize,
+}
+
+fn conv_operands(ctx: &Ctx<'_>, layout: &str) -> Result<ConvOperands, String> {
     let (x, xs) = input_node(ctx)?;
     let w = ctx.const_input(1, "the weight")?;
     let ws = w.shape().to_vec();
-    let [h, wd] = spatial_dims(&xs)?;
+    let hw = spatial_dims(&xs)?;
     if ws.len() != 4 {
-        return Err(format!(
-            "the weight must be [M, C/group, kH, kW], got {ws:?}"
-        ));
+        return Err(format!("the weight must be {layout}, got {ws:?}"));
     }
     let group = ctx.attr_int("group", 1).max(1) as usize;
-    let (m, cg) = (ws[0], ws[1]);
-    if xs[1] != cg * group || m % group != 0 {
-        return Err(format!(
-            "{} input channels do not match weight {ws:?} with group {group}",
-            xs[1]
-        ));
-    }
+    Ok(ConvOperands {
+        x,
+        xs,
+        w,
+        ws,
+        hw,
+        group,
+    })
+}
+
+/// The constant bias of `m` output channels (zeros without one).
+fn conv_bias(ctx: &Ctx<'_>, m: usize) -> Result<Vec<f64>, String> {
     let bias = match ctx.optional(2) {
         Some(Value::Const(b)) => b.data().to_vec(),
         Some(Value::Node(_)) => return Err("the bias (input 2) must be a constant".into()),
@@ -156,6 +171,27 @@ pub fn conv(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
             bias.len()
         ));
     }
+    Ok(bias)
+}
+
+fn channel_mismatch(channels: usize, ws: &[usize], group: usize) -> String {
+    format!("{channels} input channels do not match weight {ws:?} with group {group}")
+}
+
+pub fn conv(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let ConvOperands {
+        x,
+        xs,
+        w,
+        ws,
+        hw: [h, wd],
+        group,
+    } = conv_operands(ctx, "[M, C/group, kH, kW]")?;
+    let (m, cg) = (ws[0], ws[1]);
+    if xs[1] != cg * group || m % group != 0 {
+        return Err(channel_mismatch(xs[1], &ws, group));
+    }
+    let bias = conv_bias(ctx, m)?;
     let [ay, ax] = windows(ctx, [h, wd], [ws[2], ws[3]])?;
     let out_shape = vec![xs[0], m, ay.output, ax.output];
     let wf =
@@ -194,35 +230,20 @@ pub fn conv(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
 }
 
 pub fn conv_transpose(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
-    let (x, xs) = input_node(ctx)?;
-    let w = ctx.const_input(1, "the weight")?;
-    let ws = w.shape().to_vec();
-    let [h, wd] = spatial_dims(&xs)?;
-    if ws.len() != 4 {
-        return Err(format!(
-            "the weight must be [C, M/group, kH, kW], got {ws:?}"
-        ));
-    }
-    let group = ctx.attr_int("group", 1).max(1) as usize;
+    let ConvOperands {
+        x,
+        xs,
+        w,
+        ws,
+        hw: [h, wd],
+        group,
+    } = conv_operands(ctx, "[C, M/group, kH, kW]")?;
     let (c_in, mg) = (ws[0], ws[1]);
     if xs[1] != c_in || c_in % group != 0 {
-        return Err(format!(
-            "{} input channels do not match weight {ws:?} with group {group}",
-            xs[1]
-        ));
+        return Err(channel_mismatch(xs[1], &ws, group));
     }
     let m = mg * group;
-    let bias = match ctx.optional(2) {
-        Some(Value::Const(b)) => b.data().to_vec(),
-        Some(Value::Node(_)) => return Err("the bias (input 2) must be a constant".into()),
-        None => vec![0.0; m],
-    };
-    if bias.len() != m {
-        return Err(format!(
-            "the bias has {} values for {m} output channels",
-            bias.len()
-        ));
-    }
+    let bias = conv_bias(ctx, m)?;
     let stride = pair(ctx, "strides", 1)?;
     let dilation = pair(ctx, "dilations", 1)?;
     let out_pad = ctx
