@@ -102,6 +102,8 @@ pub struct Choice {
     pub max_abs_error: f64,
     /// Held-out samples whose quantized argmax equals the float argmax, in percent.
     pub agreement: f64,
+    /// Largest |float output| over the held-out samples (the error's yardstick).
+    pub output_magnitude: f64,
     /// Why the candidate cannot be used, if it cannot.
     pub failed: Option<String>,
 }
@@ -130,6 +132,7 @@ fn measure(
         outside: 0,
         max_abs_error: 0.0,
         agreement: 0.0,
+        output_magnitude: 0.0,
         failed: None,
     };
     let q = match quantize(fg, calib, cfg) {
@@ -175,6 +178,7 @@ fn measure(
             let want = &float[fo];
             for (g, w) in got.iter().zip(want) {
                 choice.max_abs_error = choice.max_abs_error.max((*g as f64 - w).abs());
+                choice.output_magnitude = choice.output_magnitude.max(w.abs());
             }
             let got: Vec<f64> = got.iter().map(|&v| v as f64).collect();
             all_agree &= argmax(&got) == argmax(want);
@@ -191,8 +195,8 @@ fn measure(
 /// calibrated on the first three quarters of `samples` and measured on the rest (on all of
 /// them when there are fewer than 4). Returns every candidate and the index of the one
 /// `target` picks: the smallest k (then rows) among candidates with the best argmax agreement
-/// and an error within twice the smallest (accuracy), or with an argmax agreement within one
-/// point of the best (resources). Candidates with held-out samples
+/// and an error within twice the smallest or under 0.1% of the largest output (accuracy), or
+/// with an argmax agreement within one point of the best (resources). Candidates with held-out samples
 /// outside their tables are not picked.
 pub fn choose_quantization(
     onnx: &Path,
@@ -243,9 +247,13 @@ pub fn choose_quantization(
         (c.k, c.rows, c.max_abs_error)
     };
     let good_enough = |c: &Choice| match target {
-        // The best agreement with the float model's predictions, and within twice the
-        // smallest error: halving an already small error is not worth a 2x bigger circuit.
-        Target::Accuracy => c.agreement >= best_agreement && c.max_abs_error <= best_error * 2.0,
+        // The best agreement with the float model's predictions, and an error within twice
+        // the smallest or below 0.1% of the outputs' magnitude: halving an already small
+        // error is not worth a 2x bigger circuit.
+        Target::Accuracy => {
+            c.agreement >= best_agreement
+                && c.max_abs_error <= (best_error * 2.0).max(1e-3 * c.output_magnitude)
+        }
         Target::Resources => c.agreement >= best_agreement - 1.0,
     };
     let picked = usable
