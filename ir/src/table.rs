@@ -63,6 +63,10 @@ pub enum MapFn {
     Erf,
     Abs,
     Sign,
+    /// `x · Φ(x)` with the exact normal CDF (`Gelu`, approximate = none).
+    Gelu,
+    /// The tanh approximation of GELU (`Gelu`, approximate = tanh).
+    GeluTanh,
     /// `x` for `x ≥ 0`, `alpha · x` below.
     LeakyRelu {
         alpha_bits: u32,
@@ -93,6 +97,11 @@ impl MapFn {
             MapFn::Sqrt => v.sqrt(),
             MapFn::Erf => erf(v),
             MapFn::Abs => v.abs(),
+            MapFn::Gelu => 0.5 * v * (1.0 + erf(v / std::f64::consts::SQRT_2)),
+            MapFn::GeluTanh => {
+                let c = (2.0 / std::f64::consts::PI).sqrt();
+                0.5 * v * (1.0 + (c * (v + 0.044_715 * v * v * v)).tanh())
+            }
             MapFn::Sign => {
                 if v > 0.0 {
                     1.0
@@ -121,6 +130,7 @@ impl MapFn {
             MapFn::Erf => "erf",
             MapFn::Abs => "abs",
             MapFn::Sign => "sign",
+            MapFn::Gelu | MapFn::GeluTanh => "gelu",
             MapFn::LeakyRelu { .. } => "leaky_relu",
             MapFn::Pow { .. } => "pow",
         }

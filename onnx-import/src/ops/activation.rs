@@ -257,3 +257,14 @@ fn pow_per_element(ctx: &mut Ctx<'_>, e: &Tensor<f64>) -> Result<Vec<Value>, Str
         shape,
     )])
 }
+
+/// Gelu (opset 20): one table, exact or with the tanh approximation.
+pub fn gelu(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    match ctx.attr_string("approximate", "none").as_str() {
+        "none" => map(ctx, MapFn::Gelu),
+        "tanh" => map(ctx, MapFn::GeluTanh),
+        other => Err(format!(
+            "approximate = {other} is not supported (none, tanh)"
+        )),
+    }
+}

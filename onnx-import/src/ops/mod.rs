@@ -6,6 +6,7 @@ mod arith;
 mod cnn;
 mod compare;
 mod linear;
+mod norm;
 mod reduce;
 mod shape;
 
@@ -90,6 +91,8 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "PRelu" => activation::prelu,
         "Clip" => activation::clip,
         "Pow" => activation::pow,
+        "Gelu" => activation::gelu,
+        "LayerNormalization" => norm::layer_norm,
         _ => return None,
     })
 }
