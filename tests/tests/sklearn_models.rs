@@ -97,7 +97,7 @@ fn tree_ensembles_and_stdops_models_predict_onnxruntimes_labels() {
             same += usize::from(got == want);
         }
         // The example input is proven with this very model up to k = 16; the larger choices
-        // (k = 17 to 19) would need big SRS files generated in CI, so their example is proven
+        // (k = 17 to 20) would need big SRS files generated in CI, so their example is proven
         // at the default quantization instead.
         let proven_k = if model.settings.k <= 16 {
             zkinfer_tests::prove_and_verify(&model, &dir.join("input.json"))
