@@ -118,10 +118,14 @@ fn argmax(v: &[f64]) -> usize {
     best
 }
 
+/// A held-out sample and the float model's outputs on it (`None` if it cannot be evaluated),
+/// computed once for every candidate.
+type HeldOut = (Vec<Vec<f32>>, Option<Vec<Vec<f64>>>);
+
 fn measure(
     fg: &FloatGraph,
     calib: &[Vec<Vec<f32>>],
-    held_out: &[Vec<Vec<f32>>],
+    held_out: &[HeldOut],
     cfg: &QuantConfig,
 ) -> Choice {
     let mut choice = Choice {
@@ -154,8 +158,8 @@ fn measure(
         }
     }
     let mut agree = 0;
-    for sample in held_out {
-        let Ok(float) = fg.eval(sample) else {
+    for (sample, float) in held_out {
+        let Some(float) = float else {
             choice.outside += 1;
             continue;
         };
@@ -172,10 +176,9 @@ fn measure(
             continue;
         };
         let mut all_agree = true;
-        for (&fo, &qo) in fg.outputs.iter().zip(&q.graph.outputs) {
+        for (want, &qo) in float.iter().zip(&q.graph.outputs) {
             let node = &q.graph.nodes[qo];
             let got = zkinfer_ir::dequantize(trace.values[qo].data(), node.scale);
-            let want = &float[fo];
             for (g, w) in got.iter().zip(want) {
                 choice.max_abs_error = choice.max_abs_error.max((*g as f64 - w).abs());
                 choice.output_magnitude = choice.output_magnitude.max(w.abs());
@@ -214,6 +217,16 @@ pub fn choose_quantization(
     } else {
         (&samples[..], &samples[..])
     };
+    let held_out: Vec<HeldOut> = held_out
+        .iter()
+        .map(|x| {
+            let float = fg
+                .eval(x)
+                .ok()
+                .map(|values| fg.outputs.iter().map(|&o| values[o].clone()).collect());
+            (x.clone(), float)
+        })
+        .collect();
     let mut choices = Vec::new();
     for scale in 5..=10 {
         for margin_bits in [1, 2] {
@@ -226,7 +239,7 @@ pub fn choose_quantization(
                         max_shift,
                         ..QuantConfig::default()
                     };
-                    choices.push(measure(&fg, calib, held_out, &cfg));
+                    choices.push(measure(&fg, calib, &held_out, &cfg));
                 }
             }
         }

@@ -1,5 +1,7 @@
 //! Negative tests for every gate and lookup: an honest witness passes the MockProver, and a
-//! corrupted one fails on the named constraint. The chips themselves live in `layout.rs`.
+//! corrupted one fails on the named constraint. The chips themselves live in `layout/`.
 
+#[cfg(test)]
+mod cnn_tests;
 #[cfg(test)]
 mod tests;

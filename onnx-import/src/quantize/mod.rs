@@ -3,12 +3,15 @@
 //! calibration data.
 
 use zkinfer_ir::{
-    eval, softmax_range_bits, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Graph, Input,
-    Linear, Mean, Node, Op, Rescale, Softmax, TableBounds, TableFn, Tensor, Windows,
+    eval, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Graph, Input, Linear, Mean, Node,
+    Op, Rescale, Softmax, TableBounds, TableFn, Tensor, Windows,
 };
+
+mod bounds;
 
 use crate::float::{FloatGraph, FloatOp};
 use crate::ImportError;
+use bounds::{set_bounds, table_bounds, table_needs, Needs};
 
 /// Quantization choices.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,6 +139,17 @@ impl Lowering<'_> {
         id
     }
 
+    /// The output of a product with constant weights at `weight_scale` fractional bits:
+    /// integer weights (a selection, a sum) keep the operand's scale exactly, others are
+    /// rescaled to the activation scale.
+    fn product_output(&mut self, name: &str, d: usize, weight_scale: u32, single: bool) -> usize {
+        if weight_scale == 0 {
+            d
+        } else {
+            self.rescale_to_act(name, d, single)
+        }
+    }
+
     /// Applies a table activation to `x`, fused into its rescale when possible.
     fn activation(&mut self, name: &str, x: usize, make: impl Fn(u32) -> TableFn) -> usize {
         let in_scale = self.nodes[x].scale;
@@ -212,12 +226,7 @@ impl Lowering<'_> {
                         bias: bias.as_ref().map(|b| to_i64(b, acc_scale)).transpose()?,
                     });
                     let d = self.push(name, op, vec![x], shape, acc_scale);
-                    if sw == 0 {
-                        // Integer weights (a selection, a sum): exact, no rescale needed.
-                        d
-                    } else {
-                        self.rescale_to_act(name, d, single)
-                    }
+                    self.product_output(name, d, sw, single)
                 }
                 FloatOp::Affine { mul, add } => {
                     // Each multiplier gets its own fractional bits (a feature scaler spans
@@ -330,11 +339,7 @@ impl Lowering<'_> {
                         bias: bias.iter().map(|&b| q(b, acc_scale)).collect(),
                     });
                     let d = self.push(name, op, vec![x], shape, acc_scale);
-                    if sw == 0 {
-                        d
-                    } else {
-                        self.rescale_to_act(name, d, single)
-                    }
+                    self.product_output(name, d, sw, single)
                 }
                 FloatOp::Max(windows) => {
                     let x = arg(0);
@@ -414,203 +419,6 @@ impl Lowering<'_> {
             self.map.push(id);
         }
         Ok(())
-    }
-}
-
-/// Largest pre-table values seen in a trace.
-#[derive(Clone, Copy, Debug, Default)]
-struct Needs {
-    /// Largest positive and largest negative (as a magnitude) `q` at rescales.
-    pos: u64,
-    neg: u64,
-    /// Largest `max - x` at softmaxes.
-    spread: u64,
-    /// Largest `max - x` in a max or argmax window.
-    window_spread: u64,
-    /// Largest divisor.
-    divisor: u64,
-}
-
-fn table_needs(graph: &Graph, values: &[Tensor<i64>], needs: &mut Needs) {
-    for (id, node) in graph.nodes.iter().enumerate() {
-        match &node.op {
-            Op::Rescale(rs) => {
-                for (i, &x) in values[node.inputs[0]].data().iter().enumerate() {
-                    let qv = (x + rs.half(i)) >> rs.shift(i);
-                    if qv >= 0 {
-                        needs.pos = needs.pos.max(qv as u64);
-                    } else {
-                        needs.neg = needs.neg.max(qv.unsigned_abs());
-                    }
-                }
-            }
-            Op::Softmax(_) => {
-                let z = values[node.inputs[0]].data();
-                let n = node.shape.last().copied().unwrap_or(1).max(1);
-                for row in z.chunks(n) {
-                    let m = row.iter().copied().max().unwrap_or(0);
-                    let min = row.iter().copied().min().unwrap_or(0);
-                    needs.spread = needs.spread.max((m - min) as u64);
-                }
-            }
-            Op::Max(Windows { windows }) | Op::ArgMax(ArgMax { windows, .. }) => {
-                let z = values[node.inputs[0]].data();
-                for w in windows {
-                    let m = w.iter().map(|&i| z[i]).max().unwrap_or(0);
-                    let min = w.iter().map(|&i| z[i]).min().unwrap_or(0);
-                    needs.window_spread = needs.window_spread.max((m - min) as u64);
-                }
-            }
-            Op::Div(_) | Op::Mean(_) => {
-                let top = match &node.op {
-                    Op::Mean(m) => m.counts.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0),
-                    _ => values[node.inputs[1]]
-                        .data()
-                        .iter()
-                        .map(|v| v.unsigned_abs())
-                        .max()
-                        .unwrap_or(0),
-                };
-                needs.divisor = needs.divisor.max(top);
-                // The quotient is bounded by the signed table.
-                for &p in values[id].data() {
-                    if p >= 0 {
-                        needs.pos = needs.pos.max(p as u64);
-                    } else {
-                        needs.neg = needs.neg.max(p.unsigned_abs());
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// The first `d` at which `exp` rounds to 0: its table needs no larger domain, since the
-/// circuit clamps `d` there.
-fn exp_zero(exp: &TableFn) -> u64 {
-    let mut d = 0u64;
-    while d < 1 << 24 && exp.apply(d as i64) != 0 {
-        d += 1;
-    }
-    d
-}
-
-/// Table extents that hold `needs` with `2^margin_bits` headroom, and that the circuit's
-/// range checks require: `pos` is a multiple of `2^shift` for every rescale shift and holds
-/// every softmax remainder, probability and clamped-exp overflow. `neg` is rounded up to a
-/// power of two for extra headroom on the negative side, which calibration sees least of.
-fn table_bounds(graph: &Graph, needs: &Needs, margin_bits: u32) -> TableBounds {
-    let m = 1u64 << margin_bits;
-    let mut pos = (needs.pos * m + 1)
-        .max(needs.window_spread * m + 1)
-        .max(2 * needs.divisor * m + 1);
-    let mut unit = 1u64;
-    let mut exp = 1u64;
-    for node in &graph.nodes {
-        match &node.op {
-            Op::Rescale(rs) => unit = unit.max(1 << rs.max_shift()),
-            Op::Softmax(sm) => {
-                let n = node.shape.last().copied().unwrap_or(1);
-                let zero = exp_zero(&sm.exp);
-                exp = exp.max(zero + 1);
-                pos = pos
-                    .max(1 << softmax_range_bits(sm, n))
-                    .max(2 << sm.out_scale)
-                    .max((needs.spread * m).saturating_sub(zero) + 1);
-            }
-            _ => {}
-        }
-    }
-    let round = |v: u64| (v.max(1).div_ceil(unit) * unit) as i64;
-    TableBounds {
-        neg: (needs.neg * m).max(1).next_power_of_two() as i64,
-        pos: round(pos),
-        exp: exp as i64,
-    }
-}
-
-/// Fills in every node's bit bound, given the table size.
-fn set_bounds(graph: &mut Graph, table: &TableBounds, input_bounds: &[u32]) {
-    for id in 0..graph.nodes.len() {
-        let node = &graph.nodes[id];
-        let b = |i: usize| graph.nodes[node.inputs[i]].bound;
-        let max_in = |v: u32| (1u128 << v) - 1;
-        let bound = match &node.op {
-            Op::Input(i) => input_bounds.get(i.index).copied().unwrap_or(62),
-            Op::Dense(d) => {
-                let xmax = max_in(b(0));
-                let bias = |j: usize| {
-                    d.bias
-                        .as_ref()
-                        .map_or(0, |t| t.data()[j].unsigned_abs() as u128)
-                };
-                let terms = d.terms(&graph.nodes[node.inputs[0]].shape);
-                let worst = terms
-                    .iter()
-                    .enumerate()
-                    .map(|(j, row)| {
-                        row.iter()
-                            .map(|&(_, w)| w.unsigned_abs() as u128 * xmax)
-                            .sum::<u128>()
-                            + bias(j)
-                    })
-                    .max()
-                    .unwrap_or(0);
-                bits(worst)
-            }
-            Op::Affine(a) => {
-                let xmax = max_in(b(0));
-                let worst = a
-                    .mul
-                    .data()
-                    .iter()
-                    .zip(a.add.data())
-                    .map(|(&m, &c)| m.unsigned_abs() as u128 * xmax + c.unsigned_abs() as u128)
-                    .max()
-                    .unwrap_or(0);
-                bits(worst)
-            }
-            Op::Binary(bin) => match bin.kind {
-                BinaryKind::Mul => b(0) + b(1),
-                BinaryKind::Add | BinaryKind::Sub => {
-                    (b(0) + bin.lhs_shift).max(b(1) + bin.rhs_shift) + 1
-                }
-            },
-            Op::Rescale(rs) => match rs.table {
-                TableFn::Sigmoid { out_scale, .. } => out_scale + 1,
-                TableFn::Relu | TableFn::Identity => table.signed_bits(),
-                other => bits(other.max_abs(table) as u128).max(1),
-            },
-            Op::Linear(l) => {
-                let xmax = if node.inputs.is_empty() {
-                    0
-                } else {
-                    max_in(b(0))
-                };
-                let worst = l
-                    .terms
-                    .iter()
-                    .zip(&l.bias)
-                    .map(|(row, &bias)| {
-                        row.iter()
-                            .map(|&(_, w)| w.unsigned_abs() as u128 * xmax)
-                            .sum::<u128>()
-                            + bias.unsigned_abs() as u128
-                    })
-                    .max()
-                    .unwrap_or(0);
-                bits(worst)
-            }
-            Op::Max(_) => b(0),
-            Op::ArgMax(a) => bits(a.windows.iter().map(Vec::len).max().unwrap_or(1) as u128),
-            Op::Div(_) | Op::Mean(_) => table.signed_bits(),
-            Op::Softmax(sm) => sm.out_scale + 1,
-            Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => {
-                (0..node.inputs.len()).map(b).max().unwrap_or(0)
-            }
-        };
-        graph.nodes[id].bound = bound;
     }
 }
 
