@@ -2,7 +2,7 @@
 //! comes from here, chips are tested against it, and accuracy is measured with it.
 
 use crate::graph::{Graph, Node};
-use crate::op::{Div, Linear};
+use crate::op::{ArgMax, Div, Linear, Windows};
 use crate::op::{Op, Rescale, Softmax};
 use crate::table::{TableBounds, TableFn};
 use crate::tensor::{broadcast_indices, Tensor};
@@ -325,25 +325,21 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                 let x = node.inputs.first().map_or(&[][..], |&i| values[i].data());
                 linear(lin, x, &node.name)?
             }
-            Op::Max(w) => {
+            Op::Max(Windows { windows }) | Op::ArgMax(ArgMax { windows, .. }) => {
                 let x = arg(0).data();
-                w.windows
+                let last = matches!(&node.op, Op::ArgMax(am) if am.last);
+                windows
                     .iter()
                     .map(|win| {
                         let z: Vec<i64> = win.iter().map(|&i| x[i]).collect();
-                        window_max(&z, false, bounds, &node.name).map(|(m, _)| m)
+                        let (m, at) = window_max(&z, last, bounds, &node.name)?;
+                        Ok(if matches!(node.op, Op::ArgMax(_)) {
+                            at as i64
+                        } else {
+                            m
+                        })
                     })
-                    .collect::<Result<_, _>>()?
-            }
-            Op::ArgMax(am) => {
-                let x = arg(0).data();
-                am.windows
-                    .iter()
-                    .map(|win| {
-                        let z: Vec<i64> = win.iter().map(|&i| x[i]).collect();
-                        window_max(&z, am.last, bounds, &node.name).map(|(_, at)| at as i64)
-                    })
-                    .collect::<Result<_, _>>()?
+                    .collect::<Result<_, IrError>>()?
             }
             Op::Div(d) => div_op(d, arg(0), arg(1), &node.shape, bounds, &node.name)?,
             Op::Mean(m) => arg(0)

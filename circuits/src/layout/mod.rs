@@ -489,21 +489,16 @@ pub fn lay_out<G: Grid>(
                 }
                 out
             }
-            Op::Max(w) => {
-                let x = arg(0).clone();
-                let mut out = Vec::with_capacity(w.windows.len());
-                for win in &w.windows {
+            Op::Max(zkinfer_ir::Windows { windows })
+            | Op::ArgMax(zkinfer_ir::ArgMax { windows, .. }) => {
+                let x = arg(0);
+                let mut out = Vec::with_capacity(windows.len());
+                for win in windows {
                     let z: Vec<Wire<G::Cell>> = win.iter().map(|&i| x[i].clone()).collect();
-                    out.push(l.max(&z, &node.name)?);
-                }
-                out
-            }
-            Op::ArgMax(am) => {
-                let x = arg(0).clone();
-                let mut out = Vec::with_capacity(am.windows.len());
-                for win in &am.windows {
-                    let z: Vec<Wire<G::Cell>> = win.iter().map(|&i| x[i].clone()).collect();
-                    out.push(l.argmax(&z, am.last, &node.name)?);
+                    out.push(match &node.op {
+                        Op::ArgMax(am) => l.argmax(&z, am.last, &node.name)?,
+                        _ => l.max(&z, &node.name)?,
+                    });
                 }
                 out
             }
