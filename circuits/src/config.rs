@@ -7,20 +7,48 @@
 
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::plonk::{
-    Advice, Column, ConstraintSystem, Expression, Fixed, Instance, Selector, TableColumn,
+    Advice, Challenge, Column, ConstraintSystem, Expression, FirstPhase, Fixed, Instance,
+    SecondPhase, Selector, TableColumn,
 };
 use halo2_axiom::poly::Rotation;
 use serde::{Deserialize, Serialize};
+use zkinfer_ir::{Graph, Op, Settings};
 
-/// What `configure` needs to know: the number of dot-product lanes.
+/// What `configure` needs to know: the number of dot-product lanes, and whether the circuit
+/// has the second-phase columns of Freivalds' check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CircuitParams {
     pub lanes: usize,
+    #[serde(default)]
+    pub freivalds: bool,
 }
 
 impl Default for CircuitParams {
     fn default() -> Self {
-        Self { lanes: 4 }
+        Self {
+            lanes: 4,
+            freivalds: false,
+        }
+    }
+}
+
+impl CircuitParams {
+    /// The parameters for `graph` with `lanes` lanes: Freivalds' columns only when the graph
+    /// has a product of two witnessed tensors.
+    pub fn for_graph(graph: &Graph, lanes: usize) -> Self {
+        Self {
+            lanes,
+            freivalds: graph.nodes.iter().any(|n| n.op == Op::MatMul),
+        }
+    }
+}
+
+impl From<&Settings> for CircuitParams {
+    fn from(s: &Settings) -> Self {
+        Self {
+            lanes: s.lanes,
+            freivalds: s.freivalds,
+        }
     }
 }
 
@@ -55,6 +83,82 @@ pub struct ModelConfig {
     pub t_tag: TableColumn,
     pub t_x: TableColumn,
     pub t_y: TableColumn,
+    pub freivalds: Option<FreivaldsConfig>,
+}
+
+/// Freivalds' check of a witnessed product `C = A·B`: a challenge `ρ` drawn after every
+/// first-phase column (so after `A`, `B` and `C`) is committed, and two second-phase columns.
+/// With `r = (ρ^(p-1), …, ρ, 1)` the circuit computes `B·r` and `C·r` by Horner's rule and
+/// checks `A·(B·r) = C·r` row by row of `A`.
+#[derive(Clone, Debug)]
+pub struct FreivaldsConfig {
+    pub challenge: Challenge,
+    /// Horner accumulators and dot-product accumulators.
+    pub h: Column<Advice>,
+    /// The entries of `B·r`, copied next to the row of `A` they multiply.
+    pub v: Column<Advice>,
+    /// `h[next] = chain·ρ^L·h + Σ_i ρ^(L-1-i)·x_i`: Horner over `L` lanes per row.
+    pub s_horner: Selector,
+    /// `h[next] = chain·ρ·h + acc`: Horner over one `acc` cell per row.
+    pub s_horner_acc: Selector,
+    /// `h[next] = chain·h + x_0·v`: one product per row of `A·(B·r)`.
+    pub s_fdot: Selector,
+}
+
+impl FreivaldsConfig {
+    fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        x: &[Column<Advice>],
+        acc: Column<Advice>,
+        chain: Column<Fixed>,
+    ) -> Self {
+        let challenge = meta.challenge_usable_after(FirstPhase);
+        let h = meta.advice_column_in(SecondPhase);
+        let v = meta.advice_column_in(SecondPhase);
+        meta.enable_equality(h);
+        meta.enable_equality(v);
+        let (s_horner, s_horner_acc, s_fdot) = (meta.selector(), meta.selector(), meta.selector());
+        let lanes = x.len();
+        meta.create_gate("freivalds horner", |m| {
+            let s = m.query_selector(s_horner);
+            let rho = m.query_challenge(challenge);
+            let pow = |e: usize| {
+                (0..e).fold(Expression::Constant(Fr::one()), |acc, _| acc * rho.clone())
+            };
+            let h_cur = m.query_advice(h, Rotation::cur());
+            let h_next = m.query_advice(h, Rotation::next());
+            let sum = x.iter().enumerate().fold(
+                m.query_fixed(chain, Rotation::cur()) * pow(lanes) * h_cur,
+                |e, (i, &xi)| e + pow(lanes - 1 - i) * m.query_advice(xi, Rotation::cur()),
+            );
+            vec![s * (h_next - sum)]
+        });
+        meta.create_gate("freivalds horner acc", |m| {
+            let s = m.query_selector(s_horner_acc);
+            let rho = m.query_challenge(challenge);
+            let h_cur = m.query_advice(h, Rotation::cur());
+            let h_next = m.query_advice(h, Rotation::next());
+            let step = m.query_fixed(chain, Rotation::cur()) * rho * h_cur
+                + m.query_advice(acc, Rotation::cur());
+            vec![s * (h_next - step)]
+        });
+        meta.create_gate("freivalds dot", |m| {
+            let s = m.query_selector(s_fdot);
+            let h_cur = m.query_advice(h, Rotation::cur());
+            let h_next = m.query_advice(h, Rotation::next());
+            let step = m.query_fixed(chain, Rotation::cur()) * h_cur
+                + m.query_advice(x[0], Rotation::cur()) * m.query_advice(v, Rotation::cur());
+            vec![s * (h_next - step)]
+        });
+        Self {
+            challenge,
+            h,
+            v,
+            s_horner,
+            s_horner_acc,
+            s_fdot,
+        }
+    }
 }
 
 impl ModelConfig {
@@ -187,6 +291,9 @@ impl ModelConfig {
             ]
         });
 
+        let freivalds = params
+            .freivalds
+            .then(|| FreivaldsConfig::configure(meta, &x, acc, chain));
         Self {
             lanes,
             x,
@@ -214,6 +321,7 @@ impl ModelConfig {
             t_tag,
             t_x,
             t_y,
+            freivalds,
         }
     }
 }
@@ -228,5 +336,6 @@ pub fn blinding_factors(params: CircuitParams) -> usize {
 /// Number of advice columns, lookup arguments and equality-enabled columns.
 pub fn column_counts(params: CircuitParams) -> (usize, usize, usize) {
     let lanes = params.lanes.max(MIN_LANES);
-    (lanes + 4, 2, lanes + 4 + 1 + 1)
+    let second = if params.freivalds { 2 } else { 0 };
+    (lanes + 4 + second, 2, lanes + 4 + 1 + 1 + second)
 }

@@ -6,7 +6,7 @@ use halo2_axiom::circuit::{Cell, Region, Value};
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::plonk::{Advice, Column, Error, Fixed, Selector};
 
-use crate::config::ModelConfig;
+use crate::config::{FreivaldsConfig, ModelConfig};
 
 /// An advice column of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +16,10 @@ pub enum Adv {
     Q,
     R,
     F,
+    /// Second phase: Freivalds' accumulators.
+    H,
+    /// Second phase: Freivalds' `B·r` entries.
+    V,
 }
 
 /// A fixed column of a row.
@@ -41,6 +45,9 @@ pub enum Sel {
     Div,
     Clamp,
     EnA,
+    Horner,
+    HornerAcc,
+    FDot,
 }
 
 /// A field element from a signed integer.
@@ -65,6 +72,10 @@ pub trait Grid {
     fn expose(&mut self, cell: &Self::Cell, index: usize) -> Result<(), Error>;
     /// Constrains `cell` to be zero.
     fn zero(&mut self, cell: &Self::Cell) -> Result<(), Error>;
+    /// Ends the first phase: every first-phase column is committed.
+    fn next_phase(&mut self);
+    /// Freivalds' challenge, known once the first phase is over while proving.
+    fn challenge(&self) -> Option<Fr>;
 }
 
 /// Counts rows without assigning anything.
@@ -117,6 +128,12 @@ impl Grid for DryRun {
     fn zero(&mut self, _: &AdvCell) -> Result<(), Error> {
         Ok(())
     }
+
+    fn next_phase(&mut self) {}
+
+    fn challenge(&self) -> Option<Fr> {
+        None
+    }
 }
 
 /// A deliberate change of one advice value, for negative tests of the chips.
@@ -137,14 +154,20 @@ pub struct RegionGrid<'a, 'r> {
 }
 
 impl RegionGrid<'_, '_> {
-    fn advice_col(&self, col: Adv) -> Column<Advice> {
-        match col {
+    fn freivalds(&self) -> Result<&FreivaldsConfig, Error> {
+        self.config.freivalds.as_ref().ok_or(Error::Synthesis)
+    }
+
+    fn advice_col(&self, col: Adv) -> Result<Column<Advice>, Error> {
+        Ok(match col {
             Adv::X(i) => self.config.x[i],
             Adv::Acc => self.config.acc,
             Adv::Q => self.config.q,
             Adv::R => self.config.r,
             Adv::F => self.config.f,
-        }
+            Adv::H => self.freivalds()?.h,
+            Adv::V => self.freivalds()?.v,
+        })
     }
 
     fn fixed_col(&self, col: Fix) -> Column<Fixed> {
@@ -161,15 +184,18 @@ impl RegionGrid<'_, '_> {
         }
     }
 
-    fn selector(&self, sel: Sel) -> Selector {
-        match sel {
+    fn selector(&self, sel: Sel) -> Result<Selector, Error> {
+        Ok(match sel {
             Sel::Dot => self.config.s_dot,
             Sel::Arith => self.config.s_arith,
             Sel::Rescale => self.config.s_rescale,
             Sel::Div => self.config.s_div,
             Sel::Clamp => self.config.s_clamp,
             Sel::EnA => self.config.en_a,
-        }
+            Sel::Horner => self.freivalds()?.s_horner,
+            Sel::HornerAcc => self.freivalds()?.s_horner_acc,
+            Sel::FDot => self.freivalds()?.s_fdot,
+        })
     }
 }
 
@@ -182,7 +208,7 @@ impl Grid for RegionGrid<'_, '_> {
             None => v,
         };
         let value = v.map_or_else(Value::unknown, |v| Value::known(fe(v)));
-        let column = self.advice_col(col);
+        let column = self.advice_col(col)?;
         Ok(self.region.assign_advice(column, row, value).cell())
     }
 
@@ -192,7 +218,7 @@ impl Grid for RegionGrid<'_, '_> {
             None => v,
         };
         let value = v.map_or_else(Value::unknown, Value::known);
-        let column = self.advice_col(col);
+        let column = self.advice_col(col)?;
         Ok(self.region.assign_advice(column, row, value).cell())
     }
 
@@ -203,7 +229,7 @@ impl Grid for RegionGrid<'_, '_> {
     }
 
     fn enable(&mut self, sel: Sel, row: usize) -> Result<(), Error> {
-        self.selector(sel).enable(self.region, row)
+        self.selector(sel)?.enable(self.region, row)
     }
 
     fn copy(&mut self, a: &Cell, b: &Cell) -> Result<(), Error> {
@@ -218,5 +244,17 @@ impl Grid for RegionGrid<'_, '_> {
 
     fn zero(&mut self, cell: &Cell) -> Result<(), Error> {
         self.region.constrain_constant(*cell, Fr::zero())
+    }
+
+    fn next_phase(&mut self) {
+        self.region.next_phase();
+    }
+
+    fn challenge(&self) -> Option<Fr> {
+        let mut out = None;
+        if let Some(f) = &self.config.freivalds {
+            self.region.get_challenge(f.challenge).map(|v| out = Some(v));
+        }
+        out
     }
 }

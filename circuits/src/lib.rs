@@ -12,7 +12,9 @@ mod plan;
 mod table;
 
 pub use circuit::ModelCircuit;
-pub use config::{blinding_factors, column_counts, CircuitParams, ModelConfig, MIN_LANES};
+pub use config::{
+    blinding_factors, column_counts, CircuitParams, FreivaldsConfig, ModelConfig, MIN_LANES,
+};
 pub use error::CircuitError;
 pub use grid::{fe, Adv, AdvCell, DryRun, Grid, Tamper};
 pub use layout::{instance_len, lay_out, LayoutReport, Placement};

@@ -17,6 +17,8 @@ pub const MAX_K: u32 = 24;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub lanes: usize,
+    /// Second-phase columns for Freivalds' check (the graph has a witnessed matrix product).
+    pub freivalds: bool,
     pub k: u32,
     /// Rows the layout uses.
     pub rows: usize,
@@ -65,7 +67,7 @@ pub fn plan(graph: &Graph, table: &TableBounds) -> Result<Plan, CircuitError> {
     let table_rows = TableSet::for_graph(graph, table).rows();
     let mut best: Option<Plan> = None;
     for lanes in [MIN_LANES, 4, 6, 8, 12, 16, 24, 32] {
-        let params = CircuitParams { lanes };
+        let params = CircuitParams::for_graph(graph, lanes);
         let run = dry_run(graph, table, lanes)?;
         let needed =
             run.rows.max(table_rows).max(instance_len(graph)) + blinding_factors(params) + 1;
@@ -74,6 +76,7 @@ pub fn plan(graph: &Graph, table: &TableBounds) -> Result<Plan, CircuitError> {
         let work = (advice + 3 * lookups + perm) as u64 * (1u64 << k);
         let candidate = Plan {
             lanes,
+            freivalds: params.freivalds,
             k,
             rows: run.rows,
             table_rows,

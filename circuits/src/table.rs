@@ -40,7 +40,8 @@ impl TableSet {
                 | Op::Max(_)
                 | Op::ArgMax(_)
                 | Op::Div(_)
-                | Op::Mean(_) => {}
+                | Op::Mean(_)
+                | Op::MatMul => {}
             }
         }
         fns.sort();

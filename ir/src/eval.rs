@@ -2,7 +2,7 @@
 //! comes from here, chips are tested against it, and accuracy is measured with it.
 
 use crate::graph::{Graph, Node};
-use crate::op::{ArgMax, Div, Linear, Windows};
+use crate::op::{ArgMax, Div, Linear, MatMulDims, Windows};
 use crate::op::{Op, Rescale, Softmax};
 use crate::table::{TableBounds, TableFn};
 use crate::tensor::{broadcast_indices, Tensor};
@@ -342,6 +342,25 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                     .collect::<Result<_, IrError>>()?
             }
             Op::Div(d) => div_op(d, arg(0), arg(1), &node.shape, bounds, &node.name)?,
+            Op::MatMul => {
+                let (a, b) = (arg(0), arg(1));
+                let dims = MatMulDims::new(a.shape(), b.shape()).map_err(|reason| {
+                    IrError::InvalidNode {
+                        node: node.name.clone(),
+                        reason,
+                    }
+                })?;
+                dims.terms()
+                    .iter()
+                    .map(|row| {
+                        let sum: i128 = row
+                            .iter()
+                            .map(|&(i, j)| a.data()[i] as i128 * b.data()[j] as i128)
+                            .sum();
+                        i64::try_from(sum).map_err(|_| overflow())
+                    })
+                    .collect::<Result<_, _>>()?
+            }
             Op::Mean(m) => arg(0)
                 .data()
                 .iter()

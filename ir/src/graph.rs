@@ -159,7 +159,8 @@ pub fn index_map(
         | Op::Max(_)
         | Op::ArgMax(_)
         | Op::Div(_)
-        | Op::Mean(_) => None,
+        | Op::Mean(_)
+        | Op::MatMul => None,
     }
 }
 

@@ -23,7 +23,7 @@ pub use eval::{
 pub use graph::{index_map, Graph, Node, NodeId};
 pub use op::{
     dense_terms, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Gather, Input, Linear,
-    Mean, Op, Rescale, Softmax, Transpose, WeightSide, Windows,
+    MatMulDims, Mean, Op, Rescale, Softmax, Transpose, WeightSide, Windows,
 };
 pub use settings::{Settings, TensorInfo};
 pub use table::{erf, MapFn, TableBounds, TableFn};

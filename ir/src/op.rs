@@ -43,6 +43,9 @@ pub enum Op {
     /// Elementwise `round(x / n)` by constant positive counts (averages: the division chip
     /// with a fixed divisor).
     Mean(Mean),
+    /// The exact product `A · B` of two witnessed tensors (numpy `matmul`: batched over the
+    /// leading axes, a vector operand promoted to a matrix), proven by Freivalds' check.
+    MatMul,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -272,6 +275,7 @@ impl Op {
             Op::ArgMax(_) => "ArgMax",
             Op::Div(_) => "Div",
             Op::Mean(_) => "Mean",
+            Op::MatMul => "MatMul",
         }
     }
 
@@ -292,7 +296,90 @@ impl Op {
             | Op::Gather(_)
             | Op::Max(_)
             | Op::ArgMax(_)
-            | Op::Div(_) => 0,
+            | Op::Div(_)
+            | Op::MatMul => 0,
         }
+    }
+}
+
+/// The block structure of a product `[.., m, n] · [.., n, p]` of two tensors: per output
+/// block, the blocks of `A` and `B` it multiplies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatMulDims {
+    pub m: usize,
+    pub n: usize,
+    pub p: usize,
+    /// Per output block, `(block of A, block of B)`.
+    pub blocks: Vec<(usize, usize)>,
+    /// The output shape, ONNX's: the broadcast batch axes, then `m` unless `A` is a vector,
+    /// then `p` unless `B` is a vector.
+    pub out_shape: Vec<usize>,
+}
+
+impl MatMulDims {
+    /// The dimensions of `A · B` for operands of shapes `a` and `b`, or why they do not
+    /// multiply.
+    pub fn new(a: &[usize], b: &[usize]) -> Result<Self, String> {
+        let scalar = || format!("shapes {a:?} and {b:?}: MatMul needs rank 1 or more");
+        let (m, n) = match a {
+            [n] => (1, *n),
+            [.., m, n] => (*m, *n),
+            [] => return Err(scalar()),
+        };
+        let (n2, p) = match b {
+            [n] => (*n, 1),
+            [.., n, p] => (*n, *p),
+            [] => return Err(scalar()),
+        };
+        if n != n2 {
+            return Err(format!("shapes {a:?} and {b:?} do not multiply"));
+        }
+        let (ab, bb) = (&a[..a.len().saturating_sub(2)], &b[..b.len().saturating_sub(2)]);
+        let batch = crate::broadcast_shape(ab, bb)
+            .ok_or_else(|| format!("batch shapes {ab:?} and {bb:?} do not broadcast"))?;
+        let ia = crate::broadcast_indices(ab, &batch);
+        let ib = crate::broadcast_indices(bb, &batch);
+        let mut out_shape = batch;
+        if a.len() > 1 {
+            out_shape.push(m);
+        }
+        if b.len() > 1 {
+            out_shape.push(p);
+        }
+        Ok(Self {
+            m,
+            n,
+            p,
+            blocks: ia.into_iter().zip(ib).collect(),
+            out_shape,
+        })
+    }
+
+    /// Flat index of `A[block][i][k]`.
+    pub fn a(&self, block: usize, i: usize, k: usize) -> usize {
+        (block * self.m + i) * self.n + k
+    }
+
+    /// Flat index of `B[block][k][j]`.
+    pub fn b(&self, block: usize, k: usize, j: usize) -> usize {
+        (block * self.n + k) * self.p + j
+    }
+
+    /// Flat index of `C[out_block][i][j]`.
+    pub fn c(&self, out_block: usize, i: usize, j: usize) -> usize {
+        (out_block * self.m + i) * self.p + j
+    }
+
+    /// Per output element, in order, the `(A index, B index)` pairs of its sum.
+    pub fn terms(&self) -> Vec<Vec<(usize, usize)>> {
+        let mut out = Vec::with_capacity(self.blocks.len() * self.m * self.p);
+        for &(ba, bb) in &self.blocks {
+            for i in 0..self.m {
+                for j in 0..self.p {
+                    out.push((0..self.n).map(|k| (self.a(ba, i, k), self.b(bb, k, j))).collect());
+                }
+            }
+        }
+        out
     }
 }

@@ -34,6 +34,9 @@ pub struct Settings {
     pub table: TableBounds,
     /// Products accumulated per row by the dot-product gate.
     pub lanes: usize,
+    /// The circuit has a second phase for Freivalds' check of witnessed matrix products.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub freivalds: bool,
     /// The circuit has `2^k` rows.
     pub k: u32,
     /// Rows the layout uses (from the planner's dry run).

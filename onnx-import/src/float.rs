@@ -2,7 +2,8 @@
 //! measuring quantization error).
 
 use zkinfer_ir::{
-    broadcast_indices, dense_terms, index_map, BinaryKind, MapFn, Op, Tensor, WeightSide,
+    broadcast_indices, dense_terms, index_map, BinaryKind, MapFn, MatMulDims, Op, Tensor,
+    WeightSide,
 };
 
 use crate::ImportError;
@@ -43,6 +44,8 @@ pub enum FloatOp {
     },
     /// Elementwise `a / b` of two computed tensors, broadcast.
     Div,
+    /// `A · B` of two computed tensors (numpy `matmul`).
+    MatMul,
     /// Elementwise division by constant positive counts (averages).
     Mean(Vec<usize>),
     /// An elementwise float function, computed by table.
@@ -204,6 +207,18 @@ impl FloatGraph {
                     ia.iter()
                         .zip(&ib)
                         .map(|(&i, &j)| arg(0)[i] / arg(1)[j])
+                        .collect()
+                }
+                FloatOp::MatMul => {
+                    let dims = MatMulDims::new(shape(0), shape(1)).map_err(|reason| {
+                        ImportError::Input {
+                            name: node.name.clone(),
+                            reason,
+                        }
+                    })?;
+                    dims.terms()
+                        .iter()
+                        .map(|row| row.iter().map(|&(i, j)| arg(0)[i] * arg(1)[j]).sum())
                         .collect()
                 }
                 FloatOp::Mean(counts) => arg(0)

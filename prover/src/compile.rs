@@ -62,6 +62,7 @@ pub fn compile(
     let settings = Settings {
         table: q.table,
         lanes: p.lanes,
+        freivalds: p.freivalds,
         k: p.k,
         rows: p.rows,
         table_rows: p.table_rows,

@@ -25,6 +25,9 @@ pub struct KeyHeader {
     pub model_digest: String,
     pub vk_digest: String,
     pub lanes: usize,
+    /// The circuit has Freivalds' second-phase columns.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub freivalds: bool,
     pub k: u32,
     pub srs: SrsInfo,
     /// Digest of this file's payload, checked before the key is parsed.
@@ -42,9 +45,7 @@ pub fn circuit_for(model: &CompiledModel) -> ModelCircuit {
     ModelCircuit::new(
         Arc::new(model.graph.clone()),
         &model.settings.table,
-        CircuitParams {
-            lanes: model.settings.lanes,
-        },
+        CircuitParams::from(&model.settings),
     )
 }
 
@@ -63,6 +64,7 @@ pub fn setup(
         model_digest: model.digest(),
         vk_digest: vk_digest.clone(),
         lanes: model.settings.lanes,
+        freivalds: model.settings.freivalds,
         k: model.settings.k,
         srs: srs.clone(),
         payload_digest: String::new(),
@@ -138,6 +140,7 @@ impl Keys {
         }
         let params = CircuitParams {
             lanes: env.header.lanes,
+            freivalds: env.header.freivalds,
         };
         let pk = std::panic::catch_unwind(|| {
             ProvingKey::<G1Affine>::read::<_, ModelCircuit>(

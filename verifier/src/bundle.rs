@@ -134,9 +134,7 @@ impl Bundle {
                 env.header.vk_digest
             )));
         }
-        let circuit_params = CircuitParams {
-            lanes: env.header.settings.lanes,
-        };
+        let circuit_params = CircuitParams::from(&env.header.settings);
         let vk = catch(|| {
             VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(
                 &mut &vk_bytes[..],

@@ -4,4 +4,6 @@
 #[cfg(test)]
 mod cnn_tests;
 #[cfg(test)]
+mod matmul_tests;
+#[cfg(test)]
 mod tests;

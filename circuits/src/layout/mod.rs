@@ -4,11 +4,13 @@
 use std::collections::HashSet;
 
 use halo2_axiom::plonk::Error;
-use zkinfer_ir::{broadcast_indices, BinaryKind, Graph, NodeId, Op, Trace};
+use zkinfer_ir::{broadcast_indices, BinaryKind, Graph, MatMulDims, NodeId, Op, Trace};
 
+use crate::config::CircuitParams;
 use crate::grid::{Adv, Fix, Grid, Sel};
 
 mod divide;
+mod freivalds;
 mod max;
 use crate::table::TableSet;
 use crate::CircuitError;
@@ -46,6 +48,8 @@ pub struct Layout<'a, G: Grid> {
     rescale_used: HashSet<usize>,
     pub placements: Vec<Placement>,
     node: NodeId,
+    /// Witnessed products whose Freivalds check runs in the second phase.
+    products: Vec<freivalds::Product>,
 }
 
 pub(crate) fn wrap<T>(r: Result<T, Error>) -> Result<T, CircuitError> {
@@ -63,6 +67,7 @@ impl<'a, G: Grid> Layout<'a, G> {
             rescale_used: HashSet::new(),
             placements: Vec::new(),
             node: 0,
+            products: Vec::new(),
         }
     }
 
@@ -539,6 +544,27 @@ pub fn lay_out<G: Grid>(
                 }
                 out
             }
+            Op::MatMul => {
+                let shape = |i: usize| graph.nodes[node.inputs[i]].shape.as_slice();
+                let dims = MatMulDims::new(shape(0), shape(1))
+                    .and_then(|d| {
+                        if d.m * d.n * d.p == 0 {
+                            Err("a product with an empty dimension".into())
+                        } else {
+                            Ok(d)
+                        }
+                    })
+                    .map_err(|reason| CircuitError::Layout {
+                        node: node.name.clone(),
+                        reason,
+                    })?;
+                let mut out = Vec::with_capacity(node.len());
+                for block in 0..dims.blocks.len() {
+                    let c = trace.map(|t| t.values[id].data());
+                    out.extend(l.matmul_block([arg(0), arg(1)], c, &dims, block)?);
+                }
+                out
+            }
             Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => graph
                 .index_map(id)
                 .unwrap_or_default()
@@ -557,6 +583,9 @@ pub fn lay_out<G: Grid>(
             }
         }
         wires.push(out);
+    }
+    if CircuitParams::for_graph(graph, lanes).freivalds {
+        l.check_products()?;
     }
     for &o in &graph.outputs {
         for w in &wires[o] {

@@ -115,9 +115,13 @@ pub fn matmul(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         }
         (Value::Node(x), Value::Const(w)) => dense(ctx, x, w, WeightSide::Right, None),
         (Value::Const(w), Value::Node(x)) => dense(ctx, x, w, WeightSide::Left, None),
-        (Value::Node(_), Value::Node(_)) => Err(
-            "MatMul of two computed tensors is not supported yet (needs a witnessed matrix product)".into(),
-        ),
+        (Value::Node(a), Value::Node(b)) => {
+            let dims = zkinfer_ir::MatMulDims::new(
+                &ctx.graph.nodes[a].shape,
+                &ctx.graph.nodes[b].shape,
+            )?;
+            Ok(vec![ctx.add(FloatOp::MatMul, vec![a, b], dims.out_shape)])
+        }
     }
 }
 

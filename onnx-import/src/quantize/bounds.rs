@@ -192,6 +192,15 @@ pub(super) fn set_bounds(graph: &mut Graph, table: &TableBounds, input_bounds: &
                     .unwrap_or(0);
                 bits(worst)
             }
+            Op::MatMul => {
+                let shape = |i: usize| graph.nodes[node.inputs[i]].shape.as_slice();
+                let n = zkinfer_ir::MatMulDims::new(shape(0), shape(1)).map_or(1, |d| d.n);
+                bits(
+                    max_in(b(0))
+                        .saturating_mul(max_in(b(1)))
+                        .saturating_mul(n as u128),
+                )
+            }
             Op::Max(_) => b(0),
             Op::ArgMax(a) => bits(a.windows.iter().map(Vec::len).max().unwrap_or(1) as u128),
             Op::Div(_) | Op::Mean(_) => table.signed_bits(),

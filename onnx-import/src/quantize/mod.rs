@@ -356,6 +356,12 @@ impl Lowering<'_> {
                     });
                     self.push(name, op, vec![arg(0)], shape, 0)
                 }
+                FloatOp::MatMul => {
+                    let (a, b) = (arg(0), arg(1));
+                    let scale = self.nodes[a].scale + self.nodes[b].scale;
+                    let m = self.push(name, Op::MatMul, vec![a, b], shape, scale);
+                    self.rescale_to_act(name, m, single)
+                }
                 FloatOp::Div => {
                     let (a, b) = (arg(0), arg(1));
                     let (sa, sb) = (self.nodes[a].scale, self.nodes[b].scale);
