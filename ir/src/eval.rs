@@ -314,9 +314,14 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
             Op::Softmax(sm) => {
                 let x = arg(0).data();
                 let n = node.shape.last().copied().unwrap_or(1).max(1);
-                let mut out = Vec::with_capacity(x.len());
-                for row in x.chunks(n) {
-                    out.extend(softmax_row(row, sm, bounds, &node.name)?.p);
+                let mut out = vec![0; x.len()];
+                for start in (0..x.len()).step_by(n) {
+                    let kept = sm.kept(start, n);
+                    let z: Vec<i64> = kept.iter().map(|&j| x[start + j]).collect();
+                    let p = softmax_row(&z, sm, bounds, &node.name)?.p;
+                    for (&j, v) in kept.iter().zip(p) {
+                        out[start + j] = v;
+                    }
                 }
                 out
             }
@@ -445,6 +450,7 @@ mod tests {
                 out_scale: 8,
             },
             out_scale: 8,
+            mask: Vec::new(),
         };
         let w = softmax_row(&[256, 0, -256], &sm, &B, "s").ok();
         let p = w.map(|w| w.p).unwrap_or_default();

@@ -204,6 +204,23 @@ pub struct Softmax {
     pub exp: TableFn,
     /// Fractional bits of the probabilities.
     pub out_scale: u32,
+    /// Per input element, whether it is masked out (an additive attention mask of a very
+    /// negative constant, i.e. −∞): its probability is exactly 0 and it takes no part in the
+    /// row's maximum or sum. Empty: nothing masked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mask: Vec<bool>,
+}
+
+impl Softmax {
+    /// Whether input element `i` is masked out.
+    pub fn masked(&self, i: usize) -> bool {
+        self.mask.get(i).copied().unwrap_or(false)
+    }
+
+    /// The unmasked positions of the row of length `n` starting at flat index `start`.
+    pub fn kept(&self, start: usize, n: usize) -> Vec<usize> {
+        (0..n).filter(|&j| !self.masked(start + j)).collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -33,6 +33,10 @@ impl<T> Tensor<T> {
         &self.data
     }
 
+    pub fn data_mut(&mut self) -> &mut [T] {
+        &mut self.data
+    }
+
     pub fn len(&self) -> usize {
         self.data.len()
     }

@@ -26,8 +26,8 @@ pub enum FloatOp {
     },
     Relu,
     Sigmoid,
-    /// Along the last axis.
-    Softmax,
+    /// Along the last axis; elements where the mask is true are −∞ (an empty mask: none).
+    Softmax(Vec<bool>),
     /// Reshape, Transpose, Concat or Gather.
     IndexMap(Op),
     /// Term-by-term linear map: per output, `(input index, weight)` and a bias.
@@ -166,9 +166,18 @@ impl FloatGraph {
                     .collect(),
                 FloatOp::Relu => arg(0).iter().map(|v| v.max(0.0)).collect(),
                 FloatOp::Sigmoid => arg(0).iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
-                FloatOp::Softmax => {
+                FloatOp::Softmax(mask) => {
                     let n = node.shape.last().copied().unwrap_or(1).max(1);
-                    arg(0).chunks(n).flat_map(softmax).collect()
+                    let masked = |i: usize| mask.get(i).copied().unwrap_or(false);
+                    let mut out = vec![0.0; node.len()];
+                    for start in (0..node.len()).step_by(n) {
+                        let kept: Vec<usize> = (start..start + n).filter(|&i| !masked(i)).collect();
+                        let z: Vec<f64> = kept.iter().map(|&i| arg(0)[i]).collect();
+                        for (&i, p) in kept.iter().zip(softmax(&z)) {
+                            out[i] = p;
+                        }
+                    }
+                    out
                 }
                 FloatOp::Linear { terms, bias } => {
                     let x = arg(0);

@@ -143,6 +143,7 @@ fn softmax_graph() -> (Graph, Vec<Tensor<i64>>) {
             out_scale: 6,
         },
         out_scale: 6,
+        mask: Vec::new(),
     };
     let g = graph(
         vec![

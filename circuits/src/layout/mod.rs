@@ -169,6 +169,19 @@ impl<'a, G: Grid> Layout<'a, G> {
         })
     }
 
+    /// A cell constrained to the constant 0.
+    fn zero_wire(&mut self) -> Result<Wire<G::Cell>, Error> {
+        let row = self.fresh_row();
+        self.place("zero", row);
+        let cell = self.grid.advice(Adv::X(0), row, Some(0))?;
+        self.grid.zero(&cell)?;
+        Ok(Wire {
+            cell,
+            value: Some(0),
+            acc_row: None,
+        })
+    }
+
     /// `w0·a·b + w1·a + w2·b + c` in one row (gate `arith`).
     pub fn arith(
         &mut self,
@@ -538,9 +551,24 @@ pub fn lay_out<G: Grid>(
             Op::Softmax(sm) => {
                 let x = arg(0).clone();
                 let n = node.shape.last().copied().unwrap_or(1).max(1);
+                // Masked elements are the constant 0: one cell constrained to it.
+                let zero = match sm.mask.contains(&true) {
+                    true => Some(wrap(l.zero_wire())?),
+                    false => None,
+                };
                 let mut out = Vec::with_capacity(x.len());
-                for row in x.chunks(n) {
-                    out.extend(l.softmax(row, sm, &node.name)?);
+                for start in (0..x.len()).step_by(n) {
+                    let kept = sm.kept(start, n);
+                    let z: Vec<Wire<G::Cell>> =
+                        kept.iter().map(|&j| x[start + j].clone()).collect();
+                    let mut p = l.softmax(&z, sm, &node.name)?.into_iter();
+                    for j in 0..n {
+                        let w = match (kept.contains(&j), &zero) {
+                            (false, Some(zero)) => Some(zero.clone()),
+                            _ => p.next(),
+                        };
+                        out.extend(w);
+                    }
                 }
                 out
             }

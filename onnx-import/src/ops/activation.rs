@@ -5,7 +5,7 @@ use zkinfer_ir::{MapFn, Op, Tensor, Transpose};
 
 use super::arith::{combine, Kind};
 use super::{axis, Ctx, Value};
-use crate::float::FloatOp;
+use crate::float::{FloatNode, FloatOp};
 
 fn unary(ctx: &mut Ctx<'_>, op: FloatOp, f: fn(f64) -> f64) -> Result<Vec<Value>, String> {
     Ok(vec![match ctx.input(0)?.clone() {
@@ -44,7 +44,7 @@ pub fn softmax(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         let Value::Node(f) = flat else {
             return Err("internal: reshape produced a constant".into());
         };
-        let sm = ctx.add(FloatOp::Softmax, vec![f], vec![outer, inner]);
+        let sm = ctx.add(FloatOp::Softmax(Vec::new()), vec![f], vec![outer, inner]);
         let Value::Node(s) = sm else {
             return Err("internal: softmax produced a constant".into());
         };
@@ -55,7 +55,12 @@ pub fn softmax(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         )]);
     }
     if ax + 1 == rank {
-        return Ok(vec![ctx.add(FloatOp::Softmax, vec![x], shape)]);
+        let mask = if ctx.single_use(0) {
+            attention_mask(&mut ctx.graph.nodes[x])
+        } else {
+            Vec::new()
+        };
+        return Ok(vec![ctx.add(FloatOp::Softmax(mask), vec![x], shape)]);
     }
     let mut perm: Vec<usize> = (0..rank).filter(|&a| a != ax).collect();
     perm.push(ax);
@@ -72,7 +77,7 @@ pub fn softmax(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let Value::Node(t) = t else {
         return Err("internal: transpose produced a constant".into());
     };
-    let sm = ctx.add(FloatOp::Softmax, vec![t], moved);
+    let sm = ctx.add(FloatOp::Softmax(Vec::new()), vec![t], moved);
     let Value::Node(sm) = sm else {
         return Err("internal: softmax produced a constant".into());
     };
@@ -81,6 +86,44 @@ pub fn softmax(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         vec![sm],
         shape,
     )])
+}
+
+/// How far below its row's largest additive constant an element's constant must be to count
+/// as masked out: `exp(−100)` is below every probability scale zkinfer uses.
+const MASK_GAP: f64 = 100.0;
+
+/// An additive attention mask folded into the node before a last-axis Softmax (its constant
+/// term, per element): elements whose constant is at least [`MASK_GAP`] below their row's
+/// largest become −∞ in the Softmax, and their constant and weight are zeroed in the node, so
+/// that `−10⁴` masks do not widen the circuit's tables. Returns the mask (empty: none).
+fn attention_mask(node: &mut FloatNode) -> Vec<bool> {
+    let n = node.shape.last().copied().unwrap_or(1).max(1);
+    let (add, mul) = match &mut node.op {
+        FloatOp::Affine { mul, add } => (add.data_mut(), Some(mul.data_mut())),
+        FloatOp::Dense {
+            bias: Some(bias), ..
+        } => (bias.data_mut(), None),
+        _ => return Vec::new(),
+    };
+    let mut mask = vec![false; add.len()];
+    for (row, masked) in add.chunks(n).zip(mask.chunks_mut(n)) {
+        let top = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        for (&a, m) in row.iter().zip(masked.iter_mut()) {
+            *m = a < top - MASK_GAP;
+        }
+    }
+    if !mask.contains(&true) {
+        return Vec::new();
+    }
+    for (i, _) in mask.iter().enumerate().filter(|(_, &m)| m) {
+        add[i] = 0.0;
+    }
+    if let Some(mul) = mul {
+        for (i, _) in mask.iter().enumerate().filter(|(_, &m)| m) {
+            mul[i] = 0.0;
+        }
+    }
+    mask
 }
 
 fn map(ctx: &mut Ctx<'_>, g: MapFn) -> Result<Vec<Value>, String> {

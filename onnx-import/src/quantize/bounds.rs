@@ -34,10 +34,11 @@ pub(super) fn table_needs(graph: &Graph, values: &[Tensor<i64>], needs: &mut Nee
                     }
                 }
             }
-            Op::Softmax(_) => {
+            Op::Softmax(sm) => {
                 let z = values[node.inputs[0]].data();
                 let n = node.shape.last().copied().unwrap_or(1).max(1);
-                for row in z.chunks(n) {
+                for start in (0..z.len()).step_by(n) {
+                    let row: Vec<i64> = sm.kept(start, n).iter().map(|&j| z[start + j]).collect();
                     let m = row.iter().copied().max().unwrap_or(0);
                     let min = row.iter().copied().min().unwrap_or(0);
                     needs.spread = needs.spread.max((m - min) as u64);

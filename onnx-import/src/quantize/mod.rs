@@ -306,7 +306,7 @@ impl Lowering<'_> {
                         out_scale,
                     })
                 }
-                FloatOp::Softmax => {
+                FloatOp::Softmax(mask) => {
                     let x = arg(0);
                     let op = Op::Softmax(Softmax {
                         exp: TableFn::ExpNeg {
@@ -314,6 +314,7 @@ impl Lowering<'_> {
                             out_scale: cfg.scale,
                         },
                         out_scale: cfg.scale,
+                        mask: mask.clone(),
                     });
                     self.push(name, op, vec![x], shape, cfg.scale)
                 }
