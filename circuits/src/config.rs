@@ -122,9 +122,8 @@ impl FreivaldsConfig {
         meta.create_gate("freivalds horner", |m| {
             let s = m.query_selector(s_horner);
             let rho = m.query_challenge(challenge);
-            let pow = |e: usize| {
-                (0..e).fold(Expression::Constant(Fr::one()), |acc, _| acc * rho.clone())
-            };
+            let pow =
+                |e: usize| (0..e).fold(Expression::Constant(Fr::one()), |acc, _| acc * rho.clone());
             let h_cur = m.query_advice(h, Rotation::cur());
             let h_next = m.query_advice(h, Rotation::next());
             let sum = x.iter().enumerate().fold(

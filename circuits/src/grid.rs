@@ -253,7 +253,9 @@ impl Grid for RegionGrid<'_, '_> {
     fn challenge(&self) -> Option<Fr> {
         let mut out = None;
         if let Some(f) = &self.config.freivalds {
-            self.region.get_challenge(f.challenge).map(|v| out = Some(v));
+            self.region
+                .get_challenge(f.challenge)
+                .map(|v| out = Some(v));
         }
         out
     }

@@ -296,3 +296,43 @@ fn cnns_prove_and_verify_five_held_out_digits_each() {
         }
     }
 }
+
+/// The four transformer blocks through the CLI: compile on the example input, setup, prove,
+/// verify; the verified output within the README's bound (`8·2^-7 + |y|/64` per element at
+/// the default scale) of onnxruntime's recorded output.
+#[test]
+fn transformer_blocks_prove_and_verify_within_the_stated_bound() {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("transformer");
+    for entry in [
+        "tiny_block_op17",
+        "tiny_block_dynamo_op18",
+        "tiny_block_dynamo_op20",
+        "tiny_block_causal_op17",
+    ] {
+        let dir = corpus().join("transformer").join(entry);
+        let work = tmp.join(entry);
+        let (keys, proof) = pipeline(&work, &dir.join("model.onnx"), &dir.join("input.json"));
+        let text = ok(&["verify", "--keys", s(&keys), "--proof", s(&proof)]);
+        assert!(text.contains("VALID"), "{text}");
+        let p: serde_json::Value = serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+        let want: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("expected_output.json")).unwrap())
+                .unwrap();
+        let values = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        };
+        let (got, want) = (values(&p["outputs"][0]), values(&want["output_data"][0]));
+        assert_eq!(got.len(), want.len());
+        let mut worst = 0.0f64;
+        for (a, b) in got.iter().zip(&want) {
+            let bound = 8.0 / 128.0 + b.abs() / 64.0;
+            assert!((a - b).abs() <= bound, "{entry}: {a} vs onnxruntime {b}");
+            worst = worst.max((a - b).abs());
+        }
+        println!("{entry}: verified, max |proven − onnxruntime| = {worst:.4}");
+    }
+}

@@ -351,7 +351,10 @@ impl MatMulDims {
         if n != n2 {
             return Err(format!("shapes {a:?} and {b:?} do not multiply"));
         }
-        let (ab, bb) = (&a[..a.len().saturating_sub(2)], &b[..b.len().saturating_sub(2)]);
+        let (ab, bb) = (
+            &a[..a.len().saturating_sub(2)],
+            &b[..b.len().saturating_sub(2)],
+        );
         let batch = crate::broadcast_shape(ab, bb)
             .ok_or_else(|| format!("batch shapes {ab:?} and {bb:?} do not broadcast"))?;
         let ia = crate::broadcast_indices(ab, &batch);
@@ -393,7 +396,11 @@ impl MatMulDims {
         for &(ba, bb) in &self.blocks {
             for i in 0..self.m {
                 for j in 0..self.p {
-                    out.push((0..self.n).map(|k| (self.a(ba, i, k), self.b(bb, k, j))).collect());
+                    out.push(
+                        (0..self.n)
+                            .map(|k| (self.a(ba, i, k), self.b(bb, k, j)))
+                            .collect(),
+                    );
                 }
             }
         }

@@ -93,8 +93,8 @@ fn an_honest_product_passes() {
 fn one_wrong_entry_of_c_fails_only_the_freivalds_equality() {
     let (g, x) = product();
     for idx in [0, 5, 15] {
-        let err = mock(&g, forged(&g, &x, idx), vec![])
-            .expect_err("a wrong product must not verify");
+        let err =
+            mock(&g, forged(&g, &x, idx), vec![]).expect_err("a wrong product must not verify");
         // Every gate and lookup holds (the Horner sums agree with the forged C); only the
         // equality of A·(B·r) and C·r fails: a copy constraint on the second-phase column.
         let failures = err.matches("Equality constraint not satisfied").count();
@@ -138,14 +138,7 @@ fn a_real_proof_of_a_wrong_product_fails_verification() {
             _,
             _,
             _,
-        >(
-            &params,
-            &pk,
-            &[c],
-            &[&[&instances]],
-            OsRng,
-            &mut transcript,
-        )
+        >(&params, &pk, &[c], &[&[&instances]], OsRng, &mut transcript)
         .unwrap();
         let proof = transcript.finalize();
         let mut read = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof[..]);

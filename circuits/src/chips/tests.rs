@@ -174,8 +174,12 @@ pub(super) fn check_with(
 ) -> Result<(), String> {
     let trace = eval(g, &tb, inputs).unwrap();
     let p = plan(g, &tb).unwrap();
-    let mut c = ModelCircuit::new(Arc::new(g.clone()), &tb, CircuitParams::for_graph(g, p.lanes))
-        .with_trace(Arc::new(trace.clone()));
+    let mut c = ModelCircuit::new(
+        Arc::new(g.clone()),
+        &tb,
+        CircuitParams::for_graph(g, p.lanes),
+    )
+    .with_trace(Arc::new(trace.clone()));
     c.tamper = tamper;
     let instances = ModelCircuit::instances(g, &trace);
     let prover = MockProver::run(p.k, &c, vec![instances]).map_err(|e| format!("{e:?}"))?;

@@ -1,8 +1,9 @@
-//! Gemm and MatMul with a constant operand: a `Dense` node with the weights (and the bias) as
-//! constants.
+//! Gemm and MatMul. With a constant operand: a `Dense` node with the weights (and the bias) as
+//! constants. Of two computed tensors: a witnessed product checked by Freivalds (`MatMul`).
 
 use zkinfer_ir::{transpose_indices, Op, Tensor, Transpose, WeightSide};
 
+use super::arith::{combine, Kind};
 use super::{expand, Ctx, Value};
 use crate::float::FloatOp;
 
@@ -60,9 +61,11 @@ pub fn gemm(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let trans_b = ctx.attr_int("transB", 0) != 0;
     let a = ctx.input(0)?.clone();
     let b = ctx.input(1)?.clone();
-    let c = match ctx.optional(2) {
-        Some(Value::Const(t)) => Some(t.clone()),
-        Some(Value::Node(_)) => return Err("C (input 2) must be a constant".into()),
+    let c = match ctx.optional(2).cloned() {
+        Some(Value::Const(t)) => Some(t),
+        Some(Value::Node(c)) => {
+            return gemm_computed(ctx, [a, b], Some(Value::Node(c)), alpha, beta)
+        }
         None => None,
     };
     let (x, weight, side) = match (a, b) {
@@ -86,10 +89,9 @@ pub fn gemm(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
             let x = if trans_b { transpose_node(ctx, x)? } else { x };
             (x, w, WeightSide::Left)
         }
-        (Value::Node(_), Value::Node(_)) => return Err(
-            "Gemm of two computed tensors is not supported yet (needs a witnessed matrix product)"
-                .into(),
-        ),
+        (a @ Value::Node(_), b @ Value::Node(_)) => {
+            return gemm_computed(ctx, [a, b], c.map(Value::Const), alpha, beta);
+        }
     };
     dense(
         ctx,
@@ -100,14 +102,57 @@ pub fn gemm(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     )
 }
 
+/// Gemm where a product operand or `C` is computed: `alpha · (A'·B') + beta · C` from a
+/// product (witnessed, or with the constant operand as weights), a scaling and an addition.
+fn gemm_computed(
+    ctx: &mut Ctx<'_>,
+    [a, b]: [Value; 2],
+    c: Option<Value>,
+    alpha: f64,
+    beta: f64,
+) -> Result<Vec<Value>, String> {
+    let trans = |ctx: &mut Ctx<'_>, v: Value, yes: bool| -> Result<Value, String> {
+        Ok(match v {
+            Value::Const(t) if yes => Value::Const(transpose2(&t)?),
+            Value::Node(x) if yes => Value::Node(transpose_node(ctx, x)?),
+            other => other,
+        })
+    };
+    let a = trans(ctx, a, ctx.attr_int("transA", 0) != 0)?;
+    let b = trans(ctx, b, ctx.attr_int("transB", 0) != 0)?;
+    let product = match (a, b) {
+        (Value::Node(a), Value::Node(b)) => {
+            let dims =
+                zkinfer_ir::MatMulDims::new(&ctx.graph.nodes[a].shape, &ctx.graph.nodes[b].shape)?;
+            ctx.add(FloatOp::MatMul, vec![a, b], dims.out_shape)
+        }
+        (Value::Node(x), Value::Const(w)) => dense(ctx, x, w, WeightSide::Right, None)?.remove(0),
+        (Value::Const(w), Value::Node(x)) => dense(ctx, x, w, WeightSide::Left, None)?.remove(0),
+        (Value::Const(a), Value::Const(b)) => Value::Const(matmul_const(&a, &b)?),
+    };
+    let scaled = |ctx: &mut Ctx<'_>, v: Value, k: f64| -> Result<Value, String> {
+        if k == 1.0 {
+            return Ok(v);
+        }
+        let k = Tensor::new(vec![1], vec![k]).map_err(|e| e.to_string())?;
+        combine(ctx, Kind::Mul, v, Value::Const(k), false)
+    };
+    let product = scaled(ctx, product, alpha)?;
+    Ok(vec![match c {
+        Some(c) => {
+            let c = scaled(ctx, c, beta)?;
+            combine(ctx, Kind::Add, product, c, false)?
+        }
+        None => product,
+    }])
+}
+
 /// MatMul with one constant operand: a `Dense` node for a constant matrix, a term-by-term
 /// linear map for batched (rank > 2) products.
 pub fn matmul(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     match (ctx.input(0)?.clone(), ctx.input(1)?.clone()) {
         (Value::Const(a), Value::Const(b)) => Ok(vec![Value::Const(matmul_const(&a, &b)?)]),
-        (Value::Node(x), Value::Const(w)) if w.shape().len() > 2 => {
-            batched(ctx, x, &w, false)
-        }
+        (Value::Node(x), Value::Const(w)) if w.shape().len() > 2 => batched(ctx, x, &w, false),
         (Value::Const(w), Value::Node(x))
             if w.shape().len() > 2 || ctx.graph.nodes[x].shape.len() > 2 =>
         {
@@ -116,10 +161,8 @@ pub fn matmul(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         (Value::Node(x), Value::Const(w)) => dense(ctx, x, w, WeightSide::Right, None),
         (Value::Const(w), Value::Node(x)) => dense(ctx, x, w, WeightSide::Left, None),
         (Value::Node(a), Value::Node(b)) => {
-            let dims = zkinfer_ir::MatMulDims::new(
-                &ctx.graph.nodes[a].shape,
-                &ctx.graph.nodes[b].shape,
-            )?;
+            let dims =
+                zkinfer_ir::MatMulDims::new(&ctx.graph.nodes[a].shape, &ctx.graph.nodes[b].shape)?;
             Ok(vec![ctx.add(FloatOp::MatMul, vec![a, b], dims.out_shape)])
         }
     }
