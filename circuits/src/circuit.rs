@@ -5,11 +5,11 @@ use std::sync::Arc;
 use halo2_axiom::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::plonk::{Circuit, ConstraintSystem, Error};
-use zkinfer_ir::{Graph, TableBounds, Trace};
+use zkinfer_ir::{Graph, Packing, TableBounds, Trace};
 
 use crate::config::{CircuitParams, ModelConfig};
 use crate::grid::{fe, RegionGrid, Tamper};
-use crate::layout::lay_out;
+use crate::layout::lay_out_with;
 use crate::table::TableSet;
 
 /// A quantized model as a halo2 circuit. Without a trace it is the shape used for key
@@ -43,11 +43,32 @@ impl ModelCircuit {
 
     /// The public instance column for `trace`: inputs then outputs.
     pub fn instances(graph: &Graph, trace: &Trace) -> Vec<Fr> {
+        Self::public_values(graph, trace)
+            .into_iter()
+            .map(fe)
+            .collect()
+    }
+
+    /// The instance column for `trace` with the public values packed by `packing` (`None`:
+    /// one instance per value), or `None` when a value lies outside the packing's domain.
+    pub fn instances_packed(
+        graph: &Graph,
+        trace: &Trace,
+        packing: Option<Packing>,
+    ) -> Option<Vec<Fr>> {
+        let values = Self::public_values(graph, trace);
+        match packing {
+            None => Some(values.into_iter().map(fe).collect()),
+            Some(p) => Some(p.pack(&values)?.into_iter().map(Fr::from_raw).collect()),
+        }
+    }
+
+    fn public_values(graph: &Graph, trace: &Trace) -> Vec<i64> {
         graph
             .inputs
             .iter()
             .chain(&graph.outputs)
-            .flat_map(|&id| trace.values[id].data().iter().map(|&v| fe(v)))
+            .flat_map(|&id| trace.values[id].data().iter().copied())
             .collect()
     }
 }
@@ -105,10 +126,10 @@ impl Circuit<Fr> for ModelCircuit {
                     exposed: Vec::new(),
                     tamper: self.tamper.clone(),
                 };
-                lay_out(
+                lay_out_with(
                     &mut grid,
                     &self.graph,
-                    config.lanes,
+                    self.params,
                     &self.tables,
                     self.trace.as_deref(),
                 )

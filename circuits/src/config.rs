@@ -21,6 +21,9 @@ pub struct CircuitParams {
     pub lanes: usize,
     #[serde(default)]
     pub freivalds: bool,
+    /// The public values are range-checked and packed several to an instance.
+    #[serde(default)]
+    pub packed: bool,
 }
 
 impl Default for CircuitParams {
@@ -28,6 +31,7 @@ impl Default for CircuitParams {
         Self {
             lanes: 4,
             freivalds: false,
+            packed: false,
         }
     }
 }
@@ -39,6 +43,7 @@ impl CircuitParams {
         Self {
             lanes,
             freivalds: graph.nodes.iter().any(|n| n.op == Op::MatMul),
+            packed: false,
         }
     }
 }
@@ -48,6 +53,7 @@ impl From<&Settings> for CircuitParams {
         Self {
             lanes: s.lanes,
             freivalds: s.freivalds,
+            packed: s.packed,
         }
     }
 }

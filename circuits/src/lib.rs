@@ -17,8 +17,8 @@ pub use config::{
 };
 pub use error::CircuitError;
 pub use grid::{fe, Adv, AdvCell, DryRun, Grid, Tamper};
-pub use layout::{instance_len, lay_out, LayoutReport, Placement};
-pub use plan::{dry_run, plan, Plan, MAX_K};
+pub use layout::{instance_len, lay_out, lay_out_with, LayoutReport, Placement};
+pub use plan::{dry_run, plan, plan_for, Plan, MAX_K};
 pub use table::TableSet;
 
 /// The scalar field of BN254, re-exported for users of the circuit.

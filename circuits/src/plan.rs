@@ -6,7 +6,7 @@ use zkinfer_ir::{Graph, TableBounds};
 
 use crate::config::{blinding_factors, column_counts, CircuitParams, MIN_LANES};
 use crate::grid::DryRun;
-use crate::layout::{instance_len, lay_out};
+use crate::layout::{instance_len, lay_out_with};
 use crate::table::TableSet;
 use crate::CircuitError;
 
@@ -53,22 +53,34 @@ fn ceil_log2(v: usize) -> u32 {
     usize::BITS - v.saturating_sub(1).leading_zeros()
 }
 
-/// Rows the layout of `graph` takes with `lanes` lanes.
-pub fn dry_run(graph: &Graph, table: &TableBounds, lanes: usize) -> Result<DryRun, CircuitError> {
+/// Rows the layout of `graph` takes for the circuit with `params`.
+pub fn dry_run(
+    graph: &Graph,
+    table: &TableBounds,
+    params: CircuitParams,
+) -> Result<DryRun, CircuitError> {
     let tables = TableSet::for_graph(graph, table);
     let mut grid = DryRun::default();
-    let report = lay_out(&mut grid, graph, lanes, &tables, None)?;
+    let report = lay_out_with(&mut grid, graph, params, &tables, None)?;
     grid.rows = grid.rows.max(report.rows);
     Ok(grid)
 }
 
 /// Chooses the lane count with the least proving work and the smallest k that holds it.
 pub fn plan(graph: &Graph, table: &TableBounds) -> Result<Plan, CircuitError> {
+    plan_for(graph, table, false)
+}
+
+/// [`plan`], with the public values packed or not.
+pub fn plan_for(graph: &Graph, table: &TableBounds, packed: bool) -> Result<Plan, CircuitError> {
     let table_rows = TableSet::for_graph(graph, table).rows();
     let mut best: Option<Plan> = None;
     for lanes in [MIN_LANES, 4, 6, 8, 12, 16, 24, 32] {
-        let params = CircuitParams::for_graph(graph, lanes);
-        let run = dry_run(graph, table, lanes)?;
+        let params = CircuitParams {
+            packed,
+            ..CircuitParams::for_graph(graph, lanes)
+        };
+        let run = dry_run(graph, table, params)?;
         let needed =
             run.rows.max(table_rows).max(instance_len(graph)) + blinding_factors(params) + 1;
         let k = ceil_log2(needed).max(4);

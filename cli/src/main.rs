@@ -1,5 +1,8 @@
 //! `zkinfer`: compile an ONNX model to a circuit, set up keys, prove inferences, verify proofs.
 
+#[cfg(feature = "evm")]
+mod evm;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,6 +55,11 @@ enum Command {
         /// predictions). Prints every candidate; overrides --scale and --margin-bits.
         #[arg(long, value_enum)]
         target: Option<TargetArg>,
+        /// Lay the circuit out for a Solidity verifier: the public values are range-checked
+        /// and packed several to an instance, since the contract grows by about 160 bytes per
+        /// instance and must stay under the EVM's 24,576-byte limit.
+        #[arg(long)]
+        evm: bool,
     },
     /// Generate the proving key, verifying key and verifier bundle.
     Setup {
@@ -89,6 +97,9 @@ enum Command {
     },
     /// Describe a model: ops, parameters, rows, k, columns, estimated proving cost.
     Inspect { model: PathBuf },
+    #[cfg(feature = "evm")]
+    #[command(flatten)]
+    Evm(evm::EvmCommand),
 }
 
 fn main() -> ExitCode {
@@ -111,14 +122,15 @@ fn run(cli: Cli) -> Result<()> {
             scale,
             margin_bits,
             target,
+            evm,
         } => cmd_compile(
             &model,
             &output,
             input.as_deref(),
             &calibrate,
-            scale,
-            margin_bits,
+            (scale, margin_bits),
             target,
+            evm,
         ),
         Command::Setup { model, output, srs } => cmd_setup(&model, &output, srs.as_deref()),
         Command::Prove {
@@ -140,6 +152,8 @@ fn run(cli: Cli) -> Result<()> {
         ),
         Command::Verify { keys, proof } => cmd_verify(&keys, &proof),
         Command::Inspect { model } => cmd_inspect(&model),
+        #[cfg(feature = "evm")]
+        Command::Evm(cmd) => evm::run(cmd),
     }
 }
 
@@ -202,9 +216,9 @@ fn cmd_compile(
     output: &Path,
     input: Option<&Path>,
     calibrate: &[PathBuf],
-    scale: u32,
-    margin_bits: Option<u32>,
+    (scale, margin_bits): (u32, Option<u32>),
     target: Option<TargetArg>,
+    evm: bool,
 ) -> Result<()> {
     let t = Instant::now();
     let mut samples = Vec::new();
@@ -214,7 +228,7 @@ fn cmd_compile(
     for c in calibrate {
         samples.extend(read_samples(c)?);
     }
-    let cfg = match target {
+    let mut cfg = match target {
         Some(target) => pick_quantization(model, &samples, target)?,
         None => QuantConfig {
             scale,
@@ -222,6 +236,7 @@ fn cmd_compile(
             ..QuantConfig::default()
         },
     };
+    cfg.pack_public = evm;
     let (compiled, plan) = compile(model, &samples, &cfg)?;
     compiled.write(output)?;
     println!(
@@ -240,6 +255,13 @@ fn cmd_compile(
         "  scale 2^-{} (inputs 2^-{}), table headroom {} bit(s), k = {}, rows = {}, table rows = {}, lanes = {}",
         cfg.scale, cfg.input_scale.unwrap_or(cfg.scale), cfg.margin_bits, plan.k, plan.rows, plan.table_rows, plan.lanes
     );
+    if evm {
+        println!(
+            "  public values packed for a Solidity verifier: {} instances for {} values",
+            compiled.settings.instance_len(),
+            compiled.settings.value_len()
+        );
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@ mod error;
 mod eval;
 mod graph;
 mod op;
+mod packing;
 mod settings;
 mod table;
 mod tensor;
@@ -25,6 +26,7 @@ pub use op::{
     dense_terms, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Gather, Input, Linear,
     MatMulDims, Mean, Op, Rescale, Softmax, Transpose, WeightSide, Windows,
 };
+pub use packing::{Limbs, Packing};
 pub use settings::{Settings, TensorInfo};
 pub use table::{erf, MapFn, TableBounds, TableFn};
 pub use tensor::{broadcast_indices, broadcast_shape, strides, transpose_indices, Tensor};

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::graph::Graph;
+use crate::packing::Packing;
 use crate::table::TableBounds;
 
 /// Name, shape and fixed-point scale of a graph input or output.
@@ -37,6 +38,10 @@ pub struct Settings {
     /// The circuit has a second phase for Freivalds' check of witnessed matrix products.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub freivalds: bool,
+    /// The public values are packed several to an instance (`zkinfer compile --evm`): a
+    /// verifier contract's size grows with the instance count.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub packed: bool,
     /// The circuit has `2^k` rows.
     pub k: u32,
     /// Rows the layout uses (from the planner's dry run).
@@ -48,13 +53,26 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Public instance count: every input element, then every output element.
-    pub fn instance_len(&self) -> usize {
+    /// Public values: every input element, then every output element.
+    pub fn value_len(&self) -> usize {
         self.inputs
             .iter()
             .chain(&self.outputs)
             .map(|t| t.len())
             .sum()
+    }
+
+    /// How the public values are packed into instances, when they are.
+    pub fn packing(&self) -> Option<Packing> {
+        self.packed.then(|| Packing::for_table(&self.table))
+    }
+
+    /// Public instance count: the values, or their packed elements.
+    pub fn instance_len(&self) -> usize {
+        match self.packing() {
+            Some(p) => p.len(self.value_len()),
+            None => self.value_len(),
+        }
     }
 
     /// The public tensors' descriptions as the graph has them.

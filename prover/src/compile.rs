@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use zkinfer_circuits::{plan, Plan};
+use zkinfer_circuits::{plan_for, Plan};
 use zkinfer_ir::{CompiledModel, Settings, SourceInfo};
 use zkinfer_onnx::{load_onnx, quantize, FloatGraph, QuantConfig};
 
@@ -57,12 +57,13 @@ pub fn compile(
         calibration.to_vec()
     };
     let q = quantize(&fg, &samples, cfg)?;
-    let p = plan(&q.graph, &q.table)?;
+    let p = plan_for(&q.graph, &q.table, cfg.pack_public)?;
     let (inputs, outputs) = Settings::io_from_graph(&q.graph);
     let settings = Settings {
         table: q.table,
         lanes: p.lanes,
         freivalds: p.freivalds,
+        packed: cfg.pack_public,
         k: p.k,
         rows: p.rows,
         table_rows: p.table_rows,
@@ -147,7 +148,7 @@ fn measure(
             return choice;
         }
     };
-    match plan(&q.graph, &q.table) {
+    match plan_for(&q.graph, &q.table, cfg.pack_public) {
         Ok(p) => {
             choice.k = p.k;
             choice.rows = p.rows;

@@ -3,14 +3,16 @@
 
 use std::sync::Arc;
 
-use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_axiom::halo2curves::bn256::Bn256;
 use halo2_axiom::plonk::create_proof;
 use halo2_axiom::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_axiom::poly::kzg::multiopen::ProverSHPLONK;
-use halo2_axiom::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer};
-use zkinfer_circuits::{lay_out, DryRun, ModelCircuit};
+use halo2_axiom::transcript::TranscriptWriterBuffer;
+use zkinfer_circuits::{lay_out_with, CircuitParams, DryRun, ModelCircuit};
 use zkinfer_ir::{eval, CompiledModel, Tensor, Trace};
-use zkinfer_verifier::{fr_to_hex, ProofFile, Reference, PROOF_FORMAT, PROOF_VERSION};
+use zkinfer_verifier::{
+    fr_to_hex, KeccakChallenge, KeccakWrite, ProofFile, Reference, PROOF_FORMAT, PROOF_VERSION,
+};
 
 use crate::keys::{circuit_for, Keys};
 use crate::ProveError;
@@ -73,10 +75,10 @@ pub fn outputs(model: &CompiledModel, trace: &Trace) -> Vec<Vec<f32>> {
 /// integer reference is a typed error naming the node, before any proving work.
 pub fn check_witness(model: &CompiledModel, trace: &Trace) -> Result<(), ProveError> {
     let tables = zkinfer_circuits::TableSet::for_graph(&model.graph, &model.settings.table);
-    lay_out(
+    lay_out_with(
         &mut DryRun::default(),
         &model.graph,
-        model.settings.lanes,
+        CircuitParams::from(&model.settings),
         &tables,
         Some(trace),
     )?;
@@ -93,16 +95,12 @@ pub fn prove(
     let trace = Arc::new(witness(model, inputs)?);
     check_witness(model, &trace)?;
     let circuit = circuit_for(model).with_trace(trace.clone());
-    let instances = ModelCircuit::instances(&model.graph, &trace);
-    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(Vec::new());
-    create_proof::<
-        KZGCommitmentScheme<Bn256>,
-        ProverSHPLONK<'_, Bn256>,
-        Challenge255<G1Affine>,
-        _,
-        _,
-        _,
-    >(
+    let instances = ModelCircuit::instances_packed(&model.graph, &trace, model.settings.packing())
+        .ok_or_else(|| {
+            ProveError::Halo2("a public value lies outside the packing's table domain".into())
+        })?;
+    let mut transcript = KeccakWrite::init(Vec::new());
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, KeccakChallenge, _, _, _>(
         params,
         &keys.pk,
         &[circuit],

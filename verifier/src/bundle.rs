@@ -85,6 +85,11 @@ impl Bundle {
     }
 
     /// Digest of the verifying key bytes.
+    /// The verifying key's raw halo2 bytes (`SerdeFormat::RawBytes`).
+    pub fn vk_bytes(&self) -> &[u8] {
+        &self.vk_bytes
+    }
+
     pub fn vk_digest_of(vk: &VerifyingKey<G1Affine>) -> String {
         digest(&vk.to_bytes(SerdeFormat::RawBytes))
     }

@@ -20,6 +20,8 @@ pub enum VerifyError {
     InstanceCount { expected: usize, got: usize },
     #[error("instance {index}: `{value}` is not a canonical BN254 scalar in big-endian hex")]
     InstanceEncoding { index: usize, value: String },
+    #[error("instance {index}: not a packing of {count} public values")]
+    InstancePacking { index: usize, count: usize },
     #[error("instance {index} ({tensor}): value outside the declared bound of {bits} bits")]
     InstanceOutOfRange {
         index: usize,

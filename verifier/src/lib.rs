@@ -13,21 +13,26 @@
 
 mod bundle;
 mod error;
+#[cfg(feature = "evm")]
+pub mod evm;
 mod proof;
+mod transcript;
 
 use std::io::Cursor;
 
-use halo2_axiom::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_axiom::halo2curves::bn256::{Bn256, Fr};
 use halo2_axiom::halo2curves::ff::PrimeField;
 use halo2_axiom::plonk::verify_proof;
 use halo2_axiom::poly::kzg::commitment::KZGCommitmentScheme;
 use halo2_axiom::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_axiom::poly::kzg::strategy::SingleStrategy;
-use halo2_axiom::transcript::{Blake2bRead, Challenge255, TranscriptReadBuffer};
+use halo2_axiom::transcript::TranscriptReadBuffer;
+use zkinfer_ir::Settings;
 
 pub use bundle::{Bundle, BundleHeader, SrsInfo};
 pub use error::VerifyError;
 pub use proof::{ProofFile, Reference, PROOF_FORMAT, PROOF_VERSION};
+pub use transcript::{KeccakChallenge, KeccakRead, KeccakWrite};
 
 /// What a valid proof establishes.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,6 +81,70 @@ pub fn fr_to_i64(v: &Fr) -> Option<i64> {
     small(v).or_else(|| small(&-*v).map(|n| -n))
 }
 
+/// The public instances of `proof`: one column of `expected` canonical field elements.
+pub fn proof_instances(proof: &ProofFile, expected: usize) -> Result<Vec<Fr>, VerifyError> {
+    let column = match proof.instances.as_slice() {
+        [one] if one.len() == expected => one,
+        cols => {
+            return Err(VerifyError::InstanceCount {
+                expected,
+                got: cols.iter().map(Vec::len).sum(),
+            })
+        }
+    };
+    column
+        .iter()
+        .enumerate()
+        .map(|(index, s)| {
+            fr_from_hex(s).ok_or_else(|| VerifyError::InstanceEncoding {
+                index,
+                value: s.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The proof bytes of `proof`.
+pub fn proof_bytes(proof: &ProofFile) -> Result<Vec<u8>, VerifyError> {
+    let bytes = proof
+        .proof
+        .strip_prefix("0x")
+        .and_then(|h| hex::decode(h).ok())
+        .ok_or_else(|| VerifyError::ProofEncoding {
+            reason: "not 0x-prefixed hex".into(),
+        })?;
+    if bytes.is_empty() {
+        return Err(VerifyError::ProofEncoding {
+            reason: "empty".into(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// The public values an instance column encodes: one per instance, or unpacked from packed
+/// instances (`None` for a value that is not a small integer).
+fn public_values(instances: &[Fr], settings: &Settings) -> Result<Vec<Option<i64>>, VerifyError> {
+    let Some(packing) = settings.packing() else {
+        return Ok(instances.iter().map(fr_to_i64).collect());
+    };
+    let total = settings.value_len();
+    let mut out = Vec::with_capacity(total);
+    for (index, v) in instances.iter().enumerate() {
+        let mut limbs = [0u64; 4];
+        for (l, chunk) in limbs.iter_mut().zip(v.to_repr().as_ref().chunks(8)) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            *l = u64::from_le_bytes(w);
+        }
+        let here = packing.per.min(total - index * packing.per);
+        let digits = packing
+            .unpack(&[limbs], here)
+            .ok_or(VerifyError::InstancePacking { index, count: here })?;
+        out.extend(digits.into_iter().map(Some));
+    }
+    Ok(out)
+}
+
 /// Verifies `proof` against `bundle`.
 pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, VerifyError> {
     let h = &bundle.header;
@@ -98,26 +167,8 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
             keys: h.vk_digest.clone(),
         });
     }
-    let expected = h.settings.instance_len();
-    let column = match proof.instances.as_slice() {
-        [one] if one.len() == expected => one,
-        cols => {
-            return Err(VerifyError::InstanceCount {
-                expected,
-                got: cols.iter().map(Vec::len).sum(),
-            })
-        }
-    };
-    let instances: Vec<Fr> = column
-        .iter()
-        .enumerate()
-        .map(|(index, s)| {
-            fr_from_hex(s).ok_or_else(|| VerifyError::InstanceEncoding {
-                index,
-                value: s.clone(),
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let instances = proof_instances(proof, h.settings.instance_len())?;
+    let values = public_values(&instances, &h.settings)?;
 
     // Every public value as a bounded signed integer, per tensor.
     let mut at = 0;
@@ -126,7 +177,7 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
         for t in infos {
             let mut vals = Vec::with_capacity(t.len());
             for _ in 0..t.len() {
-                let v = fr_to_i64(&instances[at])
+                let v = values[at]
                     .filter(|v| v.unsigned_abs() < 1u64 << t.bound.min(63))
                     .ok_or_else(|| VerifyError::InstanceOutOfRange {
                         index: at,
@@ -174,27 +225,15 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
         }
     }
 
-    let bytes = proof
-        .proof
-        .strip_prefix("0x")
-        .and_then(|h| hex::decode(h).ok())
-        .ok_or_else(|| VerifyError::ProofEncoding {
-            reason: "not 0x-prefixed hex".into(),
-        })?;
-    if bytes.is_empty() {
-        return Err(VerifyError::ProofEncoding {
-            reason: "empty".into(),
-        });
-    }
+    let bytes = proof_bytes(proof)?;
     let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut cursor = Cursor::new(&bytes[..]);
         let result = {
-            let mut transcript =
-                Blake2bRead::<_, G1Affine, Challenge255<G1Affine>>::init(&mut cursor);
+            let mut transcript = KeccakRead::init(&mut cursor);
             verify_proof::<
                 KZGCommitmentScheme<Bn256>,
                 VerifierSHPLONK<'_, Bn256>,
-                Challenge255<G1Affine>,
+                KeccakChallenge,
                 _,
                 SingleStrategy<'_, Bn256>,
             >(

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::VerifyError;
 
 pub const PROOF_FORMAT: &str = "zkinfer-proof";
-pub const PROOF_VERSION: u32 = 1;
+/// Version 2: the Keccak-256 transcript the EVM verifier reads (version 1 used Blake2b).
+pub const PROOF_VERSION: u32 = 2;
 
 /// The float reference computed next to the proof. It is *not* verified: it only tells how
 /// far the quantized, proven output is from the float model on the prover's machine.

@@ -12,6 +12,7 @@ use crate::grid::{Adv, Fix, Grid, Sel};
 mod divide;
 mod freivalds;
 mod max;
+mod packing;
 use crate::table::TableSet;
 use crate::CircuitError;
 
@@ -101,11 +102,12 @@ impl<'a, G: Grid> Layout<'a, G> {
         Ok(cell)
     }
 
-    /// Loads public values into lanes, constrained to the instance from `offset` on.
+    /// Loads public values into lanes, constrained to the instance from `offset` on (when
+    /// given; packed values are exposed later).
     pub fn load(
         &mut self,
         values: &[Option<i64>],
-        offset: usize,
+        offset: Option<usize>,
     ) -> Result<Vec<Wire<G::Cell>>, Error> {
         let mut out = Vec::with_capacity(values.len());
         for (chunk_i, chunk) in values.chunks(self.lanes).enumerate() {
@@ -113,8 +115,10 @@ impl<'a, G: Grid> Layout<'a, G> {
             self.place("load", row);
             for (lane, &v) in chunk.iter().enumerate() {
                 let cell = self.grid.advice(Adv::X(lane), row, v)?;
-                self.grid
-                    .expose(&cell, offset + chunk_i * self.lanes + lane)?;
+                if let Some(offset) = offset {
+                    self.grid
+                        .expose(&cell, offset + chunk_i * self.lanes + lane)?;
+                }
                 out.push(Wire {
                     cell,
                     value: v,
@@ -430,8 +434,8 @@ pub fn instance_len(graph: &Graph) -> usize {
         .sum()
 }
 
-/// Lays out `graph`. With a trace the wires carry values, and every node's values are checked
-/// against the integer reference.
+/// Lays out `graph` with `lanes` lanes and one public instance per value. With a trace the
+/// wires carry values, and every node's values are checked against the integer reference.
 pub fn lay_out<G: Grid>(
     grid: &mut G,
     graph: &Graph,
@@ -439,7 +443,27 @@ pub fn lay_out<G: Grid>(
     tables: &TableSet,
     trace: Option<&Trace>,
 ) -> Result<LayoutReport, CircuitError> {
+    lay_out_with(
+        grid,
+        graph,
+        CircuitParams::for_graph(graph, lanes),
+        tables,
+        trace,
+    )
+}
+
+/// Lays out `graph` for the circuit with `params` (see [`lay_out`]).
+pub fn lay_out_with<G: Grid>(
+    grid: &mut G,
+    graph: &Graph,
+    params: CircuitParams,
+    tables: &TableSet,
+    trace: Option<&Trace>,
+) -> Result<LayoutReport, CircuitError> {
+    let lanes = params.lanes;
     let mut l = Layout::new(grid, lanes, tables);
+    // Public values, in instance order, when they are packed at the end.
+    let mut public: Vec<Wire<G::Cell>> = Vec::new();
     let mut wires: Vec<Vec<Wire<G::Cell>>> = Vec::with_capacity(graph.nodes.len());
     let mut offset = 0;
     for (id, node) in graph.nodes.iter().enumerate() {
@@ -449,8 +473,11 @@ pub fn lay_out<G: Grid>(
         let out: Vec<Wire<G::Cell>> = match &node.op {
             Op::Input(_) => {
                 let vals: Vec<Option<i64>> = (0..node.len()).map(value).collect();
-                let w = wrap(l.load(&vals, offset))?;
+                let w = wrap(l.load(&vals, (!params.packed).then_some(offset)))?;
                 offset += node.len();
+                if params.packed {
+                    public.extend(w.iter().cloned());
+                }
                 w
             }
             Op::Dense(dense) => {
@@ -612,14 +639,22 @@ pub fn lay_out<G: Grid>(
         }
         wires.push(out);
     }
-    if CircuitParams::for_graph(graph, lanes).freivalds {
-        l.check_products()?;
-    }
-    for &o in &graph.outputs {
-        for w in &wires[o] {
-            wrap(l.grid.expose(&w.cell, offset))?;
-            offset += 1;
+    if params.packed {
+        for &o in &graph.outputs {
+            public.extend(wires[o].iter().cloned());
         }
+        l.pack_public(&public)?;
+    } else {
+        for &o in &graph.outputs {
+            for w in &wires[o] {
+                wrap(l.grid.expose(&w.cell, offset))?;
+                offset += 1;
+            }
+        }
+    }
+    // Last: the second phase cannot take first-phase cells after it.
+    if params.freivalds {
+        l.check_products()?;
     }
     Ok(LayoutReport {
         rows: l.rows(),

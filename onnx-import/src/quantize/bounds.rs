@@ -77,6 +77,19 @@ pub(super) fn table_needs(graph: &Graph, values: &[Tensor<i64>], needs: &mut Nee
     }
 }
 
+/// The graph's input and output values, which packing range-checks against the signed table.
+pub(super) fn public_needs(graph: &Graph, values: &[Tensor<i64>], needs: &mut Needs) {
+    for &id in graph.inputs.iter().chain(&graph.outputs) {
+        for &v in values[id].data() {
+            if v >= 0 {
+                needs.pos = needs.pos.max(v as u64);
+            } else {
+                needs.neg = needs.neg.max(v.unsigned_abs());
+            }
+        }
+    }
+}
+
 /// The first `d` at which `exp` rounds to 0: its table needs no larger domain, since the
 /// circuit clamps `d` there.
 fn exp_zero(exp: &TableFn) -> u64 {

@@ -11,7 +11,7 @@ mod bounds;
 
 use crate::float::{FloatGraph, FloatOp};
 use crate::ImportError;
-use bounds::{set_bounds, table_bounds, table_needs, Needs};
+use bounds::{public_needs, set_bounds, table_bounds, table_needs, Needs};
 
 /// Quantization choices.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +27,9 @@ pub struct QuantConfig {
     /// Fractional bits of the graph inputs (default: `scale`). Raw features that a model
     /// standardizes or compares against fine thresholds need more than its activations.
     pub input_scale: Option<u32>,
+    /// The public values will be packed several to an instance (`compile --evm`): the tables
+    /// must also hold every input and output value, which the packing range-checks.
+    pub pack_public: bool,
 }
 
 impl Default for QuantConfig {
@@ -37,6 +40,7 @@ impl Default for QuantConfig {
             margin_bits: 1,
             max_shift: 12,
             input_scale: None,
+            pack_public: false,
         }
     }
 }
@@ -489,6 +493,9 @@ pub fn quantize(
     for ts in &quantized_samples {
         let trace = eval(&graph, &unbounded, ts)?;
         table_needs(&graph, &trace.values, &mut needs);
+        if cfg.pack_public {
+            public_needs(&graph, &trace.values, &mut needs);
+        }
     }
     let table = table_bounds(&graph, &needs, cfg.margin_bits);
     if table.signed_bits() > 30 || table.exp > 1 << 30 {
