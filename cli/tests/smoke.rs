@@ -3,41 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn zkinfer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkinfer"))
-        .args(args)
-        .output()
-        .expect("run zkinfer")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = zkinfer(args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "zkinfer {args:?} failed:\n{text}");
-    text
-}
-
-fn fails(args: &[&str], needle: &str) {
-    let out = zkinfer(args);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "zkinfer {args:?} should fail");
-    assert!(err.contains(needle), "expected `{needle}` in: {err}");
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{corpus, fails, ok, root, s, zkinfer};
 
 /// `zkinfer prove` arguments, without the float reference.
 fn prove_args(zkc: &Path, keys: &Path, input: &Path, out: &Path) -> Vec<String> {
@@ -237,10 +207,6 @@ fn unsupported_operators_are_all_listed_at_once() {
 }
 
 /// The corpus, resolved from the workspace root.
-fn corpus() -> PathBuf {
-    root().join("../shared/corpus")
-}
-
 /// Writes sample `i` of `inputs_batch.json` as an input file.
 fn held_out_input(batch: &serde_json::Value, i: usize, path: &Path) {
     let input = serde_json::json!({ "input_data": [batch["samples"][i].clone()] });

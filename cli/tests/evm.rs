@@ -1,0 +1,167 @@
+//! The integrator flow for an MLP and a CNN from the corpus: compile for the EVM, export the
+//! verifier, its ABI and bytecode and the verifying key, encode calldata, and check proofs in
+//! an in-process EVM with the verifier compiled by solc 0.8.19. The contract accepts the valid
+//! proof, which `zkinfer verify` accepts too, and rejects a flipped proof byte, a changed
+//! instance and another model's proof.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{corpus, fails, ok, s};
+
+/// compile --evm → setup → prove, into `dir`; returns (keys, proof).
+fn prepare(dir: &Path, entry: &str) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let src = corpus().join(entry);
+    let (zkc, keys, proof) = (
+        dir.join("model.zkc"),
+        dir.join("keys"),
+        dir.join("proof.json"),
+    );
+    let input = src.join("input.json");
+    let text = ok(&[
+        "compile",
+        s(&src.join("model.onnx")),
+        "-o",
+        s(&zkc),
+        "--input",
+        s(&input),
+        "--evm",
+    ]);
+    assert!(text.contains("instances for 74 values"), "{text}");
+    ok(&["setup", s(&zkc), "-o", s(&keys)]);
+    ok(&[
+        "prove",
+        s(&zkc),
+        "--keys",
+        s(&keys),
+        "--input",
+        s(&input),
+        "-o",
+        s(&proof),
+        "--no-reference",
+    ]);
+    (keys, proof)
+}
+
+/// A copy of the proof file at `from` with `edit` applied to its JSON.
+fn edited(from: &Path, to: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(from).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(to, serde_json::to_vec(&v).unwrap()).unwrap();
+    to.to_path_buf()
+}
+
+/// The number after `label` in `text`.
+fn number_after(text: &str, label: &str) -> u64 {
+    let rest = &text[text.find(label).unwrap() + label.len()..];
+    rest.trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn verifier_contracts_accept_valid_proofs_and_reject_forgeries() {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("evm");
+    let models = [
+        ("mlp", "sklearn/mlp2_relu_digits_stdops"),
+        ("cnn", "cnn/lenet_digits"),
+    ];
+    let prepared: Vec<(PathBuf, PathBuf, PathBuf)> = models
+        .iter()
+        .map(|(name, entry)| {
+            let dir = tmp.join(name);
+            let (keys, proof) = prepare(&dir, entry);
+            (dir, keys, proof)
+        })
+        .collect();
+    for (i, (dir, keys, proof)) in prepared.iter().enumerate() {
+        let name = models[i].0;
+        // Exports: Solidity, ABI, bytecode, the verifying key, calldata.
+        let sol = dir.join("Verifier.sol");
+        let text = ok(&[
+            "export-verifier",
+            "--keys",
+            s(keys),
+            "-o",
+            s(&sol),
+            "--abi",
+            s(&dir.join("abi.json")),
+            "--bytecode",
+            s(&dir.join("bytecode.hex")),
+        ]);
+        let size = number_after(&text, "(");
+        assert!(size <= 24_576, "{name}: {text}");
+        assert!(std::fs::read_to_string(&sol)
+            .unwrap()
+            .contains("pragma solidity 0.8.19"));
+        let abi: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("abi.json")).unwrap()).unwrap();
+        assert!(abi.is_array(), "{abi}");
+        for format in ["json", "bin"] {
+            let out = dir.join(format!("vk.{format}"));
+            ok(&[
+                "export-vk",
+                "--keys",
+                s(keys),
+                "--format",
+                format,
+                "-o",
+                s(&out),
+            ]);
+            assert!(std::fs::metadata(&out).unwrap().len() > 0);
+        }
+        let calldata = dir.join("calldata.hex");
+        ok(&["encode-calldata", "--proof", s(proof), "-o", s(&calldata)]);
+        let hex = std::fs::read_to_string(&calldata).unwrap();
+        // 5 packed instances of 32 bytes, then the proof.
+        let proof_json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(proof).unwrap()).unwrap();
+        let proof_len = (proof_json["proof"].as_str().unwrap().len() - 2) / 2;
+        assert_eq!((hex.len() - 2) / 2, 5 * 32 + proof_len);
+
+        // One proof format: the Rust verifier and the contract both accept it.
+        ok(&["verify", "--keys", s(keys), "--proof", s(proof)]);
+        let text = ok(&["verify-evm", "--keys", s(keys), "--proof", s(proof)]);
+        assert!(text.contains("ACCEPTED"), "{text}");
+        println!(
+            "{name}: {} gas, runtime code {} bytes",
+            number_after(&text, "contract:"),
+            number_after(&text, "runtime code")
+        );
+
+        // A flipped proof byte.
+        let flipped = edited(proof, &dir.join("flipped.json"), |v| {
+            let p = v["proof"].as_str().unwrap().to_string();
+            let i = 2 + 2 * 100;
+            let c = if &p[i..i + 1] == "0" { "1" } else { "0" };
+            v["proof"] = format!("{}{c}{}", &p[..i], &p[i + 1..]).into();
+        });
+        fails(
+            &["verify-evm", "--keys", s(keys), "--proof", s(&flipped)],
+            "rejected the proof",
+        );
+        // A changed public instance (the first packed element: inputs).
+        let changed = edited(proof, &dir.join("changed.json"), |v| {
+            let x = v["instances"][0][0].as_str().unwrap().to_string();
+            let last = if x.ends_with('0') { "1" } else { "0" };
+            v["instances"][0][0] = format!("{}{last}", &x[..x.len() - 1]).into();
+        });
+        fails(
+            &["verify-evm", "--keys", s(keys), "--proof", s(&changed)],
+            "rejected the proof",
+        );
+        // Another model's proof.
+        let other = &prepared[1 - i].2;
+        fails(
+            &["verify-evm", "--keys", s(keys), "--proof", s(other)],
+            "rejected the proof",
+        );
+    }
+}
