@@ -419,7 +419,7 @@ fn cmd_inspect(path: &Path) -> Result<()> {
         CompiledModel::read(path)?
     };
     let g = &compiled.graph;
-    let plan = zkinfer_circuits::plan(g, &compiled.settings.table)?;
+    let plan = zkinfer_circuits::plan_for(g, &compiled.settings.table, compiled.settings.packed)?;
     let mut ops: BTreeMap<&str, usize> = BTreeMap::new();
     for n in &g.nodes {
         *ops.entry(n.op.name()).or_default() += 1;
@@ -465,6 +465,17 @@ fn cmd_inspect(path: &Path) -> Result<()> {
         "  proving time ~ {:.1}s, peak memory ~ {:.0} MiB",
         plan.estimated_prove_seconds(cores),
         plan.estimated_prove_bytes() as f64 / (1 << 20) as f64
+    );
+    let instances = compiled.settings.instance_len();
+    let size = plan.estimated_verifier_bytes(instances);
+    println!(
+        "  Solidity verifier ~ {size} bytes of runtime code ({instances} public instances{}; the EVM limit is 24576){}",
+        if compiled.settings.packed { ", packed" } else { "" },
+        match (size > 24_576, compiled.settings.packed) {
+            (false, _) => "",
+            (true, false) => ": too large, recompile with --evm to pack the public values",
+            (true, true) => ": too large for one contract",
+        }
     );
     Ok(())
 }

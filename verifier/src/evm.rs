@@ -32,8 +32,12 @@ pub enum EvmError {
     SolcMissing,
     #[error("solc failed: {0}")]
     Solc(String),
-    #[error("the verifier has {size} bytes of runtime code, over the EVM limit of {limit} (EIP-170): it cannot be deployed. Recompile the model with `zkinfer compile --evm` (a narrower layout) or shrink the model")]
-    TooLarge { size: usize, limit: usize },
+    #[error("the verifier has {size} bytes of runtime code, over the EVM limit of {limit} (EIP-170): it cannot be deployed. {hint}")]
+    TooLarge {
+        size: usize,
+        limit: usize,
+        hint: &'static str,
+    },
     #[error("the verifier contract did not deploy: {0}")]
     Deploy(String),
     #[error("the verifier contract rejected the proof: {0}")]
@@ -197,6 +201,11 @@ pub fn verifier(bundle: &Bundle) -> Result<(String, Compiled), EvmError> {
         return Err(EvmError::TooLarge {
             size: compiled.runtime.len(),
             limit: EVM_CODE_LIMIT,
+            hint: if bundle.header.settings.packed {
+                "The public values are already packed (--evm): the circuit itself is too wide for one contract"
+            } else {
+                "Recompile the model with `zkinfer compile --evm`: it packs the public values (160 bytes of code per instance) and keeps the narrowest layout"
+            },
         });
     }
     Ok((source, compiled))
