@@ -7,5 +7,11 @@ bash scripts/ensure-solc.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# The `cuda` feature (GPU proving) compiles where nvcc is on PATH; elsewhere it is skipped.
+if command -v nvcc >/dev/null 2>&1; then
+  bash scripts/build-cuda.sh check
+else
+  echo "cuda feature: not compiled here (nvcc not on PATH; scripts/build-cuda.sh installs it from PyPI)"
+fi
 # The conformance count, printed (the run above already checked it).
 cargo test -p zkinfer-tests --test onnx_node -- --nocapture 2>&1 | grep "^onnx-node:"

@@ -14,8 +14,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use zkinfer_ir::CompiledModel;
 use zkinfer_onnx::QuantConfig;
 use zkinfer_prover::{
-    choose_quantization, compile, load_srs, onnxruntime_outputs, prove, read_inputs, read_samples,
-    setup, Keys, Target, INSECURE_WARNING,
+    built_without_cuda, choose_quantization, compile, cuda_status, load_srs, onnxruntime_outputs,
+    prove_on, read_inputs, read_samples, setup, Backend, Keys, Target, CUDA_BUILT,
+    INSECURE_WARNING,
 };
 use zkinfer_verifier::{verify, Bundle, ProofFile};
 
@@ -87,6 +88,10 @@ enum Command {
         /// Skip the onnxruntime float reference.
         #[arg(long)]
         no_reference: bool,
+        /// Where to prove: `cpu`, or `cuda` (an NVIDIA GPU; needs a build with the `cuda`
+        /// feature). The proof is the same kind either way.
+        #[arg(long, default_value = "cpu")]
+        backend: Backend,
     },
     /// Verify a proof; exits 0 only when it is valid for these keys.
     Verify {
@@ -141,14 +146,15 @@ fn run(cli: Cli) -> Result<()> {
             srs,
             onnx,
             no_reference,
+            backend,
         } => cmd_prove(
             &model,
             &keys,
             &input,
             &output,
             srs.as_deref(),
-            onnx.as_deref(),
-            no_reference,
+            (onnx.as_deref(), no_reference),
+            backend,
         ),
         Command::Verify { keys, proof } => cmd_verify(&keys, &proof),
         Command::Inspect { model } => cmd_inspect(&model),
@@ -318,9 +324,12 @@ fn cmd_prove(
     input: &Path,
     output: &Path,
     srs: Option<&Path>,
-    onnx: Option<&Path>,
-    no_reference: bool,
+    (onnx, no_reference): (Option<&Path>, bool),
+    backend: Backend,
 ) -> Result<()> {
+    if backend == Backend::Cuda && !CUDA_BUILT {
+        return Err(built_without_cuda().into());
+    }
     let compiled = CompiledModel::read(model)?;
     let inputs = read_inputs(input)?;
     let reference = if no_reference {
@@ -373,7 +382,7 @@ fn cmd_prove(
         "proving (k = {}, {} rows)",
         compiled.settings.k, compiled.settings.rows
     ));
-    let proof = prove(&compiled, &keys, &params, &inputs, reference)?;
+    let proof = prove_on(backend, &compiled, &keys, &params, &inputs, reference)?;
     bar.finish_and_clear();
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
     std::fs::write(output, proof.to_json())
@@ -388,7 +397,7 @@ fn cmd_prove(
         println!("max |proven - onnxruntime| = {:.6}", r.max_abs_error);
     }
     println!(
-        "proof written to {} ({} bytes); proved in {prove_ms:.1} ms (SRS load included)",
+        "proof written to {} ({} bytes); proved in {prove_ms:.1} ms on {backend} (SRS load included)",
         output.display(),
         proof.proof.len() / 2 - 1
     );
@@ -464,6 +473,11 @@ fn cmd_inspect(path: &Path) -> Result<()> {
     println!(
         "  proving time ~ {:.1}s, peak memory ~ {:.0} MiB",
         plan.estimated_prove_seconds(cores),
+        plan.estimated_prove_bytes() as f64 / (1 << 20) as f64
+    );
+    println!(
+        "  CUDA: {}; the proof needs about {:.0} MiB of device memory",
+        cuda_status(),
         plan.estimated_prove_bytes() as f64 / (1 << 20) as f64
     );
     let instances = compiled.settings.instance_len();

@@ -302,3 +302,40 @@ fn transformer_blocks_prove_and_verify_within_the_stated_bound() {
         println!("{entry}: verified, max |proven − onnxruntime| = {worst:.4}");
     }
 }
+
+/// `--backend cuda` on a build without the `cuda` feature is a clear error before any work,
+/// never a silent fallback to the CPU.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_backend_without_the_feature_is_refused() {
+    fails(
+        &[
+            "prove",
+            "m.zkc",
+            "--keys",
+            "k",
+            "--input",
+            "i.json",
+            "-o",
+            "p.json",
+            "--backend",
+            "cuda",
+        ],
+        "built without CUDA",
+    );
+    fails(
+        &[
+            "prove",
+            "m.zkc",
+            "--keys",
+            "k",
+            "--input",
+            "i.json",
+            "-o",
+            "p.json",
+            "--backend",
+            "tpu",
+        ],
+        "unknown backend",
+    );
+}

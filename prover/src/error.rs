@@ -16,6 +16,8 @@ pub enum ProveError {
     OnnxRuntime(String),
     #[error("halo2: {0}")]
     Halo2(String),
+    #[error("{0}")]
+    Backend(String),
     #[error(transparent)]
     Circuit(#[from] zkinfer_circuits::CircuitError),
     #[error(transparent)]

@@ -1,6 +1,7 @@
 //! zkinfer's prover: SRS handling, key generation, proving (CPU), and the onnxruntime float
 //! reference recorded next to each proof.
 
+mod backend;
 mod compile;
 mod error;
 mod input;
@@ -9,12 +10,13 @@ mod prove;
 mod reference;
 mod srs;
 
+pub use backend::{built_without_cuda, cuda_status, Backend, CUDA_BUILT};
 pub use compile::{
     choose_quantization, compile, default_calibration, Choice, CompileError, Target,
 };
 pub use error::ProveError;
 pub use input::{parse_inputs, read_inputs, read_samples};
 pub use keys::{circuit_for, setup, KeyHeader, Keys, BUNDLE_FILE, PK_FILE, VK_FILE};
-pub use prove::{check_witness, outputs, prove, quantize_inputs, witness};
+pub use prove::{check_witness, outputs, prove, prove_on, quantize_inputs, witness};
 pub use reference::{find_onnxruntime, onnxruntime_outputs};
 pub use srs::{cache_dir, load_srs, INSECURE_WARNING};

@@ -4,16 +4,13 @@
 use std::sync::Arc;
 
 use halo2_axiom::halo2curves::bn256::Bn256;
-use halo2_axiom::plonk::create_proof;
-use halo2_axiom::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_axiom::poly::kzg::multiopen::ProverSHPLONK;
+use halo2_axiom::poly::kzg::commitment::ParamsKZG;
 use halo2_axiom::transcript::TranscriptWriterBuffer;
 use zkinfer_circuits::{lay_out_with, CircuitParams, DryRun, ModelCircuit};
 use zkinfer_ir::{eval, CompiledModel, Tensor, Trace};
-use zkinfer_verifier::{
-    fr_to_hex, KeccakChallenge, KeccakWrite, ProofFile, Reference, PROOF_FORMAT, PROOF_VERSION,
-};
+use zkinfer_verifier::{fr_to_hex, KeccakWrite, ProofFile, Reference, PROOF_FORMAT, PROOF_VERSION};
 
+use crate::backend::{create, Backend};
 use crate::keys::{circuit_for, Keys};
 use crate::ProveError;
 
@@ -92,6 +89,21 @@ pub fn prove(
     inputs: &[Vec<f32>],
     reference: Option<(String, Vec<Vec<f32>>)>,
 ) -> Result<ProofFile, ProveError> {
+    prove_on(Backend::Cpu, model, keys, params, inputs, reference)
+}
+
+/// [`prove`] on `backend`.
+pub fn prove_on(
+    backend: Backend,
+    model: &CompiledModel,
+    keys: &Keys,
+    params: &ParamsKZG<Bn256>,
+    inputs: &[Vec<f32>],
+    reference: Option<(String, Vec<Vec<f32>>)>,
+) -> Result<ProofFile, ProveError> {
+    if backend == Backend::Cuda && !crate::CUDA_BUILT {
+        return Err(crate::built_without_cuda());
+    }
     let trace = Arc::new(witness(model, inputs)?);
     check_witness(model, &trace)?;
     let circuit = circuit_for(model).with_trace(trace.clone());
@@ -100,15 +112,14 @@ pub fn prove(
             ProveError::Halo2("a public value lies outside the packing's table domain".into())
         })?;
     let mut transcript = KeccakWrite::init(Vec::new());
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, KeccakChallenge, _, _, _>(
+    create(
+        backend,
         params,
         &keys.pk,
-        &[circuit],
-        &[&[&instances]],
-        rand::rngs::OsRng,
+        circuit,
+        &instances,
         &mut transcript,
-    )
-    .map_err(|e| ProveError::Halo2(format!("{e:?}")))?;
+    )?;
     let proof = transcript.finalize();
     let outs = outputs(model, &trace);
     let reference = reference.map(|(engine, ref_out)| {

@@ -1,0 +1,171 @@
+//! Where proving runs: the CPU (always built), or an NVIDIA GPU through `halo2-axiom-gpu`
+//! (feature `cuda`). Both write the same proof for the same keys; the ordinary CPU verifier
+//! checks either. A CUDA request on a build without the feature is an error, never a silent
+//! fallback to the CPU.
+
+use std::fmt;
+use std::str::FromStr;
+
+use halo2_axiom::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_axiom::plonk::ProvingKey;
+use halo2_axiom::poly::kzg::commitment::ParamsKZG;
+use zkinfer_circuits::ModelCircuit;
+use zkinfer_verifier::KeccakWrite;
+
+use crate::ProveError;
+
+/// The proving backend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    #[default]
+    Cpu,
+    Cuda,
+}
+
+impl FromStr for Backend {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cpu" => Ok(Self::Cpu),
+            "cuda" => Ok(Self::Cuda),
+            other => Err(format!("unknown backend `{other}` (cpu or cuda)")),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+        })
+    }
+}
+
+/// Whether this build can prove on CUDA.
+pub const CUDA_BUILT: bool = cfg!(feature = "cuda");
+
+/// The error for `--backend cuda` on a build without the `cuda` feature.
+pub fn built_without_cuda() -> ProveError {
+    ProveError::Backend(
+        "this zkinfer was built without CUDA: rebuild it with the `cuda` feature \
+         (`bash scripts/build-cuda.sh`, see README \"Proving on a GPU\"), or use --backend cpu"
+            .into(),
+    )
+}
+
+/// Creates the proof of `circuit` with `instances` on `backend`.
+pub(crate) fn create(
+    backend: Backend,
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: ModelCircuit,
+    instances: &[Fr],
+    transcript: &mut KeccakWrite<Vec<u8>>,
+) -> Result<(), ProveError> {
+    match backend {
+        Backend::Cpu => cpu(params, pk, circuit, instances, transcript),
+        Backend::Cuda => cuda(params, pk, circuit, instances, transcript),
+    }
+}
+
+fn cpu(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: ModelCircuit,
+    instances: &[Fr],
+    transcript: &mut KeccakWrite<Vec<u8>>,
+) -> Result<(), ProveError> {
+    use halo2_axiom::poly::kzg::commitment::KZGCommitmentScheme;
+    use halo2_axiom::poly::kzg::multiopen::ProverSHPLONK;
+    halo2_axiom::plonk::create_proof::<
+        KZGCommitmentScheme<Bn256>,
+        ProverSHPLONK<'_, Bn256>,
+        zkinfer_verifier::KeccakChallenge,
+        _,
+        _,
+        _,
+    >(
+        params,
+        pk,
+        &[circuit],
+        &[&[instances]],
+        rand::rngs::OsRng,
+        transcript,
+    )
+    .map_err(|e| ProveError::Halo2(format!("{e:?}")))
+}
+
+#[cfg(feature = "cuda")]
+fn cuda(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: ModelCircuit,
+    instances: &[Fr],
+    transcript: &mut KeccakWrite<Vec<u8>>,
+) -> Result<(), ProveError> {
+    use halo2_axiom::SerdeFormat;
+    use halo2_axiom_gpu::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG as GpuParams};
+    use halo2_axiom_gpu::poly::kzg::multiopen::ProverSHPLONK;
+    // The GPU prover keeps its own copy of the SRS (with device mirrors); same bytes.
+    let mut bytes = Vec::new();
+    params
+        .write_custom(&mut bytes, SerdeFormat::RawBytes)
+        .map_err(|e| ProveError::Halo2(format!("CUDA: SRS: {e}")))?;
+    let gpu_params = GpuParams::<Bn256>::read_custom(&mut &bytes[..], SerdeFormat::RawBytes)
+        .map_err(|e| ProveError::Halo2(format!("CUDA: SRS: {e}")))?;
+    halo2_axiom_gpu::plonk::create_proof::<
+        KZGCommitmentScheme<Bn256>,
+        ProverSHPLONK<'_, Bn256>,
+        zkinfer_verifier::KeccakChallenge,
+        _,
+        _,
+        _,
+    >(
+        &gpu_params,
+        pk,
+        &[circuit],
+        &[&[instances]],
+        rand::rngs::OsRng,
+        transcript,
+    )
+    .map_err(|e| ProveError::Halo2(format!("CUDA: {e:?}")))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda(
+    _: &ParamsKZG<Bn256>,
+    _: &ProvingKey<G1Affine>,
+    _: ModelCircuit,
+    _: &[Fr],
+    _: &mut KeccakWrite<Vec<u8>>,
+) -> Result<(), ProveError> {
+    Err(built_without_cuda())
+}
+
+/// What `zkinfer inspect` says about CUDA: whether this build has it and a device is usable.
+pub fn cuda_status() -> String {
+    #[cfg(feature = "cuda")]
+    {
+        match openvm_cuda_common::common::set_device() {
+            Ok(id) => {
+                let smi = std::process::Command::new("nvidia-smi")
+                    .args(["--query-gpu=name,memory.total", "--format=csv,noheader"])
+                    .output()
+                    .ok()
+                    .map(|o| {
+                        String::from_utf8_lossy(&o.stdout)
+                            .trim()
+                            .replace('\n', "; ")
+                    });
+                format!("usable (device {id}: {})", smi.unwrap_or_default())
+            }
+            Err(e) => format!("built with CUDA, but no usable device: {e}"),
+        }
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        "not built with CUDA (feature `cuda`; see README \"Proving on a GPU\")".into()
+    }
+}
