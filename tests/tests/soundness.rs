@@ -123,15 +123,19 @@ fn truncated_files_are_rejected() {
 #[test]
 fn artifacts_of_another_version_are_rejected() {
     let rt = iris();
-    let json = rt
-        .proof
-        .to_json()
-        .replacen("\"version\": 1", "\"version\": 2", 1);
-    let err = ProofFile::from_slice(json.as_bytes(), "proof.json").unwrap_err();
-    assert!(
-        matches!(err, VerifyError::ProofVersion { got: 2, .. }),
-        "{err}"
-    );
+    // An older format (version 1: the Blake2b transcript) and a newer one.
+    let current = format!("\"version\": {}", zkinfer_verifier::PROOF_VERSION);
+    for other in [1, zkinfer_verifier::PROOF_VERSION + 1] {
+        let json = rt
+            .proof
+            .to_json()
+            .replacen(&current, &format!("\"version\": {other}"), 1);
+        let err = ProofFile::from_slice(json.as_bytes(), "proof.json").unwrap_err();
+        assert!(
+            matches!(err, VerifyError::ProofVersion { got, .. } if got == other),
+            "{err}"
+        );
+    }
     let json = rt
         .proof
         .to_json()
