@@ -55,6 +55,28 @@ pub fn built_without_cuda() -> ProveError {
     )
 }
 
+/// `create_proof` of halo2-axiom or halo2-axiom-gpu (`$krate`): the same signature, each
+/// with its own commitment-scheme types.
+macro_rules! create_proof_with {
+    ($krate:ident, $params:expr, $pk:expr, $circuit:expr, $instances:expr, $transcript:expr) => {
+        $krate::plonk::create_proof::<
+            $krate::poly::kzg::commitment::KZGCommitmentScheme<Bn256>,
+            $krate::poly::kzg::multiopen::ProverSHPLONK<'_, Bn256>,
+            zkinfer_verifier::KeccakChallenge,
+            _,
+            _,
+            _,
+        >(
+            $params,
+            $pk,
+            &[$circuit],
+            &[&[$instances]],
+            rand::rngs::OsRng,
+            $transcript,
+        )
+    };
+}
+
 /// Creates the proof of `circuit` with `instances` on `backend`.
 pub(crate) fn create(
     backend: Backend,
@@ -65,36 +87,10 @@ pub(crate) fn create(
     transcript: &mut KeccakWrite<Vec<u8>>,
 ) -> Result<(), ProveError> {
     match backend {
-        Backend::Cpu => cpu(params, pk, circuit, instances, transcript),
+        Backend::Cpu => create_proof_with!(halo2_axiom, params, pk, circuit, instances, transcript)
+            .map_err(|e| ProveError::Halo2(format!("{e:?}"))),
         Backend::Cuda => cuda(params, pk, circuit, instances, transcript),
     }
-}
-
-fn cpu(
-    params: &ParamsKZG<Bn256>,
-    pk: &ProvingKey<G1Affine>,
-    circuit: ModelCircuit,
-    instances: &[Fr],
-    transcript: &mut KeccakWrite<Vec<u8>>,
-) -> Result<(), ProveError> {
-    use halo2_axiom::poly::kzg::commitment::KZGCommitmentScheme;
-    use halo2_axiom::poly::kzg::multiopen::ProverSHPLONK;
-    halo2_axiom::plonk::create_proof::<
-        KZGCommitmentScheme<Bn256>,
-        ProverSHPLONK<'_, Bn256>,
-        zkinfer_verifier::KeccakChallenge,
-        _,
-        _,
-        _,
-    >(
-        params,
-        pk,
-        &[circuit],
-        &[&[instances]],
-        rand::rngs::OsRng,
-        transcript,
-    )
-    .map_err(|e| ProveError::Halo2(format!("{e:?}")))
 }
 
 #[cfg(feature = "cuda")]
@@ -106,33 +102,28 @@ fn cuda(
     transcript: &mut KeccakWrite<Vec<u8>>,
 ) -> Result<(), ProveError> {
     use halo2_axiom::SerdeFormat;
-    use halo2_axiom_gpu::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG as GpuParams};
-    use halo2_axiom_gpu::poly::kzg::multiopen::ProverSHPLONK;
     // The GPU prover keeps its own copy of the SRS (with device mirrors); same bytes.
     let mut bytes = Vec::new();
     params
         .write_custom(&mut bytes, SerdeFormat::RawBytes)
         .map_err(|e| ProveError::Halo2(format!("CUDA: SRS: {e}")))?;
-    let gpu_params = GpuParams::<Bn256>::read_custom(&mut &bytes[..], SerdeFormat::RawBytes)
-        .map_err(|e| ProveError::Halo2(format!("CUDA: SRS: {e}")))?;
-    halo2_axiom_gpu::plonk::create_proof::<
-        KZGCommitmentScheme<Bn256>,
-        ProverSHPLONK<'_, Bn256>,
-        zkinfer_verifier::KeccakChallenge,
-        _,
-        _,
-        _,
-    >(
+    let gpu_params = halo2_axiom_gpu::poly::kzg::commitment::ParamsKZG::<Bn256>::read_custom(
+        &mut &bytes[..],
+        SerdeFormat::RawBytes,
+    )
+    .map_err(|e| ProveError::Halo2(format!("CUDA: SRS: {e}")))?;
+    create_proof_with!(
+        halo2_axiom_gpu,
         &gpu_params,
         pk,
-        &[circuit],
-        &[&[instances]],
-        rand::rngs::OsRng,
-        transcript,
+        circuit,
+        instances,
+        transcript
     )
     .map_err(|e| ProveError::Halo2(format!("CUDA: {e:?}")))
 }
 
+/// Without the `cuda` feature a CUDA request never reaches here (`prove_on` refuses it first).
 #[cfg(not(feature = "cuda"))]
 fn cuda(
     _: &ParamsKZG<Bn256>,
