@@ -64,6 +64,44 @@ pub fn equal(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     Ok(vec![not(ctx, either)?])
 }
 
+/// A constant-condition select between a computed tensor of the output's shape and a constant,
+/// as one affine node `n·[picked] + k·[not picked]`: the constant never meets the computed
+/// values, so a `−∞` or `−10⁴` fill (a causal mask before a Softmax) stays a constant term
+/// that the Softmax can take as masked. `None` for other operand kinds.
+fn select(
+    ctx: &mut Ctx<'_>,
+    mask: &Tensor<f64>,
+    x: &Value,
+    y: &Value,
+) -> Result<Option<Value>, String> {
+    let (node, constant, node_where_true) = match (x, y) {
+        (Value::Node(n), Value::Const(k)) => (*n, k, true),
+        (Value::Const(k), Value::Node(n)) => (*n, k, false),
+        _ => return Ok(None),
+    };
+    let shape = mask.shape().to_vec();
+    if ctx.graph.nodes[node].shape != shape {
+        return Ok(None);
+    }
+    let k = super::expand(constant, &shape)?;
+    let picked = |m: f64| (m != 0.0) == node_where_true;
+    let mul = mask.map(|&m| f64::from(u8::from(picked(m))));
+    let add = Tensor::new(
+        shape.clone(),
+        mask.data()
+            .iter()
+            .zip(k.data())
+            .map(|(&m, &c)| if picked(m) { 0.0 } else { c })
+            .collect(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Some(ctx.add(
+        FloatOp::Affine { mul, add },
+        vec![node],
+        shape,
+    )))
+}
+
 pub fn where_(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let c = ctx.input(0)?.clone();
     let x = ctx.input(1)?.clone();
@@ -83,6 +121,9 @@ pub fn where_(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
                 .collect(),
         )
         .map_err(|e| e.to_string())?;
+        if let Some(v) = select(ctx, &mask, &x, &y)? {
+            return Ok(vec![v]);
+        }
         let diff = combine(ctx, Kind::Sub, x, y.clone(), false)?;
         let picked = combine(ctx, Kind::Mul, diff, Value::Const(mask), false)?;
         return Ok(vec![combine(ctx, Kind::Add, picked, y, false)?]);

@@ -233,3 +233,48 @@ fn malformed_bytes_are_a_typed_error_naming_the_file() {
         "{err}"
     );
 }
+
+/// A causal mask written as `Where(mask, scores, -inf)` before a Softmax: one affine select,
+/// and the Softmax takes the `-inf` entries as masked (exactly 0, no infinite constant left).
+#[test]
+fn a_where_mask_before_a_softmax_becomes_masked_entries() {
+    let causal: Vec<f32> = (0..3)
+        .flat_map(|i| (0..3).map(move |j| if j <= i { 1.0 } else { 0.0 }))
+        .collect();
+    let bytes = model(
+        vec![
+            node("Where", "mask", &["keep", "x", "fill"], &["s"], vec![]),
+            node("Softmax", "sm", &["s"], &["out"], vec![]),
+        ],
+        vec![
+            tensor_f32("keep", &[3, 3], &causal),
+            tensor_f32("fill", &[1], &[f32::NEG_INFINITY]),
+        ],
+        value_info("x", &[Some(3), Some(3)]),
+        "out",
+    );
+    let g = import_onnx(&bytes, "mem.onnx").unwrap();
+    let mask: Vec<bool> = causal.iter().map(|&c| c == 0.0).collect();
+    let sm = g
+        .nodes
+        .iter()
+        .find(|n| matches!(n.op, FloatOp::Softmax(_)))
+        .unwrap();
+    assert_eq!(sm.op, FloatOp::Softmax(mask));
+    for n in &g.nodes {
+        if let FloatOp::Affine { add, .. } = &n.op {
+            assert!(add.data().iter().all(|v| v.is_finite()), "{:?}", n.op);
+        }
+    }
+    let x: Vec<f32> = (0..9).map(|i| i as f32 * 0.25).collect();
+    let out = g.eval(std::slice::from_ref(&x)).unwrap();
+    let y = &out[g.outputs[0]];
+    for i in 0..3 {
+        let row: Vec<f64> = (0..=i).map(|j| f64::from(x[i * 3 + j]).exp()).collect();
+        let sum: f64 = row.iter().sum();
+        for j in 0..3 {
+            let want = if j <= i { row[j] / sum } else { 0.0 };
+            assert!((y[i * 3 + j] - want).abs() < 1e-9, "[{i},{j}]");
+        }
+    }
+}
