@@ -49,18 +49,32 @@ impl ModelCircuit {
             .collect()
     }
 
-    /// The instance column for `trace` with the public values packed by `packing` (`None`:
-    /// one instance per value), or `None` when a value lies outside the packing's domain.
-    pub fn instances_packed(
+    /// The instance column for `trace` in the circuit with `params`: the public values packed
+    /// by `packing` (`None`: one instance per value), a committed side as its Poseidon
+    /// commitment; `None` when a value lies outside the packing's domain.
+    pub fn instances_for(
         graph: &Graph,
         trace: &Trace,
+        params: CircuitParams,
         packing: Option<Packing>,
     ) -> Option<Vec<Fr>> {
-        let values = Self::public_values(graph, trace);
-        match packing {
-            None => Some(values.into_iter().map(fe).collect()),
-            Some(p) => Some(p.pack(&values)?.into_iter().map(Fr::from_raw).collect()),
+        if let Some(p) = packing {
+            let values = Self::public_values(graph, trace);
+            return Some(p.pack(&values)?.into_iter().map(Fr::from_raw).collect());
         }
+        let side = |ids: &[usize], committed: bool| -> Vec<Fr> {
+            let values: Vec<i64> = ids
+                .iter()
+                .flat_map(|&id| trace.values[id].data().iter().copied())
+                .collect();
+            match committed {
+                true => vec![crate::poseidon::commit(&values)],
+                false => values.into_iter().map(fe).collect(),
+            }
+        };
+        let mut out = side(&graph.inputs, params.commit_inputs);
+        out.extend(side(&graph.outputs, params.commit_outputs));
+        Some(out)
     }
 
     fn public_values(graph: &Graph, trace: &Trace) -> Vec<i64> {

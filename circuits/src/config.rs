@@ -24,6 +24,12 @@ pub struct CircuitParams {
     /// The public values are range-checked and packed several to an instance.
     #[serde(default)]
     pub packed: bool,
+    /// The inputs are exposed as one Poseidon commitment (an inner shard's inputs).
+    #[serde(default)]
+    pub commit_inputs: bool,
+    /// The outputs are exposed as one Poseidon commitment (an inner shard's outputs).
+    #[serde(default)]
+    pub commit_outputs: bool,
 }
 
 impl Default for CircuitParams {
@@ -32,6 +38,8 @@ impl Default for CircuitParams {
             lanes: 4,
             freivalds: false,
             packed: false,
+            commit_inputs: false,
+            commit_outputs: false,
         }
     }
 }
@@ -43,8 +51,13 @@ impl CircuitParams {
         Self {
             lanes,
             freivalds: graph.nodes.iter().any(|n| n.op == Op::MatMul),
-            packed: false,
+            ..Self::default()
         }
+    }
+
+    /// The circuit has the Poseidon gates.
+    pub fn poseidon(&self) -> bool {
+        self.commit_inputs || self.commit_outputs
     }
 }
 
@@ -54,6 +67,8 @@ impl From<&Settings> for CircuitParams {
             lanes: s.lanes,
             freivalds: s.freivalds,
             packed: s.packed,
+            commit_inputs: s.commits_inputs(),
+            commit_outputs: s.commits_outputs(),
         }
     }
 }
@@ -90,6 +105,65 @@ pub struct ModelConfig {
     pub t_x: TableColumn,
     pub t_y: TableColumn,
     pub freivalds: Option<FreivaldsConfig>,
+    pub poseidon: Option<PoseidonConfig>,
+}
+
+/// One Poseidon round per row (see `crate::poseidon`): the state in lanes 0..3, the round
+/// constants in the fixed weights `w[0..3]`, the squares of `x_j + c_j` in `acc`, `q`, `r`,
+/// and the next state in the next row's lanes. Squares keep the gates at degree 4:
+/// `x' = sq²·(x + c)` is the S-box x⁵.
+#[derive(Clone, Debug)]
+pub struct PoseidonConfig {
+    pub s_full: Selector,
+    pub s_partial: Selector,
+}
+
+impl PoseidonConfig {
+    fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        x: &[Column<Advice>],
+        squares: [Column<Advice>; 3],
+        w: &[Column<Fixed>],
+    ) -> Self {
+        let (s_full, s_partial) = (meta.selector(), meta.selector());
+        let mds = crate::poseidon::spec().mds;
+        let gate = |m: &mut halo2_axiom::plonk::VirtualCells<'_, Fr>, full: bool| {
+            let s = m.query_selector(if full { s_full } else { s_partial });
+            let xs: Vec<Expression<Fr>> = (0..3)
+                .map(|j| {
+                    m.query_advice(x[j], Rotation::cur()) + m.query_fixed(w[j], Rotation::cur())
+                })
+                .collect();
+            let sq: Vec<Expression<Fr>> = squares
+                .iter()
+                .map(|&c| m.query_advice(c, Rotation::cur()))
+                .collect();
+            let with_sbox = if full { 3 } else { 1 };
+            let mut out: Vec<Expression<Fr>> = (0..with_sbox)
+                .map(|j| s.clone() * (sq[j].clone() - xs[j].clone() * xs[j].clone()))
+                .collect();
+            let after: Vec<Expression<Fr>> = (0..3)
+                .map(|j| match j < with_sbox {
+                    true => sq[j].clone() * sq[j].clone() * xs[j].clone(),
+                    false => xs[j].clone(),
+                })
+                .collect();
+            for (i, row) in mds.iter().enumerate() {
+                let next = m.query_advice(x[i], Rotation::next());
+                let sum = row
+                    .iter()
+                    .zip(&after)
+                    .fold(Expression::Constant(Fr::zero()), |e, (&c, a)| {
+                        e + Expression::Constant(c) * a.clone()
+                    });
+                out.push(s.clone() * (next - sum));
+            }
+            out
+        };
+        meta.create_gate("poseidon full round", |m| gate(m, true));
+        meta.create_gate("poseidon partial round", |m| gate(m, false));
+        Self { s_full, s_partial }
+    }
 }
 
 /// Freivalds' check of a witnessed product `C = A·B`: a challenge `ρ` drawn after every
@@ -299,6 +373,9 @@ impl ModelConfig {
         let freivalds = params
             .freivalds
             .then(|| FreivaldsConfig::configure(meta, &x, acc, chain));
+        let poseidon = params
+            .poseidon()
+            .then(|| PoseidonConfig::configure(meta, &x, [acc, q, r], &w));
         Self {
             lanes,
             x,
@@ -327,6 +404,7 @@ impl ModelConfig {
             t_x,
             t_y,
             freivalds,
+            poseidon,
         }
     }
 }

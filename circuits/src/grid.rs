@@ -6,7 +6,7 @@ use halo2_axiom::circuit::{Cell, Region, Value};
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::plonk::{Advice, Column, Error, Fixed, Selector};
 
-use crate::config::{FreivaldsConfig, ModelConfig};
+use crate::config::{FreivaldsConfig, ModelConfig, PoseidonConfig};
 
 /// An advice column of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +48,8 @@ pub enum Sel {
     Horner,
     HornerAcc,
     FDot,
+    PoseidonFull,
+    PoseidonPartial,
 }
 
 /// A field element from a signed integer.
@@ -66,12 +68,18 @@ pub trait Grid {
     /// Assigns an advice cell holding any field element (products that leave `i64`).
     fn advice_field(&mut self, col: Adv, row: usize, v: Option<Fr>) -> Result<Self::Cell, Error>;
     fn fixed(&mut self, col: Fix, row: usize, v: i64) -> Result<(), Error>;
+    /// Assigns a fixed cell holding any field element (Poseidon's round constants).
+    fn fixed_field(&mut self, col: Fix, row: usize, v: Fr) -> Result<(), Error>;
     fn enable(&mut self, sel: Sel, row: usize) -> Result<(), Error>;
     fn copy(&mut self, a: &Self::Cell, b: &Self::Cell) -> Result<(), Error>;
     /// Constrains `cell` to the public instance at `index`.
     fn expose(&mut self, cell: &Self::Cell, index: usize) -> Result<(), Error>;
     /// Constrains `cell` to be zero.
-    fn zero(&mut self, cell: &Self::Cell) -> Result<(), Error>;
+    fn zero(&mut self, cell: &Self::Cell) -> Result<(), Error> {
+        self.constant(cell, Fr::zero())
+    }
+    /// Constrains `cell` to the constant `v`.
+    fn constant(&mut self, cell: &Self::Cell, v: Fr) -> Result<(), Error>;
     /// Ends the first phase: every first-phase column is committed.
     fn next_phase(&mut self);
     /// Freivalds' challenge, known once the first phase is over while proving.
@@ -109,6 +117,11 @@ impl Grid for DryRun {
         Ok(())
     }
 
+    fn fixed_field(&mut self, _: Fix, row: usize, _: Fr) -> Result<(), Error> {
+        self.rows = self.rows.max(row + 1);
+        Ok(())
+    }
+
     fn enable(&mut self, _: Sel, row: usize) -> Result<(), Error> {
         self.rows = self.rows.max(row + 1);
         Ok(())
@@ -125,7 +138,7 @@ impl Grid for DryRun {
         Ok(())
     }
 
-    fn zero(&mut self, _: &AdvCell) -> Result<(), Error> {
+    fn constant(&mut self, _: &AdvCell, _: Fr) -> Result<(), Error> {
         Ok(())
     }
 
@@ -156,6 +169,10 @@ pub struct RegionGrid<'a, 'r> {
 impl RegionGrid<'_, '_> {
     fn freivalds(&self) -> Result<&FreivaldsConfig, Error> {
         self.config.freivalds.as_ref().ok_or(Error::Synthesis)
+    }
+
+    fn poseidon(&self) -> Result<&PoseidonConfig, Error> {
+        self.config.poseidon.as_ref().ok_or(Error::Synthesis)
     }
 
     fn advice_col(&self, col: Adv) -> Result<Column<Advice>, Error> {
@@ -195,6 +212,8 @@ impl RegionGrid<'_, '_> {
             Sel::Horner => self.freivalds()?.s_horner,
             Sel::HornerAcc => self.freivalds()?.s_horner_acc,
             Sel::FDot => self.freivalds()?.s_fdot,
+            Sel::PoseidonFull => self.poseidon()?.s_full,
+            Sel::PoseidonPartial => self.poseidon()?.s_partial,
         })
     }
 }
@@ -228,6 +247,12 @@ impl Grid for RegionGrid<'_, '_> {
         Ok(())
     }
 
+    fn fixed_field(&mut self, col: Fix, row: usize, v: Fr) -> Result<(), Error> {
+        let column = self.fixed_col(col);
+        self.region.assign_fixed(column, row, v);
+        Ok(())
+    }
+
     fn enable(&mut self, sel: Sel, row: usize) -> Result<(), Error> {
         self.selector(sel)?.enable(self.region, row)
     }
@@ -242,8 +267,8 @@ impl Grid for RegionGrid<'_, '_> {
         Ok(())
     }
 
-    fn zero(&mut self, cell: &Cell) -> Result<(), Error> {
-        self.region.constrain_constant(*cell, Fr::zero())
+    fn constant(&mut self, cell: &Cell, v: Fr) -> Result<(), Error> {
+        self.region.constrain_constant(*cell, v)
     }
 
     fn next_phase(&mut self) {

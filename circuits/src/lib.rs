@@ -9,16 +9,20 @@ mod error;
 mod grid;
 mod layout;
 mod plan;
+pub mod poseidon;
 mod table;
 
 pub use circuit::ModelCircuit;
 pub use config::{
-    blinding_factors, column_counts, CircuitParams, FreivaldsConfig, ModelConfig, MIN_LANES,
+    blinding_factors, column_counts, CircuitParams, FreivaldsConfig, ModelConfig, PoseidonConfig,
+    MIN_LANES,
 };
 pub use error::CircuitError;
 pub use grid::{fe, Adv, AdvCell, DryRun, Grid, Tamper};
-pub use layout::{instance_len, lay_out, lay_out_with, LayoutReport, Placement};
-pub use plan::{dry_run, plan, plan_for, Plan, MAX_K};
+pub use layout::{
+    commit_rows, instance_len, instance_len_with, lay_out, lay_out_with, LayoutReport, Placement,
+};
+pub use plan::{dry_run, plan, plan_for, plan_with, Plan, MAX_K};
 pub use table::TableSet;
 
 /// The scalar field of BN254, re-exported for users of the circuit.

@@ -6,7 +6,7 @@ use zkinfer_ir::{Graph, TableBounds};
 
 use crate::config::{blinding_factors, column_counts, CircuitParams, MIN_LANES};
 use crate::grid::DryRun;
-use crate::layout::{instance_len, lay_out_with};
+use crate::layout::{instance_len_with, lay_out_with};
 use crate::table::TableSet;
 use crate::CircuitError;
 
@@ -87,6 +87,24 @@ pub fn plan(graph: &Graph, table: &TableBounds) -> Result<Plan, CircuitError> {
 /// [`plan`], with the public values packed or not. A packed circuit is meant for a Solidity
 /// verifier, whose size grows with the columns: it keeps the narrowest layout.
 pub fn plan_for(graph: &Graph, table: &TableBounds, packed: bool) -> Result<Plan, CircuitError> {
+    plan_with(
+        graph,
+        table,
+        CircuitParams {
+            packed,
+            ..CircuitParams::default()
+        },
+    )
+}
+
+/// [`plan`] for the circuit whose public side is laid out as `public` says (its `packed`,
+/// `commit_inputs` and `commit_outputs`; the lanes are chosen here).
+pub fn plan_with(
+    graph: &Graph,
+    table: &TableBounds,
+    public: CircuitParams,
+) -> Result<Plan, CircuitError> {
+    let packed = public.packed;
     let table_rows = TableSet::for_graph(graph, table).rows();
     let mut best: Option<Plan> = None;
     let choices: &[usize] = if packed {
@@ -97,11 +115,17 @@ pub fn plan_for(graph: &Graph, table: &TableBounds, packed: bool) -> Result<Plan
     for &lanes in choices {
         let params = CircuitParams {
             packed,
+            commit_inputs: public.commit_inputs,
+            commit_outputs: public.commit_outputs,
             ..CircuitParams::for_graph(graph, lanes)
         };
         let run = dry_run(graph, table, params)?;
-        let needed =
-            run.rows.max(table_rows).max(instance_len(graph)) + blinding_factors(params) + 1;
+        let needed = run
+            .rows
+            .max(table_rows)
+            .max(instance_len_with(graph, params))
+            + blinding_factors(params)
+            + 1;
         let k = ceil_log2(needed).max(4);
         let (advice, lookups, perm) = column_counts(params);
         let work = (advice + 3 * lookups + perm) as u64 * (1u64 << k);

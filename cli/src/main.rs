@@ -2,6 +2,7 @@
 
 #[cfg(feature = "evm")]
 mod evm;
+mod shard;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use zkinfer_ir::CompiledModel;
 use zkinfer_onnx::QuantConfig;
 use zkinfer_prover::{
     built_without_cuda, choose_quantization, compile, cuda_status, load_srs, onnxruntime_outputs,
-    prove_on, read_inputs, read_samples, setup, Backend, Keys, Target, CUDA_BUILT,
+    prove_trace, read_inputs, read_samples, setup, Backend, Keys, Target, CUDA_BUILT,
     INSECURE_WARNING,
 };
 use zkinfer_verifier::{verify, Bundle, ProofFile};
@@ -29,6 +30,36 @@ use zkinfer_verifier::{verify, Bundle, ProofFile};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(clap::Args)]
+struct ProveArgs {
+    model: PathBuf,
+    #[arg(long)]
+    keys: PathBuf,
+    /// The input (EZKL shape `{"input_data": [[...]]}`).
+    #[arg(long, required_unless_present = "input_activations")]
+    input: Option<PathBuf>,
+    /// A shard's input: the activations file the previous shard's node wrote.
+    #[arg(long, conflicts_with = "input")]
+    input_activations: Option<PathBuf>,
+    /// A shard's output for the next node: its quantized activations and their commitment.
+    #[arg(long)]
+    output_activations: Option<PathBuf>,
+    #[arg(short, long)]
+    output: PathBuf,
+    #[arg(long)]
+    srs: Option<PathBuf>,
+    /// The ONNX file for the float reference (default: the one the model was compiled from).
+    #[arg(long)]
+    onnx: Option<PathBuf>,
+    /// Skip the onnxruntime float reference.
+    #[arg(long)]
+    no_reference: bool,
+    /// Where to prove: `cpu`, or `cuda` (an NVIDIA GPU; needs a build with the `cuda`
+    /// feature). The proof is the same kind either way.
+    #[arg(long, default_value = "cpu")]
+    backend: Backend,
 }
 
 #[derive(Subcommand)]
@@ -72,27 +103,7 @@ enum Command {
         srs: Option<PathBuf>,
     },
     /// Prove one inference.
-    Prove {
-        model: PathBuf,
-        #[arg(long)]
-        keys: PathBuf,
-        #[arg(long)]
-        input: PathBuf,
-        #[arg(short, long)]
-        output: PathBuf,
-        #[arg(long)]
-        srs: Option<PathBuf>,
-        /// The ONNX file for the float reference (default: the one the model was compiled from).
-        #[arg(long)]
-        onnx: Option<PathBuf>,
-        /// Skip the onnxruntime float reference.
-        #[arg(long)]
-        no_reference: bool,
-        /// Where to prove: `cpu`, or `cuda` (an NVIDIA GPU; needs a build with the `cuda`
-        /// feature). The proof is the same kind either way.
-        #[arg(long, default_value = "cpu")]
-        backend: Backend,
-    },
+    Prove(ProveArgs),
     /// Verify a proof; exits 0 only when it is valid for these keys.
     Verify {
         #[arg(long)]
@@ -105,6 +116,8 @@ enum Command {
     #[cfg(feature = "evm")]
     #[command(flatten)]
     Evm(evm::EvmCommand),
+    #[command(flatten)]
+    Shard(shard::ShardCommand),
 }
 
 fn main() -> ExitCode {
@@ -138,28 +151,12 @@ fn run(cli: Cli) -> Result<()> {
             evm,
         ),
         Command::Setup { model, output, srs } => cmd_setup(&model, &output, srs.as_deref()),
-        Command::Prove {
-            model,
-            keys,
-            input,
-            output,
-            srs,
-            onnx,
-            no_reference,
-            backend,
-        } => cmd_prove(
-            &model,
-            &keys,
-            &input,
-            &output,
-            srs.as_deref(),
-            (onnx.as_deref(), no_reference),
-            backend,
-        ),
+        Command::Prove(args) => cmd_prove(&args),
         Command::Verify { keys, proof } => cmd_verify(&keys, &proof),
         Command::Inspect { model } => cmd_inspect(&model),
         #[cfg(feature = "evm")]
         Command::Evm(cmd) => evm::run(cmd),
+        Command::Shard(cmd) => shard::run(cmd),
     }
 }
 
@@ -318,75 +315,44 @@ fn fmt_list(v: &[f32]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-fn cmd_prove(
-    model: &Path,
-    keys_dir: &Path,
-    input: &Path,
-    output: &Path,
-    srs: Option<&Path>,
-    (onnx, no_reference): (Option<&Path>, bool),
-    backend: Backend,
-) -> Result<()> {
+fn cmd_prove(a: &ProveArgs) -> Result<()> {
+    let (model, backend) = (a.model.as_path(), a.backend);
     if backend == Backend::Cuda && !CUDA_BUILT {
         return Err(built_without_cuda().into());
     }
     let compiled = CompiledModel::read(model)?;
-    let inputs = read_inputs(input)?;
-    let reference = if no_reference {
-        None
-    } else {
-        let t = Instant::now();
-        let onnx_path = match (onnx, &compiled.source) {
-            (Some(p), _) => p.to_path_buf(),
-            (None, Some(s)) => PathBuf::from(&s.path),
-            (None, None) => bail!(
-                "{}: no source ONNX recorded; pass --onnx MODEL.onnx or --no-reference",
-                model.display()
-            ),
-        };
-        if let (None, Some(s)) = (onnx, &compiled.source) {
-            let bytes = std::fs::read(&onnx_path).with_context(|| {
-                format!(
-                    "{}: the source ONNX of {} (pass --onnx or --no-reference)",
-                    onnx_path.display(),
-                    model.display()
-                )
-            })?;
-            if zkinfer_ir::digest(&bytes) != s.digest {
-                bail!(
-                    "{}: changed since {} was compiled; recompile, or pass --no-reference",
-                    onnx_path.display(),
-                    model.display()
-                );
-            }
+    shard::check_prove_args(&compiled, a)?;
+    let (trace, reference) = match (&a.input, &a.input_activations) {
+        (_, Some(acts)) => (shard::trace_from_activations(&compiled, acts)?, None),
+        (Some(input), None) => {
+            let inputs = read_inputs(input)?;
+            let reference = match compiled.settings.shard.is_some() || a.no_reference {
+                true => None,
+                false => Some(float_reference(&compiled, a, &inputs)?),
+            };
+            (zkinfer_prover::witness(&compiled, &inputs)?, reference)
         }
-        let feeds: Vec<(Vec<usize>, Vec<f32>)> = compiled
-            .settings
-            .inputs
-            .iter()
-            .map(|i| i.shape.clone())
-            .zip(inputs.iter().cloned())
-            .collect();
-        let out = onnxruntime_outputs(&onnx_path, &feeds)?;
-        println!("onnxruntime reference in {}", secs(t));
-        Some(("onnxruntime 1.31 (CPU)".to_string(), out))
+        (None, None) => bail!("pass --input (or a shard's --input-activations)"),
     };
-    let keys = Keys::read(keys_dir, &compiled)?;
+    let trace = std::sync::Arc::new(trace);
+    let keys = Keys::read(&a.keys, &compiled)?;
     let t = Instant::now();
     let (params, info) = load_srs(
         compiled.settings.k,
-        srs.or_else(|| (!keys.header.srs.insecure).then(|| Path::new(&keys.header.srs.source))),
+        a.srs
+            .as_deref()
+            .or_else(|| (!keys.header.srs.insecure).then(|| Path::new(&keys.header.srs.source))),
     )?;
     srs_note(info.insecure);
     let bar = spinner(&format!(
         "proving (k = {}, {} rows)",
         compiled.settings.k, compiled.settings.rows
     ));
-    let proof = prove_on(backend, &compiled, &keys, &params, &inputs, reference)?;
+    let proof = prove_trace(backend, &compiled, &keys, &params, trace.clone(), reference)?;
     bar.finish_and_clear();
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
-    std::fs::write(output, proof.to_json())
-        .with_context(|| format!("writing {}", output.display()))?;
+    std::fs::write(&a.output, proof.to_json())
+        .with_context(|| format!("writing {}", a.output.display()))?;
     for (i, o) in proof.outputs.iter().enumerate() {
         println!("proven output {i}:      {}", fmt_list(o));
     }
@@ -396,12 +362,58 @@ fn cmd_prove(
         }
         println!("max |proven - onnxruntime| = {:.6}", r.max_abs_error);
     }
+    shard::report_prove(&compiled, &proof, &trace, a.output_activations.as_deref())?;
     println!(
         "proof written to {} ({} bytes); proved in {prove_ms:.1} ms on {backend} (SRS load included)",
-        output.display(),
+        a.output.display(),
         proof.proof.len() / 2 - 1
     );
     Ok(())
+}
+
+/// The onnxruntime float outputs on `inputs`, from the ONNX file the model was compiled from
+/// (checked by digest) or the one given with --onnx.
+fn float_reference(
+    compiled: &CompiledModel,
+    a: &ProveArgs,
+    inputs: &[Vec<f32>],
+) -> Result<(String, Vec<Vec<f32>>)> {
+    let (model, onnx) = (a.model.as_path(), a.onnx.as_deref());
+    let t = Instant::now();
+    let onnx_path = match (onnx, &compiled.source) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(s)) => PathBuf::from(&s.path),
+        (None, None) => bail!(
+            "{}: no source ONNX recorded; pass --onnx MODEL.onnx or --no-reference",
+            model.display()
+        ),
+    };
+    if let (None, Some(s)) = (onnx, &compiled.source) {
+        let bytes = std::fs::read(&onnx_path).with_context(|| {
+            format!(
+                "{}: the source ONNX of {} (pass --onnx or --no-reference)",
+                onnx_path.display(),
+                model.display()
+            )
+        })?;
+        if zkinfer_ir::digest(&bytes) != s.digest {
+            bail!(
+                "{}: changed since {} was compiled; recompile, or pass --no-reference",
+                onnx_path.display(),
+                model.display()
+            );
+        }
+    }
+    let feeds: Vec<(Vec<usize>, Vec<f32>)> = compiled
+        .settings
+        .inputs
+        .iter()
+        .map(|i| i.shape.clone())
+        .zip(inputs.iter().cloned())
+        .collect();
+    let out = onnxruntime_outputs(&onnx_path, &feeds)?;
+    println!("onnxruntime reference in {}", secs(t));
+    Ok(("onnxruntime 1.31 (CPU)".to_string(), out))
 }
 
 fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
@@ -416,6 +428,7 @@ fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
     for (i, o) in out.outputs.iter().enumerate() {
         println!("verified output {i}: {}", fmt_list(o));
     }
+    shard::report_commitments(&out);
     Ok(())
 }
 
@@ -428,7 +441,8 @@ fn cmd_inspect(path: &Path) -> Result<()> {
         CompiledModel::read(path)?
     };
     let g = &compiled.graph;
-    let plan = zkinfer_circuits::plan_for(g, &compiled.settings.table, compiled.settings.packed)?;
+    let public = zkinfer_circuits::CircuitParams::from(&compiled.settings);
+    let plan = zkinfer_circuits::plan_with(g, &compiled.settings.table, public)?;
     let mut ops: BTreeMap<&str, usize> = BTreeMap::new();
     for n in &g.nodes {
         *ops.entry(n.op.name()).or_default() += 1;
@@ -450,6 +464,24 @@ fn cmd_inspect(path: &Path) -> Result<()> {
     }
     for t in &compiled.settings.outputs {
         println!("  output `{}` {:?}: scale 2^-{}", t.name, t.shape, t.scale);
+    }
+    if let Some(s) = &compiled.settings.shard {
+        println!(
+            "  shard {} of {} of model {} (inputs {}, outputs {})",
+            s.index + 1,
+            s.count,
+            s.parent,
+            if s.commits_inputs() {
+                "committed (Poseidon)"
+            } else {
+                "public"
+            },
+            if s.commits_outputs() {
+                "committed (Poseidon)"
+            } else {
+                "public"
+            },
+        );
     }
     println!("circuit:");
     println!(

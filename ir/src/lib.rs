@@ -9,6 +9,7 @@ mod graph;
 mod op;
 mod packing;
 mod settings;
+mod split;
 mod table;
 mod tensor;
 
@@ -27,7 +28,8 @@ pub use op::{
     MatMulDims, Mean, Op, Rescale, Softmax, Transpose, WeightSide, Windows,
 };
 pub use packing::{Limbs, Packing};
-pub use settings::{Settings, TensorInfo};
+pub use settings::{Settings, ShardInfo, TensorInfo};
+pub use split::{check_cuts, live_at, split, subgraph};
 pub use table::{erf, MapFn, TableBounds, TableFn};
 pub use tensor::{broadcast_indices, broadcast_shape, strides, transpose_indices, Tensor};
 

@@ -50,6 +50,36 @@ pub struct Settings {
     pub table_rows: usize,
     pub inputs: Vec<TensorInfo>,
     pub outputs: Vec<TensorInfo>,
+    /// Where this model stands in a chain of shards (`zkinfer split`), when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+}
+
+/// A shard's place in its chain. The shard's public inputs (unless it is the first) and its
+/// public outputs (unless it is the last) are one Poseidon commitment each, so activations
+/// between nodes stay off the proof and the chain is checked by matching commitments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// Position in the chain, from 0.
+    pub index: usize,
+    /// Shards in the chain.
+    pub count: usize,
+    /// Digest of the compiled model the chain was cut from.
+    pub parent: String,
+    /// Name of the parent model's node after which each cut falls.
+    pub cuts: Vec<String>,
+}
+
+impl ShardInfo {
+    /// The inputs are a commitment (every shard but the first).
+    pub fn commits_inputs(&self) -> bool {
+        self.index > 0
+    }
+
+    /// The outputs are a commitment (every shard but the last).
+    pub fn commits_outputs(&self) -> bool {
+        self.index + 1 < self.count
+    }
 }
 
 impl Settings {
@@ -67,11 +97,32 @@ impl Settings {
         self.packed.then(|| Packing::for_table(&self.table))
     }
 
-    /// Public instance count: the values, or their packed elements.
+    /// The inputs are one Poseidon commitment (an inner shard's inputs).
+    pub fn commits_inputs(&self) -> bool {
+        self.shard.as_ref().is_some_and(ShardInfo::commits_inputs)
+    }
+
+    /// The outputs are one Poseidon commitment (an inner shard's outputs).
+    pub fn commits_outputs(&self) -> bool {
+        self.shard.as_ref().is_some_and(ShardInfo::commits_outputs)
+    }
+
+    /// Public instance count: the values, or their packed elements; a committed side is one
+    /// instance.
     pub fn instance_len(&self) -> usize {
+        let side = |infos: &[TensorInfo], committed: bool| {
+            if committed {
+                1
+            } else {
+                infos.iter().map(TensorInfo::len).sum()
+            }
+        };
         match self.packing() {
             Some(p) => p.len(self.value_len()),
-            None => self.value_len(),
+            None => {
+                side(&self.inputs, self.commits_inputs())
+                    + side(&self.outputs, self.commits_outputs())
+            }
         }
     }
 

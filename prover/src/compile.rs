@@ -69,6 +69,7 @@ pub fn compile(
         table_rows: p.table_rows,
         inputs,
         outputs,
+        shard: None,
     };
     let mut model = CompiledModel::new(q.graph, settings);
     let bytes = zkinfer_ir::read_file(onnx).map_err(ProveError::from)?;

@@ -14,6 +14,10 @@ pub enum ProveError {
     OnnxRuntimeMissing { reason: String },
     #[error("onnxruntime: {0}")]
     OnnxRuntime(String),
+    #[error("split: {reason}")]
+    Split { reason: String },
+    #[error("activations file {path}: {reason}")]
+    Activations { path: String, reason: String },
     #[error("halo2: {0}")]
     Halo2(String),
     #[error("{0}")]

@@ -141,8 +141,7 @@ impl Keys {
         let params = CircuitParams {
             lanes: env.header.lanes,
             freivalds: env.header.freivalds,
-            // Packing changes the layout, not the columns and gates that reading a key needs.
-            packed: false,
+            ..CircuitParams::from(&model.settings)
         };
         let pk = std::panic::catch_unwind(|| {
             ProvingKey::<G1Affine>::read::<_, ModelCircuit>(

@@ -8,6 +8,7 @@ mod input;
 mod keys;
 mod prove;
 mod reference;
+mod shard;
 mod srs;
 
 pub use backend::{built_without_cuda, cuda_status, Backend, CUDA_BUILT};
@@ -17,6 +18,13 @@ pub use compile::{
 pub use error::ProveError;
 pub use input::{parse_inputs, read_inputs, read_samples};
 pub use keys::{circuit_for, setup, KeyHeader, Keys, BUNDLE_FILE, PK_FILE, VK_FILE};
-pub use prove::{check_witness, outputs, prove, prove_on, quantize_inputs, witness};
+pub use prove::{
+    check_witness, outputs, prove, prove_on, prove_trace, quantize_inputs, witness,
+    witness_quantized,
+};
 pub use reference::{find_onnxruntime, onnxruntime_outputs};
+pub use shard::{
+    split_model, ActivationTensor, Activations, Cuts, Shard, ACTIVATIONS_FORMAT,
+    ACTIVATIONS_VERSION,
+};
 pub use srs::{cache_dir, load_srs, INSECURE_WARNING};

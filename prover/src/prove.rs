@@ -56,8 +56,20 @@ pub fn witness(model: &CompiledModel, inputs: &[Vec<f32>]) -> Result<Trace, Prov
     Ok(eval(&model.graph, &model.settings.table, &q)?)
 }
 
-/// Dequantized outputs of a trace.
+/// The integer reference on already quantized inputs (a shard's activations).
+pub fn witness_quantized(
+    model: &CompiledModel,
+    inputs: &[Tensor<i64>],
+) -> Result<Trace, ProveError> {
+    Ok(eval(&model.graph, &model.settings.table, inputs)?)
+}
+
+/// Dequantized outputs of a trace; none when the outputs are a shard's commitment (they go to
+/// the next node in an activations file instead).
 pub fn outputs(model: &CompiledModel, trace: &Trace) -> Vec<Vec<f32>> {
+    if model.settings.commits_outputs() {
+        return Vec::new();
+    }
     model
         .graph
         .outputs
@@ -101,16 +113,34 @@ pub fn prove_on(
     inputs: &[Vec<f32>],
     reference: Option<(String, Vec<Vec<f32>>)>,
 ) -> Result<ProofFile, ProveError> {
+    let trace = Arc::new(witness(model, inputs)?);
+    prove_trace(backend, model, keys, params, trace, reference)
+}
+
+/// Proves the inference whose integer reference is `trace` (from [`witness`] or
+/// [`witness_quantized`]) on `backend`.
+pub fn prove_trace(
+    backend: Backend,
+    model: &CompiledModel,
+    keys: &Keys,
+    params: &ParamsKZG<Bn256>,
+    trace: Arc<Trace>,
+    reference: Option<(String, Vec<Vec<f32>>)>,
+) -> Result<ProofFile, ProveError> {
     if backend == Backend::Cuda && !crate::CUDA_BUILT {
         return Err(crate::built_without_cuda());
     }
-    let trace = Arc::new(witness(model, inputs)?);
     check_witness(model, &trace)?;
     let circuit = circuit_for(model).with_trace(trace.clone());
-    let instances = ModelCircuit::instances_packed(&model.graph, &trace, model.settings.packing())
-        .ok_or_else(|| {
-            ProveError::Halo2("a public value lies outside the packing's table domain".into())
-        })?;
+    let instances = ModelCircuit::instances_for(
+        &model.graph,
+        &trace,
+        CircuitParams::from(&model.settings),
+        model.settings.packing(),
+    )
+    .ok_or_else(|| {
+        ProveError::Halo2("a public value lies outside the packing's table domain".into())
+    })?;
     let mut transcript = KeccakWrite::init(Vec::new());
     create(
         backend,

@@ -36,6 +36,25 @@ pub enum VerifyError {
     InvalidProof,
     #[error("{path}: not a verifier bundle ({reason})")]
     Bundle { path: String, reason: String },
+    #[error("a chain needs at least one shard")]
+    EmptyChain,
+    #[error("chain position {position}: {reason}")]
+    ChainOrder { position: usize, reason: String },
+    #[error("the chain has {got} shards but the model was split into {expected}: a shard is missing or extra")]
+    ChainLength { expected: usize, got: usize },
+    #[error("shard {shard}: {source}")]
+    ChainLink {
+        shard: usize,
+        #[source]
+        source: Box<VerifyError>,
+    },
+    #[error("the activations out of shard {shard} (commitment {out}) are not the ones shard {next} took in (commitment {into}): a node handed on altered activations")]
+    ChainBroken {
+        shard: usize,
+        next: usize,
+        out: String,
+        into: String,
+    },
     #[error(transparent)]
     Artifact(#[from] zkinfer_ir::IrError),
 }

@@ -12,6 +12,7 @@
 //! ```
 
 mod bundle;
+mod chain;
 mod error;
 #[cfg(feature = "evm")]
 pub mod evm;
@@ -30,6 +31,7 @@ use halo2_axiom::transcript::TranscriptReadBuffer;
 use zkinfer_ir::Settings;
 
 pub use bundle::{Bundle, BundleHeader, SrsInfo};
+pub use chain::verify_chain;
 pub use error::VerifyError;
 pub use proof::{ProofFile, Reference, PROOF_FORMAT, PROOF_VERSION};
 pub use transcript::{KeccakChallenge, KeccakRead, KeccakWrite};
@@ -42,6 +44,10 @@ pub struct VerifiedOutput {
     pub outputs: Vec<Vec<f32>>,
     /// The quantized outputs as proven.
     pub quantized_outputs: Vec<Vec<i64>>,
+    /// A shard's Poseidon commitment to its inputs (`0x…`), in place of `inputs`.
+    pub input_commitment: Option<String>,
+    /// A shard's Poseidon commitment to its outputs (`0x…`), in place of `outputs`.
+    pub output_commitment: Option<String>,
 }
 
 /// `0x…` big-endian hex of a field element.
@@ -170,9 +176,18 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
     let instances = proof_instances(proof, h.settings.instance_len())?;
     let values = public_values(&instances, &h.settings)?;
 
-    // Every public value as a bounded signed integer, per tensor.
+    // Every public value as a bounded signed integer, per tensor; a committed side is one
+    // instance, the commitment.
     let mut at = 0;
-    let mut read = |infos: &[zkinfer_ir::TensorInfo]| -> Result<Vec<Vec<i64>>, VerifyError> {
+    let mut commitments = [None, None];
+    let mut read = |infos: &[zkinfer_ir::TensorInfo],
+                    committed: Option<usize>|
+     -> Result<Vec<Vec<i64>>, VerifyError> {
+        if let Some(side) = committed {
+            commitments[side] = Some(fr_to_hex(&instances[at]));
+            at += 1;
+            return Ok(Vec::new());
+        }
         let mut out = Vec::with_capacity(infos.len());
         for t in infos {
             let mut vals = Vec::with_capacity(t.len());
@@ -191,8 +206,12 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
         }
         Ok(out)
     };
-    let q_inputs = read(&h.settings.inputs)?;
-    let q_outputs = read(&h.settings.outputs)?;
+    let q_inputs = read(&h.settings.inputs, h.settings.commits_inputs().then_some(0))?;
+    let q_outputs = read(
+        &h.settings.outputs,
+        h.settings.commits_outputs().then_some(1),
+    )?;
+    let [input_commitment, output_commitment] = commitments;
     let dq = |vals: &[Vec<i64>], infos: &[zkinfer_ir::TensorInfo]| -> Vec<Vec<f32>> {
         vals.iter()
             .zip(infos)
@@ -200,6 +219,7 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
             .collect()
     };
     let outputs = dq(&q_outputs, &h.settings.outputs);
+    // A committed side has no dequantized values in the file either.
     if proof.outputs.len() != outputs.len() {
         return Err(VerifyError::OutputsMismatch {
             output: proof.outputs.len().min(outputs.len()),
@@ -253,5 +273,7 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
         inputs: dq(&q_inputs, &h.settings.inputs),
         outputs,
         quantized_outputs: q_outputs,
+        input_commitment,
+        output_commitment,
     })
 }

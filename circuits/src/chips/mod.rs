@@ -6,4 +6,6 @@ mod cnn_tests;
 #[cfg(test)]
 mod matmul_tests;
 #[cfg(test)]
+mod poseidon_tests;
+#[cfg(test)]
 mod tests;

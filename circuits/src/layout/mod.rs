@@ -13,9 +13,11 @@ mod divide;
 mod freivalds;
 mod max;
 mod packing;
+mod poseidon;
 mod softmax;
 use crate::table::TableSet;
 use crate::CircuitError;
+pub use poseidon::commit_rows;
 
 /// A value on the grid.
 #[derive(Clone, Debug)]
@@ -344,12 +346,16 @@ pub struct LayoutReport {
 
 /// Instance layout: every input element, then every output element.
 pub fn instance_len(graph: &Graph) -> usize {
-    graph
-        .inputs
-        .iter()
-        .chain(&graph.outputs)
-        .map(|&i| graph.nodes[i].len())
-        .sum()
+    instance_len_with(graph, CircuitParams::default())
+}
+
+/// [`instance_len`] for the circuit with `params`: a committed side is one instance.
+pub fn instance_len_with(graph: &Graph, params: CircuitParams) -> usize {
+    let side = |ids: &[NodeId], committed: bool| match committed {
+        true => 1,
+        false => ids.iter().map(|&i| graph.nodes[i].len()).sum(),
+    };
+    side(&graph.inputs, params.commit_inputs) + side(&graph.outputs, params.commit_outputs)
 }
 
 /// Lays out `graph` with `lanes` lanes and one public instance per value. With a trace the
@@ -391,8 +397,11 @@ pub fn lay_out_with<G: Grid>(
         let out: Vec<Wire<G::Cell>> = match &node.op {
             Op::Input(_) => {
                 let vals: Vec<Option<i64>> = (0..node.len()).map(value).collect();
-                let w = wrap(l.load(&vals, (!params.packed).then_some(offset)))?;
-                offset += node.len();
+                let exposed = !params.packed && !params.commit_inputs;
+                let w = wrap(l.load(&vals, exposed.then_some(offset)))?;
+                if exposed {
+                    offset += node.len();
+                }
                 if params.packed {
                     public.extend(w.iter().cloned());
                 }
@@ -557,11 +566,27 @@ pub fn lay_out_with<G: Grid>(
         }
         wires.push(out);
     }
+    if params.commit_inputs {
+        let inputs: Vec<Wire<G::Cell>> = graph
+            .inputs
+            .iter()
+            .flat_map(|&i| wires[i].iter().cloned())
+            .collect();
+        l.commit(&inputs, 0)?;
+        offset = 1;
+    }
     if params.packed {
         for &o in &graph.outputs {
             public.extend(wires[o].iter().cloned());
         }
         l.pack_public(&public)?;
+    } else if params.commit_outputs {
+        let outputs: Vec<Wire<G::Cell>> = graph
+            .outputs
+            .iter()
+            .flat_map(|&o| wires[o].iter().cloned())
+            .collect();
+        l.commit(&outputs, offset)?;
     } else {
         for &o in &graph.outputs {
             for w in &wires[o] {

@@ -1,0 +1,141 @@
+//! The Poseidon chip: the commitment the circuit exposes is the native hash, and a forged
+//! round fails its gate.
+
+use std::sync::Arc;
+
+use halo2_axiom::dev::MockProver;
+use zkinfer_ir::{eval, Affine, Graph, Input, Op, Tensor};
+
+use super::tests::{graph, node, t, TB};
+use crate::grid::{Adv, DryRun, Tamper};
+use crate::layout::lay_out_with;
+use crate::{plan_with, poseidon, CircuitParams, ModelCircuit, TableSet};
+
+const COMMITTED: CircuitParams = CircuitParams {
+    lanes: 3,
+    freivalds: false,
+    packed: false,
+    commit_inputs: true,
+    commit_outputs: true,
+};
+
+/// x[n] → 2x + 1, both sides committed.
+fn affine(n: usize) -> (Graph, Vec<Tensor<i64>>) {
+    let g = graph(
+        vec![
+            node("x", Op::Input(Input { index: 0 }), vec![], vec![n], 6),
+            node(
+                "y",
+                Op::Affine(Affine {
+                    mul: Tensor::new(vec![n], vec![2; n]).unwrap(),
+                    add: Tensor::new(vec![n], vec![1; n]).unwrap(),
+                }),
+                vec![0],
+                vec![n],
+                8,
+            ),
+        ],
+        vec![0],
+        1,
+    );
+    let x: Vec<i64> = (0..n as i64).map(|i| 7 * i - 20).collect();
+    (g, vec![Tensor::new(vec![n], x).unwrap()])
+}
+
+fn run(
+    g: &Graph,
+    x: &[Tensor<i64>],
+    instances: Option<Vec<crate::Fr>>,
+    tamper: Vec<Tamper>,
+) -> Result<(), String> {
+    let trace = eval(g, &TB, x).unwrap();
+    let p = plan_with(g, &TB, COMMITTED).unwrap();
+    let params = CircuitParams {
+        lanes: p.lanes,
+        ..COMMITTED
+    };
+    let honest = ModelCircuit::instances_for(g, &trace, params, None).unwrap();
+    let mut c = ModelCircuit::new(Arc::new(g.clone()), &TB, params).with_trace(Arc::new(trace));
+    c.tamper = tamper;
+    let prover = MockProver::run(p.k, &c, vec![instances.unwrap_or(honest)])
+        .map_err(|e| format!("{e:?}"))?;
+    prover.verify().map_err(|e| format!("{e:?}"))
+}
+
+/// First row of each permutation.
+fn permutation_rows(g: &Graph) -> Vec<usize> {
+    let p = plan_with(g, &TB, COMMITTED).unwrap();
+    let params = CircuitParams {
+        lanes: p.lanes,
+        ..COMMITTED
+    };
+    let tables = TableSet::for_graph(g, &TB);
+    let report = lay_out_with(&mut DryRun::default(), g, params, &tables, None).unwrap();
+    report
+        .placements
+        .iter()
+        .filter(|pl| pl.what == "poseidon")
+        .map(|pl| pl.row)
+        .collect()
+}
+
+#[test]
+fn the_exposed_commitments_are_the_native_hashes() {
+    for n in [1, 2, 3, 5] {
+        let (g, x) = affine(n);
+        let trace = eval(&g, &TB, &x).unwrap();
+        let native = vec![
+            poseidon::commit(trace.values[0].data()),
+            poseidon::commit(trace.values[1].data()),
+        ];
+        run(&g, &x, Some(native), vec![]).unwrap_or_else(|e| panic!("n = {n}: {e}"));
+        // The commitment to other values is not what the circuit computes.
+        let mut other = trace.values[1].data().to_vec();
+        other[0] += 1;
+        let wrong = vec![
+            poseidon::commit(trace.values[0].data()),
+            poseidon::commit(&other),
+        ];
+        let err = run(&g, &x, Some(wrong), vec![]).expect_err("a wrong commitment must fail");
+        assert!(
+            err.contains("Instance") || err.contains("instance"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_forged_round_fails_its_gate() {
+    let (g, x) = affine(3);
+    let rows = permutation_rows(&g);
+    // Two commitments of two permutations each (3 values: one pair and a padded single).
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let first = rows[0];
+    let fails = |tamper: Tamper, gate: &str| {
+        let err = run(&g, &x, None, vec![tamper]).expect_err("a forged round must fail");
+        assert!(err.contains(gate), "expected `{gate}` to fail, got: {err}");
+    };
+    // A wrong square in a full round, a wrong square in a partial round, a wrong state
+    // element between rounds.
+    fails(t(Adv::Q, first, 5), "poseidon full round");
+    fails(t(Adv::Acc, first + 20, 5), "poseidon partial round");
+    fails(t(Adv::X(2), first + 30, 5), "poseidon partial round");
+    // The last permutation's output row: its state is checked by the round before it.
+    fails(
+        t(Adv::X(1), rows[3] + poseidon::ROUNDS, 5),
+        "poseidon full round",
+    );
+}
+
+#[test]
+fn the_layout_takes_the_rows_it_reports() {
+    let (g, _) = affine(5);
+    let rows = permutation_rows(&g);
+    // 5 values: three permutations, two absorb rows before each but the first.
+    assert_eq!(
+        rows[1] - rows[0],
+        poseidon::ROUNDS + 1 + 2,
+        "input permutations are back to back but for the absorb rows"
+    );
+    assert_eq!(crate::commit_rows(5), 3 * (poseidon::ROUNDS + 1) + 2 * 2);
+}

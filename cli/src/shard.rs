@@ -1,0 +1,287 @@
+//! The decentralized network's commands: split a compiled model into shards for several
+//! nodes, and verify the chain of their proofs. Proving a shard is `zkinfer prove` with
+//! `--input-activations` / `--output-activations`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use zkinfer_ir::{CompiledModel, Trace};
+use zkinfer_prover::{split_model, witness_quantized, Activations, Cuts};
+use zkinfer_verifier::{verify_chain, Bundle, ProofFile, VerifiedOutput};
+
+use crate::ProveArgs;
+
+#[derive(clap::Subcommand)]
+pub enum ShardCommand {
+    /// Split a compiled model into shards of consecutive nodes, each an ordinary compiled
+    /// model (`zkinfer setup` and `zkinfer prove` per shard). Between shards the activations
+    /// stay off-chain: each inner boundary is one public Poseidon commitment.
+    Split {
+        model: PathBuf,
+        /// Shards of about equal estimated proving cost.
+        #[arg(long, conflicts_with = "at", required_unless_present_any = ["at", "list"])]
+        shards: Option<usize>,
+        /// Cut after each of these nodes: names as `--list` prints them (after the last node
+        /// of that name), or `#N` (after node N).
+        #[arg(long, value_delimiter = ',')]
+        at: Vec<String>,
+        /// Print the nodes and their layout rows, and where a cut may fall; writes nothing.
+        #[arg(long)]
+        list: bool,
+        /// Directory for `shard-0.zkc`, `shard-1.zkc`, …
+        #[arg(short, long, required_unless_present = "list")]
+        output: Option<PathBuf>,
+    },
+    /// Verify a chain of shard proofs: each proof with its shard's keys, in order, and every
+    /// hand-off (the commitment out of shard i equals the one into shard i + 1). Exits 0 only
+    /// when the whole chain holds.
+    VerifyChain {
+        /// Keys of each shard, in order (repeat once per shard).
+        #[arg(long)]
+        keys: Vec<PathBuf>,
+        /// Proof of each shard, in the same order.
+        #[arg(long)]
+        proof: Vec<PathBuf>,
+        /// A JSON manifest `{"chain": [{"keys": DIR, "proof": FILE}, ...]}` instead (paths
+        /// relative to the manifest).
+        #[arg(long, conflicts_with_all = ["keys", "proof"])]
+        manifest: Option<PathBuf>,
+    },
+}
+
+pub fn run(cmd: ShardCommand) -> Result<()> {
+    match cmd {
+        ShardCommand::Split {
+            model,
+            shards,
+            at,
+            list,
+            output,
+        } => {
+            if list {
+                return cmd_list(&model);
+            }
+            let cuts = match shards {
+                Some(n) => Cuts::Balanced(n),
+                None => Cuts::At(at),
+            };
+            let dir = output.context("pass -o DIR")?;
+            cmd_split(&model, &cuts, &dir)
+        }
+        ShardCommand::VerifyChain {
+            keys,
+            proof,
+            manifest,
+        } => {
+            let links = match manifest {
+                Some(m) => read_manifest(&m)?,
+                None => {
+                    if keys.len() != proof.len() {
+                        bail!(
+                            "{} --keys but {} --proof: give one of each per shard, in order",
+                            keys.len(),
+                            proof.len()
+                        );
+                    }
+                    keys.into_iter().zip(proof).collect()
+                }
+            };
+            cmd_verify_chain(&links)
+        }
+    }
+}
+
+fn cmd_list(model: &Path) -> Result<()> {
+    let compiled = CompiledModel::read(model)?;
+    for (id, n) in compiled.graph.nodes.iter().enumerate() {
+        let live: usize = zkinfer_ir::live_at(&compiled.graph, id + 1)
+            .iter()
+            .map(|&i| compiled.graph.nodes[i].len())
+            .sum();
+        println!(
+            "#{id:<4} {:<40} {:<10} {:?}  (a cut after it hands on {live} values)",
+            n.name,
+            n.op.name(),
+            n.shape
+        );
+    }
+    Ok(())
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
+
+fn cmd_split(model: &Path, cuts: &Cuts, dir: &Path) -> Result<()> {
+    let compiled = CompiledModel::read(model)?;
+    let shards = split_model(&compiled, cuts)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let whole = zkinfer_circuits::plan(&compiled.graph, &compiled.settings.table)?;
+    println!(
+        "unsharded: k = {}, {} rows, estimated proving {:.1}s and {:.0} MiB ({cores} cores)",
+        whole.k,
+        whole.rows,
+        whole.estimated_prove_seconds(cores),
+        mib(whole.estimated_prove_bytes())
+    );
+    println!("shard  nodes                                  k   rows    in → out values   est. prove   est. memory  file");
+    for (i, s) in shards.iter().enumerate() {
+        let path = dir.join(format!("shard-{i}.zkc"));
+        s.model.write(&path)?;
+        let g = &compiled.graph;
+        let span = format!(
+            "#{}-{} ({}..{})",
+            s.nodes.0,
+            s.nodes.1 - 1,
+            g.nodes[s.nodes.0].name,
+            g.nodes[s.nodes.1 - 1].name
+        );
+        let (vin, vout) = (
+            s.model
+                .settings
+                .inputs
+                .iter()
+                .map(|t| t.len())
+                .sum::<usize>(),
+            s.model
+                .settings
+                .outputs
+                .iter()
+                .map(|t| t.len())
+                .sum::<usize>(),
+        );
+        println!(
+            "{i:>5}  {span:<38} {:>2} {:>6}  {vin:>7} → {vout:<7} {:>9.1}s {:>9.0} MiB  {}",
+            s.plan.k,
+            s.plan.rows,
+            s.plan.estimated_prove_seconds(cores),
+            mib(s.plan.estimated_prove_bytes()),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Refuses argument combinations that cannot make a usable shard proof, before any work.
+pub fn check_prove_args(model: &CompiledModel, a: &ProveArgs) -> Result<()> {
+    let Some(s) = &model.settings.shard else {
+        if a.input_activations.is_some() || a.output_activations.is_some() {
+            bail!(
+                "{} is not a shard: --input-activations and --output-activations are for models made by `zkinfer split`",
+                a.model.display()
+            );
+        }
+        return Ok(());
+    };
+    if s.commits_inputs() && a.input_activations.is_none() {
+        bail!(
+            "{} is shard {} of {}: it takes the previous node's activations (--input-activations FILE)",
+            a.model.display(),
+            s.index,
+            s.count
+        );
+    }
+    if s.commits_outputs() && a.output_activations.is_none() {
+        bail!(
+            "{} is shard {} of {}: its outputs go to the next node (--output-activations FILE)",
+            a.model.display(),
+            s.index,
+            s.count
+        );
+    }
+    Ok(())
+}
+
+/// The integer reference of a shard on the activations in `path`.
+pub fn trace_from_activations(model: &CompiledModel, path: &Path) -> Result<Trace> {
+    let acts = Activations::read(path)?;
+    let inputs = acts.inputs_for(model, &path.display().to_string())?;
+    Ok(witness_quantized(model, &inputs)?)
+}
+
+/// After a shard proof: the commitments it exposes, and the activations file for the next node.
+pub fn report_prove(
+    model: &CompiledModel,
+    proof: &ProofFile,
+    trace: &Trace,
+    output_activations: Option<&Path>,
+) -> Result<()> {
+    let Some(s) = &model.settings.shard else {
+        return Ok(());
+    };
+    let column = proof.instances.first().map_or(&[][..], |c| c.as_slice());
+    if s.commits_inputs() {
+        if let Some(c) = column.first() {
+            println!("input commitment:  {c}");
+        }
+    }
+    let acts = Activations::from_trace(model, trace);
+    if s.commits_outputs() {
+        println!("output commitment: {}", acts.commitment);
+    }
+    if let Some(path) = output_activations {
+        acts.write(path)?;
+        println!(
+            "activations for the next node written to {} ({} values)",
+            path.display(),
+            acts.tensors.iter().map(|t| t.values.len()).sum::<usize>()
+        );
+    }
+    Ok(())
+}
+
+pub fn report_commitments(out: &VerifiedOutput) {
+    if let Some(c) = &out.input_commitment {
+        println!("input commitment:  {c}");
+    }
+    if let Some(c) = &out.output_commitment {
+        println!("output commitment: {c}");
+    }
+}
+
+fn read_manifest(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    #[derive(Deserialize)]
+    struct Link {
+        keys: PathBuf,
+        proof: PathBuf,
+    }
+    #[derive(Deserialize)]
+    struct Manifest {
+        chain: Vec<Link>,
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let m: Manifest = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a chain manifest", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    Ok(m.chain
+        .into_iter()
+        .map(|l| (base.join(l.keys), base.join(l.proof)))
+        .collect())
+}
+
+fn cmd_verify_chain(links: &[(PathBuf, PathBuf)]) -> Result<()> {
+    let t = Instant::now();
+    let mut loaded = Vec::with_capacity(links.len());
+    for (keys, proof) in links {
+        let bundle = Bundle::read(&keys.join(zkinfer_prover::BUNDLE_FILE))?;
+        let p = ProofFile::read(proof)?;
+        loaded.push((bundle, p));
+    }
+    let refs: Vec<(&Bundle, &ProofFile)> = loaded.iter().map(|(b, p)| (b, p)).collect();
+    let out = verify_chain(&refs)?;
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    if loaded.iter().any(|(b, _)| b.header.srs.insecure) {
+        eprintln!("{}", zkinfer_prover::INSECURE_WARNING);
+    }
+    println!(
+        "chain of {} proofs is VALID; verified in {ms:.2} ms (reading every bundle and proof included)",
+        links.len()
+    );
+    for (i, o) in out.outputs.iter().enumerate() {
+        let items: Vec<String> = o.iter().map(|x| format!("{x:.4}")).collect();
+        println!("verified output {i}: [{}]", items.join(", "));
+    }
+    Ok(())
+}

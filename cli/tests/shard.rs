@@ -1,0 +1,207 @@
+//! Sharded proving through the CLI, as three kinds of node would run it: `split` a compiled
+//! MLP and CNN from the corpus into 2 and 3 shards, `setup` and `prove` each shard with only
+//! the previous node's activations file, and `verify-chain`. The chain's output equals the
+//! unsharded proof's exactly; altered activations, a swapped proof, shards out of order and a
+//! missing shard are each rejected with their own error.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{corpus, fails, ok, s};
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// compile → setup → prove of the whole model in `dir`; returns the compiled model and proof.
+fn unsharded(dir: &Path, entry: &str) -> (PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let src = corpus().join(entry);
+    let (zkc, keys, proof) = (
+        dir.join("model.zkc"),
+        dir.join("keys"),
+        dir.join("proof.json"),
+    );
+    let input = src.join("input.json");
+    ok(&[
+        "compile",
+        s(&src.join("model.onnx")),
+        "-o",
+        s(&zkc),
+        "--input",
+        s(&input),
+    ]);
+    ok(&["setup", s(&zkc), "-o", s(&keys)]);
+    ok(&[
+        "prove",
+        s(&zkc),
+        "--keys",
+        s(&keys),
+        "--input",
+        s(&input),
+        "-o",
+        s(&proof),
+        "--no-reference",
+    ]);
+    (zkc, proof)
+}
+
+/// One node of the pipeline: `prove` shard `i` from the input or the previous activations.
+fn prove_shard(dir: &Path, i: usize, n: usize, input: &Path, acts_in: Option<&Path>) -> PathBuf {
+    let zkc = dir.join(format!("shard-{i}.zkc"));
+    let keys = dir.join(format!("keys-{i}"));
+    let proof = dir.join(format!("proof-{i}.json"));
+    let acts_out = dir.join(format!("acts-{i}.json"));
+    let mut args = vec!["prove", s(&zkc), "--keys", s(&keys), "-o", s(&proof)];
+    match acts_in {
+        Some(a) => args.extend(["--input-activations", s(a)]),
+        None => args.extend(["--input", s(input)]),
+    }
+    if i + 1 < n {
+        args.extend(["--output-activations", s(&acts_out)]);
+    }
+    let text = ok(&args);
+    if i > 0 {
+        assert!(text.contains("input commitment:"), "{text}");
+    }
+    proof
+}
+
+/// Splits the model in `dir` into `n` shards and runs the chain; returns the proofs.
+fn chain(dir: &Path, zkc: &Path, entry: &str, n: usize) -> Vec<PathBuf> {
+    let text = ok(&["split", s(zkc), "--shards", &n.to_string(), "-o", s(dir)]);
+    assert!(
+        text.contains("unsharded:") && text.contains("est. prove"),
+        "{text}"
+    );
+    let input = corpus().join(entry).join("input.json");
+    let mut proofs = Vec::new();
+    for i in 0..n {
+        let shard = dir.join(format!("shard-{i}.zkc"));
+        ok(&["setup", s(&shard), "-o", s(&dir.join(format!("keys-{i}")))]);
+        let prev = (i > 0).then(|| dir.join(format!("acts-{}.json", i - 1)));
+        proofs.push(prove_shard(dir, i, n, &input, prev.as_deref()));
+    }
+    proofs
+}
+
+fn chain_args<'a>(keys: &'a [PathBuf], proofs: &'a [PathBuf]) -> Vec<&'a str> {
+    let mut args = vec!["verify-chain"];
+    for (k, p) in keys.iter().zip(proofs) {
+        args.extend(["--keys", s(k), "--proof", s(p)]);
+    }
+    args
+}
+
+fn check_chain(dir: &Path, whole_proof: &Path, proofs: &[PathBuf]) {
+    let keys: Vec<PathBuf> = (0..proofs.len())
+        .map(|i| dir.join(format!("keys-{i}")))
+        .collect();
+    let text = ok(&chain_args(&keys, proofs));
+    assert!(text.contains("is VALID"), "{text}");
+    // The chain's output is the unsharded proof's, exactly: same public output instances.
+    let (last, whole) = (json(proofs.last().unwrap()), json(whole_proof));
+    assert_eq!(last["outputs"], whole["outputs"]);
+    let tail = |v: &serde_json::Value, k: usize| {
+        let col = v["instances"][0].as_array().unwrap().clone();
+        col[col.len() - k..].to_vec()
+    };
+    let k = whole["outputs"][0].as_array().unwrap().len();
+    assert_eq!(tail(&last, k), tail(&whole, k));
+}
+
+#[test]
+fn an_mlp_and_a_cnn_chain_into_two_and_three_shards_with_the_unsharded_output() {
+    let base = common::root().join("target/tmp/shard");
+    for entry in ["sklearn/mlp2_relu_digits_stdops", "cnn/lenet_digits"] {
+        let dir = base.join(entry);
+        let (zkc, whole) = unsharded(&dir, entry);
+        for n in [2, 3] {
+            let sub = dir.join(format!("split{n}"));
+            let proofs = chain(&sub, &zkc, entry, n);
+            check_chain(&sub, &whole, &proofs);
+        }
+    }
+}
+
+#[test]
+fn a_broken_chain_is_rejected_with_the_reason() {
+    let entry = "sklearn/mlp2_relu_digits_stdops";
+    let dir = common::root().join("target/tmp/shard-broken");
+    let (zkc, whole) = unsharded(&dir, entry);
+    let proofs = chain(&dir, &zkc, entry, 3);
+    let keys: Vec<PathBuf> = (0..3).map(|i| dir.join(format!("keys-{i}"))).collect();
+    ok(&chain_args(&keys, &proofs));
+
+    // Node 1 hands on altered activations: node 2's proof of them is valid on its own, but
+    // its input commitment is not node 1's output commitment.
+    let mut acts = json(&dir.join("acts-1.json"));
+    let v = acts["tensors"][0]["values"][0].as_i64().unwrap();
+    acts["tensors"][0]["values"][0] = serde_json::json!(v + 1);
+    let altered = dir.join("acts-1-altered.json");
+    std::fs::write(&altered, serde_json::to_vec(&acts).unwrap()).unwrap();
+    let forged_dir = dir.join("forged");
+    std::fs::create_dir_all(&forged_dir).unwrap();
+    let zkc2 = dir.join("shard-2.zkc");
+    let forged = forged_dir.join("proof-2.json");
+    ok(&[
+        "prove",
+        s(&zkc2),
+        "--keys",
+        s(&keys[2]),
+        "--input-activations",
+        s(&altered),
+        "-o",
+        s(&forged),
+    ]);
+    ok(&["verify", "--keys", s(&keys[2]), "--proof", s(&forged)]);
+    let p = [proofs[0].clone(), proofs[1].clone(), forged];
+    fails(&chain_args(&keys, &p), "altered activations");
+
+    // Shard 1's proof replaced by shard 2's, or by the unsharded model's.
+    let p = [proofs[0].clone(), proofs[2].clone(), proofs[2].clone()];
+    fails(&chain_args(&keys, &p), "shard 1: the proof is for model");
+    let p = [proofs[0].clone(), whole.clone(), proofs[2].clone()];
+    fails(&chain_args(&keys, &p), "shard 1: the proof is for model");
+
+    // Out of order, missing a shard, an unsharded model's keys in the chain.
+    let (k, p) = (
+        [keys[0].clone(), keys[2].clone(), keys[1].clone()],
+        [proofs[0].clone(), proofs[2].clone(), proofs[1].clone()],
+    );
+    fails(&chain_args(&k, &p), "must be given in order");
+    fails(&chain_args(&keys[..2], &proofs[..2]), "a shard is missing");
+    let k = [keys[0].clone(), keys[1].clone(), dir.join("keys")];
+    fails(&chain_args(&k, &proofs), "unsharded model");
+
+    // A middle node without the previous activations, and activations of the wrong shard.
+    fails(
+        &[
+            "prove",
+            s(&zkc2),
+            "--keys",
+            s(&keys[2]),
+            "--input",
+            "x.json",
+            "-o",
+            "p.json",
+        ],
+        "--input-activations",
+    );
+    fails(
+        &[
+            "prove",
+            s(&zkc2),
+            "--keys",
+            s(&keys[2]),
+            "--input-activations",
+            s(&dir.join("acts-0.json")),
+            "-o",
+            s(&forged_dir.join("p.json")),
+        ],
+        "is this the output of the shard before it?",
+    );
+}

@@ -1,0 +1,346 @@
+//! Sharded proving: cutting a compiled model into shards of consecutive nodes (balanced by
+//! estimated proving cost, or at named nodes), and the activations files that one node hands
+//! to the next.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use zkinfer_circuits::{lay_out_with, plan_with, CircuitParams, DryRun, Plan, TableSet};
+use zkinfer_ir::{live_at, CompiledModel, Graph, Settings, ShardInfo, Tensor, Trace};
+use zkinfer_verifier::fr_to_hex;
+
+use crate::ProveError;
+
+/// Where to cut.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cuts {
+    /// Into this many shards of about equal estimated proving cost.
+    Balanced(usize),
+    /// After each of these nodes (their names in the compiled model, as `inspect` and
+    /// `split` print them).
+    At(Vec<String>),
+}
+
+/// One shard: a compiled model of its own, the nodes of the parent it holds, and its plan.
+#[derive(Clone, Debug)]
+pub struct Shard {
+    pub model: CompiledModel,
+    /// Parent node ids `start..end`.
+    pub nodes: (usize, usize),
+    pub plan: Plan,
+}
+
+fn split_error(reason: impl Into<String>) -> ProveError {
+    ProveError::Split {
+        reason: reason.into(),
+    }
+}
+
+/// Layout rows each node of `graph` takes (the rows from its first placement to the next
+/// node's), from a dry run of the unsharded circuit.
+fn node_rows(model: &CompiledModel) -> Result<Vec<usize>, ProveError> {
+    let g = &model.graph;
+    let tables = TableSet::for_graph(g, &model.settings.table);
+    let params = CircuitParams::from(&model.settings);
+    let report = lay_out_with(&mut DryRun::default(), g, params, &tables, None)?;
+    let mut start = vec![None; g.nodes.len()];
+    for p in &report.placements {
+        let s = &mut start[p.node];
+        *s = Some(s.map_or(p.row, |r: usize| r.min(p.row)));
+    }
+    let mut rows = vec![0; g.nodes.len()];
+    let mut next = report.rows;
+    for id in (0..g.nodes.len()).rev() {
+        if let Some(s) = start[id] {
+            rows[id] = next.saturating_sub(s);
+            next = s;
+        }
+    }
+    Ok(rows)
+}
+
+/// Rows the Poseidon commitment to the tensors live at `cut` takes.
+fn commit_rows(g: &Graph, cut: usize) -> usize {
+    let n: usize = live_at(g, cut).iter().map(|&i| g.nodes[i].len()).sum();
+    zkinfer_circuits::commit_rows(n)
+}
+
+/// Cut points minimising the largest shard's rows (its nodes plus the commitments at its
+/// ends), by dynamic programming over the cut positions.
+fn balanced_cuts(model: &CompiledModel, shards: usize) -> Result<Vec<usize>, ProveError> {
+    let g = &model.graph;
+    let rows = node_rows(model)?;
+    let first = g
+        .nodes
+        .iter()
+        .rposition(|n| matches!(n.op, zkinfer_ir::Op::Input(_)))
+        .map_or(1, |i| i + 1)
+        .max(1);
+    let n = g.nodes.len();
+    // A cut at c ends a shard after node c - 1; the first shard holds a node past the inputs.
+    let positions: Vec<usize> = (first + 1..n).collect();
+    if shards == 0 || shards - 1 > positions.len() {
+        return Err(split_error(format!(
+            "the model has {} nodes after its inputs; it cannot be split into {shards} shards",
+            n.saturating_sub(first)
+        )));
+    }
+    let mut prefix = vec![0usize; n + 1];
+    for i in 0..n {
+        prefix[i + 1] = prefix[i] + rows[i];
+    }
+    let commits: Vec<usize> = (0..=n)
+        .map(|c| {
+            if c == 0 || c == n {
+                0
+            } else {
+                commit_rows(g, c)
+            }
+        })
+        .collect();
+    let cost = |lo: usize, hi: usize| prefix[hi] - prefix[lo] + commits[lo] + commits[hi];
+    // best[s][i]: the least largest cost of cutting nodes 0..i into s + 1 shards.
+    let mut best: Vec<Vec<Option<(usize, usize)>>> = vec![vec![None; n + 1]; shards];
+    for &i in positions.iter().chain(std::iter::once(&n)) {
+        best[0][i] = Some((cost(0, i), 0));
+    }
+    for s in 1..shards {
+        for i in first + 2..=n {
+            for &j in positions.iter().filter(|&&j| j < i) {
+                if let Some((c, _)) = best[s - 1][j] {
+                    let total = c.max(cost(j, i));
+                    if best[s][i].is_none_or(|(b, _)| total < b) {
+                        best[s][i] = Some((total, j));
+                    }
+                }
+            }
+        }
+    }
+    let mut cuts = Vec::with_capacity(shards - 1);
+    let mut at = n;
+    for s in (1..shards).rev() {
+        let (_, j) = best[s][at].ok_or_else(|| split_error("no way to cut"))?;
+        cuts.push(j);
+        at = j;
+    }
+    cuts.reverse();
+    Ok(cuts)
+}
+
+/// Cut points after the named nodes: a name cuts after the last node of that name (an ONNX
+/// node may become several, as a product and its rescale), `#N` after node `N`.
+fn named_cuts(g: &Graph, names: &[String]) -> Result<Vec<usize>, ProveError> {
+    names
+        .iter()
+        .map(|name| {
+            let by_id = name
+                .strip_prefix('#')
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|&i| i < g.nodes.len());
+            by_id
+                .or_else(|| g.nodes.iter().rposition(|n| &n.name == name))
+                .map(|i| i + 1)
+                .ok_or_else(|| {
+                    split_error(format!(
+                        "no node `{name}` in the model (`zkinfer split MODEL --list` prints them)"
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// Cuts `model` into shards. Each is an ordinary compiled model (own keys, own proof) whose
+/// settings name its place in the chain; the quantization is the parent's, so the chain's
+/// output is the unsharded model's exactly.
+pub fn split_model(model: &CompiledModel, cuts: &Cuts) -> Result<Vec<Shard>, ProveError> {
+    if model.settings.packed {
+        return Err(split_error(
+            "the model is compiled with --evm (packed public values); split a model compiled without it",
+        ));
+    }
+    if model.settings.shard.is_some() {
+        return Err(split_error(
+            "the model is itself a shard; split the original model",
+        ));
+    }
+    let g = &model.graph;
+    let cut_ids = match cuts {
+        Cuts::Balanced(n) => balanced_cuts(model, *n)?,
+        Cuts::At(names) => named_cuts(g, names)?,
+    };
+    let graphs = zkinfer_ir::split(g, &cut_ids)?;
+    let count = graphs.len();
+    let parent = model.digest();
+    let cut_names: Vec<String> = cut_ids
+        .iter()
+        .map(|&c| g.nodes[c - 1].name.clone())
+        .collect();
+    let bounds: Vec<usize> = std::iter::once(0)
+        .chain(cut_ids.iter().copied())
+        .chain(std::iter::once(g.nodes.len()))
+        .collect();
+    graphs
+        .into_iter()
+        .enumerate()
+        .map(|(index, graph)| {
+            let info = ShardInfo {
+                index,
+                count,
+                parent: parent.clone(),
+                cuts: cut_names.clone(),
+            };
+            let public = CircuitParams {
+                commit_inputs: info.commits_inputs(),
+                commit_outputs: info.commits_outputs(),
+                ..CircuitParams::default()
+            };
+            let plan = plan_with(&graph, &model.settings.table, public)?;
+            let (inputs, outputs) = Settings::io_from_graph(&graph);
+            let settings = Settings {
+                table: model.settings.table,
+                lanes: plan.lanes,
+                freivalds: plan.freivalds,
+                packed: false,
+                k: plan.k,
+                rows: plan.rows,
+                table_rows: plan.table_rows,
+                inputs,
+                outputs,
+                shard: Some(info),
+            };
+            Ok(Shard {
+                model: CompiledModel::new(graph, settings),
+                nodes: (bounds[index], bounds[index + 1]),
+                plan,
+            })
+        })
+        .collect()
+}
+
+/// Format name of an activations file.
+pub const ACTIVATIONS_FORMAT: &str = "zkinfer-activations";
+/// Current version of the activations format.
+pub const ACTIVATIONS_VERSION: u32 = 1;
+
+/// One quantized tensor handed on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivationTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// Fractional bits: the float value is `q / 2^scale`.
+    pub scale: u32,
+    pub values: Vec<i64>,
+}
+
+/// What a node hands to the next: its shard's quantized outputs and their Poseidon
+/// commitment (the value its proof exposes, which the next proof must expose as its input).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Activations {
+    pub format: String,
+    pub version: u32,
+    /// The shard that computed them.
+    pub model_digest: String,
+    pub shard: Option<usize>,
+    pub tensors: Vec<ActivationTensor>,
+    /// `0x…` Poseidon commitment to every value, in order.
+    pub commitment: String,
+}
+
+impl Activations {
+    /// The outputs of `model` in `trace`.
+    pub fn from_trace(model: &CompiledModel, trace: &Trace) -> Self {
+        let g = &model.graph;
+        let tensors: Vec<ActivationTensor> = g
+            .outputs
+            .iter()
+            .zip(&model.settings.outputs)
+            .map(|(&o, info)| ActivationTensor {
+                name: info.name.clone(),
+                shape: info.shape.clone(),
+                scale: info.scale,
+                values: trace.values[o].data().to_vec(),
+            })
+            .collect();
+        let all: Vec<i64> = tensors
+            .iter()
+            .flat_map(|t| t.values.iter().copied())
+            .collect();
+        Self {
+            format: ACTIVATIONS_FORMAT.into(),
+            version: ACTIVATIONS_VERSION,
+            model_digest: model.digest(),
+            shard: model.settings.shard.as_ref().map(|s| s.index),
+            tensors,
+            commitment: fr_to_hex(&zkinfer_circuits::poseidon::commit(&all)),
+        }
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), ProveError> {
+        let json = serde_json::to_string(self).map_err(|e| ProveError::Activations {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(zkinfer_ir::write_file(path, json.as_bytes())?)
+    }
+
+    pub fn read(path: &Path) -> Result<Self, ProveError> {
+        let name = path.display().to_string();
+        let bad = |reason: String| ProveError::Activations {
+            path: name.clone(),
+            reason,
+        };
+        let bytes = zkinfer_ir::read_file(path)?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        if v.get("format").and_then(|f| f.as_str()) != Some(ACTIVATIONS_FORMAT) {
+            return Err(bad(format!("not a {ACTIVATIONS_FORMAT} file")));
+        }
+        let version = v.get("version").and_then(|f| f.as_u64()).unwrap_or(0);
+        if version != u64::from(ACTIVATIONS_VERSION) {
+            return Err(bad(format!(
+                "format version {version} is not supported (this build reads {ACTIVATIONS_VERSION})"
+            )));
+        }
+        serde_json::from_value(v).map_err(|e| bad(e.to_string()))
+    }
+
+    /// The tensors as inputs of `model`, checked against its inputs by count, name, shape and
+    /// scale (`path` names the file in errors).
+    pub fn inputs_for(
+        &self,
+        model: &CompiledModel,
+        path: &str,
+    ) -> Result<Vec<Tensor<i64>>, ProveError> {
+        let bad = |reason: String| ProveError::Activations {
+            path: path.into(),
+            reason,
+        };
+        let infos = &model.settings.inputs;
+        if self.tensors.len() != infos.len() {
+            return Err(bad(format!(
+                "{} tensors, but the shard takes {} ({})",
+                self.tensors.len(),
+                infos.len(),
+                infos
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        self.tensors
+            .iter()
+            .zip(infos)
+            .map(|(t, info)| {
+                if t.name != info.name || t.shape != info.shape || t.scale != info.scale {
+                    return Err(bad(format!(
+                        "tensor `{}` {:?} at scale 2^-{} where the shard takes `{}` {:?} at scale 2^-{}: \
+                         is this the output of the shard before it?",
+                        t.name, t.shape, t.scale, info.name, info.shape, info.scale
+                    )));
+                }
+                Tensor::new(t.shape.clone(), t.values.clone()).map_err(|e| bad(e.to_string()))
+            })
+            .collect()
+    }
+}
