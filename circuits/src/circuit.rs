@@ -10,6 +10,7 @@ use zkinfer_ir::{Graph, Packing, TableBounds, Trace};
 use crate::config::{CircuitParams, ModelConfig};
 use crate::grid::{fe, RegionGrid, Tamper};
 use crate::layout::lay_out_with;
+use crate::poseidon;
 use crate::table::TableSet;
 
 /// A quantized model as a halo2 circuit. Without a trace it is the shape used for key
@@ -55,6 +56,7 @@ impl ModelCircuit {
     pub fn instances_for(
         graph: &Graph,
         trace: &Trace,
+        table: &TableBounds,
         params: CircuitParams,
         packing: Option<Packing>,
     ) -> Option<Vec<Fr>> {
@@ -62,18 +64,21 @@ impl ModelCircuit {
             let values = Self::public_values(graph, trace);
             return Some(p.pack(&values)?.into_iter().map(Fr::from_raw).collect());
         }
-        let side = |ids: &[usize], committed: bool| -> Vec<Fr> {
+        let side = |ids: &[usize], committed: bool| -> Option<Vec<Fr>> {
             let values: Vec<i64> = ids
                 .iter()
                 .flat_map(|&id| trace.values[id].data().iter().copied())
                 .collect();
-            match committed {
-                true => vec![crate::poseidon::commit(&values)],
+            Some(match committed {
+                true => {
+                    let packing = poseidon::boundary_packing(graph, ids, table);
+                    vec![poseidon::commit_boundary(&values, packing)?]
+                }
                 false => values.into_iter().map(fe).collect(),
-            }
+            })
         };
-        let mut out = side(&graph.inputs, params.commit_inputs);
-        out.extend(side(&graph.outputs, params.commit_outputs));
+        let mut out = side(&graph.inputs, params.commit_inputs)?;
+        out.extend(side(&graph.outputs, params.commit_outputs)?);
         Some(out)
     }
 

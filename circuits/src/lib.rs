@@ -20,7 +20,8 @@ pub use config::{
 pub use error::CircuitError;
 pub use grid::{fe, Adv, AdvCell, DryRun, Grid, Tamper};
 pub use layout::{
-    commit_rows, instance_len, instance_len_with, lay_out, lay_out_with, LayoutReport, Placement,
+    commit_rows, instance_len, instance_len_with, lay_out, lay_out_with, sponge_rows, LayoutReport,
+    Placement,
 };
 pub use plan::{dry_run, plan, plan_for, plan_with, Plan, MAX_K};
 pub use table::TableSet;

@@ -19,6 +19,8 @@ use std::sync::OnceLock;
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::halo2curves::ff::{Field, PrimeField};
 
+use zkinfer_ir::{Graph, NodeId, Op, Packing, TableBounds, TableFn};
+
 use crate::grid::fe;
 
 /// State width.
@@ -191,6 +193,33 @@ pub fn hash(values: &[Fr]) -> Fr {
 pub fn commit(values: &[i64]) -> Fr {
     let fs: Vec<Fr> = values.iter().map(|&v| fe(v)).collect();
     hash(&fs)
+}
+
+/// The commitment to a shard boundary's values: [`hash`] of them packed by `packing` (see
+/// `Packing::for_boundary`), or of the values themselves; `None` when a value lies outside
+/// the packing's domain.
+pub fn commit_boundary(values: &[i64], packing: Option<Packing>) -> Option<Fr> {
+    match packing {
+        None => Some(commit(values)),
+        Some(p) => {
+            let elements: Vec<Fr> = p.pack(values)?.into_iter().map(Fr::from_raw).collect();
+            Some(hash(&elements))
+        }
+    }
+}
+
+/// The packing of the boundary tensors `ids` of `graph`: packed when every value lies in the
+/// table's domain `[-neg, pos)`, known from its bound (see `Packing::for_boundary`) or from the
+/// lookup that made it (a ReLU or identity rescale's output is a table entry). The receiving
+/// shard range-checks every value before packing, so this choice bears on completeness only.
+pub fn boundary_packing(graph: &Graph, ids: &[NodeId], table: &TableBounds) -> Option<Packing> {
+    let in_domain = |i: NodeId| match &graph.nodes[i].op {
+        Op::Rescale(r) => matches!(r.table, TableFn::Relu | TableFn::Identity),
+        _ => Packing::for_boundary(table, [graph.nodes[i].bound]).is_some(),
+    };
+    ids.iter()
+        .all(|&i| in_domain(i))
+        .then(|| Packing::for_table(table))
 }
 
 #[cfg(test)]

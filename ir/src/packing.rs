@@ -35,6 +35,18 @@ impl Packing {
     }
 
     /// Packed elements for `n` values.
+    /// How a shard boundary's values enter its Poseidon commitment: packed like public values
+    /// when every tensor's bound lies inside the table's domain (`|q| < 2^bound ≤ neg, pos`),
+    /// so the receiving shard can range-check them by lookup; `None` (one field element per
+    /// value) when one does not.
+    pub fn for_boundary(
+        table: &TableBounds,
+        bounds: impl IntoIterator<Item = u32>,
+    ) -> Option<Self> {
+        let fits = |b: u32| b < 62 && (1i64 << b) <= table.neg.min(table.pos);
+        bounds.into_iter().all(fits).then(|| Self::for_table(table))
+    }
+
     pub fn len(&self, n: usize) -> usize {
         n.div_ceil(self.per)
     }

@@ -135,6 +135,7 @@ pub fn prove_trace(
     let instances = ModelCircuit::instances_for(
         &model.graph,
         &trace,
+        &model.settings.table,
         CircuitParams::from(&model.settings),
         model.settings.packing(),
     )

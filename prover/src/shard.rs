@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use zkinfer_circuits::{lay_out_with, plan_with, CircuitParams, DryRun, Plan, TableSet};
+use zkinfer_circuits::{lay_out_with, plan_with, poseidon, CircuitParams, DryRun, Plan, TableSet};
 use zkinfer_ir::{live_at, CompiledModel, Graph, Settings, ShardInfo, Tensor, Trace};
 use zkinfer_verifier::fr_to_hex;
 
@@ -59,10 +59,17 @@ fn node_rows(model: &CompiledModel) -> Result<Vec<usize>, ProveError> {
     Ok(rows)
 }
 
-/// Rows the Poseidon commitment to the tensors live at `cut` takes.
-fn commit_rows(g: &Graph, cut: usize) -> usize {
-    let n: usize = live_at(g, cut).iter().map(|&i| g.nodes[i].len()).sum();
-    zkinfer_circuits::commit_rows(n)
+/// Rows the Poseidon commitments to the tensors live at `cut` take: `(in the shard that
+/// receives them, in the shard that hands them on)`.
+fn commit_rows(model: &CompiledModel, cut: usize) -> (usize, usize) {
+    let g = &model.graph;
+    let live = live_at(g, cut);
+    let n: usize = live.iter().map(|&i| g.nodes[i].len()).sum();
+    let packing = poseidon::boundary_packing(g, &live, &model.settings.table);
+    (
+        zkinfer_circuits::commit_rows(n, packing, true),
+        zkinfer_circuits::commit_rows(n, packing, false),
+    )
 }
 
 /// Cut points minimising the largest shard's rows (its nodes plus the commitments at its
@@ -89,16 +96,13 @@ fn balanced_cuts(model: &CompiledModel, shards: usize) -> Result<Vec<usize>, Pro
     for i in 0..n {
         prefix[i + 1] = prefix[i] + rows[i];
     }
-    let commits: Vec<usize> = (0..=n)
-        .map(|c| {
-            if c == 0 || c == n {
-                0
-            } else {
-                commit_rows(g, c)
-            }
+    let commits: Vec<(usize, usize)> = (0..=n)
+        .map(|c| match c == 0 || c == n {
+            true => (0, 0),
+            false => commit_rows(model, c),
         })
         .collect();
-    let cost = |lo: usize, hi: usize| prefix[hi] - prefix[lo] + commits[lo] + commits[hi];
+    let cost = |lo: usize, hi: usize| prefix[hi] - prefix[lo] + commits[lo].0 + commits[hi].1;
     // best[s][i]: the least largest cost of cutting nodes 0..i into s + 1 shards.
     let mut best: Vec<Vec<Option<(usize, usize)>>> = vec![vec![None; n + 1]; shards];
     for &i in positions.iter().chain(std::iter::once(&n)) {
@@ -265,13 +269,16 @@ impl Activations {
             .iter()
             .flat_map(|t| t.values.iter().copied())
             .collect();
+        let packing = poseidon::boundary_packing(g, &g.outputs, &model.settings.table);
+        // A value outside the packing's domain cannot be proven either; the proof fails first.
+        let commitment = poseidon::commit_boundary(&all, packing).unwrap_or_default();
         Self {
             format: ACTIVATIONS_FORMAT.into(),
             version: ACTIVATIONS_VERSION,
             model_digest: model.digest(),
             shard: model.settings.shard.as_ref().map(|s| s.index),
             tensors,
-            commitment: fr_to_hex(&zkinfer_circuits::poseidon::commit(&all)),
+            commitment: fr_to_hex(&commitment),
         }
     }
 

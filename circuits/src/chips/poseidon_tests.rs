@@ -19,7 +19,9 @@ const COMMITTED: CircuitParams = CircuitParams {
     commit_outputs: true,
 };
 
-/// x[n] → 2x + 1, both sides committed.
+/// x[n] → 2x + 1, both sides committed. The inputs (|x| < 2^6) fit the table's domain and
+/// are packed before hashing; the outputs (|y| < 2^8, above the table's 128 negatives) are
+/// hashed one element per value.
 fn affine(n: usize) -> (Graph, Vec<Tensor<i64>>) {
     let g = graph(
         vec![
@@ -54,7 +56,7 @@ fn run(
         lanes: p.lanes,
         ..COMMITTED
     };
-    let honest = ModelCircuit::instances_for(g, &trace, params, None).unwrap();
+    let honest = ModelCircuit::instances_for(g, &trace, &TB, params, None).unwrap();
     let mut c = ModelCircuit::new(Arc::new(g.clone()), &TB, params).with_trace(Arc::new(trace));
     c.tamper = tamper;
     let prover = MockProver::run(p.k, &c, vec![instances.unwrap_or(honest)])
@@ -84,10 +86,17 @@ fn the_exposed_commitments_are_the_native_hashes() {
     for n in [1, 2, 3, 5] {
         let (g, x) = affine(n);
         let trace = eval(&g, &TB, &x).unwrap();
+        let (pin, pout) = (
+            poseidon::boundary_packing(&g, &[0], &TB),
+            poseidon::boundary_packing(&g, &[1], &TB),
+        );
+        assert!(pin.is_some() && pout.is_none());
+        let commit = |v: &[i64], p| poseidon::commit_boundary(v, p).unwrap();
         let native = vec![
-            poseidon::commit(trace.values[0].data()),
-            poseidon::commit(trace.values[1].data()),
+            commit(trace.values[0].data(), pin),
+            commit(trace.values[1].data(), pout),
         ];
+        assert_ne!(native[0], poseidon::commit(trace.values[0].data()));
         run(&g, &x, Some(native), vec![]).unwrap_or_else(|e| panic!("n = {n}: {e}"));
         // The commitment to other values is not what the circuit computes.
         let mut other = trace.values[1].data().to_vec();
@@ -108,8 +117,9 @@ fn the_exposed_commitments_are_the_native_hashes() {
 fn a_forged_round_fails_its_gate() {
     let (g, x) = affine(3);
     let rows = permutation_rows(&g);
-    // Two commitments of two permutations each (3 values: one pair and a padded single).
-    assert_eq!(rows.len(), 4, "{rows:?}");
+    // The inputs packed into one element (one permutation), the outputs one element each (a
+    // pair and a padded single: two permutations).
+    assert_eq!(rows.len(), 3, "{rows:?}");
     let first = rows[0];
     let fails = |tamper: Tamper, gate: &str| {
         let err = run(&g, &x, None, vec![tamper]).expect_err("a forged round must fail");
@@ -122,20 +132,22 @@ fn a_forged_round_fails_its_gate() {
     fails(t(Adv::X(2), first + 30, 5), "poseidon partial round");
     // The last permutation's output row: its state is checked by the round before it.
     fails(
-        t(Adv::X(1), rows[3] + poseidon::ROUNDS, 5),
+        t(Adv::X(1), rows[2] + poseidon::ROUNDS, 5),
         "poseidon full round",
     );
 }
 
 #[test]
 fn the_layout_takes_the_rows_it_reports() {
-    let (g, _) = affine(5);
+    let (g, _) = affine(10);
     let rows = permutation_rows(&g);
-    // 5 values: three permutations, two absorb rows before each but the first.
+    // The outputs: 10 values, one element each, five permutations.
+    let rows = &rows[1..];
+    // Two absorb rows before each permutation but the first.
     assert_eq!(
         rows[1] - rows[0],
         poseidon::ROUNDS + 1 + 2,
         "input permutations are back to back but for the absorb rows"
     );
-    assert_eq!(crate::commit_rows(5), 3 * (poseidon::ROUNDS + 1) + 2 * 2);
+    assert_eq!(crate::sponge_rows(5), 3 * (poseidon::ROUNDS + 1) + 2 * 2);
 }

@@ -17,7 +17,7 @@ mod poseidon;
 mod softmax;
 use crate::table::TableSet;
 use crate::CircuitError;
-pub use poseidon::commit_rows;
+pub use poseidon::{commit_rows, sponge_rows};
 
 /// A value on the grid.
 #[derive(Clone, Debug)]
@@ -572,7 +572,8 @@ pub fn lay_out_with<G: Grid>(
             .iter()
             .flat_map(|&i| wires[i].iter().cloned())
             .collect();
-        l.commit(&inputs, 0)?;
+        let packing = crate::poseidon::boundary_packing(graph, &graph.inputs, &tables.bounds);
+        l.commit(&inputs, 0, packing, true)?;
         offset = 1;
     }
     if params.packed {
@@ -586,7 +587,9 @@ pub fn lay_out_with<G: Grid>(
             .iter()
             .flat_map(|&o| wires[o].iter().cloned())
             .collect();
-        l.commit(&outputs, offset)?;
+        let packing = crate::poseidon::boundary_packing(graph, &graph.outputs, &tables.bounds);
+        // The outputs are computed within their bounds: no range check needed to pack them.
+        l.commit(&outputs, offset, packing, false)?;
     } else {
         for &o in &graph.outputs {
             for w in &wires[o] {

@@ -14,15 +14,35 @@ impl<G: Grid> Layout<'_, G> {
     /// as instances `0, 1, …`.
     pub(super) fn pack_public(&mut self, public: &[Wire<G::Cell>]) -> Result<(), CircuitError> {
         let packing = Packing::for_table(&self.tables.bounds);
+        let packed = self.pack(public, packing, true)?;
+        for (index, (cell, _)) in packed.iter().enumerate() {
+            wrap(self.grid.expose(cell, index))?;
+        }
+        Ok(())
+    }
+
+    /// Packs `values` by `packing` into field elements; with `range_check`, each value is
+    /// first bounded to the table's domain (without it the packing is not injective: values
+    /// that are free witnesses need it, values the circuit computed within their bounds do not).
+    pub(super) fn pack(
+        &mut self,
+        values: &[Wire<G::Cell>],
+        packing: Packing,
+        range_check: bool,
+    ) -> Result<Vec<(G::Cell, Option<Fr>)>, CircuitError> {
         let base = i64::try_from(packing.base).map_err(|_| CircuitError::Layout {
             node: "public values".into(),
             reason: "the table is too large to pack".into(),
         })?;
-        for (index, chunk) in public.chunks(packing.per).enumerate() {
+        let mut out = Vec::with_capacity(packing.len(values.len()));
+        for chunk in values.chunks(packing.per) {
             // Little-endian digits: Horner runs from the last one.
             let mut acc: Option<(G::Cell, Option<Fr>)> = None;
             for w in chunk.iter().rev() {
-                let q = self.rescale(w, 0, &TableFn::Identity, "public values")?;
+                let q = match range_check {
+                    true => self.rescale(w, 0, &TableFn::Identity, "public values")?,
+                    false => w.clone(),
+                };
                 let row = self.fresh_row();
                 self.place("pack", row);
                 let g = &mut *self.grid;
@@ -54,10 +74,8 @@ impl<G: Grid> Layout<'_, G> {
                 })())?;
                 acc = Some((cell, value));
             }
-            if let Some((cell, _)) = acc {
-                wrap(self.grid.expose(&cell, index))?;
-            }
+            out.extend(acc);
         }
-        Ok(())
+        Ok(out)
     }
 }

@@ -1,9 +1,13 @@
 //! The Poseidon sponge on the grid (see `crate::poseidon` for the parameters and the sponge):
 //! each permutation takes 65 round rows and the row of its output state; absorbing a pair into
-//! a state that is not the initial one takes two `arith` rows (`s + m`).
+//! a state that is not the initial one takes two `arith` rows (`s + m`). A boundary whose
+//! values fit the table's domain is packed first (about 18 values per element), so a value
+//! costs about two packing rows and two sponge rows instead of 34.
 
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::halo2curves::ff::Field;
+
+use zkinfer_ir::Packing;
 
 use super::{wrap, Layout, Wire};
 use crate::grid::{fe, Adv, Fix, Grid, Sel};
@@ -13,10 +17,19 @@ use crate::CircuitError;
 /// A state element: its cell and, when proving, its value.
 type Elem<C> = (C, Option<Fr>);
 
-/// Rows the sponge over `n` values takes.
-pub fn commit_rows(n: usize) -> usize {
+/// Rows the sponge over `n` field elements takes.
+pub fn sponge_rows(n: usize) -> usize {
     let perms = n.div_ceil(2).max(1);
     perms * (crate::poseidon::ROUNDS + 1) + (perms - 1) * 2
+}
+
+/// Rows the commitment to `n` boundary values takes: packed by `packing` (range-checked or
+/// not), or one element each.
+pub fn commit_rows(n: usize, packing: Option<Packing>, range_check: bool) -> usize {
+    match packing {
+        Some(p) => n * (1 + usize::from(range_check)) + sponge_rows(p.len(n)),
+        None => sponge_rows(n),
+    }
 }
 
 impl<G: Grid> Layout<'_, G> {
@@ -24,18 +37,18 @@ impl<G: Grid> Layout<'_, G> {
     fn absorb(
         &mut self,
         s: &Elem<G::Cell>,
-        m: &Wire<G::Cell>,
+        m: &Elem<G::Cell>,
     ) -> Result<Elem<G::Cell>, CircuitError> {
         let row = self.fresh_row();
         self.place("poseidon absorb", row);
-        let value = s.1.zip(m.value).map(|(a, b)| a + fe(b));
+        let value = s.1.zip(m.1).map(|(a, b)| a + b);
         let g = &mut *self.grid;
         wrap((|| {
             g.enable(Sel::Arith, row)?;
             let x0 = g.advice_field(Adv::X(0), row, s.1)?;
             g.copy(&s.0, &x0)?;
-            let x1 = g.advice(Adv::X(1), row, m.value)?;
-            g.copy(&m.cell, &x1)?;
+            let x1 = g.advice_field(Adv::X(1), row, m.1)?;
+            g.copy(&m.0, &x1)?;
             for (i, w) in [0, 1, 1].into_iter().enumerate() {
                 g.fixed(Fix::W(i), row, w)?;
             }
@@ -44,15 +57,32 @@ impl<G: Grid> Layout<'_, G> {
         })())
     }
 
-    /// Poseidon sponge commitment to `values`, exposed as instance `index`.
+    /// Poseidon commitment to a shard boundary's `values` (packed by `packing` first when
+    /// given, see `crate::poseidon::commit_boundary`), exposed as instance `index`. Values
+    /// that are free witnesses (a shard's inputs) need `range_check` for the packing to bind
+    /// them.
     pub(super) fn commit(
         &mut self,
         values: &[Wire<G::Cell>],
         index: usize,
+        packing: Option<Packing>,
+        range_check: bool,
     ) -> Result<(), CircuitError> {
+        let values: Vec<Elem<G::Cell>> = match packing {
+            Some(p) => self.pack(values, p, range_check)?,
+            None => values
+                .iter()
+                .map(|w| (w.cell.clone(), w.value.map(fe)))
+                .collect(),
+        };
+        self.sponge(&values, index)
+    }
+
+    /// The sponge over field elements, its output exposed as instance `index`.
+    fn sponge(&mut self, values: &[Elem<G::Cell>], index: usize) -> Result<(), CircuitError> {
         let spec = spec();
         let mut state: Option<[Elem<G::Cell>; WIDTH]> = None;
-        let pairs: Vec<&[Wire<G::Cell>]> = if values.is_empty() {
+        let pairs: Vec<&[Elem<G::Cell>]> = if values.is_empty() {
             vec![&[]]
         } else {
             values.chunks(2).collect()
@@ -91,9 +121,9 @@ impl<G: Grid> Layout<'_, G> {
                     }
                     (None, _) => match pair.get(j - 1) {
                         Some(m) => {
-                            let c = wrap(g.advice(Adv::X(j), first, m.value))?;
-                            wrap(g.copy(&m.cell, &c))?;
-                            (c, m.value.map(fe))
+                            let c = wrap(g.advice_field(Adv::X(j), first, m.1))?;
+                            wrap(g.copy(&m.0, &c))?;
+                            (c, m.1)
                         }
                         None => {
                             let c = wrap(g.advice_field(Adv::X(j), first, Some(Fr::ZERO)))?;
