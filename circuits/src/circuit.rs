@@ -64,21 +64,25 @@ impl ModelCircuit {
             let values = Self::public_values(graph, trace);
             return Some(p.pack(&values)?.into_iter().map(Fr::from_raw).collect());
         }
-        let side = |ids: &[usize], committed: bool| -> Option<Vec<Fr>> {
+        let side = |ids: &[usize], committed: bool, packed: bool| -> Option<Vec<Fr>> {
             let values: Vec<i64> = ids
                 .iter()
                 .flat_map(|&id| trace.values[id].data().iter().copied())
                 .collect();
             Some(match committed {
                 true => {
-                    let packing = poseidon::boundary_packing(graph, ids, table);
+                    let packing = packed.then(|| Packing::for_table(table));
                     vec![poseidon::commit_boundary(&values, packing)?]
                 }
                 false => values.into_iter().map(fe).collect(),
             })
         };
-        let mut out = side(&graph.inputs, params.commit_inputs)?;
-        out.extend(side(&graph.outputs, params.commit_outputs)?);
+        let mut out = side(&graph.inputs, params.commit_inputs, params.packed_inputs)?;
+        out.extend(side(
+            &graph.outputs,
+            params.commit_outputs,
+            params.packed_outputs,
+        )?);
         Some(out)
     }
 

@@ -30,6 +30,12 @@ pub struct CircuitParams {
     /// The outputs are exposed as one Poseidon commitment (an inner shard's outputs).
     #[serde(default)]
     pub commit_outputs: bool,
+    /// The committed inputs are range-checked and packed before hashing.
+    #[serde(default)]
+    pub packed_inputs: bool,
+    /// The committed outputs are packed before hashing.
+    #[serde(default)]
+    pub packed_outputs: bool,
 }
 
 impl Default for CircuitParams {
@@ -40,6 +46,8 @@ impl Default for CircuitParams {
             packed: false,
             commit_inputs: false,
             commit_outputs: false,
+            packed_inputs: false,
+            packed_outputs: false,
         }
     }
 }
@@ -69,6 +77,8 @@ impl From<&Settings> for CircuitParams {
             packed: s.packed,
             commit_inputs: s.commits_inputs(),
             commit_outputs: s.commits_outputs(),
+            packed_inputs: s.shard.as_ref().is_some_and(|s| s.packed_inputs),
+            packed_outputs: s.shard.as_ref().is_some_and(|s| s.packed_outputs),
         }
     }
 }

@@ -62,6 +62,25 @@ impl Plan {
     }
 }
 
+/// The lane counts the planner tries (a packed layout keeps the narrowest).
+pub fn lane_choices(packed: bool) -> &'static [usize] {
+    if packed {
+        &[MIN_LANES]
+    } else {
+        &[MIN_LANES, 4, 6, 8, 12, 16, 24, 32]
+    }
+}
+
+/// `k` and the proving work of the circuit with `params` whose layout takes `rows` rows (the
+/// largest of its layout, table and instance column) and `blinding` blinding rows (from
+/// `blinding_factors(params)`).
+pub fn work_at(params: CircuitParams, rows: usize, blinding: usize) -> (u32, u64) {
+    let needed = rows + blinding + 1;
+    let k = ceil_log2(needed).max(4);
+    let (advice, lookups, perm) = column_counts(params);
+    (k, (advice + 3 * lookups + perm) as u64 * (1u64 << k))
+}
+
 fn ceil_log2(v: usize) -> u32 {
     usize::BITS - v.saturating_sub(1).leading_zeros()
 }
@@ -107,28 +126,20 @@ pub fn plan_with(
     let packed = public.packed;
     let table_rows = TableSet::for_graph(graph, table).rows();
     let mut best: Option<Plan> = None;
-    let choices: &[usize] = if packed {
-        &[MIN_LANES]
-    } else {
-        &[MIN_LANES, 4, 6, 8, 12, 16, 24, 32]
-    };
-    for &lanes in choices {
+    for &lanes in lane_choices(packed) {
         let params = CircuitParams {
             packed,
             commit_inputs: public.commit_inputs,
             commit_outputs: public.commit_outputs,
+            packed_inputs: public.packed_inputs,
+            packed_outputs: public.packed_outputs,
             ..CircuitParams::for_graph(graph, lanes)
         };
         let run = dry_run(graph, table, params)?;
-        let needed = run
-            .rows
-            .max(table_rows)
-            .max(instance_len_with(graph, params))
-            + blinding_factors(params)
-            + 1;
-        let k = ceil_log2(needed).max(4);
-        let (advice, lookups, perm) = column_counts(params);
-        let work = (advice + 3 * lookups + perm) as u64 * (1u64 << k);
+        let instances = instance_len_with(graph, params);
+        let rows = run.rows.max(table_rows).max(instances);
+        let (k, work) = work_at(params, rows, blinding_factors(params));
+        let (advice, lookups, _) = column_counts(params);
         let candidate = Plan {
             lanes,
             freivalds: params.freivalds,

@@ -72,7 +72,14 @@ fn prove_shard(dir: &Path, i: usize, n: usize, input: &Path, acts_in: Option<&Pa
 
 /// Splits the model in `dir` into `n` shards and runs the chain; returns the proofs.
 fn chain(dir: &Path, zkc: &Path, entry: &str, n: usize) -> Vec<PathBuf> {
-    let text = ok(&["split", s(zkc), "--shards", &n.to_string(), "-o", s(dir)]);
+    chain_split(dir, zkc, entry, n, &["--shards", &n.to_string()])
+}
+
+/// Splits the model with the `split` options `how` into `n` shards and runs the chain.
+fn chain_split(dir: &Path, zkc: &Path, entry: &str, n: usize, how: &[&str]) -> Vec<PathBuf> {
+    let mut args = vec!["split", s(zkc), "-o", s(dir)];
+    args.extend(how);
+    let text = ok(&args);
     assert!(
         text.contains("unsharded:") && text.contains("est. prove"),
         "{text}"
@@ -125,6 +132,15 @@ fn an_mlp_and_a_cnn_chain_into_two_and_three_shards_with_the_unsharded_output() 
             check_chain(&sub, &whole, &proofs);
         }
     }
+    // A cut after a product, before its rescale: the accumulators handed on lie outside the
+    // table's domain, so they are hashed one element per value instead of packed.
+    let entry = "sklearn/mlp2_relu_digits_stdops";
+    let dir = base.join(entry);
+    let sub = dir.join("split-at");
+    let proofs = chain_split(&sub, &dir.join("model.zkc"), entry, 2, &["--at", "#1"]);
+    let shard: serde_json::Value = json(&sub.join("shard-1.zkc"));
+    assert_eq!(shard["settings"]["shard"]["packed_inputs"], false);
+    check_chain(&sub, &dir.join("proof.json"), &proofs);
 }
 
 #[test]
@@ -133,6 +149,9 @@ fn a_broken_chain_is_rejected_with_the_reason() {
     let dir = common::root().join("target/tmp/shard-broken");
     let (zkc, whole) = unsharded(&dir, entry);
     let proofs = chain(&dir, &zkc, entry, 3);
+    // The boundary between nodes 1 and 2 follows a ReLU: its values are packed before hashing.
+    let shard: serde_json::Value = json(&dir.join("shard-2.zkc"));
+    assert_eq!(shard["settings"]["shard"]["packed_inputs"], true);
     let keys: Vec<PathBuf> = (0..3).map(|i| dir.join(format!("keys-{i}"))).collect();
     ok(&chain_args(&keys, &proofs));
 

@@ -68,6 +68,13 @@ pub struct ShardInfo {
     pub parent: String,
     /// Name of the parent model's node after which each cut falls.
     pub cuts: Vec<String>,
+    /// The inputs' values are packed (`Packing::for_table`) before hashing: they lie in the
+    /// table's domain, and the circuit range-checks them.
+    #[serde(default)]
+    pub packed_inputs: bool,
+    /// The outputs' values are packed before hashing (the next shard's `packed_inputs`).
+    #[serde(default)]
+    pub packed_outputs: bool,
 }
 
 impl ShardInfo {

@@ -36,12 +36,12 @@ fn split_error(reason: impl Into<String>) -> ProveError {
     }
 }
 
-/// Layout rows each node of `graph` takes (the rows from its first placement to the next
-/// node's), from a dry run of the unsharded circuit.
-fn node_rows(model: &CompiledModel) -> Result<Vec<usize>, ProveError> {
+/// Layout rows each node of the model takes with `lanes` lanes (the rows from its first
+/// placement to the next node's), from a dry run of the unsharded circuit.
+fn node_rows(model: &CompiledModel, lanes: usize) -> Result<Vec<usize>, ProveError> {
     let g = &model.graph;
     let tables = TableSet::for_graph(g, &model.settings.table);
-    let params = CircuitParams::from(&model.settings);
+    let params = CircuitParams::for_graph(g, lanes);
     let report = lay_out_with(&mut DryRun::default(), g, params, &tables, None)?;
     let mut start = vec![None; g.nodes.len()];
     for p in &report.placements {
@@ -72,11 +72,11 @@ fn commit_rows(model: &CompiledModel, cut: usize) -> (usize, usize) {
     )
 }
 
-/// Cut points minimising the largest shard's rows (its nodes plus the commitments at its
-/// ends), by dynamic programming over the cut positions.
+/// Cut points minimising the largest shard's estimated proving work (its nodes' rows plus the
+/// commitments at its ends, at the lane count the planner would pick), by dynamic programming
+/// over the cut positions.
 fn balanced_cuts(model: &CompiledModel, shards: usize) -> Result<Vec<usize>, ProveError> {
     let g = &model.graph;
-    let rows = node_rows(model)?;
     let first = g
         .nodes
         .iter()
@@ -92,29 +92,64 @@ fn balanced_cuts(model: &CompiledModel, shards: usize) -> Result<Vec<usize>, Pro
             n.saturating_sub(first)
         )));
     }
-    let mut prefix = vec![0usize; n + 1];
-    for i in 0..n {
-        prefix[i + 1] = prefix[i] + rows[i];
+    // Prefix sums of the node rows at each lane count the planner may pick.
+    let lanes = zkinfer_circuits::lane_choices(false);
+    let mut prefix: Vec<Vec<usize>> = Vec::with_capacity(lanes.len());
+    for &l in lanes {
+        let rows = node_rows(model, l)?;
+        let mut p = vec![0usize; n + 1];
+        for i in 0..n {
+            p[i + 1] = p[i] + rows[i];
+        }
+        prefix.push(p);
     }
+    let table_rows = TableSet::for_graph(g, &model.settings.table).rows();
     let commits: Vec<(usize, usize)> = (0..=n)
         .map(|c| match c == 0 || c == n {
             true => (0, 0),
             false => commit_rows(model, c),
         })
         .collect();
-    let cost = |lo: usize, hi: usize| prefix[hi] - prefix[lo] + commits[lo].0 + commits[hi].1;
-    // best[s][i]: the least largest cost of cutting nodes 0..i into s + 1 shards.
-    let mut best: Vec<Vec<Option<(usize, usize)>>> = vec![vec![None; n + 1]; shards];
+    let params = |l: usize, lo: usize, hi: usize| CircuitParams {
+        commit_inputs: lo > 0,
+        commit_outputs: hi < n,
+        ..CircuitParams::for_graph(g, l)
+    };
+    // Blinding rows depend on the gates only: one count per lane choice.
+    let blinding: Vec<usize> = lanes
+        .iter()
+        .map(|&l| zkinfer_circuits::blinding_factors(params(l, 1, 1)))
+        .collect();
+    // A shard's cost: the least proving work over the lane counts, as the planner will choose.
+    let cost = |lo: usize, hi: usize| -> u64 {
+        lanes
+            .iter()
+            .zip(&prefix)
+            .zip(&blinding)
+            .map(|((&l, p), &b)| {
+                let rows = (p[hi] - p[lo] + commits[lo].0 + commits[hi].1).max(table_rows);
+                zkinfer_circuits::work_at(params(l, lo, hi), rows, b).1
+            })
+            .min()
+            .unwrap_or(u64::MAX)
+    };
+    // best[s][i]: the least (largest cost, total cost) of cutting nodes 0..i into s + 1
+    // shards, and the cut before the last of them. The total breaks ties: of two splits whose
+    // slowest shard is as slow, the one with less work in all.
+    type Best = Option<((u64, u64), usize)>;
+    let mut best: Vec<Vec<Best>> = vec![vec![None; n + 1]; shards];
     for &i in positions.iter().chain(std::iter::once(&n)) {
-        best[0][i] = Some((cost(0, i), 0));
+        let c = cost(0, i);
+        best[0][i] = Some(((c, c), 0));
     }
     for s in 1..shards {
         for i in first + 2..=n {
             for &j in positions.iter().filter(|&&j| j < i) {
-                if let Some((c, _)) = best[s - 1][j] {
-                    let total = c.max(cost(j, i));
-                    if best[s][i].is_none_or(|(b, _)| total < b) {
-                        best[s][i] = Some((total, j));
+                if let Some(((m, t), _)) = best[s - 1][j] {
+                    let c = cost(j, i);
+                    let here = (m.max(c), t + c);
+                    if best[s][i].is_none_or(|(b, _)| here < b) {
+                        best[s][i] = Some((here, j));
                     }
                 }
             }
@@ -187,15 +222,24 @@ pub fn split_model(model: &CompiledModel, cuts: &Cuts) -> Result<Vec<Shard>, Pro
         .into_iter()
         .enumerate()
         .map(|(index, graph)| {
+            let packed_at = |c: usize| {
+                let live = live_at(g, c);
+                poseidon::boundary_packing(g, &live, &model.settings.table).is_some()
+            };
+            let (lo, hi) = (bounds[index], bounds[index + 1]);
             let info = ShardInfo {
                 index,
                 count,
                 parent: parent.clone(),
                 cuts: cut_names.clone(),
+                packed_inputs: lo > 0 && packed_at(lo),
+                packed_outputs: hi < g.nodes.len() && packed_at(hi),
             };
             let public = CircuitParams {
                 commit_inputs: info.commits_inputs(),
                 commit_outputs: info.commits_outputs(),
+                packed_inputs: info.packed_inputs,
+                packed_outputs: info.packed_outputs,
                 ..CircuitParams::default()
             };
             let plan = plan_with(&graph, &model.settings.table, public)?;
@@ -269,7 +313,12 @@ impl Activations {
             .iter()
             .flat_map(|t| t.values.iter().copied())
             .collect();
-        let packing = poseidon::boundary_packing(g, &g.outputs, &model.settings.table);
+        let packed = model
+            .settings
+            .shard
+            .as_ref()
+            .is_some_and(|s| s.packed_outputs);
+        let packing = packed.then(|| zkinfer_ir::Packing::for_table(&model.settings.table));
         // A value outside the packing's domain cannot be proven either; the proof fails first.
         let commitment = poseidon::commit_boundary(&all, packing).unwrap_or_default();
         Self {

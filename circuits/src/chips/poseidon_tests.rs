@@ -17,6 +17,8 @@ const COMMITTED: CircuitParams = CircuitParams {
     packed: false,
     commit_inputs: true,
     commit_outputs: true,
+    packed_inputs: true,
+    packed_outputs: false,
 };
 
 /// x[n] → 2x + 1, both sides committed. The inputs (|x| < 2^6) fit the table's domain and

@@ -29,6 +29,10 @@ pub struct Wire<C> {
     pub acc_row: Option<usize>,
 }
 
+/// A cell holding any field element (packed values, hash states), with its value when
+/// proving.
+type FieldCell<C> = (C, Option<halo2_axiom::halo2curves::bn256::Fr>);
+
 /// One term of a dot product: a wire and its fixed weight.
 type Term<'w, C> = (&'w Wire<C>, i64);
 
@@ -572,7 +576,9 @@ pub fn lay_out_with<G: Grid>(
             .iter()
             .flat_map(|&i| wires[i].iter().cloned())
             .collect();
-        let packing = crate::poseidon::boundary_packing(graph, &graph.inputs, &tables.bounds);
+        let packing = params
+            .packed_inputs
+            .then(|| zkinfer_ir::Packing::for_table(&tables.bounds));
         l.commit(&inputs, 0, packing, true)?;
         offset = 1;
     }
@@ -587,7 +593,9 @@ pub fn lay_out_with<G: Grid>(
             .iter()
             .flat_map(|&o| wires[o].iter().cloned())
             .collect();
-        let packing = crate::poseidon::boundary_packing(graph, &graph.outputs, &tables.bounds);
+        let packing = params
+            .packed_outputs
+            .then(|| zkinfer_ir::Packing::for_table(&tables.bounds));
         // The outputs are computed within their bounds: no range check needed to pack them.
         l.commit(&outputs, offset, packing, false)?;
     } else {

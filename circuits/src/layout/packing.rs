@@ -5,7 +5,7 @@
 use halo2_axiom::halo2curves::bn256::Fr;
 use zkinfer_ir::{Packing, TableFn};
 
-use super::{wrap, Layout, Wire};
+use super::{wrap, FieldCell, Layout, Wire};
 use crate::grid::{fe, Adv, Fix, Grid, Sel};
 use crate::CircuitError;
 
@@ -29,7 +29,7 @@ impl<G: Grid> Layout<'_, G> {
         values: &[Wire<G::Cell>],
         packing: Packing,
         range_check: bool,
-    ) -> Result<Vec<(G::Cell, Option<Fr>)>, CircuitError> {
+    ) -> Result<Vec<FieldCell<G::Cell>>, CircuitError> {
         let base = i64::try_from(packing.base).map_err(|_| CircuitError::Layout {
             node: "public values".into(),
             reason: "the table is too large to pack".into(),

@@ -9,13 +9,13 @@ use halo2_axiom::halo2curves::ff::Field;
 
 use zkinfer_ir::Packing;
 
-use super::{wrap, Layout, Wire};
+use super::{wrap, FieldCell, Layout, Wire};
 use crate::grid::{fe, Adv, Fix, Grid, Sel};
 use crate::poseidon::{is_full_round, sbox, spec, WIDTH};
 use crate::CircuitError;
 
 /// A state element: its cell and, when proving, its value.
-type Elem<C> = (C, Option<Fr>);
+type Elem<C> = FieldCell<C>;
 
 /// Rows the sponge over `n` field elements takes.
 pub fn sponge_rows(n: usize) -> usize {
