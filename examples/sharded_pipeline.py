@@ -47,7 +47,8 @@ def proof_bytes(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default="sklearn/mlp2_relu_digits_stdops")
+    ap.add_argument("--model", default="sklearn/mlp2_relu_digits_stdops",
+                    help="a corpus entry, or a directory holding model.onnx and input.json")
     ap.add_argument("--shards", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--zkinfer", default=None, help="the zkinfer binary (default: build release)")
@@ -59,8 +60,9 @@ def main():
         subprocess.run(["cargo", "build", "--release", "--bin", "zkinfer"], cwd=ROOT, check=True)
         z = str(ROOT / "target" / "release" / "zkinfer")
     z = str(Path(z).resolve())
-    src = CORPUS / a.model
-    work = Path(a.work) / a.model.replace("/", "_")
+    # A corpus entry, or a directory of one's own with model.onnx and input.json.
+    src = Path(a.model) if Path(a.model).is_dir() else CORPUS / a.model
+    work = Path(a.work) / str(a.model).strip("/").replace("/", "_")
     shutil.rmtree(work, ignore_errors=True)
     pub, client = work / "publisher", work / "client"
     pub.mkdir(parents=True)

@@ -10,41 +10,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{corpus, fails, ok, s};
+use common::{compile_setup_prove, fails, ok, s};
 
 /// compile --evm → setup → prove, into `dir`; returns (keys, proof).
 fn prepare(dir: &Path, entry: &str) -> (PathBuf, PathBuf) {
-    std::fs::create_dir_all(dir).unwrap();
-    let src = corpus().join(entry);
-    let (zkc, keys, proof) = (
-        dir.join("model.zkc"),
-        dir.join("keys"),
-        dir.join("proof.json"),
-    );
-    let input = src.join("input.json");
-    let text = ok(&[
-        "compile",
-        s(&src.join("model.onnx")),
-        "-o",
-        s(&zkc),
-        "--input",
-        s(&input),
-        "--evm",
-    ]);
+    let text = compile_setup_prove(dir, entry, &["--evm"]);
     assert!(text.contains("instances for 74 values"), "{text}");
-    ok(&["setup", s(&zkc), "-o", s(&keys)]);
-    ok(&[
-        "prove",
-        s(&zkc),
-        "--keys",
-        s(&keys),
-        "--input",
-        s(&input),
-        "-o",
-        s(&proof),
-        "--no-reference",
-    ]);
-    (keys, proof)
+    (dir.join("keys"), dir.join("proof.json"))
 }
 
 /// A copy of the proof file at `from` with `edit` applied to its JSON.

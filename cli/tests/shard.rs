@@ -10,7 +10,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{corpus, fails, ok, s};
+use common::{compile_setup_prove, corpus, fails, ok, s};
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
@@ -18,35 +18,8 @@ fn json(path: &Path) -> serde_json::Value {
 
 /// compile → setup → prove of the whole model in `dir`; returns the compiled model and proof.
 fn unsharded(dir: &Path, entry: &str) -> (PathBuf, PathBuf) {
-    std::fs::create_dir_all(dir).unwrap();
-    let src = corpus().join(entry);
-    let (zkc, keys, proof) = (
-        dir.join("model.zkc"),
-        dir.join("keys"),
-        dir.join("proof.json"),
-    );
-    let input = src.join("input.json");
-    ok(&[
-        "compile",
-        s(&src.join("model.onnx")),
-        "-o",
-        s(&zkc),
-        "--input",
-        s(&input),
-    ]);
-    ok(&["setup", s(&zkc), "-o", s(&keys)]);
-    ok(&[
-        "prove",
-        s(&zkc),
-        "--keys",
-        s(&keys),
-        "--input",
-        s(&input),
-        "-o",
-        s(&proof),
-        "--no-reference",
-    ]);
-    (zkc, proof)
+    compile_setup_prove(dir, entry, &[]);
+    (dir.join("model.zkc"), dir.join("proof.json"))
 }
 
 /// One node of the pipeline: `prove` shard `i` from the input or the previous activations.

@@ -66,7 +66,7 @@ pub struct ShardInfo {
     pub count: usize,
     /// Digest of the compiled model the chain was cut from.
     pub parent: String,
-    /// Name of the parent model's node after which each cut falls.
+    /// The parent model's node after which each cut falls: `#N name` (names may repeat).
     pub cuts: Vec<String>,
     /// The inputs' values are packed (`Packing::for_table`) before hashing: they lie in the
     /// table's domain, and the circuit range-checks them.

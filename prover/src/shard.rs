@@ -212,7 +212,7 @@ pub fn split_model(model: &CompiledModel, cuts: &Cuts) -> Result<Vec<Shard>, Pro
     let parent = model.digest();
     let cut_names: Vec<String> = cut_ids
         .iter()
-        .map(|&c| g.nodes[c - 1].name.clone())
+        .map(|&c| format!("#{} {}", c - 1, g.nodes[c - 1].name))
         .collect();
     let bounds: Vec<usize> = std::iter::once(0)
         .chain(cut_ids.iter().copied())

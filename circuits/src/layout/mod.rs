@@ -570,42 +570,7 @@ pub fn lay_out_with<G: Grid>(
         }
         wires.push(out);
     }
-    if params.commit_inputs {
-        let inputs: Vec<Wire<G::Cell>> = graph
-            .inputs
-            .iter()
-            .flat_map(|&i| wires[i].iter().cloned())
-            .collect();
-        let packing = params
-            .packed_inputs
-            .then(|| zkinfer_ir::Packing::for_table(&tables.bounds));
-        l.commit(&inputs, 0, packing, true)?;
-        offset = 1;
-    }
-    if params.packed {
-        for &o in &graph.outputs {
-            public.extend(wires[o].iter().cloned());
-        }
-        l.pack_public(&public)?;
-    } else if params.commit_outputs {
-        let outputs: Vec<Wire<G::Cell>> = graph
-            .outputs
-            .iter()
-            .flat_map(|&o| wires[o].iter().cloned())
-            .collect();
-        let packing = params
-            .packed_outputs
-            .then(|| zkinfer_ir::Packing::for_table(&tables.bounds));
-        // The outputs are computed within their bounds: no range check needed to pack them.
-        l.commit(&outputs, offset, packing, false)?;
-    } else {
-        for &o in &graph.outputs {
-            for w in &wires[o] {
-                wrap(l.grid.expose(&w.cell, offset))?;
-                offset += 1;
-            }
-        }
-    }
+    l.expose_public(graph, params, &wires, public, offset)?;
     // Last: the second phase cannot take first-phase cells after it.
     if params.freivalds {
         l.check_products()?;

@@ -3,13 +3,64 @@
 //! instance by Horner's rule, `h' = W·h + (v + neg)`, one `arith` row per value.
 
 use halo2_axiom::halo2curves::bn256::Fr;
-use zkinfer_ir::{Packing, TableFn};
+use zkinfer_ir::{Graph, Packing, TableFn};
 
 use super::{wrap, FieldCell, Layout, Wire};
 use crate::grid::{fe, Adv, Fix, Grid, Sel};
-use crate::CircuitError;
+use crate::{CircuitError, CircuitParams};
 
 impl<G: Grid> Layout<'_, G> {
+    /// The public instances after the layout: commitments to a shard's inputs and outputs,
+    /// the packed values of an `--evm` model, or one instance per output value (the inputs,
+    /// when public and unpacked, were exposed as they were loaded, from instance 0 to
+    /// `offset`).
+    pub(super) fn expose_public(
+        &mut self,
+        graph: &Graph,
+        params: CircuitParams,
+        wires: &[Vec<Wire<G::Cell>>],
+        mut public: Vec<Wire<G::Cell>>,
+        mut offset: usize,
+    ) -> Result<(), CircuitError> {
+        if params.commit_inputs {
+            let inputs: Vec<Wire<G::Cell>> = graph
+                .inputs
+                .iter()
+                .flat_map(|&i| wires[i].iter().cloned())
+                .collect();
+            let packing = params
+                .packed_inputs
+                .then(|| Packing::for_table(&self.tables.bounds));
+            self.commit(&inputs, 0, packing, true)?;
+            offset = 1;
+        }
+        if params.packed {
+            for &o in &graph.outputs {
+                public.extend(wires[o].iter().cloned());
+            }
+            self.pack_public(&public)?;
+        } else if params.commit_outputs {
+            let outputs: Vec<Wire<G::Cell>> = graph
+                .outputs
+                .iter()
+                .flat_map(|&o| wires[o].iter().cloned())
+                .collect();
+            let packing = params
+                .packed_outputs
+                .then(|| Packing::for_table(&self.tables.bounds));
+            // The outputs are computed within their bounds: no range check needed to pack them.
+            self.commit(&outputs, offset, packing, false)?;
+        } else {
+            for &o in &graph.outputs {
+                for w in &wires[o] {
+                    wrap(self.grid.expose(&w.cell, offset))?;
+                    offset += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Range-checks and packs `public` (inputs then outputs) and exposes the packed elements
     /// as instances `0, 1, …`.
     pub(super) fn pack_public(&mut self, public: &[Wire<G::Cell>]) -> Result<(), CircuitError> {

@@ -42,3 +42,32 @@ pub fn s(p: &Path) -> &str {
 pub fn corpus() -> PathBuf {
     root().join("../shared/corpus")
 }
+
+/// compile (with `extra` compile options) → setup → prove of the corpus `entry` on its
+/// `input.json`, into `dir`: `model.zkc`, `keys/`, `proof.json`. Returns `compile`'s output.
+pub fn compile_setup_prove(dir: &Path, entry: &str, extra: &[&str]) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let src = corpus().join(entry);
+    let (zkc, keys, proof) = (
+        dir.join("model.zkc"),
+        dir.join("keys"),
+        dir.join("proof.json"),
+    );
+    let (input, onnx) = (src.join("input.json"), src.join("model.onnx"));
+    let mut args = vec!["compile", s(&onnx), "-o", s(&zkc), "--input", s(&input)];
+    args.extend(extra);
+    let text = ok(&args);
+    ok(&["setup", s(&zkc), "-o", s(&keys)]);
+    ok(&[
+        "prove",
+        s(&zkc),
+        "--keys",
+        s(&keys),
+        "--input",
+        s(&input),
+        "-o",
+        s(&proof),
+        "--no-reference",
+    ]);
+    text
+}
