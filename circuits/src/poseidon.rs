@@ -209,17 +209,31 @@ pub fn commit_boundary(values: &[i64], packing: Option<Packing>) -> Option<Fr> {
 }
 
 /// The packing of the boundary tensors `ids` of `graph`: packed when every value lies in the
-/// table's domain `[-neg, pos)`, known from its bound (see `Packing::for_boundary`) or from the
-/// lookup that made it (a ReLU or identity rescale's output is a table entry). The receiving
-/// shard range-checks every value before packing, so this choice bears on completeness only.
+/// table's domain `[-neg, pos)`, known from its bound (see `Packing::for_boundary`), from the
+/// lookup that made it (a ReLU or identity rescale's output is a table entry), or because it
+/// is one of such values (a maximum, which the circuit constrains to equal one of its window,
+/// or an index map: reshape, transpose, concat, gather). The receiving shard range-checks
+/// every value before packing; the sending shard relies on this rule, so it admits only
+/// values the circuit itself confines to the domain.
 pub fn boundary_packing(graph: &Graph, ids: &[NodeId], table: &TableBounds) -> Option<Packing> {
-    let in_domain = |i: NodeId| match &graph.nodes[i].op {
-        Op::Rescale(r) => matches!(r.table, TableFn::Relu | TableFn::Identity),
-        _ => Packing::for_boundary(table, [graph.nodes[i].bound]).is_some(),
-    };
     ids.iter()
-        .all(|&i| in_domain(i))
+        .all(|&i| in_table_domain(graph, i, table))
         .then(|| Packing::for_table(table))
+}
+
+fn in_table_domain(graph: &Graph, id: NodeId, table: &TableBounds) -> bool {
+    let node = &graph.nodes[id];
+    let inputs_in = || {
+        node.inputs
+            .iter()
+            .all(|&i| in_table_domain(graph, i, table))
+    };
+    match &node.op {
+        Op::Rescale(r) if matches!(r.table, TableFn::Relu | TableFn::Identity) => true,
+        _ if Packing::for_boundary(table, [node.bound]).is_some() => true,
+        Op::Max(_) | Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => inputs_in(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use zkinfer_ir::{CompiledModel, Trace};
-use zkinfer_prover::{split_model, witness_quantized, Activations, Cuts};
+use zkinfer_prover::{cut_points, split_model, witness_quantized, Activations, Cuts};
 use zkinfer_verifier::{verify_chain, Bundle, ProofFile, VerifiedOutput};
 
 use crate::ProveArgs;
@@ -95,16 +95,20 @@ pub fn run(cmd: ShardCommand) -> Result<()> {
 
 fn cmd_list(model: &Path) -> Result<()> {
     let compiled = CompiledModel::read(model)?;
-    for (id, n) in compiled.graph.nodes.iter().enumerate() {
-        let live: usize = zkinfer_ir::live_at(&compiled.graph, id + 1)
-            .iter()
-            .map(|&i| compiled.graph.nodes[i].len())
-            .sum();
+    let points = cut_points(&compiled)?;
+    println!("node  name                                     op         shape          rows  a cut after it hands on");
+    for (id, (n, p)) in compiled.graph.nodes.iter().zip(&points).enumerate() {
+        let shape = format!("{:?}", n.shape);
+        let hand_on = match (id + 1 == points.len(), p.packed) {
+            (true, _) => "(the model's output)".to_string(),
+            (false, true) => format!("{} values, packed: {} rows", p.values, p.commit_rows),
+            (false, false) => format!("{} values, unpacked: {} rows", p.values, p.commit_rows),
+        };
         println!(
-            "#{id:<4} {:<40} {:<10} {:?}  (a cut after it hands on {live} values)",
+            "#{id:<4} {:<40} {:<10} {shape:<12} {:>6}  {hand_on}",
             n.name,
             n.op.name(),
-            n.shape
+            p.rows
         );
     }
     Ok(())

@@ -24,7 +24,7 @@ pub use prove::{
 };
 pub use reference::{find_onnxruntime, onnxruntime_outputs};
 pub use shard::{
-    split_model, ActivationTensor, Activations, Cuts, Shard, ACTIVATIONS_FORMAT,
-    ACTIVATIONS_VERSION,
+    cut_points, split_model, ActivationTensor, Activations, CutPoint, Cuts, Shard,
+    ACTIVATIONS_FORMAT, ACTIVATIONS_VERSION,
 };
 pub use srs::{cache_dir, load_srs, INSECURE_WARNING};

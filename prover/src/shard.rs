@@ -59,6 +59,40 @@ fn node_rows(model: &CompiledModel, lanes: usize) -> Result<Vec<usize>, ProveErr
     Ok(rows)
 }
 
+/// One node of a model as a place to cut after: its layout rows (at the narrowest layout),
+/// the values a cut after it hands on, whether they are packed, and the rows the two
+/// commitments to them add.
+#[derive(Clone, Debug)]
+pub struct CutPoint {
+    pub rows: usize,
+    pub values: usize,
+    pub packed: bool,
+    pub commit_rows: usize,
+}
+
+/// Every node of `model` as a cut point (`--list`); the last node's hands on nothing.
+pub fn cut_points(model: &CompiledModel) -> Result<Vec<CutPoint>, ProveError> {
+    let g = &model.graph;
+    let rows = node_rows(model, zkinfer_circuits::lane_choices(false)[0])?;
+    Ok((0..g.nodes.len())
+        .map(|id| {
+            let live = live_at(g, id + 1);
+            let inner = id + 1 < g.nodes.len();
+            let (recv, send) = match inner {
+                true => commit_rows(model, id + 1),
+                false => (0, 0),
+            };
+            CutPoint {
+                rows: rows[id],
+                values: live.iter().map(|&i| g.nodes[i].len()).sum(),
+                packed: inner
+                    && poseidon::boundary_packing(g, &live, &model.settings.table).is_some(),
+                commit_rows: recv + send,
+            }
+        })
+        .collect())
+}
+
 /// Rows the Poseidon commitments to the tensors live at `cut` take: `(in the shard that
 /// receives them, in the shard that hands them on)`.
 fn commit_rows(model: &CompiledModel, cut: usize) -> (usize, usize) {
@@ -120,34 +154,39 @@ fn balanced_cuts(model: &CompiledModel, shards: usize) -> Result<Vec<usize>, Pro
         .iter()
         .map(|&l| zkinfer_circuits::blinding_factors(params(l, 1, 1)))
         .collect();
-    // A shard's cost: the least proving work over the lane counts, as the planner will choose.
-    let cost = |lo: usize, hi: usize| -> u64 {
+    // A shard's cost: the least proving work over the lane counts, as the planner will
+    // choose, and its layout rows at that lane count.
+    let cost = |lo: usize, hi: usize| -> (u64, u64) {
         lanes
             .iter()
             .zip(&prefix)
             .zip(&blinding)
             .map(|((&l, p), &b)| {
-                let rows = (p[hi] - p[lo] + commits[lo].0 + commits[hi].1).max(table_rows);
-                zkinfer_circuits::work_at(params(l, lo, hi), rows, b).1
+                let rows = p[hi] - p[lo] + commits[lo].0 + commits[hi].1;
+                let work = zkinfer_circuits::work_at(params(l, lo, hi), rows.max(table_rows), b).1;
+                (work, rows as u64)
             })
             .min()
-            .unwrap_or(u64::MAX)
+            .unwrap_or((u64::MAX, u64::MAX))
     };
-    // best[s][i]: the least (largest cost, total cost) of cutting nodes 0..i into s + 1
-    // shards, and the cut before the last of them. The total breaks ties: of two splits whose
-    // slowest shard is as slow, the one with less work in all.
-    type Best = Option<((u64, u64), usize)>;
+    // best[s][i]: the least (largest work, total work, largest rows, total rows) of cutting
+    // nodes 0..i into s + 1 shards, and the cut before the last of them. Of two splits whose
+    // slowest shard is as slow, the one with less work in all; then (where the lookup table
+    // sets every shard's k, so that all cuts cost the same work) the one with the rows most
+    // evenly spread, then the fewest rows (a cut that hands on a few packed values rather than
+    // many accumulators).
+    type Best = Option<((u64, u64, u64, u64), usize)>;
     let mut best: Vec<Vec<Best>> = vec![vec![None; n + 1]; shards];
     for &i in positions.iter().chain(std::iter::once(&n)) {
-        let c = cost(0, i);
-        best[0][i] = Some(((c, c), 0));
+        let (c, r) = cost(0, i);
+        best[0][i] = Some(((c, c, r, r), 0));
     }
     for s in 1..shards {
         for i in first + 2..=n {
             for &j in positions.iter().filter(|&&j| j < i) {
-                if let Some(((m, t), _)) = best[s - 1][j] {
-                    let c = cost(j, i);
-                    let here = (m.max(c), t + c);
+                if let Some(((m, t, mr, tr), _)) = best[s - 1][j] {
+                    let (c, r) = cost(j, i);
+                    let here = (m.max(c), t + c, mr.max(r), tr + r);
                     if best[s][i].is_none_or(|(b, _)| here < b) {
                         best[s][i] = Some((here, j));
                     }
