@@ -117,6 +117,20 @@ fn an_mlp_and_a_cnn_chain_into_two_and_three_shards_with_the_unsharded_output() 
 }
 
 #[test]
+fn a_residual_connection_across_a_cut_is_handed_on_with_the_other_tensor() {
+    // Cut after the first block's conv: its output and the skip connection's both cross.
+    let entry = "cnn/cnn_bn_residual_digits";
+    let dir = common::root().join("target/tmp/shard").join(entry);
+    let (zkc, whole) = unsharded(&dir, entry);
+    let sub = dir.join("split-residual");
+    let proofs = chain_split(&sub, &zkc, entry, 2, &["--at", "/c1/Conv"]);
+    let shard: serde_json::Value = json(&sub.join("shard-1.zkc"));
+    assert_eq!(shard["settings"]["inputs"].as_array().unwrap().len(), 2);
+    assert_eq!(shard["settings"]["shard"]["packed_inputs"], true);
+    check_chain(&sub, &whole, &proofs);
+}
+
+#[test]
 fn a_broken_chain_is_rejected_with_the_reason() {
     let entry = "sklearn/mlp2_relu_digits_stdops";
     let dir = common::root().join("target/tmp/shard-broken");
