@@ -8,8 +8,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use zkinfer_ir::{CompiledModel, Trace};
+use zkinfer_prover::read_inputs;
 use zkinfer_prover::{cut_points, split_model, witness_quantized, Activations, Cuts};
-use zkinfer_verifier::{verify_chain, Bundle, ProofFile, VerifiedOutput};
+use zkinfer_verifier::{check_input_commitment, verify_chain, Bundle, ProofFile, VerifiedOutput};
 
 use crate::ProveArgs;
 
@@ -33,6 +34,10 @@ pub enum ShardCommand {
         /// Directory for `shard-0.zkc`, `shard-1.zkc`, …
         #[arg(short, long, required_unless_present = "list")]
         output: Option<PathBuf>,
+        /// Keep the model's input private: the first shard exposes only its Poseidon
+        /// commitment (`verify-chain --input FILE` checks it against an input).
+        #[arg(long)]
+        hash_input: bool,
     },
     /// Verify a chain of shard proofs: each proof with its shard's keys, in order, and every
     /// hand-off (the commitment out of shard i equals the one into shard i + 1). Exits 0 only
@@ -48,6 +53,10 @@ pub enum ShardCommand {
         /// relative to the manifest).
         #[arg(long, conflicts_with_all = ["keys", "proof"])]
         manifest: Option<PathBuf>,
+        /// The input (EZKL's JSON) that a chain split with `--hash-input` should have proven:
+        /// its commitment must equal the first proof's.
+        #[arg(long)]
+        input: Option<PathBuf>,
     },
 }
 
@@ -59,6 +68,7 @@ pub fn run(cmd: ShardCommand) -> Result<()> {
             at,
             list,
             output,
+            hash_input,
         } => {
             if list {
                 return cmd_list(&model);
@@ -68,12 +78,13 @@ pub fn run(cmd: ShardCommand) -> Result<()> {
                 None => Cuts::At(at),
             };
             let dir = output.context("pass -o DIR")?;
-            cmd_split(&model, &cuts, &dir)
+            cmd_split(&model, &cuts, hash_input, &dir)
         }
         ShardCommand::VerifyChain {
             keys,
             proof,
             manifest,
+            input,
         } => {
             let links = match manifest {
                 Some(m) => read_manifest(&m)?,
@@ -88,7 +99,7 @@ pub fn run(cmd: ShardCommand) -> Result<()> {
                     keys.into_iter().zip(proof).collect()
                 }
             };
-            cmd_verify_chain(&links)
+            cmd_verify_chain(&links, input.as_deref())
         }
     }
 }
@@ -118,9 +129,9 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1 << 20) as f64
 }
 
-fn cmd_split(model: &Path, cuts: &Cuts, dir: &Path) -> Result<()> {
+fn cmd_split(model: &Path, cuts: &Cuts, hash_input: bool, dir: &Path) -> Result<()> {
     let compiled = CompiledModel::read(model)?;
-    let shards = split_model(&compiled, cuts)?;
+    let shards = split_model(&compiled, cuts, hash_input)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let whole = zkinfer_circuits::plan(&compiled.graph, &compiled.settings.table)?;
     println!(
@@ -179,7 +190,13 @@ pub fn check_prove_args(model: &CompiledModel, a: &ProveArgs) -> Result<()> {
         }
         return Ok(());
     };
-    if s.commits_inputs() && a.input_activations.is_none() {
+    if s.index == 0 && a.input_activations.is_some() {
+        bail!(
+            "{} is the first shard: it takes the model's input (--input FILE), not activations",
+            a.model.display()
+        );
+    }
+    if s.index > 0 && a.input_activations.is_none() {
         bail!(
             "{} is shard {} of {}: it takes the previous node's activations (--input-activations FILE)",
             a.model.display(),
@@ -265,7 +282,7 @@ fn read_manifest(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
         .collect())
 }
 
-fn cmd_verify_chain(links: &[(PathBuf, PathBuf)]) -> Result<()> {
+fn cmd_verify_chain(links: &[(PathBuf, PathBuf)], input: Option<&Path>) -> Result<()> {
     let t = Instant::now();
     let mut loaded = Vec::with_capacity(links.len());
     for (keys, proof) in links {
@@ -275,6 +292,12 @@ fn cmd_verify_chain(links: &[(PathBuf, PathBuf)]) -> Result<()> {
     }
     let refs: Vec<(&Bundle, &ProofFile)> = loaded.iter().map(|(b, p)| (b, p)).collect();
     let out = verify_chain(&refs)?;
+    if let (Some(path), Some((first, _))) = (input, loaded.first()) {
+        let values = read_inputs(path)?;
+        check_input_commitment(&first.header.settings, &out, &values)
+            .with_context(|| format!("--input {}", path.display()))?;
+        println!("the chain's input is {}", path.display());
+    }
     let ms = t.elapsed().as_secs_f64() * 1e3;
     if loaded.iter().any(|(b, _)| b.header.srs.insecure) {
         eprintln!("{}", zkinfer_prover::INSECURE_WARNING);

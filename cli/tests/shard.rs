@@ -131,6 +131,34 @@ fn a_residual_connection_across_a_cut_is_handed_on_with_the_other_tensor() {
 }
 
 #[test]
+fn a_chain_with_a_hashed_input_hides_it_and_checks_it_against_the_clients() {
+    let entry = "sklearn/mlp2_relu_digits_stdops";
+    let dir = common::root().join("target/tmp/shard-hashed");
+    let (zkc, whole) = unsharded(&dir, entry);
+    let how = ["--shards", "2", "--hash-input"];
+    let proofs = chain_split(&dir, &zkc, entry, 2, &how);
+    check_chain(&dir, &whole, &proofs);
+    // The first proof's public values: the input's commitment and the hand-off's, no input.
+    let first = json(&proofs[0]);
+    assert_eq!(first["instances"][0].as_array().unwrap().len(), 2);
+    let keys: Vec<PathBuf> = (0..2).map(|i| dir.join(format!("keys-{i}"))).collect();
+    let input = corpus().join(entry).join("input.json");
+    let mut args = chain_args(&keys, &proofs);
+    args.extend(["--input", s(&input)]);
+    let text = ok(&args);
+    assert!(text.contains("the chain's input is"), "{text}");
+    // Another input (one pixel changed) is not the one the chain proved.
+    let mut other = json(&input);
+    let v = other["input_data"][0][20].as_f64().unwrap();
+    other["input_data"][0][20] = serde_json::json!(v + 4.0);
+    let other_path = dir.join("other-input.json");
+    std::fs::write(&other_path, serde_json::to_vec(&other).unwrap()).unwrap();
+    let mut args = chain_args(&keys, &proofs);
+    args.extend(["--input", s(&other_path)]);
+    fails(&args, "not the input the chain proved");
+}
+
+#[test]
 fn a_broken_chain_is_rejected_with_the_reason() {
     let entry = "sklearn/mlp2_relu_digits_stdops";
     let dir = common::root().join("target/tmp/shard-broken");
@@ -141,6 +169,10 @@ fn a_broken_chain_is_rejected_with_the_reason() {
     assert_eq!(shard["settings"]["shard"]["packed_inputs"], true);
     let keys: Vec<PathBuf> = (0..3).map(|i| dir.join(format!("keys-{i}"))).collect();
     ok(&chain_args(&keys, &proofs));
+    let input = corpus().join(entry).join("input.json");
+    let mut args = chain_args(&keys, &proofs);
+    args.extend(["--input", s(&input)]);
+    fails(&args, "split without --hash-input");
 
     // Node 1 hands on altered activations: node 2's proof of them is valid on its own, but
     // its input commitment is not node 1's output commitment.
@@ -209,5 +241,21 @@ fn a_broken_chain_is_rejected_with_the_reason() {
             s(&forged_dir.join("p.json")),
         ],
         "is this the output of the shard before it?",
+    );
+    // The first node takes the model's input, not activations.
+    fails(
+        &[
+            "prove",
+            s(&dir.join("shard-0.zkc")),
+            "--keys",
+            s(&keys[0]),
+            "--input-activations",
+            s(&dir.join("acts-0.json")),
+            "--output-activations",
+            s(&forged_dir.join("a.json")),
+            "-o",
+            s(&forged_dir.join("p.json")),
+        ],
+        "is the first shard",
     );
 }

@@ -75,12 +75,17 @@ pub struct ShardInfo {
     /// The outputs' values are packed before hashing (the next shard's `packed_inputs`).
     #[serde(default)]
     pub packed_outputs: bool,
+    /// The model's input is public only as a Poseidon commitment (the first shard commits to
+    /// it like an inner boundary; `split --hash-input`).
+    #[serde(default)]
+    pub hashed_input: bool,
 }
 
 impl ShardInfo {
-    /// The inputs are a commitment (every shard but the first).
+    /// The inputs are a commitment: every shard but the first, and the first too when the
+    /// chain hashes the model's input.
     pub fn commits_inputs(&self) -> bool {
-        self.index > 0
+        self.index > 0 || self.hashed_input
     }
 
     /// The outputs are a commitment (every shard but the last).

@@ -93,11 +93,20 @@ pub fn cut_points(model: &CompiledModel) -> Result<Vec<CutPoint>, ProveError> {
         .collect())
 }
 
+/// The tensors a commitment at `cut` covers: those live across it, or at 0 the model's
+/// inputs (a chain that hashes its input).
+fn boundary(g: &Graph, cut: usize) -> Vec<zkinfer_ir::NodeId> {
+    match cut {
+        0 => g.inputs.clone(),
+        _ => live_at(g, cut),
+    }
+}
+
 /// Rows the Poseidon commitments to the tensors live at `cut` take: `(in the shard that
 /// receives them, in the shard that hands them on)`.
 fn commit_rows(model: &CompiledModel, cut: usize) -> (usize, usize) {
     let g = &model.graph;
-    let live = live_at(g, cut);
+    let live = boundary(g, cut);
     let n: usize = live.iter().map(|&i| g.nodes[i].len()).sum();
     let packing = poseidon::boundary_packing(g, &live, &model.settings.table);
     (
@@ -109,7 +118,11 @@ fn commit_rows(model: &CompiledModel, cut: usize) -> (usize, usize) {
 /// Cut points minimising the largest shard's estimated proving work (its nodes' rows plus the
 /// commitments at its ends, at the lane count the planner would pick), by dynamic programming
 /// over the cut positions.
-fn balanced_cuts(model: &CompiledModel, shards: usize) -> Result<Vec<usize>, ProveError> {
+fn balanced_cuts(
+    model: &CompiledModel,
+    shards: usize,
+    hash_input: bool,
+) -> Result<Vec<usize>, ProveError> {
     let g = &model.graph;
     let first = g
         .nodes
@@ -139,13 +152,14 @@ fn balanced_cuts(model: &CompiledModel, shards: usize) -> Result<Vec<usize>, Pro
     }
     let table_rows = TableSet::for_graph(g, &model.settings.table).rows();
     let commits: Vec<(usize, usize)> = (0..=n)
-        .map(|c| match c == 0 || c == n {
-            true => (0, 0),
-            false => commit_rows(model, c),
+        .map(|c| match c {
+            0 if hash_input => (commit_rows(model, 0).0, 0),
+            _ if c == 0 || c == n => (0, 0),
+            _ => commit_rows(model, c),
         })
         .collect();
     let params = |l: usize, lo: usize, hi: usize| CircuitParams {
-        commit_inputs: lo > 0,
+        commit_inputs: lo > 0 || hash_input,
         commit_outputs: hi < n,
         ..CircuitParams::for_graph(g, l)
     };
@@ -229,8 +243,13 @@ fn named_cuts(g: &Graph, names: &[String]) -> Result<Vec<usize>, ProveError> {
 
 /// Cuts `model` into shards. Each is an ordinary compiled model (own keys, own proof) whose
 /// settings name its place in the chain; the quantization is the parent's, so the chain's
-/// output is the unsharded model's exactly.
-pub fn split_model(model: &CompiledModel, cuts: &Cuts) -> Result<Vec<Shard>, ProveError> {
+/// output is the unsharded model's exactly. With `hash_input` the first shard's input is
+/// public only as its Poseidon commitment, like an inner boundary.
+pub fn split_model(
+    model: &CompiledModel,
+    cuts: &Cuts,
+    hash_input: bool,
+) -> Result<Vec<Shard>, ProveError> {
     if model.settings.packed {
         return Err(split_error(
             "the model is compiled with --evm (packed public values); split a model compiled without it",
@@ -243,7 +262,7 @@ pub fn split_model(model: &CompiledModel, cuts: &Cuts) -> Result<Vec<Shard>, Pro
     }
     let g = &model.graph;
     let cut_ids = match cuts {
-        Cuts::Balanced(n) => balanced_cuts(model, *n)?,
+        Cuts::Balanced(n) => balanced_cuts(model, *n, hash_input)?,
         Cuts::At(names) => named_cuts(g, names)?,
     };
     let graphs = zkinfer_ir::split(g, &cut_ids)?;
@@ -262,8 +281,7 @@ pub fn split_model(model: &CompiledModel, cuts: &Cuts) -> Result<Vec<Shard>, Pro
         .enumerate()
         .map(|(index, graph)| {
             let packed_at = |c: usize| {
-                let live = live_at(g, c);
-                poseidon::boundary_packing(g, &live, &model.settings.table).is_some()
+                poseidon::boundary_packing(g, &boundary(g, c), &model.settings.table).is_some()
             };
             let (lo, hi) = (bounds[index], bounds[index + 1]);
             let info = ShardInfo {
@@ -271,8 +289,9 @@ pub fn split_model(model: &CompiledModel, cuts: &Cuts) -> Result<Vec<Shard>, Pro
                 count,
                 parent: parent.clone(),
                 cuts: cut_names.clone(),
-                packed_inputs: lo > 0 && packed_at(lo),
+                packed_inputs: (lo > 0 || hash_input) && packed_at(lo),
                 packed_outputs: hi < g.nodes.len() && packed_at(hi),
+                hashed_input: hash_input,
             };
             let public = CircuitParams {
                 commit_inputs: info.commits_inputs(),

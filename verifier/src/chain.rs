@@ -3,7 +3,10 @@
 //! hand-off intact: the Poseidon commitment to the activations out of shard `i` equals the
 //! one shard `i + 1` proved it took in.
 
-use crate::{verify, Bundle, ProofFile, VerifiedOutput, VerifyError};
+use zkinfer_circuits::poseidon;
+use zkinfer_ir::{IrError, Packing, Settings};
+
+use crate::{fr_to_hex, verify, Bundle, ProofFile, VerifiedOutput, VerifyError};
 
 /// Verifies the chain `links` (bundle and proof of each shard, in order) and returns what the
 /// whole chain establishes: the first shard's inputs and the last shard's outputs. A single
@@ -79,4 +82,55 @@ pub fn verify_chain(links: &[(&Bundle, &ProofFile)]) -> Result<VerifiedOutput, V
     last.inputs = first.inputs;
     last.input_commitment = first.input_commitment;
     Ok(last)
+}
+
+/// Checks that `inputs` (floats, one list per model input, as in an input file) are the input
+/// a chain split with `--hash-input` proved: quantized at the first shard's scales and hashed
+/// as its circuit hashes them, they must give `verified`'s input commitment. `settings` are
+/// the first shard's (its bundle's).
+pub fn check_input_commitment(
+    settings: &Settings,
+    verified: &VerifiedOutput,
+    inputs: &[Vec<f32>],
+) -> Result<(), VerifyError> {
+    let shard = settings.shard.as_ref().filter(|s| s.hashed_input);
+    let (Some(shard), Some(proven)) = (shard, &verified.input_commitment) else {
+        return Err(VerifyError::InputNotHashed);
+    };
+    if inputs.len() != settings.inputs.len() {
+        return Err(IrError::InputCount {
+            expected: settings.inputs.len(),
+            got: inputs.len(),
+        }
+        .into());
+    }
+    let mut values = Vec::new();
+    for (index, (info, v)) in settings.inputs.iter().zip(inputs).enumerate() {
+        if v.len() != info.len() {
+            return Err(IrError::InputShape {
+                index,
+                name: info.name.clone(),
+                shape: info.shape.clone(),
+                expected: info.len(),
+                got: v.len(),
+            }
+            .into());
+        }
+        values.extend(zkinfer_ir::quantize(v, info.scale));
+    }
+    let packing = shard
+        .packed_inputs
+        .then(|| Packing::for_table(&settings.table));
+    // A value outside the packing's domain cannot have been proven: no commitment matches.
+    let given = poseidon::commit_boundary(&values, packing).map_or_else(
+        || "none (a value is outside the table's domain)".into(),
+        |c| fr_to_hex(&c),
+    );
+    if &given != proven {
+        return Err(VerifyError::InputCommitment {
+            proven: proven.clone(),
+            given,
+        });
+    }
+    Ok(())
 }

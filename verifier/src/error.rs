@@ -55,6 +55,12 @@ pub enum VerifyError {
         out: String,
         into: String,
     },
+    #[error("the chain proved an input with commitment {proven}; this input's is {given}: it is not the input the chain proved")]
+    InputCommitment { proven: String, given: String },
+    #[error(
+        "the chain's input is public (split without --hash-input): read it from the proof instead"
+    )]
+    InputNotHashed,
     #[error(transparent)]
     Artifact(#[from] zkinfer_ir::IrError),
 }
