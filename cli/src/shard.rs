@@ -153,19 +153,10 @@ fn cmd_split(model: &Path, cuts: &Cuts, hash_input: bool, dir: &Path) -> Result<
             g.nodes[s.nodes.0].name,
             g.nodes[s.nodes.1 - 1].name
         );
+        let count = |ts: &[zkinfer_ir::TensorInfo]| ts.iter().map(|t| t.len()).sum::<usize>();
         let (vin, vout) = (
-            s.model
-                .settings
-                .inputs
-                .iter()
-                .map(|t| t.len())
-                .sum::<usize>(),
-            s.model
-                .settings
-                .outputs
-                .iter()
-                .map(|t| t.len())
-                .sum::<usize>(),
+            count(&s.model.settings.inputs),
+            count(&s.model.settings.outputs),
         );
         println!(
             "{i:>5}  {span:<38} {:>2} {:>6}  {vin:>7} → {vout:<7} {:>9.1}s {:>9.0} MiB  {}",

@@ -29,7 +29,7 @@ pub use op::{
 };
 pub use packing::{Limbs, Packing};
 pub use settings::{Settings, ShardInfo, TensorInfo};
-pub use split::{check_cuts, live_at, split, subgraph};
+pub use split::{check_cuts, first_cut, live_at, split, subgraph};
 pub use table::{erf, MapFn, TableBounds, TableFn};
 pub use tensor::{broadcast_indices, broadcast_shape, strides, transpose_indices, Tensor};
 

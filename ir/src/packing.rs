@@ -34,7 +34,6 @@ impl Packing {
         }
     }
 
-    /// Packed elements for `n` values.
     /// How a shard boundary's values enter its Poseidon commitment: packed like public values
     /// when every tensor's bound lies inside the table's domain (`|q| < 2^bound ≤ neg, pos`),
     /// so the receiving shard can range-check them by lookup; `None` (one field element per
@@ -47,6 +46,7 @@ impl Packing {
         bounds.into_iter().all(fits).then(|| Self::for_table(table))
     }
 
+    /// Packed elements for `n` values.
     pub fn len(&self, n: usize) -> usize {
         n.div_ceil(self.per)
     }

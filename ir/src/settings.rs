@@ -109,6 +109,18 @@ impl Settings {
         self.packed.then(|| Packing::for_table(&self.table))
     }
 
+    /// How a shard's committed inputs (`inputs`) or outputs enter their Poseidon commitment:
+    /// packed (see `ShardInfo::packed_inputs`) or `None`, one field element per value.
+    pub fn commitment_packing(&self, inputs: bool) -> Option<Packing> {
+        let s = self.shard.as_ref()?;
+        let packed = if inputs {
+            s.packed_inputs
+        } else {
+            s.packed_outputs
+        };
+        packed.then(|| Packing::for_table(&self.table))
+    }
+
     /// The inputs are one Poseidon commitment (an inner shard's inputs).
     pub fn commits_inputs(&self) -> bool {
         self.shard.as_ref().is_some_and(ShardInfo::commits_inputs)

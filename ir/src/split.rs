@@ -22,15 +22,21 @@ pub fn live_at(graph: &Graph, cut: usize) -> Vec<NodeId> {
     (0..cut).filter(|&i| live[i]).collect()
 }
 
-/// Checks cut points: strictly increasing, inside the graph, and each shard with at least one
-/// node that is not a graph input (the first shard holds every graph input).
-pub fn check_cuts(graph: &Graph, cuts: &[usize]) -> Result<(), IrError> {
-    let first_compute = graph
+/// The earliest cut point: after every graph input and the first computed node, so that the
+/// first shard holds every graph input and computes something.
+pub fn first_cut(graph: &Graph) -> usize {
+    graph
         .nodes
         .iter()
         .rposition(|n| matches!(n.op, Op::Input(_)))
-        .map_or(0, |i| i + 1);
-    let mut prev = first_compute;
+        .map_or(0, |i| i + 1)
+        + 1
+}
+
+/// Checks cut points: strictly increasing, inside the graph, and each shard with at least one
+/// node that is not a graph input (the first shard holds every graph input).
+pub fn check_cuts(graph: &Graph, cuts: &[usize]) -> Result<(), IrError> {
+    let mut prev = first_cut(graph) - 1;
     for &c in cuts {
         let name = graph
             .nodes
@@ -40,7 +46,7 @@ pub fn check_cuts(graph: &Graph, cuts: &[usize]) -> Result<(), IrError> {
             node: name.clone(),
             reason: reason.into(),
         };
-        if c <= first_compute {
+        if c < first_cut(graph) {
             return Err(bad(
                 "a cut must come after every graph input and the first computed node",
             ));

@@ -124,19 +124,14 @@ fn balanced_cuts(
     hash_input: bool,
 ) -> Result<Vec<usize>, ProveError> {
     let g = &model.graph;
-    let first = g
-        .nodes
-        .iter()
-        .rposition(|n| matches!(n.op, zkinfer_ir::Op::Input(_)))
-        .map_or(1, |i| i + 1)
-        .max(1);
+    let first = zkinfer_ir::first_cut(g);
     let n = g.nodes.len();
-    // A cut at c ends a shard after node c - 1; the first shard holds a node past the inputs.
-    let positions: Vec<usize> = (first + 1..n).collect();
+    // A cut at c ends a shard after node c - 1.
+    let positions: Vec<usize> = (first..n).collect();
     if shards == 0 || shards - 1 > positions.len() {
         return Err(split_error(format!(
             "the model has {} nodes after its inputs; it cannot be split into {shards} shards",
-            n.saturating_sub(first)
+            (n + 1).saturating_sub(first)
         )));
     }
     // Prefix sums of the node rows at each lane count the planner may pick.
@@ -196,7 +191,7 @@ fn balanced_cuts(
         best[0][i] = Some(((c, c, r, r), 0));
     }
     for s in 1..shards {
-        for i in first + 2..=n {
+        for i in first + 1..=n {
             for &j in positions.iter().filter(|&&j| j < i) {
                 if let Some(((m, t, mr, tr), _)) = best[s - 1][j] {
                     let (c, r) = cost(j, i);
@@ -344,7 +339,7 @@ pub struct ActivationTensor {
 pub struct Activations {
     pub format: String,
     pub version: u32,
-    /// The shard that computed them.
+    /// Digest of the shard that computed them, and its index in the chain.
     pub model_digest: String,
     pub shard: Option<usize>,
     pub tensors: Vec<ActivationTensor>,
@@ -371,12 +366,7 @@ impl Activations {
             .iter()
             .flat_map(|t| t.values.iter().copied())
             .collect();
-        let packed = model
-            .settings
-            .shard
-            .as_ref()
-            .is_some_and(|s| s.packed_outputs);
-        let packing = packed.then(|| zkinfer_ir::Packing::for_table(&model.settings.table));
+        let packing = model.settings.commitment_packing(false);
         // A value outside the packing's domain cannot be proven either; the proof fails first.
         let commitment = poseidon::commit_boundary(&all, packing).unwrap_or_default();
         Self {
@@ -429,6 +419,18 @@ impl Activations {
             path: path.into(),
             reason,
         };
+        let want = model
+            .settings
+            .shard
+            .as_ref()
+            .and_then(|s| s.index.checked_sub(1));
+        if let Some(want) = want.filter(|&w| self.shard != Some(w)) {
+            return Err(bad(format!(
+                "these activations come from shard {}, but this shard takes shard {want}'s: is \
+                 this the output of the shard before it?",
+                self.shard.map_or("none".into(), |i| i.to_string()),
+            )));
+        }
         let infos = &model.settings.inputs;
         if self.tensors.len() != infos.len() {
             return Err(bad(format!(

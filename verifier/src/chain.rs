@@ -4,7 +4,7 @@
 //! one shard `i + 1` proved it took in.
 
 use zkinfer_circuits::poseidon;
-use zkinfer_ir::{IrError, Packing, Settings};
+use zkinfer_ir::{IrError, Settings};
 
 use crate::{fr_to_hex, verify, Bundle, ProofFile, VerifiedOutput, VerifyError};
 
@@ -93,8 +93,8 @@ pub fn check_input_commitment(
     verified: &VerifiedOutput,
     inputs: &[Vec<f32>],
 ) -> Result<(), VerifyError> {
-    let shard = settings.shard.as_ref().filter(|s| s.hashed_input);
-    let (Some(shard), Some(proven)) = (shard, &verified.input_commitment) else {
+    let hashed = settings.shard.as_ref().is_some_and(|s| s.hashed_input);
+    let (true, Some(proven)) = (hashed, &verified.input_commitment) else {
         return Err(VerifyError::InputNotHashed);
     };
     if inputs.len() != settings.inputs.len() {
@@ -118,9 +118,7 @@ pub fn check_input_commitment(
         }
         values.extend(zkinfer_ir::quantize(v, info.scale));
     }
-    let packing = shard
-        .packed_inputs
-        .then(|| Packing::for_table(&settings.table));
+    let packing = settings.commitment_packing(true);
     // A value outside the packing's domain cannot have been proven: no commitment matches.
     let given = poseidon::commit_boundary(&values, packing).map_or_else(
         || "none (a value is outside the table's domain)".into(),

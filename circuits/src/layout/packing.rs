@@ -22,12 +22,11 @@ impl<G: Grid> Layout<'_, G> {
         mut public: Vec<Wire<G::Cell>>,
         mut offset: usize,
     ) -> Result<(), CircuitError> {
+        let flat = |ids: &[usize]| -> Vec<Wire<G::Cell>> {
+            ids.iter().flat_map(|&i| wires[i].iter().cloned()).collect()
+        };
         if params.commit_inputs {
-            let inputs: Vec<Wire<G::Cell>> = graph
-                .inputs
-                .iter()
-                .flat_map(|&i| wires[i].iter().cloned())
-                .collect();
+            let inputs = flat(&graph.inputs);
             let packing = params
                 .packed_inputs
                 .then(|| Packing::for_table(&self.tables.bounds));
@@ -35,27 +34,19 @@ impl<G: Grid> Layout<'_, G> {
             offset = 1;
         }
         if params.packed {
-            for &o in &graph.outputs {
-                public.extend(wires[o].iter().cloned());
-            }
+            public.extend(flat(&graph.outputs));
             self.pack_public(&public)?;
         } else if params.commit_outputs {
-            let outputs: Vec<Wire<G::Cell>> = graph
-                .outputs
-                .iter()
-                .flat_map(|&o| wires[o].iter().cloned())
-                .collect();
+            let outputs = flat(&graph.outputs);
             let packing = params
                 .packed_outputs
                 .then(|| Packing::for_table(&self.tables.bounds));
             // The outputs are computed within their bounds: no range check needed to pack them.
             self.commit(&outputs, offset, packing, false)?;
         } else {
-            for &o in &graph.outputs {
-                for w in &wires[o] {
-                    wrap(self.grid.expose(&w.cell, offset))?;
-                    offset += 1;
-                }
+            for w in flat(&graph.outputs) {
+                wrap(self.grid.expose(&w.cell, offset))?;
+                offset += 1;
             }
         }
         Ok(())

@@ -1,8 +1,9 @@
 //! The Poseidon sponge on the grid (see `crate::poseidon` for the parameters and the sponge):
 //! each permutation takes 65 round rows and the row of its output state; absorbing a pair into
 //! a state that is not the initial one takes two `arith` rows (`s + m`). A boundary whose
-//! values fit the table's domain is packed first (about 18 values per element), so a value
-//! costs about two packing rows and two sponge rows instead of 34.
+//! values fit the table's domain is packed first (`⌊252 / ⌈log2 W⌉⌋` values per element for a
+//! table of width `W`: 16 for the corpus tables), so a value costs one or two packing rows and
+//! about two sponge rows instead of 34.
 
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::halo2curves::ff::Field;
