@@ -26,8 +26,13 @@ pub struct ModelCircuit {
 }
 
 impl ModelCircuit {
+    /// The circuit's limb width is the table's (`params.limb_bits` is set from it).
     pub fn new(graph: Arc<Graph>, table: &TableBounds, params: CircuitParams) -> Self {
         let tables = TableSet::for_graph(&graph, table);
+        let params = CircuitParams {
+            limb_bits: table.limbs(),
+            ..params
+        };
         Self {
             graph,
             tables,

@@ -36,6 +36,9 @@ pub struct CircuitParams {
     /// The committed outputs are packed before hashing.
     #[serde(default)]
     pub packed_outputs: bool,
+    /// Bits per range-check limb (`TableBounds::limb_bits`).
+    #[serde(default)]
+    pub limb_bits: u32,
 }
 
 impl Default for CircuitParams {
@@ -48,9 +51,14 @@ impl Default for CircuitParams {
             commit_outputs: false,
             packed_inputs: false,
             packed_outputs: false,
+            limb_bits: zkinfer_ir::DEFAULT_LIMB_BITS,
         }
     }
 }
+
+/// Most limbs in one range check: `2·limb_bits` bits. Each count is a gate of its own, and
+/// every gate adds code to the Solidity verifier; the planner picks limbs wide enough.
+pub const MAX_LIMBS: usize = 2;
 
 impl CircuitParams {
     /// The parameters for `graph` with `lanes` lanes: Freivalds' columns only when the graph
@@ -79,6 +87,7 @@ impl From<&Settings> for CircuitParams {
             commit_outputs: s.commits_outputs(),
             packed_inputs: s.shard.as_ref().is_some_and(|s| s.packed_inputs),
             packed_outputs: s.shard.as_ref().is_some_and(|s| s.packed_outputs),
+            limb_bits: s.table.limbs(),
         }
     }
 }
@@ -109,6 +118,12 @@ pub struct ModelConfig {
     pub s_rescale: Selector,
     pub s_div: Selector,
     pub s_clamp: Selector,
+    /// `s_range[n-1]`: the range unit of `n` limbs starting at this row.
+    pub s_range: Vec<Selector>,
+    pub s_relu: Selector,
+    /// The saturating unit's ends `lo` and `hi` are read from the `half` and `cmax` columns in
+    /// the unit's first row (no rescale or clamp gate is enabled there).
+    pub s_sat: Selector,
     pub en_a: Selector,
     pub instance: Column<Instance>,
     pub t_tag: TableColumn,
@@ -277,6 +292,9 @@ impl ModelConfig {
             meta.selector(),
         );
         let en_a = meta.complex_selector();
+        let s_range: Vec<Selector> = (0..MAX_LIMBS).map(|_| meta.selector()).collect();
+        let s_relu = meta.selector();
+        let s_sat = meta.complex_selector();
         let (t_tag, t_x, t_y) = (
             meta.lookup_table_column(),
             meta.lookup_table_column(),
@@ -315,11 +333,11 @@ impl ModelConfig {
             vec![s * (m.query_advice(acc, Rotation::cur()) - rhs)]
         });
 
-        // rescale: acc + half = pow·q + r, with pow = 2^s and half = 2^(s-1) (0 when s = 0).
-        // Lookup B bounds r·(pos/2^s) to [0, pos), i.e. r ∈ [0, 2^s), and lookup A puts (q, f)
-        // in the activation's table, which also bounds q to [-neg, pos). With acc, q and r
-        // small integers, r·(pos/2^s) = (acc + half)·(pos/2^s) - q·pos holds over the integers,
-        // so q = floor((acc + half) / 2^s) is the only solution.
+        // rescale: acc + half = pow·q + r, with pow = 2^s and half = 2^(s-1) (0 when s = 0),
+        // s ≤ l. Lookup B bounds r·2^(l-s) to the range table [0, 2^l), i.e. r ∈ [0, 2^s), and
+        // q is bounded by its range unit (or by the function table it is looked up in). With
+        // acc and q small integers, r·2^(l-s) = (acc + half)·2^(l-s) − q·2^l holds over the
+        // integers, so q = floor((acc + half) / 2^s) is the only solution.
         meta.create_gate("rescale", |m| {
             let s = m.query_selector(s_rescale);
             let lhs = m.query_advice(acc, Rotation::cur()) + m.query_fixed(half, Rotation::cur());
@@ -329,8 +347,9 @@ impl ModelConfig {
         });
 
         // div: 2·e·2^o + s = p·2s + r and q = 2s - 1 - r, with e = x0, s = x1, p = x2, pow = 2^o.
-        // Lookup B bounds r to [0, pos), lookup A (bound function, f = q) bounds q to [0, pos)
-        // so r < 2s; p is bounded by a separate rescale row. Then p = round(e·2^o / s) exactly.
+        // r ≥ 0 and q ≥ 0 are range-checked (by lookups B and A against the range table when
+        // they fit one limb, by range units otherwise), so r < 2s; p is bounded by its own
+        // range unit. Then p = round(e·2^o / s) exactly.
         meta.create_gate("div", |m| {
             let s = m.query_selector(s_div);
             let (e, sum, p) = (
@@ -349,7 +368,7 @@ impl ModelConfig {
         });
 
         // clamp: r·(cmax - q) = 0. With the rescale gate at pow = 1 (acc = q + r), lookup A's
-        // exp domain [0, cmax] and lookup B's r ≥ 0, this makes q = min(acc, cmax) exactly: a
+        // exp domain [0, cmax] and r ≥ 0 (range-checked), this makes q = min(acc, cmax) exactly: a
         // nonzero overflow r forces q = cmax, and q < acc is impossible otherwise. exp(cmax) is
         // 0 in the table, so clamping changes no value.
         meta.create_gate("clamp", |m| {
@@ -357,6 +376,61 @@ impl ModelConfig {
             let r_cur = m.query_advice(r, Rotation::cur());
             let gap = m.query_fixed(cmax, Rotation::cur()) - m.query_advice(q, Rotation::cur());
             vec![s * r_cur * gap]
+        });
+
+        // range (n limbs): a unit of n rows whose rescale slots hold the value v = q[j] (or, in
+        // a saturating unit, v = q[j] − q[j+1]), its sign σ = f[j] and the limbs r[j..j+n):
+        // σ ∈ {0, 1} and v·(1 − 2σ) − σ = Σ_i 2^(l·i)·r[j+i]. Each limb is looked up in the
+        // range table [0, 2^l) (lookup B), so v ∈ [−2^(n·l), 2^(n·l)) and σ = [v < 0] exactly:
+        // v ≥ 0 gives v itself, v < 0 gives −v − 1, and the other choice of σ would make the
+        // left side negative or ≥ p − 2^(n·l).
+        let l = params.limb_bits.max(1);
+        for (i, &sel) in s_range.iter().enumerate() {
+            meta.create_gate("range", |m| {
+                let s = m.query_selector(sel);
+                let sat = m.query_selector(s_sat);
+                let v =
+                    m.query_advice(q, Rotation::cur()) - sat * m.query_advice(q, Rotation::next());
+                let sigma = m.query_advice(f, Rotation::cur());
+                let one = Expression::Constant(Fr::one());
+                let two = Expression::Constant(Fr::from(2));
+                let limbs = (0..=i).fold(Expression::Constant(Fr::zero()), |e, k| {
+                    e + Expression::Constant(Fr::from(1u64 << (l as usize * k)))
+                        * m.query_advice(r, Rotation(k as i32))
+                });
+                vec![
+                    s.clone() * sigma.clone() * (one.clone() - sigma.clone()),
+                    s * (v * (one - two * sigma.clone()) - sigma - limbs),
+                ]
+            });
+        }
+
+        // relu: q[j+1] = q[j]·(1 − σ), the sign σ from the range unit at j.
+        meta.create_gate("relu", |m| {
+            let s = m.query_selector(s_relu);
+            let one = Expression::Constant(Fr::one());
+            let out = m.query_advice(q, Rotation::next());
+            let v = m.query_advice(q, Rotation::cur());
+            vec![s * (out - v * (one - m.query_advice(f, Rotation::cur())))]
+        });
+
+        // saturate: c = q[j+1] is the table input for v = q[j], u = v − c range-checked with
+        // sign σ by the unit at j. u < 0 forces c = lo, u > 0 forces c = hi (hi is the top of
+        // the table, or a value outside it when the function does not saturate above), so
+        // with c in the table's domain, c = clamp(v, lo, hi) exactly.
+        meta.create_gate("saturate", |m| {
+            let s = m.query_selector(s_sat);
+            let one = Expression::Constant(Fr::one());
+            let v = m.query_advice(q, Rotation::cur());
+            let c = m.query_advice(q, Rotation::next());
+            let sigma = m.query_advice(f, Rotation::cur());
+            let u = v - c.clone();
+            let lo = m.query_fixed(half, Rotation::cur());
+            let hi = m.query_fixed(cmax, Rotation::cur());
+            vec![
+                s.clone() * sigma.clone() * (c.clone() - lo),
+                s * u * (one - sigma) * (c - hi),
+            ]
         });
 
         // Lookup A: (tag_a, q, f) is a row of the table when enabled.
@@ -368,9 +442,10 @@ impl ModelConfig {
                 (en * m.query_advice(f, Rotation::cur()), t_y),
             ]
         });
-        // Lookup B: (tag_b, mul_b·r, mul_b·r) is a row of the table: with the bound
-        // function's rows (x, x) for x ∈ [0, pos) this is the range check mul_b·r ∈ [0, pos).
-        // mul_b = 0 disables it (the zero row).
+        // Lookup B: (tag_b, mul_b·r, mul_b·r) is a row of the table: with the range table's
+        // rows (x, x) for x ∈ [0, 2^l) this is the range check mul_b·r ∈ [0, 2^l): a limb
+        // (mul_b = 1) or a rescale remainder (mul_b = 2^(l-s)). mul_b = 0 and tag_b = 0
+        // disable it (the zero row).
         meta.lookup("table B (range of r)", |m| {
             let scaled = m.query_fixed(mul_b, Rotation::cur()) * m.query_advice(r, Rotation::cur());
             vec![
@@ -408,6 +483,9 @@ impl ModelConfig {
             s_rescale,
             s_div,
             s_clamp,
+            s_range,
+            s_relu,
+            s_sat,
             en_a,
             instance,
             t_tag,

@@ -34,6 +34,10 @@ pub enum Fix {
     TagB,
     MulB,
     Cmax,
+    /// A saturating unit's lower end (the `half` column, in the unit's first row).
+    SatLo,
+    /// A saturating unit's upper end (the `cmax` column, in the unit's first row).
+    SatHi,
 }
 
 /// A selector.
@@ -44,6 +48,10 @@ pub enum Sel {
     Rescale,
     Div,
     Clamp,
+    /// The range unit of `n` limbs (1 ≤ n ≤ `MAX_LIMBS`).
+    Range(usize),
+    Relu,
+    Sat,
     EnA,
     Horner,
     HornerAcc,
@@ -198,6 +206,8 @@ impl RegionGrid<'_, '_> {
             Fix::TagB => self.config.tag_b,
             Fix::MulB => self.config.mul_b,
             Fix::Cmax => self.config.cmax,
+            Fix::SatLo => self.config.half,
+            Fix::SatHi => self.config.cmax,
         }
     }
 
@@ -208,6 +218,12 @@ impl RegionGrid<'_, '_> {
             Sel::Rescale => self.config.s_rescale,
             Sel::Div => self.config.s_div,
             Sel::Clamp => self.config.s_clamp,
+            Sel::Range(n) => *n
+                .checked_sub(1)
+                .and_then(|i| self.config.s_range.get(i))
+                .ok_or(Error::Synthesis)?,
+            Sel::Relu => self.config.s_relu,
+            Sel::Sat => self.config.s_sat,
             Sel::EnA => self.config.en_a,
             Sel::Horner => self.freivalds()?.s_horner,
             Sel::HornerAcc => self.freivalds()?.s_horner_acc,

@@ -23,7 +23,9 @@ pub use layout::{
     commit_rows, instance_len, instance_len_with, lay_out, lay_out_with, sponge_rows, LayoutReport,
     Placement,
 };
-pub use plan::{dry_run, lane_choices, plan, plan_for, plan_with, work_at, Plan, MAX_K};
+pub use plan::{
+    dry_run, lane_choices, limb_choices, plan, plan_for, plan_with, work_at, Plan, MAX_K,
+};
 pub use table::TableSet;
 
 /// The scalar field of BN254, re-exported for users of the circuit.

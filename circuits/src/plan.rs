@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use zkinfer_ir::{Graph, TableBounds};
 
-use crate::config::{blinding_factors, column_counts, CircuitParams, MIN_LANES};
+use crate::config::{blinding_factors, column_counts, CircuitParams, MAX_LIMBS, MIN_LANES};
 use crate::grid::DryRun;
 use crate::layout::{instance_len_with, lay_out_with};
 use crate::table::TableSet;
@@ -17,6 +17,8 @@ pub const MAX_K: u32 = 24;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub lanes: usize,
+    /// Bits per range-check limb: the range table has `2^limb_bits` rows.
+    pub limb_bits: u32,
     /// Second-phase columns for Freivalds' check (the graph has a witnessed matrix product).
     pub freivalds: bool,
     pub k: u32,
@@ -93,6 +95,35 @@ fn ceil_log2(v: usize) -> u32 {
     usize::BITS - v.saturating_sub(1).leading_zeros()
 }
 
+/// The limb widths worth trying: at least the widest rescale shift (a remainder is one
+/// lookup), and for each limb count the narrowest width that checks the activation range
+/// (`m` bits, or `m + 1` for a saturating function's gap) in that many limbs. A wider limb
+/// with the same counts only makes the range table larger.
+pub fn limb_choices(graph: &Graph, table: &TableBounds) -> Vec<u32> {
+    let widest = graph
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.op {
+            zkinfer_ir::Op::Rescale(rs) => Some(rs.max_shift()),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let m = table.mag_bits();
+    let mut out: Vec<u32> = (1..=MAX_LIMBS as u32)
+        .flat_map(|n| [m.div_ceil(n), (m + 1).div_ceil(n)])
+        .map(|l| l.max(widest).max(4))
+        .filter(|&l| l <= MAX_LIMB_BITS)
+        .collect();
+    out.push(widest.clamp(4, MAX_LIMB_BITS));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The widest limb the planner considers: a range table of 2^20 rows.
+pub const MAX_LIMB_BITS: u32 = 20;
+
 /// Rows the layout of `graph` takes for the circuit with `params`.
 pub fn dry_run(
     graph: &Graph,
@@ -125,8 +156,41 @@ pub fn plan_for(graph: &Graph, table: &TableBounds, packed: bool) -> Result<Plan
 }
 
 /// [`plan`] for the circuit whose public side is laid out as `public` says (its `packed`,
-/// `commit_inputs` and `commit_outputs`; the lanes are chosen here).
+/// `commit_inputs` and `commit_outputs`; the lanes and, unless `table.limb_bits` fixes it,
+/// the limb width are chosen here: wider limbs make range checks shorter and the range table
+/// larger).
 pub fn plan_with(
+    graph: &Graph,
+    table: &TableBounds,
+    public: CircuitParams,
+) -> Result<Plan, CircuitError> {
+    let limbs = match table.limb_bits {
+        0 => limb_choices(graph, table),
+        l => vec![l],
+    };
+    // A width too narrow for the widest range check, or one that needs too large a circuit,
+    // is passed over; the error of the last one is reported when none fits.
+    let mut best: Option<Plan> = None;
+    let mut last_err = CircuitError::TooLarge { k: 0, max: MAX_K };
+    for l in limbs {
+        let table = TableBounds {
+            limb_bits: l,
+            ..*table
+        };
+        match plan_lanes(graph, &table, public) {
+            Ok(candidate) => {
+                if best.as_ref().is_none_or(|b| candidate.work < b.work) {
+                    best = Some(candidate);
+                }
+            }
+            Err(e) => last_err = e,
+        }
+    }
+    best.ok_or(last_err)
+}
+
+/// [`plan_with`] at the limb width of `table`.
+fn plan_lanes(
     graph: &Graph,
     table: &TableBounds,
     public: CircuitParams,
@@ -141,6 +205,7 @@ pub fn plan_with(
             commit_outputs: public.commit_outputs,
             packed_inputs: public.packed_inputs,
             packed_outputs: public.packed_outputs,
+            limb_bits: table.limbs(),
             ..CircuitParams::for_graph(graph, lanes)
         };
         let run = dry_run(graph, table, params)?;
@@ -150,6 +215,7 @@ pub fn plan_with(
         let (advice, lookups, _) = column_counts(params);
         let candidate = Plan {
             lanes,
+            limb_bits: table.limbs(),
             freivalds: params.freivalds,
             k,
             rows: run.rows,

@@ -1,12 +1,11 @@
 //! The one tagged lookup table `(tag, x, f(x))` that serves every table function of a model,
 //! so the circuit has two lookup arguments however many functions it uses.
 //!
-//! The *bound* function is always ReLU: its rows are `(x, x)` exactly for `x ∈ [0, pos)` and
-//! `(x, 0)` for negative `x`, so a lookup of `(v, v)` is a range check `v ∈ [0, pos)` — a
-//! remainder `r < 2^s` is checked as `(pos / 2^s)·r ∈ [0, pos)`, exact because `pos` is a
-//! multiple of `2^s` — and a lookup of `(q, relu(q))` bounds a signed `q` to `[-neg, pos)`. No
-//! identity or range table is needed. (An identity table would not do: its rows `(x, x)` for
-//! negative `x` would let negative remainders through.)
+//! Tag 1 is the range table: rows `(x, x)` for `x ∈ [0, 2^l)`, `l` the limb width. Every range
+//! check goes through it, limb by limb (see `layout::range`), so no function table doubles as
+//! a range check and precision does not set the table size. Then one block of rows per
+//! function that needs a table (identity, ReLU and the sign test need none): the saturating
+//! functions over their own non-saturated interval, the others over the activation range.
 
 use zkinfer_ir::{Graph, Op, TableBounds, TableFn};
 
@@ -14,21 +13,22 @@ use zkinfer_ir::{Graph, Op, TableBounds, TableFn};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableSet {
     pub bounds: TableBounds,
-    bound_fn: TableFn,
+    range_fn: TableFn,
     fns: Vec<TableFn>,
 }
 
 impl TableSet {
     pub fn for_graph(graph: &Graph, bounds: &TableBounds) -> Self {
-        let mut fns = vec![TableFn::Relu];
+        let range_fn = TableFn::Range {
+            bits: bounds.limbs(),
+        };
+        let mut fns = Vec::new();
         for node in &graph.nodes {
             match &node.op {
-                Op::Rescale(rs) => match rs.table {
-                    TableFn::Relu | TableFn::Identity => {}
-                    other => fns.push(other),
-                },
+                Op::Rescale(rs) if rs.table.needs_table() => fns.push(rs.table),
                 Op::Softmax(sm) => fns.push(sm.exp),
-                Op::Input(_)
+                Op::Rescale(_)
+                | Op::Input(_)
                 | Op::Dense(_)
                 | Op::Binary(_)
                 | Op::Affine(_)
@@ -46,37 +46,34 @@ impl TableSet {
         }
         fns.sort();
         fns.dedup();
+        fns.retain(|f| *f != range_fn);
+        fns.insert(0, range_fn);
         Self {
             bounds: *bounds,
-            bound_fn: TableFn::Relu,
+            range_fn,
             fns,
         }
     }
 
-    /// The function that bounds signed values and serves range checks.
-    pub fn bound_fn(&self) -> TableFn {
-        self.bound_fn
+    /// The range table's function: rows `(x, x)` for `x ∈ [0, 2^l)`.
+    pub fn range_fn(&self) -> TableFn {
+        self.range_fn
     }
 
-    /// The function actually looked up for `f`: identity is checked against the bound
-    /// function (ReLU's rows bound `x` just as well).
-    pub fn lookup_fn(&self, f: &TableFn) -> TableFn {
-        match f {
-            TableFn::Identity => self.bound_fn,
-            other => *other,
-        }
+    /// Bits per limb.
+    pub fn limb_bits(&self) -> u32 {
+        self.bounds.limbs()
     }
 
     /// The tag of `f`, or `None` if the table does not hold it.
     pub fn tag(&self, f: &TableFn) -> Option<u64> {
-        let f = self.lookup_fn(f);
-        self.fns.iter().position(|g| *g == f).map(|i| i as u64 + 1)
+        self.fns.iter().position(|g| g == f).map(|i| i as u64 + 1)
     }
 
-    /// The multiplier that makes `[0, pos)` check `r < 2^shift`, if `2^shift` divides `pos`.
+    /// The multiplier that makes the range table check `r < 2^shift`, if `shift ≤ l`.
     pub fn range_mul(&self, shift: u32) -> Option<i64> {
-        let unit = 1i64.checked_shl(shift)?;
-        (self.bounds.pos % unit == 0).then(|| self.bounds.pos / unit)
+        let l = self.limb_bits();
+        (shift <= l).then(|| 1i64 << (l - shift))
     }
 
     /// Number of table rows, the zero row included.

@@ -13,7 +13,7 @@ use crate::IrError;
 /// Format name of a compiled model (`model.zkc`).
 pub const MODEL_FORMAT: &str = "zkinfer-model";
 /// Current version of the compiled-model format.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 /// Magic at the start of every binary artifact.
 pub const MAGIC: &[u8; 8] = b"ZKINFER\0";
 
@@ -139,7 +139,7 @@ impl ArtifactKind {
 }
 
 /// Current version of every binary artifact format.
-pub const BINARY_VERSION: u32 = 1;
+pub const BINARY_VERSION: u32 = 2;
 
 /// A binary artifact: `MAGIC | kind (u8) | version (u32 LE) | header length (u32 LE) | header
 /// (JSON) | payload`. The header carries the digests the payload depends on.

@@ -50,7 +50,7 @@ pub fn rescale(
     Ok(RescaleWitness {
         q,
         r,
-        f: op.table.apply(q),
+        f: op.table.apply(op.table.table_input(q, bounds)),
     })
 }
 
@@ -105,28 +105,28 @@ pub fn softmax_row(
     let clamped: Vec<i64> = d.iter().map(|&di| di.min(last)).collect();
     let overflow: Vec<i64> = d.iter().zip(&clamped).map(|(a, b)| a - b).collect();
     for &o in &overflow {
-        // The circuit range-checks the overflow against the signed tables' extent.
-        if o >= bounds.pos {
+        // The circuit range-checks the overflow to the activation range.
+        if o >= bounds.range_max() {
             return Err(IrError::OutsideTable {
                 node: node.into(),
                 table: "softmax spread".into(),
                 value: o + last,
                 min: 0,
-                max: bounds.pos + last,
+                max: bounds.range_max() + last,
             });
         }
     }
     let e: Vec<i64> = clamped.iter().map(|&c| op.exp.apply(c)).collect();
     let sum: i64 = e.iter().sum();
     let two_sum = 2 * sum;
-    // The circuit range-checks the division remainder against the signed tables' extent.
-    if two_sum > bounds.pos {
+    // The circuit range-checks the division remainder to the activation range.
+    if two_sum > bounds.range_max() {
         return Err(IrError::OutsideTable {
             node: node.into(),
             table: "softmax remainder".into(),
             value: two_sum,
             min: 0,
-            max: bounds.pos,
+            max: bounds.range_max(),
         });
     }
     let (mut p, mut r) = (Vec::with_capacity(z.len()), Vec::with_capacity(z.len()));
@@ -157,7 +157,7 @@ pub struct DivWitness {
 }
 
 /// Divides `a · 2^shift` by `b` with rounding. The circuit range-checks `r` and the slack
-/// against the signed tables' extent, so `2b` must not exceed it; `b` must be positive.
+/// to `[0, 2^m)` (the activation range), so `2b` must not exceed `2^m`; `b` must be positive.
 pub fn div_round(
     a: i64,
     b: i64,
@@ -165,13 +165,13 @@ pub fn div_round(
     bounds: &TableBounds,
     node: &str,
 ) -> Result<DivWitness, IrError> {
-    if b < 1 || 2 * b > bounds.pos {
+    if b < 1 || 2 * b > bounds.range_max() {
         return Err(IrError::OutsideTable {
             node: node.into(),
             table: "divisor".into(),
             value: b,
             min: 1,
-            max: bounds.pos / 2 + 1,
+            max: bounds.range_max() / 2 + 1,
         });
     }
     let num = a
@@ -189,7 +189,7 @@ pub fn div_round(
 }
 
 /// The maximum of a window and its position (the first or the last maximal one). The
-/// circuit range-checks every `max − z_i` against the signed tables' extent.
+/// circuit range-checks every `max − z_i` to `[0, 2^m)`.
 pub fn window_max(
     z: &[i64],
     last: bool,
@@ -198,13 +198,13 @@ pub fn window_max(
 ) -> Result<(i64, usize), IrError> {
     let max = z.iter().copied().max().unwrap_or(0);
     let min = z.iter().copied().min().unwrap_or(0);
-    if max - min >= bounds.pos {
+    if max - min >= bounds.range_max() {
         return Err(IrError::OutsideTable {
             node: node.into(),
             table: "max spread".into(),
             value: max - min,
             min: 0,
-            max: bounds.pos,
+            max: bounds.range_max(),
         });
     }
     let mut at = z.iter().position(|&v| v == max).unwrap_or(0);
@@ -420,6 +420,7 @@ mod tests {
         neg: 2048,
         pos: 2048,
         exp: 4096,
+        limb_bits: 8,
     };
 
     #[test]

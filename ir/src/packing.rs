@@ -2,8 +2,8 @@
 //! contract reads a handful of instances instead of one per input and output element (its
 //! code grows by about 160 bytes per instance).
 //!
-//! Every value `v` is first proven to lie in the table domain `[−neg, pos)` (a lookup), so its
-//! digit `v + neg` lies in `[0, W)` with `W = neg + pos`. A packed instance holds `per` digits
+//! Every value `v` is first proven to lie in the activation range `[−2^m, 2^m)` (a limb range
+//! check), so its digit `v + 2^m` lies in `[0, W)` with `W = 2^(m+1)`. A packed instance holds `per` digits
 //! little-endian, `Σ_t (v_t + neg)·W^t`, with `per·⌈log2 W⌉ ≤ 252` so the sum never reaches
 //! the field's modulus: the digits, and so the values, are unique.
 
@@ -25,24 +25,24 @@ pub type Limbs = [u64; 4];
 
 impl Packing {
     pub fn for_table(table: &TableBounds) -> Self {
-        let base = (table.neg + table.pos).max(2) as u64;
-        let bits = (u64::BITS - (base - 1).leading_zeros()) as usize;
+        let m = table.mag_bits();
+        let bits = m as usize + 1;
         Self {
-            base,
-            offset: table.neg,
+            base: 1u64 << (m + 1),
+            offset: 1i64 << m,
             per: (252 / bits).max(1),
         }
     }
 
     /// How a shard boundary's values enter its Poseidon commitment: packed like public values
-    /// when every tensor's bound lies inside the table's domain (`|q| < 2^bound ≤ neg, pos`),
-    /// so the receiving shard can range-check them by lookup; `None` (one field element per
-    /// value) when one does not.
+    /// when every tensor's bound lies inside the activation range (`|q| < 2^bound ≤ 2^m`), so
+    /// the receiving shard can range-check them by limbs; `None` (one field element per value)
+    /// when one does not.
     pub fn for_boundary(
         table: &TableBounds,
         bounds: impl IntoIterator<Item = u32>,
     ) -> Option<Self> {
-        let fits = |b: u32| b < 62 && (1i64 << b) <= table.neg.min(table.pos);
+        let fits = |b: u32| b <= table.mag_bits();
         bounds.into_iter().all(fits).then(|| Self::for_table(table))
     }
 
@@ -125,6 +125,7 @@ mod tests {
             neg: 4096,
             pos: 4096,
             exp: 1,
+            limb_bits: 8,
         });
         assert_eq!((p.base, p.per), (8192, 19));
         let values: Vec<i64> = (0..45).map(|i| (i * 397) % 8192 - 4096).collect();

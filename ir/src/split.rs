@@ -200,6 +200,7 @@ mod tests {
             neg: 1 << 10,
             pos: 1 << 10,
             exp: 0,
+            limb_bits: 8,
         };
         let x = vec![Tensor::new(vec![2], vec![3, -4]).unwrap_or_else(|e| panic!("{e}"))];
         let whole = eval(&g, &table, &x).unwrap_or_else(|e| panic!("{e}"));

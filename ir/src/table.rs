@@ -7,25 +7,56 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The extents of the table domains, chosen from calibration data with headroom.
+/// The calibrated extents of activations, and the width of the circuit's range-check limbs.
 ///
-/// Signed functions (identity, ReLU, sigmoid) cover `[-neg, pos)`; `pos` is a multiple of
-/// `2^s` for every rescale shift `s`, so the non-negative half `[0, pos)` doubles as the
-/// range check of remainders (scaled by `pos / 2^s`). The softmax exponential covers
-/// `[0, exp)`.
+/// Activations are signed values of `mag_bits()` magnitude bits: `x ∈ [-2^m, 2^m)` with
+/// `2^m ≥ neg, pos` (the calibrated extents with headroom). The circuit proves that range by
+/// limbs of `limb_bits` bits looked up in one range table `[0, 2^limb_bits)`, so it does not
+/// depend on any function table. Functions that grow with their input (exp, sqrt, abs, pow,
+/// leaky ReLU, clip) are tabulated over that range; the saturating ones (sigmoid, tanh, erf,
+/// GELU's negative side) over their own non-saturated interval (see [`TableFn::domain`]).
+/// The softmax exponential covers `[0, exp)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TableBounds {
     pub neg: i64,
     pub pos: i64,
     pub exp: i64,
+    /// Bits per range-check limb (the range table has `2^limb_bits` rows); chosen by the
+    /// planner, 0 until then.
+    #[serde(default)]
+    pub limb_bits: u32,
 }
 
 impl TableBounds {
-    /// Bits that hold every value of a signed table: `|x| < 2^bits`.
+    /// Magnitude bits `m` of a signed activation: the circuit proves `x ∈ [-2^m, 2^m)`.
+    pub fn mag_bits(&self) -> u32 {
+        let top = self.neg.max(self.pos).max(1) as u64;
+        64 - (top - 1).leading_zeros()
+    }
+
+    /// Bits that bound every signed activation: `|x| < 2^bits` (`mag_bits() + 1`).
     pub fn signed_bits(&self) -> u32 {
-        64 - (self.neg.max(self.pos) as u64).leading_zeros()
+        self.mag_bits() + 1
+    }
+
+    /// The limb width, [`DEFAULT_LIMB_BITS`] when none was chosen.
+    pub fn limbs(&self) -> u32 {
+        if self.limb_bits == 0 {
+            DEFAULT_LIMB_BITS
+        } else {
+            self.limb_bits
+        }
+    }
+
+    /// `2^m`: signed activations lie in `[-2^m, 2^m)`; unsigned range-checked values (gaps,
+    /// remainders, slacks) in `[0, 2^m)`.
+    pub fn range_max(&self) -> i64 {
+        1i64 << self.mag_bits()
     }
 }
+
+/// The limb width when the planner has not chosen one.
+pub const DEFAULT_LIMB_BITS: u32 = 12;
 
 /// A function computed by lookup, over a bounded integer domain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -50,6 +81,22 @@ pub enum TableFn {
     Negative,
     /// `f(x) = min(max(x, lo), hi)` on the integers.
     Clip { lo: i64, hi: i64 },
+    /// `f(x) = x` over `[0, 2^bits)`: the range table that limbs and remainders are looked
+    /// up in. Never a node's function.
+    Range { bits: u32 },
+}
+
+/// Where a function's input goes outside its table: clamped into the table (the output
+/// saturates exactly, and the comparison is proven), or refused (the table covers the whole
+/// activation range).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Saturation {
+    /// The table covers `[-2^m, 2^m)` (or the function needs no table).
+    None,
+    /// Inputs below the domain take the value at its lower end.
+    Below,
+    /// Inputs on either side take the value at the nearer end.
+    Both,
 }
 
 /// The float functions of [`TableFn::Map`]. Parameters are stored as `f32` bit patterns so
@@ -159,17 +206,113 @@ pub fn erf(x: f64) -> f64 {
     }
 }
 
+/// Search limit for saturation thresholds, in units of the table's input resolution: the
+/// functions saturate long before `|x| = 64`.
+const SATURATION_SEARCH: f64 = 64.0;
+
 impl TableFn {
-    /// The half-open domain `[min, max)` of `x`.
+    /// Whether the function is computed by a table lookup. Identity, ReLU and the sign test
+    /// take what they need from the limb decomposition that range-checks their input.
+    pub fn needs_table(&self) -> bool {
+        !matches!(self, TableFn::Identity | TableFn::Relu | TableFn::Negative)
+    }
+
+    /// How inputs outside the table's domain are handled.
+    pub fn saturation(&self) -> Saturation {
+        match self {
+            TableFn::Sigmoid { .. }
+            | TableFn::Map {
+                g: MapFn::Tanh | MapFn::Erf,
+                ..
+            } => Saturation::Both,
+            TableFn::Map {
+                g: MapFn::Gelu | MapFn::GeluTanh,
+                ..
+            } => Saturation::Below,
+            _ => Saturation::None,
+        }
+    }
+
+    /// The half-open domain `[min, max)` of `x`: the table's rows. Saturating functions
+    /// cover their non-saturated interval at their own input resolution, whatever the
+    /// activation range; the others cover the activation range `[-2^m, 2^m)`.
     pub fn domain(&self, b: &TableBounds) -> (i64, i64) {
+        let signed = (-b.range_max(), b.range_max());
         match self {
             TableFn::ExpNeg { .. } => (0, b.exp),
-            TableFn::Identity
-            | TableFn::Relu
-            | TableFn::Sigmoid { .. }
-            | TableFn::Map { .. }
-            | TableFn::Negative
-            | TableFn::Clip { .. } => (-b.neg, b.pos),
+            TableFn::Range { bits } => (0, 1i64 << bits),
+            TableFn::Sigmoid { in_scale, .. } | TableFn::Map { in_scale, .. } => {
+                match self.saturation() {
+                    Saturation::None => signed,
+                    Saturation::Below => (self.lower_threshold(*in_scale), signed.1),
+                    Saturation::Both => (
+                        self.lower_threshold(*in_scale),
+                        self.upper_threshold(*in_scale) + 1,
+                    ),
+                }
+            }
+            TableFn::Identity | TableFn::Relu | TableFn::Negative | TableFn::Clip { .. } => signed,
+        }
+    }
+
+    /// The largest `x ≤ 0` such that `f` is constant on `(-∞, x]` (the function's value at
+    /// −∞, rounded, is reached there and kept: the functions are monotone beyond it).
+    fn lower_threshold(&self, in_scale: u32) -> i64 {
+        let unit = (1u64 << in_scale) as f64;
+        let far = -((SATURATION_SEARCH * unit) as i64);
+        let limit = self.apply(far);
+        // Binary search for the first x (from the left) where f(x) differs from the limit, on
+        // the part left of 0 where the function is monotone (GELU dips to its minimum at
+        // x ≈ −0.752 and rises again to 0).
+        let turn = match self {
+            TableFn::Map {
+                g: MapFn::Gelu | MapFn::GeluTanh,
+                ..
+            } => -((0.76 * unit).ceil() as i64),
+            _ => 0,
+        };
+        let (mut lo, mut hi) = (far, turn);
+        if self.apply(hi) == limit {
+            return hi;
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.apply(mid) == limit {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// The smallest `x ≥ 0` such that `f` is constant on `[x, ∞)`.
+    fn upper_threshold(&self, in_scale: u32) -> i64 {
+        let far = (SATURATION_SEARCH * (1u64 << in_scale) as f64) as i64;
+        let limit = self.apply(far);
+        let (mut lo, mut hi) = (0i64, far);
+        if self.apply(lo) == limit {
+            return lo;
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.apply(mid) == limit {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        hi
+    }
+
+    /// The table input for `x`: `x` clamped into the domain for a saturating function (its
+    /// output there is exactly the saturated value), `x` itself otherwise.
+    pub fn table_input(&self, x: i64, b: &TableBounds) -> i64 {
+        let (min, max) = self.domain(b);
+        match self.saturation() {
+            Saturation::None => x,
+            Saturation::Below => x.max(min),
+            Saturation::Both => x.clamp(min, max - 1),
         }
     }
 
@@ -207,23 +350,36 @@ impl TableFn {
             }
             TableFn::Negative => i64::from(x < 0),
             TableFn::Clip { lo, hi } => x.max(lo).min(hi),
+            TableFn::Range { .. } => x,
         }
     }
 
-    /// The largest `|f(x)|` over the domain. Every table function is monotone on each side
-    /// of 0, so the ends of the domain and 0 bound it.
+    /// The largest `|f(x)|` the circuit can output: over every row of the table (so the
+    /// declared bound of a node is derived from exactly what its table lets through), or for
+    /// the functions without a table, over their input range. A table too large to scan
+    /// (more than 2^24 rows: no circuit holds it) is bounded by its ends and 0.
     pub fn max_abs(&self, b: &TableBounds) -> u64 {
         let (min, max) = self.domain(b);
-        [min, (max - 1).max(min), 0]
-            .iter()
-            .map(|&x| self.apply(x).unsigned_abs())
-            .max()
-            .unwrap_or(0)
+        let scan = |xs: &mut dyn Iterator<Item = i64>| {
+            xs.map(|x| self.apply(x).unsigned_abs()).max().unwrap_or(0)
+        };
+        match self {
+            TableFn::Identity | TableFn::Relu => b.range_max() as u64,
+            TableFn::Negative => 1,
+            // Beyond GELU's table the output is the input itself (at the output scale), as
+            // large as the activation range allows.
+            _ if max - min > 1 << 24 => scan(&mut [min, max - 1, 0].into_iter()),
+            _ => scan(&mut (min..max)),
+        }
     }
 
-    /// Whether `x` lies in the domain.
+    /// Whether `x` is a valid input: inside the domain, or anywhere in the activation range
+    /// for a saturating function (the circuit proves the clamp over that range).
     pub fn contains(&self, x: i64, b: &TableBounds) -> bool {
-        let (min, max) = self.domain(b);
+        let (min, max) = match self.saturation() {
+            Saturation::None => self.domain(b),
+            Saturation::Below | Saturation::Both => (-b.range_max(), b.range_max()),
+        };
         (min..max).contains(&x)
     }
 
@@ -243,6 +399,7 @@ impl TableFn {
             TableFn::Map { g, .. } => g.name().into(),
             TableFn::Negative => "negative".into(),
             TableFn::Clip { .. } => "clip".into(),
+            TableFn::Range { .. } => "range".into(),
         }
     }
 }
@@ -271,10 +428,104 @@ mod tests {
             neg: 100,
             pos: 256,
             exp: 50,
+            limb_bits: 8,
         };
-        assert_eq!(TableFn::Relu.domain(&b), (-100, 256));
+        assert_eq!(TableFn::Relu.domain(&b), (-256, 256));
         assert_eq!(exp.domain(&b), (0, 50));
         assert_eq!(b.signed_bits(), 9);
+    }
+
+    #[test]
+    fn saturating_tables_cover_only_their_interval_and_clamp_exactly() {
+        let b = TableBounds {
+            neg: 1 << 14,
+            pos: 1 << 14,
+            exp: 1,
+            limb_bits: 10,
+        };
+        for f in [
+            TableFn::Sigmoid {
+                in_scale: 6,
+                out_scale: 8,
+            },
+            TableFn::Map {
+                g: MapFn::Tanh,
+                in_scale: 8,
+                out_scale: 7,
+            },
+            TableFn::Map {
+                g: MapFn::Erf,
+                in_scale: 9,
+                out_scale: 9,
+            },
+        ] {
+            let (min, max) = f.domain(&b);
+            // Far smaller than the activation range, and exact at every input.
+            assert!(max - min < 4096, "{} covers {min}..{max}", f.name());
+            for x in -(1i64 << 14)..(1 << 14) {
+                assert_eq!(
+                    f.apply(f.table_input(x, &b)),
+                    f.apply(x),
+                    "{} at {x}",
+                    f.name()
+                );
+            }
+        }
+        // GELU saturates to 0 below, and is tabulated up to the activation range.
+        let gelu = TableFn::Map {
+            g: MapFn::Gelu,
+            in_scale: 7,
+            out_scale: 7,
+        };
+        let (min, max) = gelu.domain(&b);
+        assert!(min > -1024 && max == 1 << 14);
+        for x in -(1i64 << 14)..min {
+            assert_eq!(gelu.apply(gelu.table_input(x, &b)), gelu.apply(x));
+        }
+    }
+
+    #[test]
+    fn declared_bounds_hold_every_table_output() {
+        let b = TableBounds {
+            neg: 1 << 9,
+            pos: 1 << 9,
+            exp: 300,
+            limb_bits: 8,
+        };
+        // 1/x and x^-2 are largest near 0, not at the ends of the domain.
+        for f in [
+            TableFn::Map {
+                g: MapFn::pow(-1.0),
+                in_scale: 7,
+                out_scale: 7,
+            },
+            TableFn::Map {
+                g: MapFn::pow(-2.0),
+                in_scale: 7,
+                out_scale: 7,
+            },
+            TableFn::Map {
+                g: MapFn::pow(3.0),
+                in_scale: 7,
+                out_scale: 7,
+            },
+            TableFn::Map {
+                g: MapFn::Sqrt,
+                in_scale: 7,
+                out_scale: 7,
+            },
+            TableFn::ExpNeg {
+                in_scale: 7,
+                out_scale: 7,
+            },
+        ] {
+            let top = f.max_abs(&b);
+            let (min, max) = f.domain(&b);
+            for x in min..max {
+                assert!(f.apply(x).unsigned_abs() <= top, "{} at {x}", f.name());
+            }
+            assert!((min..max).any(|x| f.apply(x).unsigned_abs() == top));
+        }
     }
 
     #[test]

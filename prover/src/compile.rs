@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use zkinfer_circuits::{plan_for, Plan};
-use zkinfer_ir::{CompiledModel, Settings, SourceInfo};
+use zkinfer_ir::{CompiledModel, Settings, SourceInfo, TableBounds};
 use zkinfer_onnx::{load_onnx, quantize, FloatGraph, QuantConfig};
 
 use crate::ProveError;
@@ -60,7 +60,10 @@ pub fn compile(
     let p = plan_for(&q.graph, &q.table, cfg.pack_public)?;
     let (inputs, outputs) = Settings::io_from_graph(&q.graph);
     let settings = Settings {
-        table: q.table,
+        table: TableBounds {
+            limb_bits: p.limb_bits,
+            ..q.table
+        },
         lanes: p.lanes,
         freivalds: p.freivalds,
         packed: cfg.pack_public,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use zkinfer_circuits::{lay_out_with, plan_with, poseidon, CircuitParams, DryRun, Plan, TableSet};
-use zkinfer_ir::{live_at, CompiledModel, Graph, Settings, ShardInfo, Tensor, Trace};
+use zkinfer_ir::{live_at, CompiledModel, Graph, Settings, ShardInfo, TableBounds, Tensor, Trace};
 use zkinfer_verifier::fr_to_hex;
 
 use crate::ProveError;
@@ -295,10 +295,19 @@ pub fn split_model(
                 packed_outputs: info.packed_outputs,
                 ..CircuitParams::default()
             };
-            let plan = plan_with(&graph, &model.settings.table, public)?;
+            // Each shard chooses its own limb width (packing at the cuts depends only on the
+            // activation range, which the shards share).
+            let free = TableBounds {
+                limb_bits: 0,
+                ..model.settings.table
+            };
+            let plan = plan_with(&graph, &free, public)?;
             let (inputs, outputs) = Settings::io_from_graph(&graph);
             let settings = Settings {
-                table: model.settings.table,
+                table: TableBounds {
+                    limb_bits: plan.limb_bits,
+                    ..model.settings.table
+                },
                 lanes: plan.lanes,
                 freivalds: plan.freivalds,
                 packed: false,

@@ -1,60 +1,12 @@
 //! Negative tests of the CNN and classic-ML chips: maximum and argmax, rounded division and
 //! means, table functions and comparisons.
 
-use zkinfer_ir::{eval, Graph, Input, Op, Rescale, TableBounds, TableFn, Tensor, Windows};
+use zkinfer_ir::{eval, Graph, Input, Op, Rescale, TableFn, Tensor, Windows};
 
-use super::tests::{assert_fails, check, graph, node, t, value_at, TB};
-use crate::grid::{Adv, DryRun, Tamper};
-use crate::layout::lay_out;
-use crate::{plan, TableSet};
-
-/// The copy classes of a layout: forging a value means forging every copy of it too, so that
-/// only the constraint under test can notice.
-fn copies(g: &Graph, tb: &TableBounds) -> Vec<(crate::AdvCell, crate::AdvCell)> {
-    let p = plan(g, tb).unwrap();
-    let tables = TableSet::for_graph(g, tb);
-    let mut grid = DryRun {
-        copies: Some(Vec::new()),
-        ..DryRun::default()
-    };
-    lay_out(&mut grid, g, p.lanes, &tables, None).unwrap();
-    grid.copies.unwrap()
-}
-
-/// Tampers `(col, row)` and every cell copy-constrained to it.
-fn forge(g: &Graph, cells: &[(Adv, usize, i64)]) -> Vec<Tamper> {
-    let pairs = copies(g, &TB);
-    let mut out = Vec::new();
-    for &(col, row, value) in cells {
-        let mut class = vec![(col, row)];
-        let mut i = 0;
-        while i < class.len() {
-            let c = class[i];
-            for &(a, b) in &pairs {
-                for (x, y) in [(a, b), (b, a)] {
-                    if x == c && !class.contains(&y) {
-                        class.push(y);
-                    }
-                }
-            }
-            i += 1;
-        }
-        out.extend(class.into_iter().map(|(col, row)| t(col, row, value)));
-    }
-    out
-}
-
-fn rows_of(g: &Graph, node: usize, what: &str) -> Vec<usize> {
-    let p = plan(g, &TB).unwrap();
-    let tables = TableSet::for_graph(g, &TB);
-    let report = lay_out(&mut DryRun::default(), g, p.lanes, &tables, None).unwrap();
-    report
-        .placements
-        .iter()
-        .filter(|pl| pl.node == node && pl.what == what)
-        .map(|pl| pl.row)
-        .collect()
-}
+use super::tests::{
+    assert_fails, check, forge, graph, node, rows_of, t, unit_cells, unsigned_cells, value_at, TB,
+};
+use crate::grid::{Adv, Tamper};
 
 /// x[1,4] → `op` over the one window of all four elements; the output is x itself, so a
 /// forged maximum is caught by the chip, not by the instance.
@@ -77,17 +29,19 @@ fn max_op() -> Op {
     })
 }
 
-/// Forges `m` consistently: every gap `m − z_i`, its range-check row and the product chain.
+/// Forges `m` consistently: every gap `m − z_i`, its range unit (the gap in the low limb) and
+/// the product chain.
 fn forge_max(g: &Graph, z: [i64; 4], m: i64) -> Vec<Tamper> {
     let m_row = rows_of(g, 1, "max.m")[0];
     let gaps = rows_of(g, 1, "arith");
+    let units = rows_of(g, 1, "range");
     let prods = rows_of(g, 1, "max.prod");
     let mut cells = vec![(Adv::X(0), m_row, m)];
     let mut prod = 1i64;
     for (i, &zi) in z.iter().enumerate() {
         let d = m - zi;
         cells.push((Adv::Acc, gaps[i], d));
-        cells.push((Adv::Q, gaps[i], d));
+        cells.extend(unsigned_cells(units[i], d, 2));
         prod *= d;
         if i > 0 {
             cells.push((Adv::Acc, prods[i - 1], prod));
@@ -102,13 +56,13 @@ fn max_chip_accepts_the_true_maximum_only() {
     let (g, x) = window_graph(max_op(), z);
     check(&g, &x, vec![]).unwrap();
     assert_eq!(value_at(&g, &x, 1, 0), 9);
-    // Below the maximum: the gap of 9 is negative, which the ReLU row pinned to it rejects.
+    // Below the maximum: the gap of 9 is negative, which its range unit's limb lookup rejects.
     let err = check(&g, &x, forge_max(&g, z, 8)).unwrap_err();
-    assert!(err.contains("table A"), "{err}");
+    assert!(err.contains("table B"), "{err}");
     // Above every element: no gap is zero, so the product of the gaps is not 0.
     let err = check(&g, &x, forge_max(&g, z, 10)).unwrap_err();
     assert!(
-        err.contains("Equality constraint not satisfied") && !err.contains("table A"),
+        err.contains("Equality constraint not satisfied") && !err.contains("table B"),
         "{err}"
     );
 }
@@ -125,22 +79,21 @@ fn argmax_chip_rejects_a_later_tie_or_a_non_maximal_index() {
     assert_eq!(value_at(&g, &x, 1, 0), 1);
     let e = rows_of(&g, 1, "argmax.e");
     let arith = rows_of(&g, 1, "arith");
+    // Range units: the four gaps, then each element's first-index gap.
+    let units = rows_of(&g, 1, "range");
     // arith rows: four gaps, then per element: boolean, e·gap, [running sum], first-index gap.
     let (prefix_1, t_1) = (arith[4 + 3 + 2], arith[4 + 3 + 3]);
     // Choosing the second 9 (index 2) instead of the first: the running sum before it is 0,
     // so the first 9's gap must be at least 1; it is 0, and 0 + 0 - 1 fails the range check.
-    let forged = forge(
-        &g,
-        &[
-            (Adv::X(0), e[1], 0),
-            (Adv::X(0), e[2], 1),
-            (Adv::Acc, prefix_1, 0),
-            (Adv::Acc, t_1, -1),
-            (Adv::Q, t_1, -1),
-        ],
-    );
-    let err = check(&g, &x, forged).unwrap_err();
-    assert!(err.contains("table A"), "{err}");
+    let mut cells = vec![
+        (Adv::X(0), e[1], 0),
+        (Adv::X(0), e[2], 1),
+        (Adv::Acc, prefix_1, 0),
+        (Adv::Acc, t_1, -1),
+    ];
+    cells.extend(unsigned_cells(units[4 + 1], -1, 2));
+    let err = check(&g, &x, forge(&g, &cells)).unwrap_err();
+    assert!(err.contains("table B"), "{err}");
     // Choosing index 0 (value 5): its gap 4 times e = 1 is not zero.
     let picked_0 = arith[4 + 1];
     let forged = forge(
@@ -186,23 +139,19 @@ fn division_chip_rejects_a_wrong_quotient_or_remainder() {
     let row = rows_of(&g, 2, "div")[0];
     assert_fails(&g, &x, t(Adv::X(2), row, 20), "\"div\"");
     // 2·7·8 + 3 = 115 = 19·6 + 1. Quotient 18 with remainder 7 ≥ 2b satisfies the gate, but
-    // its slack 2b − 1 − r = −2 leaves the table.
-    let forged = vec![
-        t(Adv::X(2), row, 18),
-        t(Adv::R, row, 7),
-        t(Adv::Q, row, -2),
-        t(Adv::F, row, -2),
-    ];
-    let err = check(&g, &x, forged).unwrap_err();
-    assert!(err.contains("table A") && !err.contains("\"div\""), "{err}");
-    // Quotient 20 with remainder −5: lookup B rejects the negative remainder.
-    let forged = vec![
-        t(Adv::X(2), row, 20),
-        t(Adv::R, row, -5),
-        t(Adv::Q, row, 10),
-        t(Adv::F, row, 10),
-    ];
-    let err = check(&g, &x, forged).unwrap_err();
+    // its slack 2b − 1 − r = −2 fails its range unit (units per element: r, slack, p).
+    let units = rows_of(&g, 2, "range");
+    let forged_div = |p: i64, r: i64, slack: i64| {
+        let mut cells = vec![(Adv::X(2), row, p), (Adv::R, row, r), (Adv::Q, row, slack)];
+        cells.extend(unsigned_cells(units[0], r, 2));
+        cells.extend(unsigned_cells(units[1], slack, 2));
+        cells.extend(unit_cells(units[2], p, 2));
+        forge(&g, &cells)
+    };
+    let err = check(&g, &x, forged_div(18, 7, -2)).unwrap_err();
+    assert!(err.contains("table B") && !err.contains("\"div\""), "{err}");
+    // Quotient 20 with remainder −5: the negative remainder fails its range unit.
+    let err = check(&g, &x, forged_div(20, -5, 10)).unwrap_err();
     assert!(err.contains("table B") && !err.contains("\"div\""), "{err}");
 }
 
@@ -234,10 +183,12 @@ fn table_functions_reject_a_row_not_in_the_table() {
     };
     let (g, x) = table_graph(tanh, 2, false, [40, -100, 7]);
     check(&g, &x, vec![]).unwrap();
+    // tanh saturates: its table input c = clamp(q) and f(c) sit in the second row of the
+    // range unit of q − c.
     for i in 0..3 {
-        let row = rows_of(&g, 1, "rescale")[i];
+        let j = rows_of(&g, 1, "range")[i];
         let f = value_at(&g, &x, 1, i);
-        assert_fails(&g, &x, t(Adv::F, row, f + 1), "table A");
+        assert_fails(&g, &x, t(Adv::F, j + 1, f + 1), "table A");
     }
 }
 
@@ -248,16 +199,17 @@ fn comparison_sign_comes_from_a_floor_and_cannot_be_flipped() {
     check(&g, &x, vec![]).unwrap();
     assert_eq!(eval(&g, &TB, &x).unwrap().values[1].data(), &[1, 0, 1]);
     let row = rows_of(&g, 1, "rescale")[0];
-    // Claiming -1 is not negative: q = 0 needs r = -1, outside [0, 16).
-    let err = check(
-        &g,
-        &x,
-        vec![t(Adv::Q, row, 0), t(Adv::R, row, -1), t(Adv::F, row, 0)],
-    )
-    .unwrap_err();
-    assert!(err.contains("table B"), "{err}");
-    // Or keeping q = -1 with f = 0: not a row of the table.
-    assert_fails(&g, &x, t(Adv::F, row, 0), "table A");
+    let j = rows_of(&g, 1, "range")[0];
+    // Claiming -1 is not negative: q = 0 (sign 0, limbs 0) needs r = -1, outside [0, 16).
+    let mut cells = vec![(Adv::R, row, -1)];
+    cells.extend(unit_cells(j, 0, 2));
+    let err = check(&g, &x, forge(&g, &cells)).unwrap_err();
+    assert!(
+        err.contains("table B") && !err.contains("\"range\""),
+        "{err}"
+    );
+    // Or keeping q = -1 with the sign 0: the limbs no longer recompose q.
+    assert_fails(&g, &x, t(Adv::F, j, 0), "\"range\"");
 }
 
 #[test]
@@ -299,15 +251,19 @@ fn mean_divides_by_its_fixed_count_with_exact_rounding() {
     assert_eq!(eval(&g, &TB, &x).unwrap().values[1].data(), &[3, -3, 2, 3]);
     let div = rows_of(&g, 1, "div");
     assert_fails(&g, &x, t(Adv::X(2), div[0], 4), "\"div\"");
-    // 2·10 + 3 = 23 = 3·6 + 5. Quotient 2 with remainder 11 ≥ 2b: its slack −6 leaves the table.
-    let forged = vec![
-        t(Adv::X(2), div[0], 2),
-        t(Adv::R, div[0], 11),
-        t(Adv::Q, div[0], -6),
-        t(Adv::F, div[0], -6),
+    // 2·10 + 3 = 23 = 3·6 + 5. Quotient 2 with remainder 11 ≥ 2b: its slack −6 fails its
+    // range unit (units per element: r, slack, p).
+    let units = rows_of(&g, 1, "range");
+    let mut cells = vec![
+        (Adv::X(2), div[0], 2),
+        (Adv::R, div[0], 11),
+        (Adv::Q, div[0], -6),
     ];
-    let err = check(&g, &x, forged).unwrap_err();
-    assert!(err.contains("table A") && !err.contains("\"div\""), "{err}");
+    cells.extend(unsigned_cells(units[0], 11, 2));
+    cells.extend(unsigned_cells(units[1], -6, 2));
+    cells.extend(unit_cells(units[2], 2, 2));
+    let err = check(&g, &x, forge(&g, &cells)).unwrap_err();
+    assert!(err.contains("table B") && !err.contains("\"div\""), "{err}");
     // The divisor is a fixed constant: claiming 4 instead of 3 breaks its `arith` row.
     let divisor_row = rows_of(&g, 1, "arith")[0];
     let err = check(&g, &x, forge(&g, &[(Adv::Acc, divisor_row, 4)])).unwrap_err();

@@ -8,4 +8,6 @@ mod matmul_tests;
 #[cfg(test)]
 mod poseidon_tests;
 #[cfg(test)]
+mod range_tests;
+#[cfg(test)]
 mod tests;

@@ -19,10 +19,11 @@ const COMMITTED: CircuitParams = CircuitParams {
     commit_outputs: true,
     packed_inputs: true,
     packed_outputs: false,
+    limb_bits: 8,
 };
 
-/// x[n] → 2x + 1, both sides committed. The inputs (|x| < 2^6) fit the table's domain and
-/// are packed before hashing; the outputs (|y| < 2^8, above the table's 128 negatives) are
+/// x[n] → 2x + 1, both sides committed. The inputs (|x| < 2^6) fit the activation range
+/// [−2^9, 2^9) and are packed before hashing; the outputs (declared |y| < 2^10, beyond it) are
 /// hashed one element per value.
 fn affine(n: usize) -> (Graph, Vec<Tensor<i64>>) {
     let g = graph(
@@ -36,7 +37,7 @@ fn affine(n: usize) -> (Graph, Vec<Tensor<i64>>) {
                 }),
                 vec![0],
                 vec![n],
-                8,
+                10,
             ),
         ],
         vec![0],

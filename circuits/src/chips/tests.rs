@@ -10,12 +10,13 @@ use crate::grid::{Adv, DryRun, Tamper};
 use crate::layout::lay_out;
 use crate::{plan, CircuitParams, ModelCircuit, TableSet};
 
-/// Signed tables over [-128, 512), exp over [0, 256); 512 is a multiple of every shift used
-/// and holds the softmax remainders.
+/// Activations in [-512, 512) (9 magnitude bits: two limbs of 8), exp over [0, 256); the
+/// range holds the softmax remainders.
 pub(super) const TB: TableBounds = TableBounds {
     neg: 128,
     pos: 512,
     exp: 256,
+    limb_bits: 8,
 };
 
 pub(super) fn node(name: &str, op: Op, inputs: Vec<usize>, shape: Vec<usize>, bound: u32) -> Node {
@@ -200,6 +201,81 @@ pub(super) fn row_of(g: &Graph, node: usize, what: &str, n: usize) -> usize {
         .unwrap()
 }
 
+/// The copy classes of a layout: forging a value means forging every copy of it too, so that
+/// only the constraint under test can notice.
+pub(super) fn copies(g: &Graph, tb: &TableBounds) -> Vec<(crate::AdvCell, crate::AdvCell)> {
+    let p = plan(g, tb).unwrap();
+    let tables = TableSet::for_graph(g, tb);
+    let mut grid = DryRun {
+        copies: Some(Vec::new()),
+        ..DryRun::default()
+    };
+    lay_out(&mut grid, g, p.lanes, &tables, None).unwrap();
+    grid.copies.unwrap()
+}
+
+/// Tampers `(col, row)` and every cell copy-constrained to it.
+pub(super) fn forge(g: &Graph, cells: &[(Adv, usize, i64)]) -> Vec<Tamper> {
+    let pairs = copies(g, &TB);
+    let mut out = Vec::new();
+    for &(col, row, value) in cells {
+        let mut class = vec![(col, row)];
+        let mut i = 0;
+        while i < class.len() {
+            let c = class[i];
+            for &(a, b) in &pairs {
+                for (x, y) in [(a, b), (b, a)] {
+                    if x == c && !class.contains(&y) {
+                        class.push(y);
+                    }
+                }
+            }
+            i += 1;
+        }
+        out.extend(class.into_iter().map(|(col, row)| t(col, row, value)));
+    }
+    out
+}
+
+pub(super) fn rows_of(g: &Graph, node: usize, what: &str) -> Vec<usize> {
+    let p = plan(g, &TB).unwrap();
+    let tables = TableSet::for_graph(g, &TB);
+    let report = lay_out(&mut DryRun::default(), g, p.lanes, &tables, None).unwrap();
+    report
+        .placements
+        .iter()
+        .filter(|pl| pl.node == node && pl.what == what)
+        .map(|pl| pl.row)
+        .collect()
+}
+
+/// The cells of the range unit at row `j` holding `v` in `n` limbs of `TB`'s width: the value,
+/// its sign and its limbs (the top one unmasked, so a magnitude too large shows there), for
+/// forging a unit consistently.
+pub(super) fn unit_cells(j: usize, v: i64, n: usize) -> Vec<(Adv, usize, i64)> {
+    let l = TB.limbs() as usize;
+    let mag = if v < 0 { -v - 1 } else { v };
+    let mut cells = vec![(Adv::Q, j, v), (Adv::F, j, i64::from(v < 0))];
+    for i in 0..n {
+        let limb = mag >> (l * i);
+        let limb = if i + 1 < n {
+            limb & ((1 << l) - 1)
+        } else {
+            limb
+        };
+        cells.push((Adv::R, j + i, limb));
+    }
+    cells
+}
+
+/// The cells of an unsigned range unit at row `j` claiming `v`: sign 0 and `v` in the low limb,
+/// so the recomposition holds and only the limb lookup can notice a negative `v`.
+pub(super) fn unsigned_cells(j: usize, v: i64, n: usize) -> Vec<(Adv, usize, i64)> {
+    let mut cells = vec![(Adv::Q, j, v), (Adv::F, j, 0), (Adv::R, j, v)];
+    cells.extend((1..n).map(|i| (Adv::R, j + i, 0)));
+    cells
+}
+
 pub(super) fn assert_fails(g: &Graph, inputs: &[Tensor<i64>], tamper: Tamper, constraint: &str) {
     let err = check(g, inputs, vec![tamper]).expect_err("a corrupted witness must not verify");
     assert!(
@@ -263,13 +339,16 @@ fn remainder_range_lookup_rejects_a_negative_remainder() {
 }
 
 #[test]
-fn activation_lookup_rejects_a_forged_relu_output_or_sign() {
+fn relu_output_and_sign_come_from_the_range_unit() {
     let (g, x) = dense_relu();
-    for i in 0..3 {
-        let row = row_of(&g, 2, "rescale", i);
+    let units = rows_of(&g, 2, "range");
+    for (i, &j) in units.iter().enumerate() {
         let f = value_at(&g, &x, 2, i);
-        assert_fails(&g, &x, t(Adv::F, row, f + 1), "table A");
-        assert_fails(&g, &x, t(Adv::F, row, -f - 1), "table A");
+        // The output is q·(1 − σ): another value fails the relu gate…
+        assert_fails(&g, &x, t(Adv::Q, j + 1, f + 1), "\"relu\"");
+        // …and a flipped sign fails the recomposition of the limbs.
+        let sigma = i64::from(value_at(&g, &x, 1, i) + 2 < 0);
+        assert_fails(&g, &x, t(Adv::F, j, 1 - sigma), "\"range\"");
     }
 }
 
@@ -286,11 +365,13 @@ fn arith_gate_rejects_a_wrong_product_sum_or_affine_value() {
 #[test]
 fn public_output_must_match_the_instance() {
     let (g, x) = dense_relu();
-    let row = row_of(&g, 2, "rescale", 0);
-    // A consistent-looking forged output still breaks the copy to the instance or a lookup.
-    let err = check(&g, &x, vec![t(Adv::F, row, 0)]).unwrap_err();
+    let j = rows_of(&g, 2, "range")[0];
+    // A forged output, with its copy to the instance forged too, still breaks the relu gate
+    // or the instance.
+    let forged = forge(&g, &[(Adv::Q, j + 1, value_at(&g, &x, 2, 0) + 3)]);
+    let err = check(&g, &x, forged).unwrap_err();
     assert!(
-        err.contains("table A") || err.contains("Permutation"),
+        err.contains("\"relu\"") || err.contains("Permutation"),
         "{err}"
     );
 }
@@ -301,7 +382,14 @@ fn softmax_rejects_a_wrong_probability_max_or_remainder() {
     let div = row_of(&g, 1, "div", 2);
     let p = value_at(&g, &x, 1, 2);
     assert_fails(&g, &x, t(Adv::X(2), div, p + 1), "\"div\"");
-    assert_fails(&g, &x, t(Adv::R, div, -1), "table B");
+    // A negative remainder (with its copy in its range unit) fails the limb lookup. TB's
+    // activations (9 bits) are wider than a limb (8), so r has a unit of its own: the units
+    // of element 2 follow the four exp overflows' and two elements' three units each.
+    let r_unit = rows_of(&g, 1, "range")[4 + 2 * 3];
+    let mut cells = vec![(Adv::R, div, -1)];
+    cells.extend(unsigned_cells(r_unit, -1, 2));
+    let err = check(&g, &x, forge(&g, &cells)).unwrap_err();
+    assert!(err.contains("table B"), "{err}");
     // A forged maximum in m's own cell no longer matches its copies in the d_i rows.
     let first = row_of(&g, 1, "softmax.max", 0);
     let err = check(&g, &x, vec![t(Adv::X(0), first, 40)]).unwrap_err();
@@ -315,8 +403,9 @@ fn identity_rescale_output_is_exact_and_bounded() {
     let q = value_at(&g, &x, 5, 2);
     // The output is the q cell: a wrong value breaks the rescale identity…
     assert_fails(&g, &x, t(Adv::Q, row, q + 1), "\"rescale\"");
-    // …and the ReLU row that bounds it must match q.
-    assert_fails(&g, &x, t(Adv::F, row, q.max(0) + 1), "table A");
+    // …and the range unit that bounds it must recompose q from its limbs.
+    let j = rows_of(&g, 5, "range")[2];
+    assert_fails(&g, &x, t(Adv::R, j, (q.abs() + 1) % 256), "\"range\"");
 }
 
 /// The exp table of the softmax test: round(64·exp(-d/16)) first reaches 0 at d = 78.
@@ -348,17 +437,23 @@ fn clamped_exp_is_exact_and_cannot_be_forged() {
             .unwrap()
             .row
     };
+    // The overflows are range-checked by units (9-bit activations, 8-bit limbs), one per
+    // element in order.
+    let units = rows_of(&g, 1, "range");
     // Claiming a clamp that did not happen: the max element (d = 0) as q = 78, r = -78, e = 0.
     let r0 = row(2);
-    let forged = vec![t(Adv::Q, r0, 78), t(Adv::R, r0, -78), t(Adv::F, r0, 0)];
-    let err = check_with(&g, &x, tb, forged).unwrap_err();
+    let mut cells = vec![(Adv::Q, r0, 78), (Adv::R, r0, -78), (Adv::F, r0, 0)];
+    cells.extend(unsigned_cells(units[2], -78, 2));
+    let err = check_with(&g, &x, tb, forge(&g, &cells)).unwrap_err();
     assert!(
         err.contains("table B"),
-        "a negative overflow must fail lookup B: {err}"
+        "a negative overflow must fail the limb lookup: {err}"
     );
     // Clamping below the table's end: d = 103 as q = 77 (e = 1), r = 26.
     let r1 = row(1);
-    let forged = vec![t(Adv::Q, r1, 77), t(Adv::R, r1, 26), t(Adv::F, r1, 1)];
+    let mut cells = vec![(Adv::Q, r1, 77), (Adv::R, r1, 26), (Adv::F, r1, 1)];
+    cells.extend(unsigned_cells(units[1], 26, 2));
+    let forged = forge(&g, &cells);
     let err = check_with(&g, &x, tb, forged).unwrap_err();
     assert!(err.contains("\"clamp\""), "{err}");
 }

@@ -22,11 +22,9 @@ impl<G: Grid> Layout<'_, G> {
         })
     }
 
-    /// Constrains `d ≥ 0` (and `d < pos`): the ReLU lookup in `d`'s rescale slot, with the
-    /// looked-up output pinned to `d` itself, since `relu(d) = d` exactly when `d ≥ 0`.
+    /// Constrains `d ≥ 0` (and `d < 2^m`, to whole limbs): a range check.
     fn nonneg(&mut self, d: &Wire<G::Cell>, node_name: &str) -> Result<(), CircuitError> {
-        let f = self.rescale(d, 0, &zkinfer_ir::TableFn::Relu, node_name)?;
-        wrap(self.grid.copy(&d.cell, &f.cell))
+        self.bound_unsigned(d, node_name)
     }
 
     /// Constrains `Π d_i = 0`: some `d_i` is zero. The running product leaves i64, so it is

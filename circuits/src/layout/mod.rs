@@ -14,6 +14,7 @@ mod freivalds;
 mod max;
 mod packing;
 mod poseidon;
+mod range;
 mod softmax;
 use crate::table::TableSet;
 use crate::CircuitError;
@@ -54,6 +55,9 @@ pub struct Layout<'a, G: Grid> {
     row: usize,
     acc_taken: bool,
     rescale_used: HashSet<usize>,
+    /// Where range units look for free rescale slots next, and the end of the last one.
+    slot_row: usize,
+    slot_end: usize,
     pub placements: Vec<Placement>,
     node: NodeId,
     /// Witnessed products whose Freivalds check runs in the second phase.
@@ -73,6 +77,8 @@ impl<'a, G: Grid> Layout<'a, G> {
             row: 0,
             acc_taken: false,
             rescale_used: HashSet::new(),
+            slot_row: 0,
+            slot_end: 0,
             placements: Vec::new(),
             node: 0,
             products: Vec::new(),
@@ -81,7 +87,7 @@ impl<'a, G: Grid> Layout<'a, G> {
 
     /// Rows used so far.
     pub fn rows(&self) -> usize {
-        self.row + usize::from(self.acc_taken)
+        (self.row + usize::from(self.acc_taken)).max(self.slot_end)
     }
 
     fn place(&mut self, what: &'static str, row: usize) {
@@ -100,6 +106,29 @@ impl<'a, G: Grid> Layout<'a, G> {
         }
         self.row += 1;
         self.row - 1
+    }
+
+    /// A row whose main slot and rescale slot are both free (range units may have taken the
+    /// slots of rows the main slot has not reached yet); the rescale slot is taken.
+    fn fresh_full_row(&mut self) -> usize {
+        loop {
+            let row = self.fresh_row();
+            if self.rescale_used.insert(row) {
+                return row;
+            }
+        }
+    }
+
+    /// The first of `len` consecutive fresh rows whose rescale slots are free too (they are
+    /// taken); the next `fresh_row` is the block's second row.
+    fn fresh_block(&mut self, len: usize) -> usize {
+        loop {
+            let row = self.fresh_row();
+            if (row..row + len).all(|r| !self.rescale_used.contains(&r)) {
+                self.rescale_used.extend(row..row + len);
+                return row;
+            }
+        }
     }
 
     /// Assigns a copy of `w` at `(col, row)`.
@@ -241,37 +270,23 @@ impl<'a, G: Grid> Layout<'a, G> {
         what: &'static str,
     ) -> Result<usize, CircuitError> {
         let row = match x.acc_row {
-            Some(r) if !self.rescale_used.contains(&r) => r,
+            Some(r) if self.rescale_used.insert(r) => r,
             _ => {
-                let r = self.fresh_row();
+                let r = self.fresh_full_row();
                 wrap(self.copy_in(x, Adv::Acc, r))?;
                 r
             }
         };
-        self.rescale_used.insert(row);
         self.place(what, row);
         Ok(row)
     }
 
-    /// `f((x + half) >> shift)` with `f` from the table (gate `rescale`, lookups A and B). Shares
-    /// the row of `x` when `x` is an accumulator whose rescale slot is free. An identity rescale
-    /// is bounded by the bound function and its output is the `q` cell.
-    pub fn rescale(
-        &mut self,
-        x: &Wire<G::Cell>,
-        shift: u32,
-        table: &zkinfer_ir::TableFn,
-        node_name: &str,
-    ) -> Result<Wire<G::Cell>, CircuitError> {
-        self.rescale_op(
-            x,
-            &zkinfer_ir::Rescale::uniform(shift, *table),
-            0,
-            node_name,
-        )
-    }
-
-    /// Element `i` of rescale `op` applied to `x` (see [`Self::rescale`]).
+    /// Element `i` of rescale `op` applied to `x` . The rescale row
+    /// holds `acc + half = 2^s·q + r` with `r` looked up at the table's resolution; then:
+    /// identity and ReLU bound `q` by a range unit (ReLU takes its output from the sign), the
+    /// sign test returns the sign, a function tabulated over the activation range looks `(q,
+    /// f(q))` up in the same row, and a saturating function clamps `q` into its table through
+    /// a range unit of `q − clamp(q)`.
     pub fn rescale_op(
         &mut self,
         x: &Wire<G::Cell>,
@@ -279,15 +294,16 @@ impl<'a, G: Grid> Layout<'a, G> {
         i: usize,
         node_name: &str,
     ) -> Result<Wire<G::Cell>, CircuitError> {
-        let (shift, table) = (op.shift(i), &op.table);
+        use zkinfer_ir::{Saturation, TableFn};
+        let (shift, table) = (op.shift(i), op.table);
         let mul_b = self
             .tables
             .range_mul(shift)
             .ok_or_else(|| CircuitError::Layout {
                 node: node_name.into(),
                 reason: format!(
-                    "2^{shift} does not divide the table extent {}",
-                    self.tables.bounds.pos
+                    "a shift of {shift} bits is wider than the {}-bit range table",
+                    self.tables.limb_bits()
                 ),
             })?;
         let row = self.rescale_row(x, "rescale")?;
@@ -301,33 +317,52 @@ impl<'a, G: Grid> Layout<'a, G> {
             )?),
             None => None,
         };
-        let looked_up = self.tables.lookup_fn(table);
-        let tag_a = self.tag(table, node_name)?;
-        let tag_b = self.tag(&self.tables.bound_fn(), node_name)?;
+        let direct = table.needs_table() && table.saturation() == Saturation::None;
+        let tag_a = match direct {
+            true => Some(self.tag(&table, node_name)?),
+            false => None,
+        };
+        let tag_b = self.tag(&self.tables.range_fn(), node_name)?;
         let g = &mut *self.grid;
         let (q_cell, f_cell) = wrap((|| {
             g.enable(Sel::Rescale, row)?;
-            g.enable(Sel::EnA, row)?;
             g.fixed(Fix::Pow, row, 1i64 << shift)?;
             g.fixed(Fix::Half, row, op.half(i))?;
-            g.fixed(Fix::TagA, row, tag_a)?;
             g.fixed(Fix::TagB, row, tag_b)?;
             g.fixed(Fix::MulB, row, mul_b)?;
             let q = g.advice(Adv::Q, row, w.map(|w| w.q))?;
             g.advice(Adv::R, row, w.map(|w| w.r))?;
-            let f = g.advice(Adv::F, row, w.map(|w| looked_up.apply(w.q)))?;
+            let f = match tag_a {
+                Some(tag_a) => {
+                    g.enable(Sel::EnA, row)?;
+                    g.fixed(Fix::TagA, row, tag_a)?;
+                    Some(g.advice(Adv::F, row, w.map(|w| w.f))?)
+                }
+                None => None,
+            };
             Ok((q, f))
         })())?;
-        let cell = if *table == zkinfer_ir::TableFn::Identity {
-            q_cell
-        } else {
-            f_cell
-        };
-        Ok(Wire {
-            cell,
-            value: w.map(|w| w.f),
+        let q = Wire {
+            cell: q_cell,
+            value: w.map(|w| w.q),
             acc_row: None,
-        })
+        };
+        let m = self.tables.bounds.mag_bits();
+        match (table, f_cell) {
+            (_, Some(cell)) => Ok(Wire {
+                cell,
+                value: w.map(|w| w.f),
+                acc_row: None,
+            }),
+            (TableFn::Identity, None) => {
+                self.bound_signed(&q, node_name)?;
+                Ok(q)
+            }
+            (TableFn::Relu, None) => self.range_unit(&q, m, range::Unit::Relu, node_name),
+            (TableFn::Negative, None) => self.range_unit(&q, m, range::Unit::Signed, node_name),
+            // q and the clamped input both lie in [−2^m, 2^m): their gap in (−2^(m+1), 2^(m+1)).
+            (f, None) => self.range_unit(&q, m + 1, range::Unit::Saturate(f), node_name),
+        }
     }
 
     fn tag(&self, f: &zkinfer_ir::TableFn, node: &str) -> Result<i64, CircuitError> {

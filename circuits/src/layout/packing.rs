@@ -1,9 +1,9 @@
 //! Packed public values (see `zkinfer_ir::Packing`): each value is range-checked into the
-//! signed table's domain by an identity lookup, then `per` of them are folded into one
+//! activation range `[−2^m, 2^m)` exactly (limbs, both sides), then `per` of them are folded into one
 //! instance by Horner's rule, `h' = W·h + (v + neg)`, one `arith` row per value.
 
 use halo2_axiom::halo2curves::bn256::Fr;
-use zkinfer_ir::{Graph, Packing, TableFn};
+use zkinfer_ir::{Graph, Packing};
 
 use super::{wrap, FieldCell, Layout, Wire};
 use crate::grid::{fe, Adv, Fix, Grid, Sel};
@@ -81,10 +81,10 @@ impl<G: Grid> Layout<'_, G> {
             // Little-endian digits: Horner runs from the last one.
             let mut acc: Option<(G::Cell, Option<Fr>)> = None;
             for w in chunk.iter().rev() {
-                let q = match range_check {
-                    true => self.rescale(w, 0, &TableFn::Identity, "public values")?,
-                    false => w.clone(),
-                };
+                if range_check {
+                    self.bound_exact(w, "public values")?;
+                }
+                let q = w.clone();
                 let row = self.fresh_row();
                 self.place("pack", row);
                 let g = &mut *self.grid;

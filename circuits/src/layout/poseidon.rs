@@ -103,7 +103,7 @@ impl<G: Grid> Layout<'_, G> {
                 }
                 None => vec![None; WIDTH],
             };
-            let first = self.fresh_row();
+            let first = self.fresh_block(spec.round_constants.len());
             self.place("poseidon", first);
             let g = &mut *self.grid;
             let mut cur: Vec<Elem<G::Cell>> = Vec::with_capacity(WIDTH);

@@ -7,7 +7,7 @@ use crate::CircuitError;
 
 impl<G: Grid> Layout<'_, G> {
     /// `e = exp(min(d, cmax))` in the rescale slot of `d`'s row (gates `rescale` at pow 1 and
-    /// `clamp`, lookup A on the exp table, lookup B on the overflow).
+    /// `clamp`, lookup A on the exp table, the overflow range-checked).
     fn exp_clamped(
         &mut self,
         d: &Wire<G::Cell>,
@@ -17,22 +17,34 @@ impl<G: Grid> Layout<'_, G> {
     ) -> Result<Wire<G::Cell>, CircuitError> {
         let row = self.rescale_row(d, "softmax.exp")?;
         let tag_a = self.tag(exp, node_name)?;
-        let tag_b = self.tag(&self.tables.bound_fn(), node_name)?;
+        let tag_b = self.tag(&self.tables.range_fn(), node_name)?;
         let cmax = self.tables.bounds.exp - 1;
+        // The overflow r ∈ [0, 2^m): one lookup in this row when that fits one limb.
+        let in_row = self.tables.bounds.mag_bits() <= self.tables.limb_bits();
         let g = &mut *self.grid;
-        let cell = wrap((|| {
+        let (cell, r_cell) = wrap((|| {
             g.enable(Sel::Rescale, row)?;
             g.enable(Sel::Clamp, row)?;
             g.enable(Sel::EnA, row)?;
             g.fixed(Fix::Pow, row, 1)?;
             g.fixed(Fix::Cmax, row, cmax)?;
             g.fixed(Fix::TagA, row, tag_a)?;
-            g.fixed(Fix::TagB, row, tag_b)?;
-            g.fixed(Fix::MulB, row, 1)?;
+            if in_row {
+                g.fixed(Fix::TagB, row, tag_b)?;
+                g.fixed(Fix::MulB, row, 1)?;
+            }
             g.advice(Adv::Q, row, w.map(|w| w.0))?;
-            g.advice(Adv::R, row, w.map(|w| w.1))?;
-            g.advice(Adv::F, row, w.map(|w| w.2))
+            let r = g.advice(Adv::R, row, w.map(|w| w.1))?;
+            Ok((g.advice(Adv::F, row, w.map(|w| w.2))?, r))
         })())?;
+        if !in_row {
+            let overflow = Wire {
+                cell: r_cell,
+                value: w.map(|w| w.1),
+                acc_row: None,
+            };
+            self.bound_unsigned(&overflow, node_name)?;
+        }
         Ok(Wire {
             cell,
             value: w.map(|w| w.2),

@@ -100,37 +100,35 @@ fn exp_zero(exp: &TableFn) -> u64 {
     d
 }
 
-/// Table extents that hold `needs` with `2^margin_bits` headroom, and that the circuit's
-/// range checks require: `pos` is a multiple of `2^shift` for every rescale shift and holds
-/// every softmax remainder, probability and clamped-exp overflow. `neg` is rounded up to a
-/// power of two for extra headroom on the negative side, which calibration sees least of.
+/// The activation range that holds `needs` with `2^margin_bits` headroom, and that the
+/// circuit's range checks require: `[-2^m, 2^m)` holds every rescaled value, quotient, window
+/// spread, twice every divisor, and every softmax remainder, probability and clamped-exp
+/// overflow. A power of two, since range checks prove powers of two. The softmax exponential
+/// covers `[0, exp)`, up to where it rounds to 0.
 pub(super) fn table_bounds(graph: &Graph, needs: &Needs, margin_bits: u32) -> TableBounds {
     let m = 1u64 << margin_bits;
-    let mut pos = (needs.pos * m + 1)
+    let mut top = (needs.pos * m)
+        .max(needs.neg * m)
         .max(needs.window_spread * m + 1)
-        .max(2 * needs.divisor * m + 1);
-    let mut unit = 1u64;
+        .max(2 * needs.divisor * m);
     let mut exp = 1u64;
     for node in &graph.nodes {
-        match &node.op {
-            Op::Rescale(rs) => unit = unit.max(1 << rs.max_shift()),
-            Op::Softmax(sm) => {
-                let n = node.shape.last().copied().unwrap_or(1);
-                let zero = exp_zero(&sm.exp);
-                exp = exp.max(zero + 1);
-                pos = pos
-                    .max(1 << softmax_range_bits(sm, n))
-                    .max(2 << sm.out_scale)
-                    .max((needs.spread * m).saturating_sub(zero) + 1);
-            }
-            _ => {}
+        if let Op::Softmax(sm) = &node.op {
+            let n = node.shape.last().copied().unwrap_or(1);
+            let zero = exp_zero(&sm.exp);
+            exp = exp.max(zero + 1);
+            top = top
+                .max(1 << softmax_range_bits(sm, n))
+                .max(2 << sm.out_scale)
+                .max((needs.spread * m).saturating_sub(zero) + 1);
         }
     }
-    let round = |v: u64| (v.max(1).div_ceil(unit) * unit) as i64;
+    let range = top.max(1).next_power_of_two() as i64;
     TableBounds {
-        neg: (needs.neg * m).max(1).next_power_of_two() as i64,
-        pos: round(pos),
+        neg: range,
+        pos: range,
         exp: exp as i64,
+        limb_bits: 0,
     }
 }
 
@@ -181,9 +179,11 @@ pub(super) fn set_bounds(graph: &mut Graph, table: &TableBounds, input_bounds: &
                     (b(0) + bin.lhs_shift).max(b(1) + bin.rhs_shift) + 1
                 }
             },
+            // What the circuit can output: the activation range, the sign, or the largest
+            // value in the function's table (saturated outputs are table values too).
             Op::Rescale(rs) => match rs.table {
-                TableFn::Sigmoid { out_scale, .. } => out_scale + 1,
                 TableFn::Relu | TableFn::Identity => table.signed_bits(),
+                TableFn::Negative => 1,
                 other => bits(other.max_abs(table) as u128).max(1),
             },
             Op::Linear(l) => {

@@ -78,6 +78,19 @@ fn ceil_log2(v: f64) -> i32 {
     }
 }
 
+/// The input resolution (fractional bits) a saturating function's table needs for its
+/// output precision: finer inputs are rescaled to it. The slope of tanh and erf is at most
+/// about 1, sigmoid's 1/4; GELU's stays under 1.13.
+fn table_resolution(f: &TableFn) -> Option<u32> {
+    match *f {
+        TableFn::Sigmoid { out_scale, .. } => Some(out_scale.saturating_sub(1)),
+        TableFn::Map { out_scale, .. } if f.saturation() != zkinfer_ir::Saturation::None => {
+            Some(out_scale + 1)
+        }
+        _ => None,
+    }
+}
+
 /// Fractional bits for a constant tensor so that its largest magnitude fits `total_bits` bits
 /// with sign; integer tensors get 0.
 fn const_scale(values: &[f64], total_bits: u32) -> u32 {
@@ -154,9 +167,13 @@ impl Lowering<'_> {
         }
     }
 
-    /// Applies a table activation to `x`, fused into its rescale when possible.
+    /// Applies a table activation to `x`, fused into its rescale when possible. A saturating
+    /// function is looked up at its own input resolution: `x` is rescaled to it in the same
+    /// row, so its table does not grow with the activation scale.
     fn activation(&mut self, name: &str, x: usize, make: impl Fn(u32) -> TableFn) -> usize {
-        let in_scale = self.nodes[x].scale;
+        let x_scale = self.nodes[x].scale;
+        let in_scale = table_resolution(&make(x_scale)).map_or(x_scale, |t| t.min(x_scale));
+        let extra = x_scale - in_scale;
         let table = make(in_scale);
         let out_scale = match table {
             TableFn::Sigmoid { out_scale, .. } | TableFn::Map { out_scale, .. } => out_scale,
@@ -167,6 +184,9 @@ impl Lowering<'_> {
             if let Op::Rescale(rs) = &mut self.nodes[x].op {
                 if rs.table == TableFn::Identity {
                     rs.table = table;
+                    for s in rs.shifts.iter_mut() {
+                        *s += extra;
+                    }
                     self.nodes[x].scale = out_scale;
                     self.fusable[x] = false;
                     return x;
@@ -176,7 +196,7 @@ impl Lowering<'_> {
         let shape = self.nodes[x].shape.clone();
         self.push(
             name,
-            Op::Rescale(Rescale::uniform(0, table)),
+            Op::Rescale(Rescale::uniform(extra, table)),
             vec![x],
             shape,
             out_scale,
@@ -487,6 +507,7 @@ pub fn quantize(
         neg: 1 << 40,
         pos: 1 << 40,
         exp: 1 << 40,
+        limb_bits: 0,
     };
     set_bounds(&mut graph, &unbounded, &input_bounds);
     let mut needs = Needs::default();

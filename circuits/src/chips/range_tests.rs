@@ -1,0 +1,187 @@
+//! Negative tests of the limb range checks and the saturating function tables: each forged
+//! witness is consistent everywhere but in the one constraint under test, and the public
+//! output is forged along with it, so that constraint alone can catch it.
+
+use std::sync::Arc;
+
+use halo2_axiom::dev::MockProver;
+use zkinfer_ir::{eval, Graph, Input, Op, Rescale, TableFn, Tensor};
+
+use super::tests::{forge, graph, node, rows_of, unit_cells, TB};
+use crate::grid::{Adv, Tamper};
+use crate::{plan, CircuitParams, ModelCircuit};
+
+const SIGMOID: TableFn = TableFn::Sigmoid {
+    in_scale: 3,
+    out_scale: 6,
+};
+
+/// x[1,4] → Rescale(shift 2, sigmoid at 2^-3 in, 2^-6 out). The table input q is
+/// [400, −300, 5, −7]: the first two far past the table on either side, the others inside.
+fn sigmoid_graph() -> (Graph, Vec<Tensor<i64>>) {
+    let s = vec![1, 4];
+    let g = graph(
+        vec![
+            node("x", Op::Input(Input { index: 0 }), vec![], s.clone(), 12),
+            node(
+                "sig",
+                Op::Rescale(Rescale::uniform(2, SIGMOID)),
+                vec![0],
+                s.clone(),
+                7,
+            ),
+        ],
+        vec![0],
+        1,
+    );
+    let x = Tensor::new(s, vec![1600, -1200, 20, -30]).unwrap();
+    (g, vec![x])
+}
+
+/// The MockProver with `tamper` and the instance's output `i` replaced by `output` (a forger
+/// claims the output its witness computes).
+fn run(
+    g: &Graph,
+    x: &[Tensor<i64>],
+    tamper: Vec<Tamper>,
+    output: Option<(usize, i64)>,
+) -> Result<(), String> {
+    let trace = eval(g, &TB, x).unwrap();
+    let p = plan(g, &TB).unwrap();
+    let mut c = ModelCircuit::new(
+        Arc::new(g.clone()),
+        &TB,
+        CircuitParams::for_graph(g, p.lanes),
+    )
+    .with_trace(Arc::new(trace.clone()));
+    c.tamper = tamper;
+    let mut claimed = trace.clone();
+    if let Some((i, v)) = output {
+        let mut data = claimed.values[1].data().to_vec();
+        data[i] = v;
+        claimed.values[1] = Tensor::new(claimed.values[1].shape().to_vec(), data).unwrap();
+    }
+    let instances = ModelCircuit::instances(g, &claimed);
+    let prover = MockProver::run(p.k, &c, vec![instances]).map_err(|e| format!("{e:?}"))?;
+    prover.verify().map_err(|e| format!("{e:?}"))
+}
+
+/// Only `constraint` fails (and nothing of the copies or the instance).
+fn fails_only(err: &str, constraint: &str, others: &[&str]) {
+    assert!(err.contains(constraint), "expected {constraint}: {err}");
+    for o in others {
+        assert!(!err.contains(o), "{o} must hold: {err}");
+    }
+    assert!(
+        !err.contains("Equality constraint"),
+        "copies must hold: {err}"
+    );
+}
+
+/// The saturating unit of element `i`: its first row, and the table's ends.
+fn unit(g: &Graph, i: usize) -> (usize, i64, i64) {
+    let (lo, hi) = SIGMOID.domain(&TB);
+    (rows_of(g, 1, "range")[i], lo, hi - 1)
+}
+
+/// Cells of a saturating unit at `j` with raw input `q`, table input `c`: the unit of `q − c`
+/// with `c` and `f(c)` in its second row.
+fn saturate_cells(j: usize, q: i64, c: i64) -> Vec<(Adv, usize, i64)> {
+    let mut cells = unit_cells(j, q - c, 2);
+    cells[0] = (Adv::Q, j, q);
+    cells.push((Adv::Q, j + 1, c));
+    cells.push((Adv::F, j + 1, SIGMOID.apply(c)));
+    cells
+}
+
+#[test]
+fn honest_saturation_is_exact_on_both_sides() {
+    let (g, x) = sigmoid_graph();
+    let (_, lo, hi) = unit(&g, 0);
+    assert!(
+        lo > -100 && hi < 100,
+        "the table is {lo}..={hi}, not the activation range"
+    );
+    let out = eval(&g, &TB, &x).unwrap().values[1].data().to_vec();
+    assert_eq!(out[0], 64);
+    assert_eq!(out[1], 0);
+    assert_eq!(out[2], SIGMOID.apply(5));
+    run(&g, &x, vec![], None).unwrap();
+}
+
+#[test]
+fn a_limb_out_of_range_fails_the_limb_lookup() {
+    let (g, x) = sigmoid_graph();
+    let (j, _, hi) = unit(&g, 0);
+    // u = 400 − hi > 255: all of it in the low limb still recomposes, but that limb is not
+    // in [0, 2^8).
+    let u = 400 - hi;
+    assert!(u > 255);
+    let forged = forge(&g, &[(Adv::R, j, u), (Adv::R, j + 1, 0)]);
+    let err = run(&g, &x, forged, None).unwrap_err();
+    fails_only(&err, "table B", &["\"range\"", "\"saturate\""]);
+}
+
+#[test]
+fn a_forged_recomposition_fails_the_range_gate() {
+    let (g, x) = sigmoid_graph();
+    let (j, _, hi) = unit(&g, 0);
+    let u = 400 - hi;
+    let forged = forge(&g, &[(Adv::R, j + 1, (u >> 8) + 1)]);
+    let err = run(&g, &x, forged, None).unwrap_err();
+    fails_only(&err, "\"range\"", &["table B", "\"saturate\""]);
+}
+
+#[test]
+fn a_forged_sign_bit_fails_the_range_gate() {
+    let (g, x) = sigmoid_graph();
+    // Element 2 is inside the table: u = 0, sign 0. Claiming u < 0 needs limbs of −1.
+    let (j, _, _) = unit(&g, 2);
+    let forged = forge(&g, &[(Adv::F, j, 1)]);
+    let err = run(&g, &x, forged, None).unwrap_err();
+    assert!(err.contains("\"range\""), "{err}");
+    // Making the recomposition hold with a negative limb moves the failure to the lookup.
+    let forged = forge(&g, &[(Adv::F, j, 1), (Adv::R, j, -1)]);
+    let err = run(&g, &x, forged, None).unwrap_err();
+    assert!(
+        err.contains("table B") && !err.contains("\"range\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_saturated_input_mapped_to_an_in_table_output_fails_the_saturate_gate() {
+    let (g, x) = sigmoid_graph();
+    let (j, lo, hi) = unit(&g, 0);
+    // q = 400 is past the table's end; claim c = hi − 5 (a real table row, f(c) < 64) with
+    // u = 400 − c > 0 in consistent limbs.
+    let c = hi - 5;
+    let forged = forge(&g, &saturate_cells(j, 400, c));
+    let err = run(&g, &x, forged, Some((0, SIGMOID.apply(c)))).unwrap_err();
+    fails_only(&err, "\"saturate\"", &["table A", "table B", "\"range\""]);
+    // The same below the table: q = −300 claimed as c = lo + 3.
+    let (j, _, _) = unit(&g, 1);
+    let c = lo + 3;
+    let forged = forge(&g, &saturate_cells(j, -300, c));
+    let err = run(&g, &x, forged, Some((1, SIGMOID.apply(c)))).unwrap_err();
+    fails_only(&err, "\"saturate\"", &["table A", "table B", "\"range\""]);
+}
+
+#[test]
+fn an_in_interval_input_at_the_wrong_table_row_fails() {
+    let (g, x) = sigmoid_graph();
+    let (j, _, _) = unit(&g, 2);
+    // q = 5 looked up as c = 6: u = −1 claims a clamp at the lower end, which c is not.
+    let forged = forge(&g, &saturate_cells(j, 5, 6));
+    let err = run(&g, &x, forged, Some((2, SIGMOID.apply(6)))).unwrap_err();
+    fails_only(&err, "\"saturate\"", &["table A", "table B", "\"range\""]);
+    // Or the rescale itself lands on the next row: q = 6 with the remainder 4 smaller. The
+    // rescale identity holds, the remainder leaves [0, 4).
+    let row = rows_of(&g, 1, "rescale")[2];
+    let r = 20 + 2 - 4 * 5;
+    let mut cells = saturate_cells(j, 6, 6);
+    cells.push((Adv::R, row, r - 4));
+    let forged = forge(&g, &cells);
+    let err = run(&g, &x, forged, Some((2, SIGMOID.apply(6)))).unwrap_err();
+    fails_only(&err, "table B", &["table A", "\"rescale\"", "\"saturate\""]);
+}

@@ -1,0 +1,237 @@
+//! Range checks by limbs: a value is split into `n` limbs of `l` bits, each looked up in the
+//! range table `[0, 2^l)` (lookup B), and a gate recomposes them (`range` in `config.rs`).
+//!
+//! A *range unit* takes the rescale slots (`q`, `r`, `f`) of `n` consecutive rows, which the
+//! dot-product chains leave free: `q[j]` holds the value, `f[j]` its sign and `r[j..j+n)` the
+//! limbs of `v` (or of `−v − 1` when `v < 0`). The sign is exact, so the same unit serves ReLU
+//! (`max(v, 0) = v·(1 − σ)`), comparisons (`[v < 0] = σ`), non-negative gaps and remainders
+//! (`σ = 0`) and saturating function tables (the sign of `v − clamp(v)` decides the clamp).
+//! Magnitudes are checked to whole limbs, `[0, 2^(n·l))`; where an exact power of two matters
+//! (packed public values), [`Layout::bound_exact`] adds the other side.
+
+use zkinfer_ir::{Saturation, TableFn};
+
+use super::{wrap, Layout, Wire};
+use crate::config::MAX_LIMBS;
+use crate::grid::{Adv, Fix, Grid, Sel};
+use crate::CircuitError;
+
+/// What a range unit proves of its value `v`, besides `|v| < 2^(n·l)`, and what it returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Unit {
+    /// `v ≥ 0`; returns `v`.
+    Unsigned,
+    /// Returns the sign `σ = [v < 0]`.
+    Signed,
+    /// Returns `max(v, 0)`.
+    Relu,
+    /// Returns `f(clamp(v, lo, hi))` for a function table with domain `[lo, hi + 1)`: the
+    /// limbs hold `v − clamp(v)`, whose sign picks the end.
+    Saturate(TableFn),
+}
+
+impl<G: Grid> Layout<'_, G> {
+    /// `n` consecutive rows with free rescale slots, taken from the slot cursor on.
+    pub(super) fn take_slots(&mut self, n: usize) -> usize {
+        let mut j = self.slot_row;
+        while (j..j + n).any(|r| self.rescale_used.contains(&r)) {
+            j += 1;
+        }
+        self.rescale_used.extend(j..j + n);
+        self.slot_row = j + n;
+        self.slot_end = self.slot_end.max(j + n);
+        j
+    }
+
+    /// Limbs for a magnitude of `bits` bits.
+    fn limb_count(&self, bits: u32, node: &str) -> Result<usize, CircuitError> {
+        let l = self.tables.limb_bits();
+        let n = bits.max(1).div_ceil(l) as usize;
+        if n > MAX_LIMBS {
+            return Err(CircuitError::Layout {
+                node: node.into(),
+                reason: format!(
+                    "a range check of {bits} bits needs {n} limbs of {l} bits (at most {MAX_LIMBS})"
+                ),
+            });
+        }
+        Ok(n)
+    }
+
+    /// The range unit of `v` with a magnitude of `bits` bits (see [`Unit`]).
+    pub(super) fn range_unit(
+        &mut self,
+        v: &Wire<G::Cell>,
+        bits: u32,
+        unit: Unit,
+        node: &str,
+    ) -> Result<Wire<G::Cell>, CircuitError> {
+        let l = self.tables.limb_bits();
+        let n = self.limb_count(bits, node)?;
+        let size = match unit {
+            Unit::Relu | Unit::Saturate(_) => n.max(2),
+            Unit::Unsigned | Unit::Signed => n,
+        };
+        let range_tag = self.tag(&self.tables.range_fn(), node)?;
+        let bounds = self.tables.bounds;
+        // The table input and the value whose sign and limbs the unit holds.
+        let clamped = match unit {
+            Unit::Saturate(f) => v.value.map(|x| f.table_input(x, &bounds)),
+            _ => None,
+        };
+        let signed = match (unit, v.value) {
+            (Unit::Saturate(_), Some(x)) => clamped.map(|c| x - c),
+            (_, x) => x,
+        };
+        let sigma = signed.map(|s| i64::from(s < 0));
+        let magnitude = signed.map(|s| if s < 0 { -s - 1 } else { s });
+        if let Some(mag) = magnitude {
+            let outside =
+                mag >= 1i64 << bits.min(62) || (unit == Unit::Unsigned && sigma == Some(1));
+            if outside {
+                return Err(CircuitError::Layout {
+                    node: node.into(),
+                    reason: format!(
+                        "value {} outside the range-checked interval of {bits} bits",
+                        signed.unwrap_or(0)
+                    ),
+                });
+            }
+        }
+        let j = self.take_slots(size);
+        self.place("range", j);
+        let mask = (1i64 << l) - 1;
+        let limb = |i: usize| magnitude.map(|m| (m >> (l as usize * i)) & mask);
+        let v_cell = wrap(self.copy_in(v, Adv::Q, j))?;
+        let g = &mut *self.grid;
+        let sigma_cell = wrap((|| {
+            g.enable(Sel::Range(n), j)?;
+            for i in 0..n {
+                g.advice(Adv::R, j + i, limb(i))?;
+                g.fixed(Fix::TagB, j + i, range_tag)?;
+                g.fixed(Fix::MulB, j + i, 1)?;
+            }
+            g.advice(Adv::F, j, sigma)
+        })())?;
+        match unit {
+            Unit::Unsigned => {
+                wrap(self.grid.zero(&sigma_cell))?;
+                Ok(Wire {
+                    cell: v_cell,
+                    value: v.value,
+                    acc_row: None,
+                })
+            }
+            Unit::Signed => Ok(Wire {
+                cell: sigma_cell,
+                value: sigma,
+                acc_row: None,
+            }),
+            Unit::Relu => {
+                let out = v.value.map(|x| x.max(0));
+                let g = &mut *self.grid;
+                let cell = wrap((|| {
+                    g.enable(Sel::Relu, j)?;
+                    g.advice(Adv::Q, j + 1, out)
+                })())?;
+                Ok(Wire {
+                    cell,
+                    value: out,
+                    acc_row: None,
+                })
+            }
+            Unit::Saturate(f) => {
+                let (lo, hi) = f.domain(&bounds);
+                // Above the table, a function that does not saturate there gets an end that no
+                // table input can equal, so u > 0 is impossible.
+                let top = match f.saturation() {
+                    Saturation::Both => hi - 1,
+                    Saturation::Below | Saturation::None => hi,
+                };
+                let tag = self.tag(&f, node)?;
+                let out = clamped.map(|c| f.apply(c));
+                let g = &mut *self.grid;
+                let cell = wrap((|| {
+                    g.enable(Sel::Sat, j)?;
+                    g.fixed(Fix::SatLo, j, lo)?;
+                    g.fixed(Fix::SatHi, j, top)?;
+                    g.advice(Adv::Q, j + 1, clamped)?;
+                    g.enable(Sel::EnA, j + 1)?;
+                    g.fixed(Fix::TagA, j + 1, tag)?;
+                    g.advice(Adv::F, j + 1, out)
+                })())?;
+                Ok(Wire {
+                    cell,
+                    value: out,
+                    acc_row: None,
+                })
+            }
+        }
+    }
+
+    /// Constrains `v ∈ [−2^m, 2^m)` to whole limbs (the activation range, `m` magnitude bits).
+    pub(super) fn bound_signed(
+        &mut self,
+        v: &Wire<G::Cell>,
+        node: &str,
+    ) -> Result<(), CircuitError> {
+        let m = self.tables.bounds.mag_bits();
+        self.range_unit(v, m, Unit::Signed, node).map(|_| ())
+    }
+
+    /// Constrains `v ≥ 0` (and `v < 2^m` to whole limbs): one lookup of `(v, v)` in the range
+    /// table when `m ≤ l`, a range unit otherwise.
+    pub(super) fn bound_unsigned(
+        &mut self,
+        v: &Wire<G::Cell>,
+        node: &str,
+    ) -> Result<(), CircuitError> {
+        let m = self.tables.bounds.mag_bits();
+        self.unsigned_bits(v, m, node)
+    }
+
+    /// Constrains `v ∈ [0, 2^bits)`, exactly when `bits ≤ l`, to whole limbs otherwise.
+    fn unsigned_bits(
+        &mut self,
+        v: &Wire<G::Cell>,
+        bits: u32,
+        node: &str,
+    ) -> Result<(), CircuitError> {
+        if bits > self.tables.limb_bits() {
+            return self.range_unit(v, bits, Unit::Unsigned, node).map(|_| ());
+        }
+        if let Some(x) = v.value {
+            if !(0..1i64 << bits).contains(&x) {
+                return Err(CircuitError::Layout {
+                    node: node.into(),
+                    reason: format!("value {x} outside [0, 2^{bits})"),
+                });
+            }
+        }
+        let range_tag = self.tag(&self.tables.range_fn(), node)?;
+        let j = self.take_slots(1);
+        self.place("range", j);
+        wrap(self.copy_in(v, Adv::Q, j))?;
+        let g = &mut *self.grid;
+        wrap((|| {
+            g.enable(Sel::EnA, j)?;
+            g.fixed(Fix::TagA, j, range_tag)?;
+            g.advice(Adv::F, j, v.value).map(|_| ())
+        })())
+    }
+
+    /// Constrains `v ∈ [−2^m, 2^m)` exactly (packed public values need the digit `v + 2^m`
+    /// to lie in `[0, 2^(m+1))`): `v + 2^m ≥ 0` and `2^m − 1 − v ≥ 0`, each `m + 1` bits.
+    pub(super) fn bound_exact(
+        &mut self,
+        v: &Wire<G::Cell>,
+        node: &str,
+    ) -> Result<(), CircuitError> {
+        let m = self.tables.bounds.mag_bits();
+        let half = 1i64 << m;
+        let above = wrap(self.arith(v, None, [0, 1, 0, half]))?;
+        self.unsigned_bits(&above, m + 1, node)?;
+        let below = wrap(self.arith(v, None, [0, -1, 0, half - 1]))?;
+        self.unsigned_bits(&below, m + 1, node)
+    }
+}
