@@ -15,9 +15,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use zkinfer_ir::CompiledModel;
 use zkinfer_onnx::QuantConfig;
 use zkinfer_prover::{
-    built_without_cuda, choose_quantization, compile, cuda_status, load_srs, onnxruntime_outputs,
-    prove_trace, read_inputs, read_samples, setup, Backend, Keys, Target, CUDA_BUILT,
-    INSECURE_WARNING,
+    built_without_cuda, choose_quantization, compile, compile_finest, cuda_status, load_srs,
+    onnxruntime_outputs, prove_trace, read_inputs, read_samples, setup, Backend, Keys, Target,
+    CUDA_BUILT, DEFAULT_SCALES, INSECURE_WARNING,
 };
 use zkinfer_verifier::{verify, Bundle, ProofFile};
 
@@ -75,9 +75,10 @@ enum Command {
         /// Calibration inputs: an input file, or `{"samples": [[...], ...]}`.
         #[arg(long)]
         calibrate: Vec<PathBuf>,
-        /// Fractional bits of activations.
-        #[arg(long, default_value_t = QuantConfig::default().scale)]
-        scale: u32,
+        /// Fractional bits of activations (default: the finest of 7 to 13 whose circuit is no
+        /// larger, in k, than at 7).
+        #[arg(long)]
+        scale: Option<u32>,
         /// Headroom of the tables over the calibrated ranges, in bits (default: 2 with fewer
         /// than 16 calibration samples, else 1).
         #[arg(long)]
@@ -219,7 +220,7 @@ fn cmd_compile(
     output: &Path,
     input: Option<&Path>,
     calibrate: &[PathBuf],
-    (scale, margin_bits): (u32, Option<u32>),
+    (scale, margin_bits): (Option<u32>, Option<u32>),
     target: Option<TargetArg>,
     evm: bool,
 ) -> Result<()> {
@@ -231,16 +232,25 @@ fn cmd_compile(
     for c in calibrate {
         samples.extend(read_samples(c)?);
     }
+    // Neither a target nor a scale: the finest scale at no cost in k.
+    let auto = target.is_none() && scale.is_none();
     let mut cfg = match target {
         Some(target) => pick_quantization(model, &samples, target)?,
         None => QuantConfig {
-            scale,
+            scale: scale.unwrap_or(QuantConfig::default().scale),
             margin_bits: margin_bits.unwrap_or(QuantConfig::margin_for_samples(samples.len())),
             ..QuantConfig::default()
         },
     };
     cfg.pack_public = evm;
-    let (compiled, plan) = compile(model, &samples, &cfg)?;
+    let (compiled, plan) = match auto {
+        true => {
+            let (compiled, plan, finest) = compile_finest(model, &samples, &cfg)?;
+            cfg.scale = finest;
+            (compiled, plan)
+        }
+        false => compile(model, &samples, &cfg)?,
+    };
     compiled.write(output)?;
     println!(
         "compiled {} -> {} in {} ({} calibration sample(s){})",
@@ -255,8 +265,18 @@ fn cmd_compile(
         }
     );
     println!(
-        "  scale 2^-{} (inputs 2^-{}), table headroom {} bit(s), k = {}, rows = {}, table rows = {}, lanes = {}",
-        cfg.scale, cfg.input_scale.unwrap_or(cfg.scale), cfg.margin_bits, plan.k, plan.rows, plan.table_rows, plan.lanes
+        "  scale 2^-{} (inputs 2^-{}{}), table headroom {} bit(s), k = {}, rows = {}, table rows = {}, lanes = {}, limbs of {} bits",
+        cfg.scale,
+        cfg.input_scale.unwrap_or(cfg.scale),
+        match auto {
+            true => format!(
+                "; the finest of 2^-{}..2^-{} at this k",
+                DEFAULT_SCALES.start(),
+                DEFAULT_SCALES.end()
+            ),
+            false => String::new(),
+        },
+        cfg.margin_bits, plan.k, plan.rows, plan.table_rows, plan.lanes, plan.limb_bits
     );
     if evm {
         println!(
@@ -484,14 +504,27 @@ fn cmd_inspect(path: &Path) -> Result<()> {
         );
     }
     println!("circuit:");
+    let table = zkinfer_ir::TableBounds {
+        limb_bits: plan.limb_bits,
+        ..compiled.settings.table
+    };
     println!(
-        "  rows used: {}, lookup table rows: {} (signed tables [-{}, {}), exp [0, {}))",
+        "  rows used: {}, lookup table rows: {} (activations in [-2^{m}, 2^{m}), range-checked by limbs of {} bits)",
         plan.rows,
         plan.table_rows,
-        compiled.settings.table.neg,
-        compiled.settings.table.pos,
-        compiled.settings.table.exp
+        plan.limb_bits,
+        m = table.mag_bits(),
     );
+    let tables = zkinfer_circuits::TableSet::for_graph(g, &table);
+    let list: Vec<String> = tables
+        .functions()
+        .iter()
+        .map(|f| {
+            let (lo, hi) = f.domain(&table);
+            format!("{} [{lo}, {hi}) {} rows", f.name(), f.rows(&table))
+        })
+        .collect();
+    println!("  tables: {}", list.join(", "));
     println!(
         "  k = {} (2^{} rows), dot-product lanes = {}",
         plan.k, plan.k, plan.lanes

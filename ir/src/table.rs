@@ -70,16 +70,21 @@ pub enum TableFn {
     Sigmoid { in_scale: u32, out_scale: u32 },
     /// `x = d ∈ [0, exp)`, `f(d) = round(exp(-d / 2^in_scale) · 2^out_scale)`.
     ExpNeg { in_scale: u32, out_scale: u32 },
-    /// `f(x) = round(g(x / 2^in_scale) · 2^out_scale)` for a float function `g`, over
-    /// `[-neg, pos)`.
+    /// `f(x) = round(g(x / 2^in_scale) · 2^out_scale)` for a float function `g`. A function
+    /// that saturates covers its non-saturated interval; the others cover `extent`, the
+    /// calibrated range of their input with headroom (the activation range until
+    /// calibration sets it).
     Map {
         g: MapFn,
         in_scale: u32,
         out_scale: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extent: Option<(i64, i64)>,
     },
     /// `f(x) = 1` if `x < 0`, else 0 (comparisons, after a floor rescale).
     Negative,
-    /// `f(x) = min(max(x, lo), hi)` on the integers.
+    /// `f(x) = min(max(x, lo), hi)` on the integers: a table over `[lo, hi]`, saturating on
+    /// both sides.
     Clip { lo: i64, hi: i64 },
     /// `f(x) = x` over `[0, 2^bits)`: the range table that limbs and remainders are looked
     /// up in. Never a node's function.
@@ -221,6 +226,7 @@ impl TableFn {
     pub fn saturation(&self) -> Saturation {
         match self {
             TableFn::Sigmoid { .. }
+            | TableFn::Clip { .. }
             | TableFn::Map {
                 g: MapFn::Tanh | MapFn::Erf,
                 ..
@@ -241,9 +247,16 @@ impl TableFn {
         match self {
             TableFn::ExpNeg { .. } => (0, b.exp),
             TableFn::Range { bits } => (0, 1i64 << bits),
+            // Clipping beyond the activation range never happens: the table stops there.
+            TableFn::Clip { lo, hi } => ((*lo).max(signed.0), (hi + 1).min(signed.1)),
             TableFn::Sigmoid { in_scale, .. } | TableFn::Map { in_scale, .. } => {
                 match self.saturation() {
-                    Saturation::None => signed,
+                    Saturation::None => match self {
+                        TableFn::Map {
+                            extent: Some(e), ..
+                        } => *e,
+                        _ => signed,
+                    },
                     Saturation::Below => (self.lower_threshold(*in_scale), signed.1),
                     Saturation::Both => (
                         self.lower_threshold(*in_scale),
@@ -251,7 +264,19 @@ impl TableFn {
                     ),
                 }
             }
-            TableFn::Identity | TableFn::Relu | TableFn::Negative | TableFn::Clip { .. } => signed,
+            TableFn::Identity | TableFn::Relu | TableFn::Negative => signed,
+        }
+    }
+
+    /// Whether inputs below and above the domain take the value at its end because the
+    /// function is constant there (a true saturation, which the circuit may prove), rather
+    /// than because the table stops at the activation range (which no valid input leaves).
+    pub fn saturates(&self, b: &TableBounds) -> (bool, bool) {
+        match (self, self.saturation()) {
+            (TableFn::Clip { lo, hi }, _) => (*lo >= -b.range_max(), *hi < b.range_max()),
+            (_, Saturation::Both) => (true, true),
+            (_, Saturation::Below) => (true, false),
+            (_, Saturation::None) => (false, false),
         }
     }
 
@@ -340,6 +365,7 @@ impl TableFn {
                 g,
                 in_scale,
                 out_scale,
+                ..
             } => {
                 let y = g.apply(x as f64 / (1u64 << in_scale) as f64);
                 if y.is_finite() {
@@ -452,11 +478,13 @@ mod tests {
                 g: MapFn::Tanh,
                 in_scale: 8,
                 out_scale: 7,
+                extent: None,
             },
             TableFn::Map {
                 g: MapFn::Erf,
                 in_scale: 9,
                 out_scale: 9,
+                extent: None,
             },
         ] {
             let (min, max) = f.domain(&b);
@@ -476,6 +504,7 @@ mod tests {
             g: MapFn::Gelu,
             in_scale: 7,
             out_scale: 7,
+            extent: None,
         };
         let (min, max) = gelu.domain(&b);
         assert!(min > -1024 && max == 1 << 14);
@@ -498,21 +527,25 @@ mod tests {
                 g: MapFn::pow(-1.0),
                 in_scale: 7,
                 out_scale: 7,
+                extent: None,
             },
             TableFn::Map {
                 g: MapFn::pow(-2.0),
                 in_scale: 7,
                 out_scale: 7,
+                extent: None,
             },
             TableFn::Map {
                 g: MapFn::pow(3.0),
                 in_scale: 7,
                 out_scale: 7,
+                extent: None,
             },
             TableFn::Map {
                 g: MapFn::Sqrt,
                 in_scale: 7,
                 out_scale: 7,
+                extent: None,
             },
             TableFn::ExpNeg {
                 in_scale: 7,
@@ -542,6 +575,7 @@ mod tests {
             g: MapFn::Tanh,
             in_scale: 7,
             out_scale: 7,
+            extent: None,
         };
         assert_eq!(tanh.apply(128), (128.0 * 1.0f64.tanh()).round() as i64);
         assert_eq!(TableFn::Negative.apply(-1), 1);

@@ -86,6 +86,39 @@ pub fn compile(
     Ok((model, p))
 }
 
+/// The activation scales (fractional bits) the default compile chooses among.
+pub const DEFAULT_SCALES: std::ops::RangeInclusive<u32> = 7..=13;
+
+/// Compiles at the finest activation scale of [`DEFAULT_SCALES`] whose circuit is no larger
+/// (no larger k) than at the coarsest: precision that costs nothing. Range checks go by limbs
+/// and function tables have their own resolution, so a finer scale mostly adds limbs to
+/// range checks in rows the layout has free, until the layout or a table outgrows `2^k`.
+/// Returns the model, its plan and the chosen scale.
+pub fn compile_finest(
+    onnx: &Path,
+    calibration: &[Vec<Vec<f32>>],
+    cfg: &QuantConfig,
+) -> Result<(CompiledModel, Plan, u32), CompileError> {
+    let at = |scale: u32| {
+        let cfg = QuantConfig {
+            scale,
+            ..cfg.clone()
+        };
+        compile(onnx, calibration, &cfg)
+    };
+    let coarsest = *DEFAULT_SCALES.start();
+    let (model, plan) = at(coarsest)?;
+    let k0 = plan.k;
+    let mut best = (model, plan, coarsest);
+    for scale in DEFAULT_SCALES.skip(1) {
+        match at(scale) {
+            Ok((model, plan)) if plan.k <= k0 => best = (model, plan, scale),
+            _ => break,
+        }
+    }
+    Ok(best)
+}
+
 /// What `--target` optimizes when choosing scales and table headroom.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -198,7 +231,7 @@ fn measure(
     choice
 }
 
-/// Tries activation scales 5..=10 bits with 1 or 2 bits of table headroom, inputs at 0, 4 or
+/// Tries activation scales 5..=13 bits with 1 or 2 bits of table headroom, inputs at 0, 4 or
 /// 8 more fractional bits than the activations, and rescale shifts up to 12 or 14 bits (the
 /// larger keeps more weight bits but rounds the tables up to a multiple of 2^14). Each candidate is
 /// calibrated on the first three quarters of `samples` and measured on the rest (on all of
@@ -234,7 +267,7 @@ pub fn choose_quantization(
         })
         .collect();
     let mut choices = Vec::new();
-    for scale in 5..=10 {
+    for scale in 5..=13 {
         for margin_bits in [1, 2] {
             for input_extra in [0, 4, 8] {
                 for max_shift in [12, 14] {

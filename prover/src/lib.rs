@@ -13,7 +13,8 @@ mod srs;
 
 pub use backend::{built_without_cuda, cuda_status, Backend, CUDA_BUILT};
 pub use compile::{
-    choose_quantization, compile, default_calibration, Choice, CompileError, Target,
+    choose_quantization, compile, compile_finest, default_calibration, Choice, CompileError,
+    Target, DEFAULT_SCALES,
 };
 pub use error::ProveError;
 pub use input::{parse_inputs, read_inputs, read_samples};

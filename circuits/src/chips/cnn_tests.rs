@@ -180,6 +180,7 @@ fn table_functions_reject_a_row_not_in_the_table() {
         g: zkinfer_ir::MapFn::Tanh,
         in_scale: 4,
         out_scale: 6,
+        extent: None,
     };
     let (g, x) = table_graph(tanh, 2, false, [40, -100, 7]);
     check(&g, &x, vec![]).unwrap();
@@ -218,6 +219,7 @@ fn an_input_outside_the_table_range_fails_with_the_node_named() {
         g: zkinfer_ir::MapFn::Tanh,
         in_scale: 4,
         out_scale: 6,
+        extent: None,
     };
     // 4000 >> 2 = 1000 lies past the table's end (512).
     let (g, x) = table_graph(tanh, 2, false, [40, 4000, 7]);

@@ -9,7 +9,7 @@
 //! Magnitudes are checked to whole limbs, `[0, 2^(n·l))`; where an exact power of two matters
 //! (packed public values), [`Layout::bound_exact`] adds the other side.
 
-use zkinfer_ir::{Saturation, TableFn};
+use zkinfer_ir::TableFn;
 
 use super::{wrap, Layout, Wire};
 use crate::config::MAX_LIMBS;
@@ -142,18 +142,17 @@ impl<G: Grid> Layout<'_, G> {
             }
             Unit::Saturate(f) => {
                 let (lo, hi) = f.domain(&bounds);
-                // Above the table, a function that does not saturate there gets an end that no
-                // table input can equal, so u > 0 is impossible.
-                let top = match f.saturation() {
-                    Saturation::Both => hi - 1,
-                    Saturation::Below | Saturation::None => hi,
-                };
+                // On a side where the function does not saturate, the end is a value that no
+                // table input can equal, so a clamp there is impossible.
+                let (below, above) = f.saturates(&bounds);
+                let bottom = if below { lo } else { lo - 1 };
+                let top = if above { hi - 1 } else { hi };
                 let tag = self.tag(&f, node)?;
                 let out = clamped.map(|c| f.apply(c));
                 let g = &mut *self.grid;
                 let cell = wrap((|| {
                     g.enable(Sel::Sat, j)?;
-                    g.fixed(Fix::SatLo, j, lo)?;
+                    g.fixed(Fix::SatLo, j, bottom)?;
                     g.fixed(Fix::SatHi, j, top)?;
                     g.advice(Adv::Q, j + 1, clamped)?;
                     g.enable(Sel::EnA, j + 1)?;

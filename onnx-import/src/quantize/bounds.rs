@@ -2,14 +2,18 @@
 //! hold it with headroom, and every node's bit bound.
 
 use zkinfer_ir::{
-    softmax_range_bits, ArgMax, BinaryKind, Graph, Op, TableBounds, TableFn, Tensor, Windows,
+    softmax_range_bits, ArgMax, BinaryKind, Graph, Op, Saturation, TableBounds, TableFn, Tensor,
+    Windows,
 };
 
 use super::bits;
 
 /// Largest pre-table values seen in a trace.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Needs {
+    /// Smallest and largest input seen by each function tabulated over its calibrated extent
+    /// (the functions that do not saturate), by node.
+    extents: std::collections::BTreeMap<usize, (i64, i64)>,
     /// Largest positive and largest negative (as a magnitude) `q` at rescales.
     pos: u64,
     neg: u64,
@@ -25,12 +29,18 @@ pub(super) fn table_needs(graph: &Graph, values: &[Tensor<i64>], needs: &mut Nee
     for (id, node) in graph.nodes.iter().enumerate() {
         match &node.op {
             Op::Rescale(rs) => {
+                let tabulated = matches!(rs.table, TableFn::Map { .. })
+                    && rs.table.saturation() == Saturation::None;
                 for (i, &x) in values[node.inputs[0]].data().iter().enumerate() {
                     let qv = (x + rs.half(i)) >> rs.shift(i);
                     if qv >= 0 {
                         needs.pos = needs.pos.max(qv as u64);
                     } else {
                         needs.neg = needs.neg.max(qv.unsigned_abs());
+                    }
+                    if tabulated {
+                        let e = needs.extents.entry(id).or_insert((qv, qv));
+                        *e = (e.0.min(qv), e.1.max(qv));
                     }
                 }
             }
@@ -129,6 +139,44 @@ pub(super) fn table_bounds(graph: &Graph, needs: &Needs, margin_bits: u32) -> Ta
         pos: range,
         exp: exp as i64,
         limb_bits: 0,
+    }
+}
+
+/// Gives every function tabulated over its calibrated extent that extent: the inputs seen,
+/// `2^margin_bits` times further from 0 (0 itself always included), within the activation
+/// range of `table`.
+/// Nodes with the same function share one extent (the union of theirs), so they share one
+/// table: two LayerNorms need one square-root table, not two.
+pub(super) fn set_extents(graph: &mut Graph, needs: &Needs, table: &TableBounds, margin_bits: u32) {
+    let m = 1i64 << margin_bits;
+    let range = table.range_max();
+    let unextended = |f: &TableFn| match *f {
+        TableFn::Map {
+            g,
+            in_scale,
+            out_scale,
+            ..
+        } => Some((g, in_scale, out_scale)),
+        _ => None,
+    };
+    let mut union: std::collections::BTreeMap<_, (i64, i64)> = Default::default();
+    for (&id, &(lo, hi)) in &needs.extents {
+        if let Op::Rescale(rs) = &graph.nodes[id].op {
+            if let Some(key) = unextended(&rs.table) {
+                let lo = lo.min(0).saturating_mul(m).max(-range);
+                let hi = hi.max(0).saturating_mul(m).saturating_add(1).min(range);
+                let e = union.entry(key).or_insert((lo, hi));
+                *e = (e.0.min(lo), e.1.max(hi));
+            }
+        }
+    }
+    for &id in needs.extents.keys() {
+        if let Op::Rescale(rs) = &mut graph.nodes[id].op {
+            let key = unextended(&rs.table);
+            if let TableFn::Map { extent, .. } = &mut rs.table {
+                *extent = key.and_then(|k| union.get(&k).copied());
+            }
+        }
     }
 }
 

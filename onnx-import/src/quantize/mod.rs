@@ -11,7 +11,7 @@ mod bounds;
 
 use crate::float::{FloatGraph, FloatOp};
 use crate::ImportError;
-use bounds::{public_needs, set_bounds, table_bounds, table_needs, Needs};
+use bounds::{public_needs, set_bounds, set_extents, table_bounds, table_needs, Needs};
 
 /// Quantization choices.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,13 +79,14 @@ fn ceil_log2(v: f64) -> i32 {
 }
 
 /// The input resolution (fractional bits) a saturating function's table needs for its
-/// output precision: finer inputs are rescaled to it. The slope of tanh and erf is at most
-/// about 1, sigmoid's 1/4; GELU's stays under 1.13.
+/// output precision: finer inputs are rescaled to it. The slope of tanh, erf and GELU is at
+/// most about 1 (1.13 for erf), so an input step of one output unit moves the output by about
+/// one unit; sigmoid's slope is 1/4, so its input can be 2 bits coarser.
 fn table_resolution(f: &TableFn) -> Option<u32> {
     match *f {
-        TableFn::Sigmoid { out_scale, .. } => Some(out_scale.saturating_sub(1)),
+        TableFn::Sigmoid { out_scale, .. } => Some(out_scale.saturating_sub(2)),
         TableFn::Map { out_scale, .. } if f.saturation() != zkinfer_ir::Saturation::None => {
-            Some(out_scale + 1)
+            Some(out_scale)
         }
         _ => None,
     }
@@ -409,6 +410,7 @@ impl Lowering<'_> {
                         g,
                         in_scale,
                         out_scale,
+                        extent: None,
                     })
                 }
                 FloatOp::Clip { lo, hi } => {
@@ -519,6 +521,7 @@ pub fn quantize(
         }
     }
     let table = table_bounds(&graph, &needs, cfg.margin_bits);
+    set_extents(&mut graph, &needs, &table, cfg.margin_bits);
     if table.signed_bits() > 30 || table.exp > 1 << 30 {
         return Err(ImportError::Calibration {
             reason: format!(
