@@ -7,7 +7,12 @@ its own process; peak memory is that process's max RSS (os.wait4). Times are med
 --reps runs, measured inside the process around the prove/verify call (SRS and key loading
 included for both). Prints a Markdown table.
 
-usage: compare_ezkl.py [--model sklearn/mlp2_relu_digits_stdops] [--reps 3] [--target accuracy]
+usage: compare_ezkl.py [--model sklearn/mlp2_relu_digits_stdops[,cnn/lenet_digits,...]] [--reps 3]
+                        [--target accuracy] [--json OUT.json]
+
+With several models (comma-separated, or --model issue13 for the three of the precision
+issue: mlp2_relu_digits_stdops, lenet_digits, tiny_block_op17) each gets its table, then one
+summary table of all of them.
 
 zkinfer compiles calibrated on the model's input.json (what EZKL calibrates on), or with
 --target, on inputs_batch.json with `zkinfer compile --target T` (EZKL keeps calibrating on
@@ -85,13 +90,35 @@ def max_abs(a, b):
     return max(abs(x - y) for x, y in zip(a, b))
 
 
+ISSUE13 = "sklearn/mlp2_relu_digits_stdops,cnn/lenet_digits,transformer/tiny_block_op17"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="sklearn/mlp2_relu_digits_stdops")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--target", choices=["accuracy", "resources"])
+    ap.add_argument("--json", help="write every measurement to this file")
     args = ap.parse_args()
-    entry = os.path.join(CORPUS, args.model)
+    models = ISSUE13 if args.model == "issue13" else args.model
+    results = []
+    for model in models.split(","):
+        results.append(compare(model, args))
+    if len(results) > 1:
+        print(f"\nsummary ({os.cpu_count()} cores, median of {args.reps})\n")
+        print("| model | zkinfer k (table rows) | EZKL k | prove zkinfer / EZKL (s) | speedup | memory zkinfer / EZKL (MiB) | ratio | max err zkinfer | max err EZKL |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for model, z, e in results:
+            print(f"| {model} | {z['k']} ({z['table_rows']}) | {e['k']} | {z['prove'] / 1e3:.3g} / {e['prove'] / 1e3:.3g} | "
+                  f"{e['prove'] / z['prove']:.1f}x | {z['rss']:.0f} / {e['rss']:.0f} | {z['rss'] / e['rss']:.2f} | "
+                  f"{z['err']:.4g} | {e['err']:.4g} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump([{"model": m, "zkinfer": z, "ezkl": e} for m, z, e in results], f, indent=1)
+
+
+def compare(model, args):
+    entry = os.path.join(CORPUS, model)
     onnx, data = os.path.join(entry, "model.onnx"), os.path.join(entry, "input.json")
     expected = json.load(open(os.path.join(entry, "expected_output.json")))["output_data"]
     expected = [x for row in expected for x in row]
@@ -105,6 +132,9 @@ def main():
         compile_args += ["--calibrate", os.path.join(entry, "inputs_batch.json"), "--target", args.target]
     so, _, _ = run(compile_args)
     z["k"] = int(so.split(", k = ")[1].split(",")[0])
+    z["table_rows"] = int(so.split("table rows = ")[1].split(",")[0])
+    z["rows"] = int(so.split(", rows = ")[1].split(",")[0])
+    z["scale"] = int(so.split("scale 2^-")[1].split(" ")[0])
     _, z["setup"], _ = run([ZKINFER, "setup", zkc, "-o", keys])  # generates the cached SRS once
     _, z["setup"], _ = run([ZKINFER, "setup", zkc, "-o", keys])
     prove_ms, prove_rss, verify_ms = [], [], []
@@ -144,7 +174,8 @@ def main():
     e.update(prove=statistics.median(prove_ms), rss=max(prove_rss), verify=statistics.median(verify_ms), size=size, err=err)
 
     how = f"zkinfer --target {args.target}" if args.target else "zkinfer calibrated on input.json"
-    print(f"\nzkinfer vs EZKL 23.0.5 on {args.model} ({os.cpu_count()} cores, median of {args.reps}; {how})\n")
+    print(f"\nzkinfer vs EZKL 23.0.5 on {model} ({os.cpu_count()} cores, median of {args.reps}; {how}; "
+          f"zkinfer scale 2^-{z['scale']}, {z['rows']} layout rows, {z['table_rows']} table rows)\n")
     print("| metric | zkinfer | EZKL | EZKL / zkinfer |")
     print("|---|---|---|---|")
     rows = [
@@ -159,7 +190,8 @@ def main():
     for name, a, b, r in rows:
         fa = f"{a:.4g}" if isinstance(a, float) else str(a)
         fb = f"{b:.4g}" if isinstance(b, float) else str(b)
-        print(f"| {name} | {fa} | {fb} | {'' if r is None else f'{r:.2f}x'} |")
+        print(f"| {name} | {fa} | {fb} | {'' if r is None else f'{r:.2f}x'} |", flush=True)
+    return model, z, e
 
 
 if __name__ == "__main__":

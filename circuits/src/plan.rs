@@ -95,16 +95,28 @@ fn ceil_log2(v: usize) -> u32 {
     usize::BITS - v.saturating_sub(1).leading_zeros()
 }
 
-/// The limb widths worth trying: at least the widest rescale shift (a remainder is one
-/// lookup), and for each limb count the narrowest width that checks the activation range
-/// (`m` bits, or `m + 1` for a saturating function's gap) in that many limbs. A wider limb
-/// with the same counts only makes the range table larger.
+/// The limb widths worth trying: the widest rescale shift (every remainder one lookup), and
+/// for each limb count the narrowest width that checks the activation range (`m` bits, or
+/// `m + 1` for a saturating function's gap) in that many limbs, but at least half the widest
+/// shift (a remainder splits into two limbs at most). A wider limb with the same counts only
+/// makes the range table larger.
 pub fn limb_choices(graph: &Graph, table: &TableBounds) -> Vec<u32> {
     let widest = graph
         .nodes
         .iter()
         .filter_map(|n| match &n.op {
             zkinfer_ir::Op::Rescale(rs) => Some(rs.max_shift()),
+            zkinfer_ir::Op::Softmax(sm) => Some(sm.split().shift()),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    // The softmax exponential's low half is one limb.
+    let narrowest = graph
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.op {
+            zkinfer_ir::Op::Softmax(sm) => Some(sm.split().j),
             _ => None,
         })
         .max()
@@ -112,10 +124,10 @@ pub fn limb_choices(graph: &Graph, table: &TableBounds) -> Vec<u32> {
     let m = table.mag_bits();
     let mut out: Vec<u32> = (1..=MAX_LIMBS as u32)
         .flat_map(|n| [m.div_ceil(n), (m + 1).div_ceil(n)])
-        .map(|l| l.max(widest).max(4))
+        .map(|l| l.max(widest.div_ceil(2)).max(narrowest).max(4))
         .filter(|&l| l <= MAX_LIMB_BITS)
         .collect();
-    out.push(widest.clamp(4, MAX_LIMB_BITS));
+    out.push(widest.max(narrowest).clamp(4, MAX_LIMB_BITS));
     out.sort_unstable();
     out.dedup();
     out

@@ -26,7 +26,10 @@ impl TableSet {
         for node in &graph.nodes {
             match &node.op {
                 Op::Rescale(rs) if rs.table.needs_table() => fns.push(rs.table),
-                Op::Softmax(sm) => fns.push(sm.exp),
+                Op::Softmax(sm) => {
+                    let split = sm.split();
+                    fns.extend([split.hi(), split.lo()]);
+                }
                 Op::Rescale(_)
                 | Op::Input(_)
                 | Op::Dense(_)

@@ -106,8 +106,18 @@ fn verify_accepts_the_proof_and_rejects_every_tampering() {
         ],
         "do not match the proven public outputs",
     );
+    // The instance 1 dequantizes to 2^-scale; the scale is read off an untouched output.
     let n = v["outputs"][0].as_array().unwrap().len();
-    v["outputs"][0][n - 1] = serde_json::json!(1.0 / 128.0);
+    let scale = (0..n - 1)
+        .find_map(|i| {
+            let out = json["outputs"][0][i].as_f64()?;
+            let hex = json["instances"][0][last - (n - 1) + i].as_str()?;
+            let q = i64::from_str_radix(hex.trim_start_matches("0x").trim_start_matches('0'), 16)
+                .ok()?;
+            (q > 0 && out > 0.0).then(|| (q as f64 / out).log2().round() as i32)
+        })
+        .expect("a positive output to read the scale from");
+    v["outputs"][0][n - 1] = serde_json::json!(2f64.powi(-scale));
     fails(
         &[
             "verify",

@@ -70,9 +70,9 @@ fn check_domain(table: &TableFn, x: i64, bounds: &TableBounds, node: &str) -> Re
 
 /// Everything the softmax chip assigns for one row `z` of the last axis.
 ///
-/// `m = max z`, `d_i = m - z_i`, clamped to the exp table as `c_i = min(d_i, exp - 1)` with
-/// overflow `o_i = d_i - c_i`, `e_i = exp(c_i)` (by table; the table's last entry is 0, so
-/// clamping changes nothing), `s = Σ e_i`, and `2·e_i·2^out + s = p_i · 2s + r_i` with
+/// `m = max z`, `d_i = m - z_i`, clamped as `c_i = min(d_i, cmax)` with overflow
+/// `o_i = d_i - c_i`, `e_i = exp(c_i)` (by the split tables of [`crate::ExpSplit`]; `e` is 0
+/// from `cmax` on, so clamping changes nothing), `s = Σ e_i`, and `2·e_i·2^out + s = p_i · 2s + r_i` with
 /// `0 ≤ r_i < 2s`, so `p_i = round(e_i · 2^out / s)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SoftmaxWitness {
@@ -88,7 +88,7 @@ pub struct SoftmaxWitness {
 
 /// Bits of the range check on the softmax division remainder for a row of `n` elements.
 pub fn softmax_range_bits(op: &Softmax, n: usize) -> u32 {
-    let e_max = op.exp.apply(0).max(1) as u64;
+    let e_max = op.split().apply(0).max(1) as u64;
     let two_sum = 2 * e_max * n as u64;
     64 - two_sum.leading_zeros()
 }
@@ -101,7 +101,8 @@ pub fn softmax_row(
 ) -> Result<SoftmaxWitness, IrError> {
     let max = z.iter().copied().max().unwrap_or(0);
     let d: Vec<i64> = z.iter().map(|&v| max - v).collect();
-    let last = bounds.exp - 1;
+    let split = op.split();
+    let last = split.cmax();
     let clamped: Vec<i64> = d.iter().map(|&di| di.min(last)).collect();
     let overflow: Vec<i64> = d.iter().zip(&clamped).map(|(a, b)| a - b).collect();
     for &o in &overflow {
@@ -116,7 +117,7 @@ pub fn softmax_row(
             });
         }
     }
-    let e: Vec<i64> = clamped.iter().map(|&c| op.exp.apply(c)).collect();
+    let e: Vec<i64> = clamped.iter().map(|&c| split.apply(c)).collect();
     let sum: i64 = e.iter().sum();
     let two_sum = 2 * sum;
     // The circuit range-checks the division remainder to the activation range.

@@ -30,7 +30,9 @@ pub use op::{
 pub use packing::{Limbs, Packing};
 pub use settings::{Settings, ShardInfo, TensorInfo};
 pub use split::{check_cuts, first_cut, live_at, split, subgraph};
-pub use table::{erf, MapFn, Saturation, TableBounds, TableFn, DEFAULT_LIMB_BITS};
+pub use table::{
+    erf, ExpSplit, MapFn, Saturation, TableBounds, TableFn, DEFAULT_LIMB_BITS, EXP_GUARD_BITS,
+};
 pub use tensor::{broadcast_indices, broadcast_shape, strides, transpose_indices, Tensor};
 
 /// The largest bit bound a tensor may have. BN254's scalar field has 254 bits; values are kept

@@ -212,6 +212,13 @@ pub struct Softmax {
 }
 
 impl Softmax {
+    /// The exponential, split in two small tables (see [`crate::ExpSplit`]).
+    pub fn split(&self) -> crate::ExpSplit {
+        self.exp
+            .exp_split()
+            .unwrap_or_else(|| crate::ExpSplit::new(0, self.out_scale))
+    }
+
     /// Whether input element `i` is masked out.
     pub fn masked(&self, i: usize) -> bool {
         self.mask.get(i).copied().unwrap_or(false)

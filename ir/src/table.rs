@@ -89,6 +89,96 @@ pub enum TableFn {
     /// `f(x) = x` over `[0, 2^bits)`: the range table that limbs and remainders are looked
     /// up in. Never a node's function.
     Range { bits: u32 },
+    /// `f(x) = round(exp(−x·2^step / 2^in_scale) · 2^out_scale)` over `[0, len)`: one of the
+    /// two halves of the softmax exponential (see [`ExpSplit`]). Never a node's function.
+    ExpPart {
+        in_scale: u32,
+        out_scale: u32,
+        step: u32,
+        len: i64,
+    },
+}
+
+/// Guard bits of the two halves of the softmax exponential over its output.
+pub const EXP_GUARD_BITS: u32 = 2;
+
+/// The softmax exponential `e(c) = round(exp(−c / 2^in) · 2^out)` for `c ∈ [0, cmax]`, split
+/// as `c = a·2^j + b` into two small tables, `exp(−a·2^j)` and `exp(−b)`, each with
+/// [`EXP_GUARD_BITS`] more output bits: `e = round(T_hi(a)·T_lo(b) / 2^(out + 2·guard))`. Both
+/// tables have about `√cmax` rows, so the exponential's input resolution costs little. From
+/// `cmax` on (where `T_hi` is below half a unit) `e` is 0, and the circuit clamps there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpSplit {
+    pub in_scale: u32,
+    pub out_scale: u32,
+    /// Bits of `b`.
+    pub j: u32,
+    /// The last `a`: `T_hi(amax) < 2^(guard−1)`, so `e = 0` from `c = amax·2^j` on.
+    pub amax: i64,
+}
+
+impl ExpSplit {
+    pub fn new(in_scale: u32, out_scale: u32) -> Self {
+        let guard = EXP_GUARD_BITS;
+        // Where exp(−d)·2^(out+guard) drops below 2^(guard−1): d = (out + 1)·ln 2.
+        let zero = (f64::from(out_scale + 1) * std::f64::consts::LN_2 * (1u64 << in_scale) as f64)
+            .ceil()
+            .max(2.0);
+        let j = ((zero.log2() / 2.0).ceil() as u32).max(1);
+        let hi = |a: i64| Self::part(in_scale, out_scale + guard, j, a);
+        let mut amax = 0i64;
+        while hi(amax) >= 1 << (guard - 1) {
+            amax += 1;
+        }
+        Self {
+            in_scale,
+            out_scale,
+            j,
+            amax,
+        }
+    }
+
+    fn part(in_scale: u32, out_scale: u32, step: u32, x: i64) -> i64 {
+        let v = (x << step) as f64 / (1u64 << in_scale) as f64;
+        ((-v).exp() * (1u64 << out_scale) as f64).round() as i64
+    }
+
+    /// The table of `T_hi(a)`, `a ∈ [0, amax]`.
+    pub fn hi(&self) -> TableFn {
+        TableFn::ExpPart {
+            in_scale: self.in_scale,
+            out_scale: self.out_scale + EXP_GUARD_BITS,
+            step: self.j,
+            len: self.amax + 1,
+        }
+    }
+
+    /// The table of `T_lo(b)`, `b ∈ [0, 2^j)`.
+    pub fn lo(&self) -> TableFn {
+        TableFn::ExpPart {
+            in_scale: self.in_scale,
+            out_scale: self.out_scale + EXP_GUARD_BITS,
+            step: 0,
+            len: 1 << self.j,
+        }
+    }
+
+    /// The clamp point: `e(c) = 0` for `c ≥ cmax`.
+    pub fn cmax(&self) -> i64 {
+        self.amax << self.j
+    }
+
+    /// The shift of the product `T_hi·T_lo` down to the output scale.
+    pub fn shift(&self) -> u32 {
+        self.out_scale + 2 * EXP_GUARD_BITS
+    }
+
+    /// `e(c)` for `c ∈ [0, cmax]`.
+    pub fn apply(&self, c: i64) -> i64 {
+        let (a, b) = (c >> self.j, c & ((1 << self.j) - 1));
+        let p = self.hi().apply(a) * self.lo().apply(b);
+        (p + (1 << (self.shift() - 1))) >> self.shift()
+    }
 }
 
 /// Where a function's input goes outside its table: clamped into the table (the output
@@ -216,6 +306,18 @@ pub fn erf(x: f64) -> f64 {
 const SATURATION_SEARCH: f64 = 64.0;
 
 impl TableFn {
+    /// The split of the softmax exponential `ExpNeg` (see [`ExpSplit`]); `None` for the other
+    /// functions.
+    pub fn exp_split(&self) -> Option<ExpSplit> {
+        match *self {
+            TableFn::ExpNeg {
+                in_scale,
+                out_scale,
+            } => Some(ExpSplit::new(in_scale, out_scale)),
+            _ => None,
+        }
+    }
+
     /// Whether the function is computed by a table lookup. Identity, ReLU and the sign test
     /// take what they need from the limb decomposition that range-checks their input.
     pub fn needs_table(&self) -> bool {
@@ -247,8 +349,14 @@ impl TableFn {
         match self {
             TableFn::ExpNeg { .. } => (0, b.exp),
             TableFn::Range { bits } => (0, 1i64 << bits),
-            // Clipping beyond the activation range never happens: the table stops there.
-            TableFn::Clip { lo, hi } => ((*lo).max(signed.0), (hi + 1).min(signed.1)),
+            TableFn::ExpPart { len, .. } => (0, *len),
+            // Clipping beyond the activation range never happens: the table stops there (and
+            // keeps one row when the whole range lies on one side of the clip).
+            TableFn::Clip { lo, hi } => {
+                let lo = (*lo).clamp(signed.0, signed.1 - 1);
+                let hi = (*hi).clamp(lo, signed.1 - 1);
+                (lo, hi + 1)
+            }
             TableFn::Sigmoid { in_scale, .. } | TableFn::Map { in_scale, .. } => {
                 match self.saturation() {
                     Saturation::None => match self {
@@ -377,6 +485,12 @@ impl TableFn {
             TableFn::Negative => i64::from(x < 0),
             TableFn::Clip { lo, hi } => x.max(lo).min(hi),
             TableFn::Range { .. } => x,
+            TableFn::ExpPart {
+                in_scale,
+                out_scale,
+                step,
+                ..
+            } => ExpSplit::part(in_scale, out_scale, step, x),
         }
     }
 
@@ -426,6 +540,8 @@ impl TableFn {
             TableFn::Negative => "negative".into(),
             TableFn::Clip { .. } => "clip".into(),
             TableFn::Range { .. } => "range".into(),
+            TableFn::ExpPart { step: 0, .. } => "exp (low)".into(),
+            TableFn::ExpPart { .. } => "exp (high)".into(),
         }
     }
 }
@@ -558,6 +674,36 @@ mod tests {
                 assert!(f.apply(x).unsigned_abs() <= top, "{} at {x}", f.name());
             }
             assert!((min..max).any(|x| f.apply(x).unsigned_abs() == top));
+        }
+    }
+
+    #[test]
+    fn the_split_exponential_is_within_a_unit_of_the_exact_one() {
+        for (in_scale, out_scale) in [(4, 6), (9, 9), (13, 13)] {
+            let split = ExpSplit::new(in_scale, out_scale);
+            let exact = TableFn::ExpNeg {
+                in_scale,
+                out_scale,
+            };
+            assert_eq!(split.apply(0), 1 << out_scale);
+            let (hi, lo) = (split.hi(), split.lo());
+            let b = TableBounds {
+                neg: 1,
+                pos: 1,
+                exp: 1,
+                limb_bits: 8,
+            };
+            // Two tables of about √cmax rows instead of cmax.
+            let rows = hi.rows(&b) + lo.rows(&b);
+            assert!(
+                rows * rows < 40 * split.cmax() as usize,
+                "{rows} rows for {}",
+                split.cmax()
+            );
+            for c in 0..=split.cmax() {
+                assert!((split.apply(c) - exact.apply(c)).abs() <= 1, "c = {c}");
+            }
+            assert_eq!(split.apply(split.cmax()), 0);
         }
     }
 

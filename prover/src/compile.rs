@@ -232,8 +232,8 @@ fn measure(
 }
 
 /// Tries activation scales 5..=13 bits with 1 or 2 bits of table headroom, inputs at 0, 4 or
-/// 8 more fractional bits than the activations, and rescale shifts up to 12 or 14 bits (the
-/// larger keeps more weight bits but rounds the tables up to a multiple of 2^14). Each candidate is
+/// 8 more fractional bits than the activations, and rescale shifts up to 12 or 24 bits (the
+/// larger keeps more weight bits; a remainder wider than a limb takes a second one). Each candidate is
 /// calibrated on the first three quarters of `samples` and measured on the rest (on all of
 /// them when there are fewer than 4). Returns every candidate and the index of the one
 /// `target` picks: the smallest k (then rows) among candidates with the best argmax agreement
@@ -270,7 +270,7 @@ pub fn choose_quantization(
     for scale in 5..=13 {
         for margin_bits in [1, 2] {
             for input_extra in [0, 4, 8] {
-                for max_shift in [12, 14] {
+                for max_shift in [12, 24] {
                     let cfg = QuantConfig {
                         scale,
                         margin_bits,

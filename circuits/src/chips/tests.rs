@@ -384,8 +384,9 @@ fn softmax_rejects_a_wrong_probability_max_or_remainder() {
     assert_fails(&g, &x, t(Adv::X(2), div, p + 1), "\"div\"");
     // A negative remainder (with its copy in its range unit) fails the limb lookup. TB's
     // activations (9 bits) are wider than a limb (8), so r has a unit of its own: the units
-    // of element 2 follow the four exp overflows' and two elements' three units each.
-    let r_unit = rows_of(&g, 1, "range")[4 + 2 * 3];
+    // of element 2's division follow the four exponentials' two units each (overflow, value)
+    // and two divisions' three each (remainder, slack, quotient).
+    let r_unit = rows_of(&g, 1, "range")[4 * 2 + 2 * 3];
     let mut cells = vec![(Adv::R, div, -1)];
     cells.extend(unsigned_cells(r_unit, -1, 2));
     let err = check(&g, &x, forge(&g, &cells)).unwrap_err();
@@ -408,22 +409,21 @@ fn identity_rescale_output_is_exact_and_bounded() {
     assert_fails(&g, &x, t(Adv::R, j, (q.abs() + 1) % 256), "\"range\"");
 }
 
-/// The exp table of the softmax test: round(64·exp(-d/16)) first reaches 0 at d = 78.
-fn softmax_tables() -> (Graph, Vec<Tensor<i64>>, TableBounds) {
-    let (g, x) = softmax_graph();
-    (g, x, TableBounds { exp: 79, ..TB })
-}
-
 #[test]
 fn clamped_exp_is_exact_and_cannot_be_forged() {
-    let (g, x, tb) = softmax_tables();
-    let exp = TableFn::ExpNeg {
+    let (g, x) = softmax_graph();
+    let tb = TB;
+    let split = zkinfer_ir::ExpSplit::new(4, 6);
+    // round(64·exp(-d/16)) is 0 from d = 78 on; the split tables reach 0 at cmax = 6·16.
+    let exact = TableFn::ExpNeg {
         in_scale: 4,
         out_scale: 6,
     };
-    assert_eq!(exp.apply(77), 1);
-    assert_eq!(exp.apply(78), 0);
-    // z = [20, -70, 33, 0]: element 1 has d = 103 past the table (overflow 25).
+    assert_eq!(exact.apply(78), 0);
+    let cmax = split.cmax();
+    assert_eq!((split.j, cmax), (4, 96));
+    assert_eq!(split.apply(cmax), 0);
+    // z = [20, -70, 33, 0]: element 1 has d = 103 past the clamp point (overflow 7).
     check_with(&g, &x, tb, vec![]).unwrap();
     let row = |i: usize| {
         let p = plan(&g, &tb).unwrap();
@@ -437,23 +437,46 @@ fn clamped_exp_is_exact_and_cannot_be_forged() {
             .unwrap()
             .row
     };
-    // The overflows are range-checked by units (9-bit activations, 8-bit limbs), one per
-    // element in order.
+    // The range units of each element in order: its overflow (9-bit activations, 8-bit
+    // limbs), then its exponential's rescale.
     let units = rows_of(&g, 1, "range");
-    // Claiming a clamp that did not happen: the max element (d = 0) as q = 78, r = -78, e = 0.
+    let overflow_unit = |i: usize| units[2 * i];
+    // Claiming a clamp that did not happen: the max element (d = 0) as c = cmax, r = −cmax.
     let r0 = row(2);
-    let mut cells = vec![(Adv::Q, r0, 78), (Adv::R, r0, -78), (Adv::F, r0, 0)];
-    cells.extend(unsigned_cells(units[2], -78, 2));
+    let mut cells = vec![(Adv::Q, r0, cmax), (Adv::R, r0, -cmax)];
+    cells.extend(unsigned_cells(overflow_unit(2), -cmax, 2));
     let err = check_with(&g, &x, tb, forge(&g, &cells)).unwrap_err();
     assert!(
         err.contains("table B"),
         "a negative overflow must fail the limb lookup: {err}"
     );
-    // Clamping below the table's end: d = 103 as q = 77 (e = 1), r = 26.
+    // Clamping below the clamp point: d = 103 as c = cmax − 1, r = 103 − c.
     let r1 = row(1);
-    let mut cells = vec![(Adv::Q, r1, 77), (Adv::R, r1, 26), (Adv::F, r1, 1)];
-    cells.extend(unsigned_cells(units[1], 26, 2));
+    let c = cmax - 1;
+    let mut cells = vec![(Adv::Q, r1, c), (Adv::R, r1, 103 - c)];
+    cells.extend(unsigned_cells(overflow_unit(1), 103 - c, 2));
     let forged = forge(&g, &cells);
     let err = check_with(&g, &x, tb, forged).unwrap_err();
     assert!(err.contains("\"clamp\""), "{err}");
+}
+
+#[test]
+fn split_exponential_rejects_a_forged_half_or_split() {
+    let (g, x) = softmax_graph();
+    let split = rows_of(&g, 1, "softmax.split");
+    let low = rows_of(&g, 1, "softmax.low");
+    // Element 0 (d = 13): c = 13 = 0·16 + 13. A wrong value of either half, with every copy of
+    // it (the product row) forged along, is not a row of its table.
+    let err = check(&g, &x, forge(&g, &[(Adv::F, split[0], 200)])).unwrap_err();
+    assert!(err.contains("table A"), "{err}");
+    let err = check(&g, &x, forge(&g, &[(Adv::F, low[0], 3)])).unwrap_err();
+    assert!(err.contains("table A"), "{err}");
+    // Splitting c = 13 as a = 1, b = −3 satisfies the split's rescale identity, but b leaves
+    // [0, 16): the range lookup of the low part rejects it.
+    let forged = forge(&g, &[(Adv::Q, split[0], 1), (Adv::R, split[0], -3)]);
+    let err = check(&g, &x, forged).unwrap_err();
+    assert!(
+        err.contains("table B") && !err.contains("\"rescale\""),
+        "{err}"
+    );
 }

@@ -296,17 +296,15 @@ impl<'a, G: Grid> Layout<'a, G> {
     ) -> Result<Wire<G::Cell>, CircuitError> {
         use zkinfer_ir::{Saturation, TableFn};
         let (shift, table) = (op.shift(i), op.table);
-        let mul_b = self
-            .tables
-            .range_mul(shift)
-            .ok_or_else(|| CircuitError::Layout {
+        let l = self.tables.limb_bits();
+        if shift > 2 * l {
+            return Err(CircuitError::Layout {
                 node: node_name.into(),
                 reason: format!(
-                    "a shift of {shift} bits is wider than the {}-bit range table",
-                    self.tables.limb_bits()
+                    "a shift of {shift} bits is wider than two {l}-bit limbs of the range table"
                 ),
-            })?;
-        let row = self.rescale_row(x, "rescale")?;
+            });
+        }
         let w = match x.value {
             Some(v) => Some(zkinfer_ir::rescale(
                 v,
@@ -317,6 +315,22 @@ impl<'a, G: Grid> Layout<'a, G> {
             )?),
             None => None,
         };
+        // A remainder wider than a limb is split, r = r0 + 2^l·r1: r1 is taken out of the
+        // accumulator first and checked on its own, r0 stays in the rescale row.
+        let (x, w, mul_b) = match self.tables.range_mul(shift) {
+            Some(mul_b) => (x.clone(), w, mul_b),
+            None => {
+                let r1 = self.high_remainder(w.map(|w| w.r >> l), shift, node_name)?;
+                let x = wrap(self.arith(x, Some(&r1), [0, 1, -(1i64 << l), 0]))?;
+                let low = w.map(|w| zkinfer_ir::RescaleWitness {
+                    r: w.r & ((1i64 << l) - 1),
+                    ..w
+                });
+                (x, low, 1)
+            }
+        };
+        let x = &x;
+        let row = self.rescale_row(x, "rescale")?;
         let direct = table.needs_table() && table.saturation() == Saturation::None;
         let tag_a = match direct {
             true => Some(self.tag(&table, node_name)?),

@@ -168,6 +168,39 @@ impl<G: Grid> Layout<'_, G> {
         }
     }
 
+    /// The high part `r1 ∈ [0, 2^(shift−l))` of a remainder wider than a limb, in one slot:
+    /// `(r1, r1)` looked up in the range table (lookup A: an integer below `2^l`) and
+    /// `2^(2l−shift)·r1` too (lookup B on its copy), so `r1 < 2^(shift−l)` exactly and
+    /// `r0 + 2^l·r1 < 2^shift` with `r0` one limb.
+    pub(super) fn high_remainder(
+        &mut self,
+        r1: Option<i64>,
+        shift: u32,
+        node: &str,
+    ) -> Result<Wire<G::Cell>, CircuitError> {
+        let l = self.tables.limb_bits();
+        let range_tag = self.tag(&self.tables.range_fn(), node)?;
+        let j = self.take_slots(1);
+        self.place("remainder", j);
+        let g = &mut *self.grid;
+        let cell = wrap((|| {
+            g.enable(Sel::EnA, j)?;
+            g.fixed(Fix::TagA, j, range_tag)?;
+            g.fixed(Fix::TagB, j, range_tag)?;
+            g.fixed(Fix::MulB, j, 1i64 << (2 * l - shift))?;
+            let q = g.advice(Adv::Q, j, r1)?;
+            g.advice(Adv::F, j, r1)?;
+            let r = g.advice(Adv::R, j, r1)?;
+            g.copy(&q, &r)?;
+            Ok(q)
+        })())?;
+        Ok(Wire {
+            cell,
+            value: r1,
+            acc_row: None,
+        })
+    }
+
     /// Constrains `v ∈ [−2^m, 2^m)` to whole limbs (the activation range, `m` magnitude bits).
     pub(super) fn bound_signed(
         &mut self,

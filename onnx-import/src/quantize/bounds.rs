@@ -100,16 +100,6 @@ pub(super) fn public_needs(graph: &Graph, values: &[Tensor<i64>], needs: &mut Ne
     }
 }
 
-/// The first `d` at which `exp` rounds to 0: its table needs no larger domain, since the
-/// circuit clamps `d` there.
-fn exp_zero(exp: &TableFn) -> u64 {
-    let mut d = 0u64;
-    while d < 1 << 24 && exp.apply(d as i64) != 0 {
-        d += 1;
-    }
-    d
-}
-
 /// The activation range that holds `needs` with `2^margin_bits` headroom, and that the
 /// circuit's range checks require: `[-2^m, 2^m)` holds every rescaled value, quotient, window
 /// spread, twice every divisor, and every softmax remainder, probability and clamped-exp
@@ -125,7 +115,7 @@ pub(super) fn table_bounds(graph: &Graph, needs: &Needs, margin_bits: u32) -> Ta
     for node in &graph.nodes {
         if let Op::Softmax(sm) = &node.op {
             let n = node.shape.last().copied().unwrap_or(1);
-            let zero = exp_zero(&sm.exp);
+            let zero = sm.split().cmax() as u64;
             exp = exp.max(zero + 1);
             top = top
                 .max(1 << softmax_range_bits(sm, n))

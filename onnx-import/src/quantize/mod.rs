@@ -18,11 +18,13 @@ use bounds::{public_needs, set_bounds, set_extents, table_bounds, table_needs, N
 pub struct QuantConfig {
     /// Fractional bits of activations and inputs.
     pub scale: u32,
-    /// Bits (with sign) of the largest quantized weight in each layer.
+    /// Bits (with sign) of the largest quantized weight in each layer (weights are fixed
+    /// columns: their width costs nothing but accumulator bits).
     pub weight_bits: u32,
     /// Headroom over the calibrated ranges, in bits (1 = twice the largest value seen).
     pub margin_bits: u32,
-    /// Largest rescale shift: the remainder range table has `2^max_shift` rows.
+    /// Largest rescale shift: a remainder is range-checked in at most two limbs, so the
+    /// planner's limbs are at least half of it wide.
     pub max_shift: u32,
     /// Fractional bits of the graph inputs (default: `scale`). Raw features that a model
     /// standardizes or compares against fine thresholds need more than its activations.
@@ -36,9 +38,9 @@ impl Default for QuantConfig {
     fn default() -> Self {
         Self {
             scale: 7,
-            weight_bits: 14,
+            weight_bits: 18,
             margin_bits: 1,
-            max_shift: 12,
+            max_shift: 24,
             input_scale: None,
             pack_public: false,
         }
@@ -78,16 +80,28 @@ fn ceil_log2(v: f64) -> i32 {
     }
 }
 
-/// The input resolution (fractional bits) a saturating function's table needs for its
-/// output precision: finer inputs are rescaled to it. The slope of tanh, erf and GELU is at
-/// most about 1 (1.13 for erf), so an input step of one output unit moves the output by about
-/// one unit; sigmoid's slope is 1/4, so its input can be 2 bits coarser.
+/// Fractional bits of softmax probabilities beyond the activations'.
+const SOFTMAX_EXTRA_BITS: u32 = 2;
+
+/// The input resolution (fractional bits) a function's table is looked up at: finer inputs
+/// are rescaled to it in the same row, so the table does not grow with the activation scale.
+/// Sigmoid's slope is at most 1/4, so its input can be 2 bits coarser than its output at no
+/// loss. Tanh, erf and GELU (slope up to 1.13) and the square root keep the output's
+/// resolution up to 2^-9 and are 2 bits coarser beyond (at most 2^-9): an input error of
+/// 2^-(out-1) moves them by about one output unit, and their tables stay a few thousand rows
+/// at fine scales.
 fn table_resolution(f: &TableFn) -> Option<u32> {
+    let coarse = |out: u32| if out <= 9 { out } else { (out - 2).max(9) };
     match *f {
         TableFn::Sigmoid { out_scale, .. } => Some(out_scale.saturating_sub(2)),
         TableFn::Map { out_scale, .. } if f.saturation() != zkinfer_ir::Saturation::None => {
-            Some(out_scale)
+            Some(coarse(out_scale))
         }
+        TableFn::Map {
+            g: zkinfer_ir::MapFn::Sqrt,
+            out_scale,
+            ..
+        } => Some(coarse(out_scale)),
         _ => None,
     }
 }
@@ -332,16 +346,19 @@ impl Lowering<'_> {
                     })
                 }
                 FloatOp::Softmax(mask) => {
+                    // Probabilities lie in [0, 1]: two more fractional bits than the
+                    // activations cost a few rows of the split exponential's tables.
                     let x = arg(0);
+                    let out_scale = cfg.scale + SOFTMAX_EXTRA_BITS;
                     let op = Op::Softmax(Softmax {
                         exp: TableFn::ExpNeg {
                             in_scale: self.nodes[x].scale,
-                            out_scale: cfg.scale,
+                            out_scale,
                         },
-                        out_scale: cfg.scale,
+                        out_scale,
                         mask: mask.clone(),
                     });
-                    self.push(name, op, vec![x], shape, cfg.scale)
+                    self.push(name, op, vec![x], shape, out_scale)
                 }
                 FloatOp::Linear { terms, bias } if fnode.inputs.is_empty() => {
                     let op = Op::Linear(Linear {
