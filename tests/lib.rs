@@ -142,6 +142,22 @@ pub fn conformance(entry: &str) -> anyhow::Result<Conformance> {
         }
     }
     zkinfer_prover::check_witness(&model, &trace)?;
+    // Prover and verifier agree: every value the circuit computes lies within the bound the
+    // compiler declared for its node (the verifier checks the public ones against it).
+    for (node, values) in model.graph.nodes.iter().zip(&trace.values) {
+        if let Some(v) = values
+            .data()
+            .iter()
+            .find(|v| v.unsigned_abs() >= 1u64 << node.bound.min(63))
+        {
+            anyhow::bail!(
+                "node `{}` ({:?}): value {v} outside its declared bound of {} bits",
+                node.name,
+                std::mem::discriminant(&node.op),
+                node.bound
+            );
+        }
+    }
     let circuit =
         zkinfer_prover::circuit_for(&model).with_trace(std::sync::Arc::new(trace.clone()));
     let instances = zkinfer_circuits::ModelCircuit::instances(&model.graph, &trace);

@@ -34,18 +34,19 @@ pub struct Plan {
 
 impl Plan {
     /// Estimated proving time in seconds with `cores` cores, SRS and key loading included:
-    /// `0.24 s + 2^k · (7.5 µs · advice columns + 72 µs)`. Fitted to the medians of `zkinfer
-    /// prove` on the project's 2-core machine (BENCHMARKS.md, sharded proving): the deep MLP
-    /// and its shards at k = 13 with 12, 24 and 32 lanes (1.78, 2.48, 2.97 s measured; 1.81,
-    /// 2.55, 3.04 s estimated) and at k = 14 with 24 and 32 (4.62, 5.7 s; 4.86, 5.84 s), and
-    /// the corpus CNNs, MLP and their shards at k = 15 with 3 lanes (4.1 to 5.5 s; 4.32 s).
-    /// The constant per row covers what every circuit has alike: the two lookup arguments,
-    /// the fixed and permutation columns and the quotient. More cores speed up the per-row
-    /// part by √(cores / 2).
+    /// `0.16 s + 2^k · (7.5 µs · advice columns + 35 µs)`. The per-column term was fitted to
+    /// wide layouts (the deep MLP's shards, 12 to 32 lanes); the rest refitted after the limb
+    /// range checks (BENCHMARKS.md, precision issue) to medians of `zkinfer prove` on the
+    /// project's 2-core machine: mlp2 at k = 10 with 8 lanes (0.20 s measured, 0.29 s
+    /// estimated), LeNet at k = 13 (0.87 s, 0.88 s), its three shards at k = 12 (0.55 to
+    /// 0.59 s, 0.52 to 0.55 s) and the transformer block at k = 14 with Freivalds' columns
+    /// (1.82 s, 1.84 s). The constant per row covers what every circuit has alike: the two
+    /// lookup arguments, the fixed and permutation columns and the quotient. More cores speed
+    /// up the per-row part by √(cores / 2).
     pub fn estimated_prove_seconds(&self, cores: usize) -> f64 {
         let n = (1u64 << self.k) as f64;
-        let per_row = 7.5e-6 * self.advice_columns as f64 + 7.2e-5;
-        0.24 + n * per_row * (2.0 / cores.max(1) as f64).sqrt()
+        let per_row = 7.5e-6 * self.advice_columns as f64 + 3.5e-5;
+        0.16 + n * per_row * (2.0 / cores.max(1) as f64).sqrt()
     }
 
     /// Estimated runtime code of the Solidity verifier with `instances` public instances, in
@@ -61,14 +62,13 @@ impl Plan {
             + if self.freivalds { 3_400 } else { 0 }
     }
 
-    /// Estimated peak proving memory in bytes: `13 MiB + 2^k · (380 B · advice columns +
-    /// 4368 B)`, the column polynomials and their extended-domain evaluations (each lane adds
+    /// Estimated peak proving memory in bytes: `8.3 MiB + 2^k · (380 B · advice columns +
+    /// 5253 B)`, the column polynomials and their extended-domain evaluations (each lane adds
     /// an advice, a fixed and a permutation column). Fitted to the same runs' peak RSS, each
-    /// within 5 % (92 to 295 MiB; the transformer block with Freivalds' columns: 256 MiB
-    /// estimated, 257 MiB measured).
+    /// within 5 % (18 to 145 MiB).
     pub fn estimated_prove_bytes(&self) -> u64 {
         let n = 1u64 << self.k;
-        (13 << 20) + n * (380 * self.advice_columns as u64 + 4368)
+        (83 << 20) / 10 + n * (380 * self.advice_columns as u64 + 5253)
     }
 }
 

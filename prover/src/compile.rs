@@ -236,7 +236,8 @@ fn measure(
 /// larger keeps more weight bits; a remainder wider than a limb takes a second one). Each candidate is
 /// calibrated on the first three quarters of `samples` and measured on the rest (on all of
 /// them when there are fewer than 4). Returns every candidate and the index of the one
-/// `target` picks: the smallest k (then rows) among candidates with the best argmax agreement
+/// `target` picks: the smallest k (then, for accuracy, the smallest error; for resources, the
+/// fewest rows) among candidates with the best argmax agreement
 /// and an error within twice the smallest or under 0.1% of the largest output (accuracy), or
 /// with an argmax agreement within one point of the best (resources). Candidates with held-out samples
 /// outside their tables are not picked.
@@ -294,9 +295,14 @@ pub fn choose_quantization(
         .iter()
         .map(|&i| choices[i].max_abs_error)
         .fold(f64::INFINITY, f64::min);
+    // At equal k a smaller error costs nothing more than rows: the accuracy target takes
+    // it; the resources target takes the fewer rows.
     let key = |i: &usize| {
         let c = &choices[*i];
-        (c.k, c.rows, c.max_abs_error)
+        match target {
+            Target::Accuracy => (c.k, c.max_abs_error, c.rows as f64),
+            Target::Resources => (c.k, c.rows as f64, c.max_abs_error),
+        }
     };
     let good_enough = |c: &Choice| match target {
         // The best agreement with the float model's predictions, and an error within twice
