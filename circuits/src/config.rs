@@ -124,6 +124,9 @@ pub struct ModelConfig {
     /// The saturating unit's ends `lo` and `hi` are read from the `half` and `cmax` columns in
     /// the unit's first row (no rescale or clamp gate is enabled there).
     pub s_sat: Selector,
+    /// GELU above its table: the output `q[j+2] = f(c) + slope·max(u, 0)`, the slope in the
+    /// `pow` column of the unit's first row.
+    pub s_sat_line: Selector,
     pub en_a: Selector,
     pub instance: Column<Instance>,
     pub t_tag: TableColumn,
@@ -295,6 +298,7 @@ impl ModelConfig {
         let s_range: Vec<Selector> = (0..MAX_LIMBS).map(|_| meta.selector()).collect();
         let s_relu = meta.selector();
         let s_sat = meta.complex_selector();
+        let s_sat_line = meta.selector();
         let (t_tag, t_x, t_y) = (
             meta.lookup_table_column(),
             meta.lookup_table_column(),
@@ -433,6 +437,18 @@ impl ModelConfig {
             ]
         });
 
+        // saturate line: beyond the top of GELU's table the output is the line through it,
+        // q[j+2] = f[j+1] + slope·u·(1 − σ) with u = q[j] − q[j+1] (0 inside the table).
+        meta.create_gate("saturate line", |m| {
+            let s = m.query_selector(s_sat_line);
+            let one = Expression::Constant(Fr::one());
+            let u = m.query_advice(q, Rotation::cur()) - m.query_advice(q, Rotation::next());
+            let above = u * (one - m.query_advice(f, Rotation::cur()));
+            let out = m.query_advice(q, Rotation(2));
+            let fc = m.query_advice(f, Rotation::next());
+            vec![s * (out - fc - m.query_fixed(pow, Rotation::cur()) * above)]
+        });
+
         // Lookup A: (tag_a, q, f) is a row of the table when enabled.
         meta.lookup("table A (q, f)", |m| {
             let en = m.query_selector(en_a);
@@ -486,6 +502,7 @@ impl ModelConfig {
             s_range,
             s_relu,
             s_sat,
+            s_sat_line,
             en_a,
             instance,
             t_tag,

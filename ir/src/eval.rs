@@ -50,7 +50,7 @@ pub fn rescale(
     Ok(RescaleWitness {
         q,
         r,
-        f: op.table.apply(op.table.table_input(q, bounds)),
+        f: op.table.output(q, bounds),
     })
 }
 

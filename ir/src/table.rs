@@ -188,9 +188,8 @@ impl ExpSplit {
 pub enum Saturation {
     /// The table covers `[-2^m, 2^m)` (or the function needs no table).
     None,
-    /// Inputs below the domain take the value at its lower end.
-    Below,
-    /// Inputs on either side take the value at the nearer end.
+    /// Inputs on either side take the value at the nearer end (for GELU above its table,
+    /// the line through it: see [`TableFn::slope_above`]).
     Both,
 }
 
@@ -330,13 +329,9 @@ impl TableFn {
             TableFn::Sigmoid { .. }
             | TableFn::Clip { .. }
             | TableFn::Map {
-                g: MapFn::Tanh | MapFn::Erf,
+                g: MapFn::Tanh | MapFn::Erf | MapFn::Gelu | MapFn::GeluTanh,
                 ..
             } => Saturation::Both,
-            TableFn::Map {
-                g: MapFn::Gelu | MapFn::GeluTanh,
-                ..
-            } => Saturation::Below,
             _ => Saturation::None,
         }
     }
@@ -365,7 +360,6 @@ impl TableFn {
                         } => *e,
                         _ => signed,
                     },
-                    Saturation::Below => (self.lower_threshold(*in_scale), signed.1),
                     Saturation::Both => (
                         self.lower_threshold(*in_scale),
                         self.upper_threshold(*in_scale) + 1,
@@ -383,9 +377,30 @@ impl TableFn {
         match (self, self.saturation()) {
             (TableFn::Clip { lo, hi }, _) => (*lo >= -b.range_max(), *hi < b.range_max()),
             (_, Saturation::Both) => (true, true),
-            (_, Saturation::Below) => (true, false),
             (_, Saturation::None) => (false, false),
         }
+    }
+
+    /// Beyond the top of its table GELU is the identity: `f(x) = f(c) + slope·(x − c)` with
+    /// `slope = 2^(out_scale − in_scale)` (the input's unit at the output scale); 0 for the
+    /// functions that are constant there.
+    pub fn slope_above(&self) -> i64 {
+        match *self {
+            TableFn::Map {
+                g: MapFn::Gelu | MapFn::GeluTanh,
+                in_scale,
+                out_scale,
+                ..
+            } => 1i64 << out_scale.saturating_sub(in_scale),
+            _ => 0,
+        }
+    }
+
+    /// What the circuit outputs for `x`: the table's value at the clamped input, and above a
+    /// table whose function is linear there, the rest of the line.
+    pub fn output(&self, x: i64, b: &TableBounds) -> i64 {
+        let c = self.table_input(x, b);
+        self.apply(c) + self.slope_above() * (x - c).max(0)
     }
 
     /// The largest `x ≤ 0` such that `f` is constant on `(-∞, x]` (the function's value at
@@ -419,17 +434,22 @@ impl TableFn {
         lo
     }
 
-    /// The smallest `x ≥ 0` such that `f` is constant on `[x, ∞)`.
+    /// The smallest `x ≥ 0` such that `f` is constant on `[x, ∞)` (for GELU: equal to the
+    /// line `slope·x`, from where `x·(1 − Φ(x))` decreases, x ≥ 1).
     fn upper_threshold(&self, in_scale: u32) -> i64 {
-        let far = (SATURATION_SEARCH * (1u64 << in_scale) as f64) as i64;
-        let limit = self.apply(far);
-        let (mut lo, mut hi) = (0i64, far);
-        if self.apply(lo) == limit {
+        let unit = (1u64 << in_scale) as f64;
+        let far = (SATURATION_SEARCH * unit) as i64;
+        let slope = self.slope_above();
+        let limit = self.apply(far) - slope * far;
+        let done = |x: i64| self.apply(x) - slope * x == limit;
+        let mut lo = if slope > 0 { unit as i64 } else { 0 };
+        let mut hi = far;
+        if done(lo) {
             return lo;
         }
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
-            if self.apply(mid) == limit {
+            if done(mid) {
                 hi = mid;
             } else {
                 lo = mid;
@@ -444,7 +464,6 @@ impl TableFn {
         let (min, max) = self.domain(b);
         match self.saturation() {
             Saturation::None => x,
-            Saturation::Below => x.max(min),
             Saturation::Both => x.clamp(min, max - 1),
         }
     }
@@ -503,14 +522,15 @@ impl TableFn {
         let scan = |xs: &mut dyn Iterator<Item = i64>| {
             xs.map(|x| self.apply(x).unsigned_abs()).max().unwrap_or(0)
         };
-        match self {
-            TableFn::Identity | TableFn::Relu => b.range_max() as u64,
-            TableFn::Negative => 1,
-            // Beyond GELU's table the output is the input itself (at the output scale), as
-            // large as the activation range allows.
+        let table = match self {
+            TableFn::Identity | TableFn::Relu => return b.range_max() as u64,
+            TableFn::Negative => return 1,
             _ if max - min > 1 << 24 => scan(&mut [min, max - 1, 0].into_iter()),
             _ => scan(&mut (min..max)),
-        }
+        };
+        // Beyond GELU's table the output is the input itself (at the output scale), as large
+        // as the activation range allows.
+        table.max(self.slope_above().unsigned_abs() * b.range_max() as u64)
     }
 
     /// Whether `x` is a valid input: inside the domain, or anywhere in the activation range
@@ -518,7 +538,7 @@ impl TableFn {
     pub fn contains(&self, x: i64, b: &TableBounds) -> bool {
         let (min, max) = match self.saturation() {
             Saturation::None => self.domain(b),
-            Saturation::Below | Saturation::Both => (-b.range_max(), b.range_max()),
+            Saturation::Both => (-b.range_max(), b.range_max()),
         };
         (min..max).contains(&x)
     }
@@ -615,17 +635,17 @@ mod tests {
                 );
             }
         }
-        // GELU saturates to 0 below, and is tabulated up to the activation range.
+        // GELU saturates to 0 below and to the identity above, at an output 2 bits finer.
         let gelu = TableFn::Map {
             g: MapFn::Gelu,
             in_scale: 7,
-            out_scale: 7,
+            out_scale: 9,
             extent: None,
         };
         let (min, max) = gelu.domain(&b);
-        assert!(min > -1024 && max == 1 << 14);
-        for x in -(1i64 << 14)..min {
-            assert_eq!(gelu.apply(gelu.table_input(x, &b)), gelu.apply(x));
+        assert!(min > -1024 && max < 1024, "{min}..{max}");
+        for x in -(1i64 << 14)..(1 << 14) {
+            assert_eq!(gelu.output(x, &b), gelu.apply(x), "gelu at {x}");
         }
     }
 

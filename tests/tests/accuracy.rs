@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use zkinfer_onnx::QuantConfig;
-use zkinfer_prover::{compile, outputs, read_inputs, witness};
+use zkinfer_prover::{compile_finest, outputs, read_inputs, witness};
 use zkinfer_tests::corpus;
 
 fn argmax(v: &[f32]) -> usize {
@@ -58,7 +58,7 @@ fn digits_accuracy(entry: &str) -> (f64, f64) {
         margin_bits: QuantConfig::margin_for_samples(1),
         ..QuantConfig::default()
     };
-    let (model, _) = compile(&dir.join("model.onnx"), &[calib], &cfg).unwrap();
+    let (model, _, _) = compile_finest(&dir.join("model.onnx"), &[calib], &cfg).unwrap();
 
     let (mut float_ok, mut quant_ok, mut agree, mut outside) = (0, 0, 0, 0);
     for ((x, &label), fs) in samples.iter().zip(&labels).zip(&float_scores) {

@@ -10,7 +10,7 @@ use halo2_axiom::dev::MockProver;
 use zkinfer_circuits::{lay_out, Adv, DryRun, ModelCircuit, TableSet, Tamper};
 use zkinfer_ir::{CompiledModel, MapFn, Op, TableFn, Trace};
 use zkinfer_onnx::QuantConfig;
-use zkinfer_prover::{circuit_for, compile, outputs, read_inputs, read_samples, witness};
+use zkinfer_prover::{circuit_for, compile_finest, outputs, read_inputs, read_samples, witness};
 use zkinfer_tests::{compile_example, corpus, tolerance};
 
 const BLOCKS: [&str; 4] = [
@@ -20,7 +20,8 @@ const BLOCKS: [&str; 4] = [
     "tiny_block_causal_op17",
 ];
 
-/// Compiled as `zkinfer compile --input input.json` does (one calibration sample, so two bits
+/// Compiled as `zkinfer compile --input input.json` does (the finest scale at no cost in k; one
+/// calibration sample, so two bits
 /// of table headroom), the proven output of every held-out sample (the integer reference the
 /// circuit proves) against onnxruntime's, per element within `8·2^-s + |y|/64` (README,
 /// "Accuracy").
@@ -35,7 +36,7 @@ fn every_block_is_within_the_stated_bound_on_every_held_out_sample() {
             margin_bits: QuantConfig::margin_for_samples(1),
             ..QuantConfig::default()
         };
-        let (model, _) = compile(&dir.join("model.onnx"), &calibration, &cfg).unwrap();
+        let (model, _, _) = compile_finest(&dir.join("model.onnx"), &calibration, &cfg).unwrap();
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&batch).unwrap()).unwrap();
         let scale = model.graph.nodes[model.graph.outputs[0]].scale;

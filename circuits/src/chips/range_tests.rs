@@ -185,3 +185,46 @@ fn an_in_interval_input_at_the_wrong_table_row_fails() {
     let err = run(&g, &x, forged, Some((2, SIGMOID.apply(6)))).unwrap_err();
     fails_only(&err, "table B", &["table A", "\"rescale\"", "\"saturate\""]);
 }
+
+const GELU: TableFn = TableFn::Map {
+    g: zkinfer_ir::MapFn::Gelu,
+    in_scale: 3,
+    out_scale: 5,
+    extent: None,
+};
+
+#[test]
+fn gelu_is_the_line_above_its_table_and_a_forged_line_fails() {
+    // q = [400, −300, 5]: far above (the identity at the output scale), far below (0), inside.
+    let s = vec![1, 3];
+    let g = graph(
+        vec![
+            node("x", Op::Input(Input { index: 0 }), vec![], s.clone(), 12),
+            node(
+                "gelu",
+                Op::Rescale(Rescale::uniform(2, GELU)),
+                vec![0],
+                s.clone(),
+                12,
+            ),
+        ],
+        vec![0],
+        1,
+    );
+    let x = vec![Tensor::new(s, vec![1600, -1200, 20]).unwrap()];
+    let out = eval(&g, &TB, &x).unwrap().values[1].data().to_vec();
+    assert_eq!(out[0], 400 * 4, "x·2^(5−3) above the table");
+    assert_eq!(out[1], 0);
+    let (lo, hi) = GELU.domain(&TB);
+    assert!(hi - lo < 200, "{lo}..{hi}");
+    run(&g, &x, vec![], None).unwrap();
+    // The output of the line, forged with the instance: only the line gate notices.
+    let j = rows_of(&g, 1, "range")[0];
+    let forged = forge(&g, &[(Adv::Q, j + 2, out[0] - 1)]);
+    let err = run(&g, &x, forged, Some((0, out[0] - 1))).unwrap_err();
+    fails_only(
+        &err,
+        "\"saturate line\"",
+        &["table A", "table B", "\"range\""],
+    );
+}

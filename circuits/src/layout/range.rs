@@ -26,7 +26,8 @@ pub(super) enum Unit {
     /// Returns `max(v, 0)`.
     Relu,
     /// Returns `f(clamp(v, lo, hi))` for a function table with domain `[lo, hi + 1)`: the
-    /// limbs hold `v − clamp(v)`, whose sign picks the end.
+    /// limbs hold `v − clamp(v)`, whose sign picks the end (for GELU, above the table, plus
+    /// the line `slope·(v − hi)`, in a third row).
     Saturate(TableFn),
 }
 
@@ -69,6 +70,7 @@ impl<G: Grid> Layout<'_, G> {
         let l = self.tables.limb_bits();
         let n = self.limb_count(bits, node)?;
         let size = match unit {
+            Unit::Saturate(f) if f.slope_above() != 0 => n.max(3),
             Unit::Relu | Unit::Saturate(_) => n.max(2),
             Unit::Unsigned | Unit::Signed => n,
         };
@@ -148,7 +150,9 @@ impl<G: Grid> Layout<'_, G> {
                 let bottom = if below { lo } else { lo - 1 };
                 let top = if above { hi - 1 } else { hi };
                 let tag = self.tag(&f, node)?;
-                let out = clamped.map(|c| f.apply(c));
+                let looked_up = clamped.map(|c| f.apply(c));
+                let slope = f.slope_above();
+                let out = v.value.map(|x| f.output(x, &bounds));
                 let g = &mut *self.grid;
                 let cell = wrap((|| {
                     g.enable(Sel::Sat, j)?;
@@ -157,7 +161,13 @@ impl<G: Grid> Layout<'_, G> {
                     g.advice(Adv::Q, j + 1, clamped)?;
                     g.enable(Sel::EnA, j + 1)?;
                     g.fixed(Fix::TagA, j + 1, tag)?;
-                    g.advice(Adv::F, j + 1, out)
+                    let fc = g.advice(Adv::F, j + 1, looked_up)?;
+                    if slope == 0 {
+                        return Ok(fc);
+                    }
+                    g.enable(Sel::SatLine, j)?;
+                    g.fixed(Fix::Pow, j, slope)?;
+                    g.advice(Adv::Q, j + 2, out)
                 })())?;
                 Ok(Wire {
                     cell,
