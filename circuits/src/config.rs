@@ -39,6 +39,9 @@ pub struct CircuitParams {
     /// Bits per range-check limb (`TableBounds::limb_bits`).
     #[serde(default)]
     pub limb_bits: u32,
+    /// The GELU line gate (`Settings::gelu_line`).
+    #[serde(default)]
+    pub gelu_line: bool,
 }
 
 impl Default for CircuitParams {
@@ -52,6 +55,7 @@ impl Default for CircuitParams {
             packed_inputs: false,
             packed_outputs: false,
             limb_bits: zkinfer_ir::DEFAULT_LIMB_BITS,
+            gelu_line: false,
         }
     }
 }
@@ -67,6 +71,7 @@ impl CircuitParams {
         Self {
             lanes,
             freivalds: graph.nodes.iter().any(|n| n.op == Op::MatMul),
+            gelu_line: Settings::needs_gelu_line(graph),
             ..Self::default()
         }
     }
@@ -88,6 +93,7 @@ impl From<&Settings> for CircuitParams {
             packed_inputs: s.shard.as_ref().is_some_and(|s| s.packed_inputs),
             packed_outputs: s.shard.as_ref().is_some_and(|s| s.packed_outputs),
             limb_bits: s.table.limbs(),
+            gelu_line: s.gelu_line,
         }
     }
 }
@@ -125,8 +131,8 @@ pub struct ModelConfig {
     /// the unit's first row (no rescale or clamp gate is enabled there).
     pub s_sat: Selector,
     /// GELU above its table: the output `q[j+2] = f(c) + slope·max(u, 0)`, the slope in the
-    /// `pow` column of the unit's first row.
-    pub s_sat_line: Selector,
+    /// `pow` column of the unit's first row (only in circuits with GELU).
+    pub s_sat_line: Option<Selector>,
     pub en_a: Selector,
     pub instance: Column<Instance>,
     pub t_tag: TableColumn,
@@ -298,7 +304,7 @@ impl ModelConfig {
         let s_range: Vec<Selector> = (0..MAX_LIMBS).map(|_| meta.selector()).collect();
         let s_relu = meta.selector();
         let s_sat = meta.complex_selector();
-        let s_sat_line = meta.selector();
+        let s_sat_line = params.gelu_line.then(|| meta.selector());
         let (t_tag, t_x, t_y) = (
             meta.lookup_table_column(),
             meta.lookup_table_column(),
@@ -439,15 +445,17 @@ impl ModelConfig {
 
         // saturate line: beyond the top of GELU's table the output is the line through it,
         // q[j+2] = f[j+1] + slope·u·(1 − σ) with u = q[j] − q[j+1] (0 inside the table).
-        meta.create_gate("saturate line", |m| {
-            let s = m.query_selector(s_sat_line);
-            let one = Expression::Constant(Fr::one());
-            let u = m.query_advice(q, Rotation::cur()) - m.query_advice(q, Rotation::next());
-            let above = u * (one - m.query_advice(f, Rotation::cur()));
-            let out = m.query_advice(q, Rotation(2));
-            let fc = m.query_advice(f, Rotation::next());
-            vec![s * (out - fc - m.query_fixed(pow, Rotation::cur()) * above)]
-        });
+        if let Some(s_sat_line) = s_sat_line {
+            meta.create_gate("saturate line", |m| {
+                let s = m.query_selector(s_sat_line);
+                let one = Expression::Constant(Fr::one());
+                let u = m.query_advice(q, Rotation::cur()) - m.query_advice(q, Rotation::next());
+                let above = u * (one - m.query_advice(f, Rotation::cur()));
+                let out = m.query_advice(q, Rotation(2));
+                let fc = m.query_advice(f, Rotation::next());
+                vec![s * (out - fc - m.query_fixed(pow, Rotation::cur()) * above)]
+            });
+        }
 
         // Lookup A: (tag_a, q, f) is a row of the table when enabled.
         meta.lookup("table A (q, f)", |m| {

@@ -225,7 +225,7 @@ impl RegionGrid<'_, '_> {
                 .ok_or(Error::Synthesis)?,
             Sel::Relu => self.config.s_relu,
             Sel::Sat => self.config.s_sat,
-            Sel::SatLine => self.config.s_sat_line,
+            Sel::SatLine => self.config.s_sat_line.ok_or(Error::Synthesis)?,
             Sel::EnA => self.config.en_a,
             Sel::Horner => self.freivalds()?.s_horner,
             Sel::HornerAcc => self.freivalds()?.s_horner_acc,

@@ -42,6 +42,10 @@ pub struct Settings {
     /// verifier contract's size grows with the instance count.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub packed: bool,
+    /// The circuit has the gate of GELU's line above its table (a third row in its range
+    /// units): only models with GELU, since every gate adds to the Solidity verifier.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gelu_line: bool,
     /// The circuit has `2^k` rows.
     pub k: u32,
     /// Rows the layout uses (from the planner's dry run).
@@ -95,6 +99,14 @@ impl ShardInfo {
 }
 
 impl Settings {
+    /// Whether `graph` needs the GELU line gate.
+    pub fn needs_gelu_line(graph: &Graph) -> bool {
+        graph
+            .nodes
+            .iter()
+            .any(|n| matches!(&n.op, crate::op::Op::Rescale(rs) if rs.table.slope_above() != 0))
+    }
+
     /// Public values: every input element, then every output element.
     pub fn value_len(&self) -> usize {
         self.inputs

@@ -60,6 +60,7 @@ pub fn compile(
     let p = plan_for(&q.graph, &q.table, cfg.pack_public)?;
     let (inputs, outputs) = Settings::io_from_graph(&q.graph);
     let settings = Settings {
+        gelu_line: Settings::needs_gelu_line(&q.graph),
         table: TableBounds {
             limb_bits: p.limb_bits,
             ..q.table

@@ -304,6 +304,7 @@ pub fn split_model(
             let plan = plan_with(&graph, &free, public)?;
             let (inputs, outputs) = Settings::io_from_graph(&graph);
             let settings = Settings {
+                gelu_line: Settings::needs_gelu_line(&graph),
                 table: TableBounds {
                     limb_bits: plan.limb_bits,
                     ..model.settings.table
