@@ -2,14 +2,10 @@
 //! witness is consistent everywhere but in the one constraint under test, and the public
 //! output is forged along with it, so that constraint alone can catch it.
 
-use std::sync::Arc;
-
-use halo2_axiom::dev::MockProver;
 use zkinfer_ir::{eval, Graph, Input, Op, Rescale, TableFn, Tensor};
 
-use super::tests::{forge, graph, node, rows_of, unit_cells, TB};
+use super::tests::{check_claiming, forge, graph, node, rows_of, unit_cells, TB};
 use crate::grid::{Adv, Tamper};
-use crate::{plan, CircuitParams, ModelCircuit};
 
 const SIGMOID: TableFn = TableFn::Sigmoid {
     in_scale: 3,
@@ -38,32 +34,14 @@ fn sigmoid_graph() -> (Graph, Vec<Tensor<i64>>) {
     (g, vec![x])
 }
 
-/// The MockProver with `tamper` and the instance's output `i` replaced by `output` (a forger
-/// claims the output its witness computes).
+/// The MockProver with `tamper`, the instance claiming `output` (see `check_claiming`).
 fn run(
     g: &Graph,
     x: &[Tensor<i64>],
     tamper: Vec<Tamper>,
     output: Option<(usize, i64)>,
 ) -> Result<(), String> {
-    let trace = eval(g, &TB, x).unwrap();
-    let p = plan(g, &TB).unwrap();
-    let mut c = ModelCircuit::new(
-        Arc::new(g.clone()),
-        &TB,
-        CircuitParams::for_graph(g, p.lanes),
-    )
-    .with_trace(Arc::new(trace.clone()));
-    c.tamper = tamper;
-    let mut claimed = trace.clone();
-    if let Some((i, v)) = output {
-        let mut data = claimed.values[1].data().to_vec();
-        data[i] = v;
-        claimed.values[1] = Tensor::new(claimed.values[1].shape().to_vec(), data).unwrap();
-    }
-    let instances = ModelCircuit::instances(g, &claimed);
-    let prover = MockProver::run(p.k, &c, vec![instances]).map_err(|e| format!("{e:?}"))?;
-    prover.verify().map_err(|e| format!("{e:?}"))
+    check_claiming(g, x, TB, tamper, output)
 }
 
 /// Only `constraint` fails (and nothing of the copies or the instance).

@@ -173,6 +173,18 @@ pub(super) fn check_with(
     tb: TableBounds,
     tamper: Vec<Tamper>,
 ) -> Result<(), String> {
+    check_claiming(g, inputs, tb, tamper, None)
+}
+
+/// [`check_with`], with element `i` of the first output replaced by `v` in the public
+/// instance (a forger claims the output its forged witness computes).
+pub(super) fn check_claiming(
+    g: &Graph,
+    inputs: &[Tensor<i64>],
+    tb: TableBounds,
+    tamper: Vec<Tamper>,
+    output: Option<(usize, i64)>,
+) -> Result<(), String> {
     let trace = eval(g, &tb, inputs).unwrap();
     let p = plan(g, &tb).unwrap();
     let mut c = ModelCircuit::new(
@@ -182,23 +194,21 @@ pub(super) fn check_with(
     )
     .with_trace(Arc::new(trace.clone()));
     c.tamper = tamper;
-    let instances = ModelCircuit::instances(g, &trace);
+    let mut claimed = trace;
+    if let Some((i, v)) = output {
+        let out = &mut claimed.values[g.outputs[0]];
+        let mut data = out.data().to_vec();
+        data[i] = v;
+        *out = Tensor::new(out.shape().to_vec(), data).unwrap();
+    }
+    let instances = ModelCircuit::instances(g, &claimed);
     let prover = MockProver::run(p.k, &c, vec![instances]).map_err(|e| format!("{e:?}"))?;
     prover.verify().map_err(|e| format!("{e:?}"))
 }
 
 /// The row of the `n`-th placement `what` of node `node`.
 pub(super) fn row_of(g: &Graph, node: usize, what: &str, n: usize) -> usize {
-    let p = plan(g, &TB).unwrap();
-    let tables = TableSet::for_graph(g, &TB);
-    let report = lay_out(&mut DryRun::default(), g, p.lanes, &tables, None).unwrap();
-    report
-        .placements
-        .iter()
-        .filter(|pl| pl.node == node && pl.what == what)
-        .nth(n)
-        .map(|pl| pl.row)
-        .unwrap()
+    rows_of(g, node, what)[n]
 }
 
 /// The copy classes of a layout: forging a value means forging every copy of it too, so that
