@@ -206,3 +206,48 @@ fn gelu_is_the_line_above_its_table_and_a_forged_line_fails() {
         &["table A", "table B", "\"range\""],
     );
 }
+
+#[test]
+fn a_remainder_wider_than_a_limb_is_split_and_its_high_part_bounded() {
+    // x → Rescale(shift 12) with 8-bit limbs: r = r0 + 2^8·r1, r1 < 2^4 checked in its slot.
+    let s = vec![1, 2];
+    let g = graph(
+        vec![
+            node("x", Op::Input(Input { index: 0 }), vec![], s.clone(), 20),
+            node(
+                "rs",
+                Op::Rescale(Rescale::uniform(12, TableFn::Identity)),
+                vec![0],
+                s.clone(),
+                9,
+            ),
+        ],
+        vec![0],
+        1,
+    );
+    let x = vec![Tensor::new(s, vec![300_000, -123_456]).unwrap()];
+    run(&g, &x, vec![], None).unwrap();
+    let q = eval(&g, &TB, &x).unwrap().values[1].data()[0];
+    let r = 300_000 + 2048 - (q << 12);
+    let (r0, r1) = (r & 255, r >> 8);
+    let slot = rows_of(&g, 1, "remainder")[0];
+    let row = rows_of(&g, 1, "rescale")[0];
+    let unit = rows_of(&g, 1, "range")[0];
+    // q − 1 needs a remainder of r + 2^12, i.e. r1 + 16: every identity holds (the arith row
+    // taking r1 out of the accumulator, the rescale, the range unit of q − 1) and r1 + 16 is
+    // a limb, but 2^4·(r1 + 16) leaves the range table.
+    let mut cells = vec![
+        (Adv::Q, slot, r1 + 16),
+        (Adv::F, slot, r1 + 16),
+        (Adv::Acc, row, 300_000 - 256 * (r1 + 16)),
+        (Adv::R, row, r0),
+    ];
+    cells.extend(unit_cells(unit, q - 1, 2));
+    let forged = forge(&g, &cells);
+    let err = run(&g, &x, forged, Some((0, q - 1))).unwrap_err();
+    fails_only(
+        &err,
+        "table B",
+        &["table A", "\"rescale\"", "\"arith\"", "\"range\""],
+    );
+}
