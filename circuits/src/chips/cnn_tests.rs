@@ -4,7 +4,8 @@
 use zkinfer_ir::{eval, Graph, Input, Op, Rescale, TableFn, Tensor, Windows};
 
 use super::tests::{
-    assert_fails, check, forge, graph, node, rows_of, t, unit_cells, unsigned_cells, value_at, TB,
+    assert_fails, check, check_with, forge, forge_with, graph, node, rows_of, rows_with, t,
+    unit_cells, unsigned_cells, value_at, TB,
 };
 use crate::grid::{Adv, Tamper};
 
@@ -65,6 +66,39 @@ fn max_chip_accepts_the_true_maximum_only() {
         err.contains("Equality constraint not satisfied") && !err.contains("table B"),
         "{err}"
     );
+}
+
+#[test]
+fn a_gap_of_one_limb_is_one_lookup_that_rejects_a_negative_gap() {
+    // With 10-bit limbs the 9-bit activation range fits one limb: each gap m − z_i is checked
+    // by one lookup of (d, d) in the range table, in a rescale slot of its own.
+    let tb = zkinfer_ir::TableBounds {
+        limb_bits: 10,
+        ..TB
+    };
+    let z = [3, 9, -2, 5];
+    let (g, x) = window_graph(max_op(), z);
+    check_with(&g, &x, tb, vec![]).unwrap();
+    assert!(rows_with(&g, &tb, 1, "range").len() == 4);
+    // m = 8: the gap of 9 is −1, consistent in the gap row, its lookup slot and the product
+    // chain; the range lookup of its slot (lookup A) rejects it (and no gap being 0, the
+    // product check too).
+    let gaps = rows_with(&g, &tb, 1, "arith");
+    let slots = rows_with(&g, &tb, 1, "range");
+    let prods = rows_with(&g, &tb, 1, "max.prod");
+    let mut cells = vec![(Adv::X(0), rows_with(&g, &tb, 1, "max.m")[0], 8)];
+    let mut prod = 1i64;
+    for (i, &zi) in z.iter().enumerate() {
+        let d = 8 - zi;
+        cells.push((Adv::Acc, gaps[i], d));
+        cells.push((Adv::F, slots[i], d));
+        prod *= d;
+        if i > 0 {
+            cells.push((Adv::Acc, prods[i - 1], prod));
+        }
+    }
+    let err = check_with(&g, &x, tb, forge_with(&g, &tb, &cells)).unwrap_err();
+    assert!(err.contains("table A") && !err.contains("table B"), "{err}");
 }
 
 #[test]

@@ -226,7 +226,12 @@ pub(super) fn copies(g: &Graph, tb: &TableBounds) -> Vec<(crate::AdvCell, crate:
 
 /// Tampers `(col, row)` and every cell copy-constrained to it.
 pub(super) fn forge(g: &Graph, cells: &[(Adv, usize, i64)]) -> Vec<Tamper> {
-    let pairs = copies(g, &TB);
+    forge_with(g, &TB, cells)
+}
+
+/// [`forge`] in the layout with table extents `tb`.
+pub(super) fn forge_with(g: &Graph, tb: &TableBounds, cells: &[(Adv, usize, i64)]) -> Vec<Tamper> {
+    let pairs = copies(g, tb);
     let mut out = Vec::new();
     for &(col, row, value) in cells {
         let mut class = vec![(col, row)];
@@ -248,8 +253,13 @@ pub(super) fn forge(g: &Graph, cells: &[(Adv, usize, i64)]) -> Vec<Tamper> {
 }
 
 pub(super) fn rows_of(g: &Graph, node: usize, what: &str) -> Vec<usize> {
-    let p = plan(g, &TB).unwrap();
-    let tables = TableSet::for_graph(g, &TB);
+    rows_with(g, &TB, node, what)
+}
+
+/// [`rows_of`] in the layout with table extents `tb`.
+pub(super) fn rows_with(g: &Graph, tb: &TableBounds, node: usize, what: &str) -> Vec<usize> {
+    let p = plan(g, tb).unwrap();
+    let tables = TableSet::for_graph(g, tb);
     let report = lay_out(&mut DryRun::default(), g, p.lanes, &tables, None).unwrap();
     report
         .placements
