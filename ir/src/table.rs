@@ -216,6 +216,26 @@ pub enum MapFn {
     Pow {
         exponent_bits: u32,
     },
+    /// `ln(1 + e^x)`.
+    Softplus,
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `x · tanh(softplus(x))`.
+    Mish,
+    /// `x · min(max(x + 3, 0), 6) / 6`.
+    HardSwish,
+    /// `x` for `x > 0`, `alpha · (e^x − 1)` below (Elu).
+    Elu {
+        alpha_bits: u32,
+    },
+    /// `max(0, x) + min(0, alpha · (e^(x/alpha) − 1))` (Celu).
+    Celu {
+        alpha_bits: u32,
+    },
+    /// `x` for `x > alpha`, 0 otherwise (ThresholdedRelu).
+    Thresholded {
+        alpha_bits: u32,
+    },
 }
 
 impl MapFn {
@@ -228,6 +248,53 @@ impl MapFn {
     pub fn pow(exponent: f32) -> Self {
         MapFn::Pow {
             exponent_bits: exponent.to_bits(),
+        }
+    }
+
+    pub fn elu(alpha: f32) -> Self {
+        MapFn::Elu {
+            alpha_bits: alpha.to_bits(),
+        }
+    }
+
+    pub fn celu(alpha: f32) -> Self {
+        MapFn::Celu {
+            alpha_bits: alpha.to_bits(),
+        }
+    }
+
+    pub fn thresholded(alpha: f32) -> Self {
+        MapFn::Thresholded {
+            alpha_bits: alpha.to_bits(),
+        }
+    }
+
+    /// Functions that are 0 or a constant below some input and the identity above another
+    /// (GELU, softplus, Mish, HardSwish, Elu, Celu, ThresholdedRelu): their table stops at
+    /// both thresholds, and above it the circuit outputs the line `x`.
+    pub fn identity_above(&self) -> bool {
+        matches!(
+            self,
+            MapFn::Gelu
+                | MapFn::GeluTanh
+                | MapFn::Softplus
+                | MapFn::Mish
+                | MapFn::HardSwish
+                | MapFn::Elu { .. }
+                | MapFn::Celu { .. }
+                | MapFn::Thresholded { .. }
+        )
+    }
+
+    /// Where the function's negative side stops moving away from its limit at −∞ (its
+    /// minimum for the functions that dip), in input units: the search for its lower
+    /// threshold runs left of it.
+    fn turn(&self) -> f64 {
+        match self {
+            MapFn::Gelu | MapFn::GeluTanh => -0.76,
+            MapFn::Mish => -1.2,
+            MapFn::HardSwish => -1.5,
+            _ => 0.0,
         }
     }
 
@@ -260,6 +327,22 @@ impl MapFn {
                 }
             }
             MapFn::Pow { exponent_bits } => v.powf(f32::from_bits(exponent_bits) as f64),
+            MapFn::Softplus => softplus(v),
+            MapFn::Softsign => v / (1.0 + v.abs()),
+            MapFn::Mish => v * softplus(v).tanh(),
+            MapFn::HardSwish => v * (v + 3.0).clamp(0.0, 6.0) / 6.0,
+            MapFn::Elu { alpha_bits } => match v > 0.0 {
+                true => v,
+                false => f32::from_bits(alpha_bits) as f64 * (v.exp() - 1.0),
+            },
+            MapFn::Celu { alpha_bits } => {
+                let a = f32::from_bits(alpha_bits) as f64;
+                v.max(0.0) + (a * ((v / a).exp() - 1.0)).min(0.0)
+            }
+            MapFn::Thresholded { alpha_bits } => match v > f32::from_bits(alpha_bits) as f64 {
+                true => v,
+                false => 0.0,
+            },
         }
     }
 
@@ -274,7 +357,23 @@ impl MapFn {
             MapFn::Gelu | MapFn::GeluTanh => "gelu",
             MapFn::LeakyRelu { .. } => "leaky_relu",
             MapFn::Pow { .. } => "pow",
+            MapFn::Softplus => "softplus",
+            MapFn::Softsign => "softsign",
+            MapFn::Mish => "mish",
+            MapFn::HardSwish => "hardswish",
+            MapFn::Elu { .. } => "elu",
+            MapFn::Celu { .. } => "celu",
+            MapFn::Thresholded { .. } => "thresholded_relu",
         }
+    }
+}
+
+/// `ln(1 + e^x)` without overflow for large `x`.
+fn softplus(x: f64) -> f64 {
+    if x > 30.0 {
+        x
+    } else {
+        x.exp().ln_1p()
     }
 }
 
@@ -329,9 +428,10 @@ impl TableFn {
             TableFn::Sigmoid { .. }
             | TableFn::Clip { .. }
             | TableFn::Map {
-                g: MapFn::Tanh | MapFn::Erf | MapFn::Gelu | MapFn::GeluTanh,
+                g: MapFn::Tanh | MapFn::Erf,
                 ..
             } => Saturation::Both,
+            TableFn::Map { g, .. } if g.identity_above() => Saturation::Both,
             _ => Saturation::None,
         }
     }
@@ -387,11 +487,11 @@ impl TableFn {
     pub fn slope_above(&self) -> i64 {
         match *self {
             TableFn::Map {
-                g: MapFn::Gelu | MapFn::GeluTanh,
+                g,
                 in_scale,
                 out_scale,
                 ..
-            } => 1i64 << out_scale.saturating_sub(in_scale),
+            } if g.identity_above() => 1i64 << out_scale.saturating_sub(in_scale),
             _ => 0,
         }
     }
@@ -413,10 +513,7 @@ impl TableFn {
         // the part left of 0 where the function is monotone (GELU dips to its minimum at
         // x ≈ −0.752 and rises again to 0).
         let turn = match self {
-            TableFn::Map {
-                g: MapFn::Gelu | MapFn::GeluTanh,
-                ..
-            } => -((0.76 * unit).ceil() as i64),
+            TableFn::Map { g, .. } => -((-g.turn() * unit).ceil() as i64),
             _ => 0,
         };
         let (mut lo, mut hi) = (far, turn);
@@ -646,6 +743,38 @@ mod tests {
         assert!(min > -1024 && max < 1024, "{min}..{max}");
         for x in -(1i64 << 14)..(1 << 14) {
             assert_eq!(gelu.output(x, &b), gelu.apply(x), "gelu at {x}");
+        }
+    }
+
+    #[test]
+    fn functions_that_turn_into_the_identity_are_exact_beyond_their_tables() {
+        let b = TableBounds {
+            neg: 1 << 13,
+            pos: 1 << 13,
+            exp: 1,
+            limb_bits: 10,
+        };
+        for g in [
+            MapFn::Softplus,
+            MapFn::Mish,
+            MapFn::HardSwish,
+            MapFn::elu(1.0),
+            MapFn::elu(0.5),
+            MapFn::celu(2.0),
+            MapFn::thresholded(1.5),
+            MapFn::GeluTanh,
+        ] {
+            let f = TableFn::Map {
+                g,
+                in_scale: 6,
+                out_scale: 8,
+                extent: None,
+            };
+            let (min, max) = f.domain(&b);
+            assert!(max - min < 2000, "{}: {min}..{max}", g.name());
+            for x in -(1i64 << 13)..(1 << 13) {
+                assert_eq!(f.output(x, &b), f.apply(x), "{} at {x}", g.name());
+            }
         }
     }
 

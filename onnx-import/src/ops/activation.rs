@@ -171,6 +171,70 @@ pub fn neg(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     Ok(vec![combine(ctx, Kind::Mul, x, scalar(-1.0)?, false)?])
 }
 
+pub fn softplus(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    map(ctx, MapFn::Softplus)
+}
+
+pub fn softsign(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    map(ctx, MapFn::Softsign)
+}
+
+pub fn mish(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    map(ctx, MapFn::Mish)
+}
+
+pub fn hard_swish(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    map(ctx, MapFn::HardSwish)
+}
+
+pub fn elu(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let alpha = ctx.attr_float("alpha", 1.0);
+    map(ctx, MapFn::elu(alpha))
+}
+
+pub fn celu(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let alpha = ctx.attr_float("alpha", 1.0);
+    if alpha <= 0.0 {
+        return Err(format!("alpha {alpha} must be positive"));
+    }
+    map(ctx, MapFn::celu(alpha))
+}
+
+pub fn thresholded_relu(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let alpha = ctx.attr_float("alpha", 1.0);
+    map(ctx, MapFn::thresholded(alpha))
+}
+
+/// Selu: `gamma · elu_alpha(x)`, one Elu table then a constant product.
+pub fn selu(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let alpha = ctx.attr_float("alpha", 1.673_263_2);
+    let gamma = ctx.attr_float("gamma", 1.050_701);
+    let e = map(ctx, MapFn::elu(alpha))?.remove(0);
+    Ok(vec![combine(
+        ctx,
+        Kind::Mul,
+        e,
+        scalar(gamma as f64)?,
+        false,
+    )?])
+}
+
+/// HardSigmoid: `clip(alpha·x + beta, 0, 1)`, an affine map then a clip.
+pub fn hard_sigmoid(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let alpha = ctx.attr_float("alpha", 0.2) as f64;
+    let beta = ctx.attr_float("beta", 0.5) as f64;
+    let x = ctx.input(0)?.clone();
+    let ax = combine(ctx, Kind::Mul, x, scalar(alpha)?, false)?;
+    let y = combine(ctx, Kind::Add, ax, scalar(beta)?, false)?;
+    Ok(vec![match y {
+        Value::Const(t) => Value::Const(t.map(|v| v.clamp(0.0, 1.0))),
+        Value::Node(n) => {
+            let shape = ctx.graph.nodes[n].shape.clone();
+            ctx.add(FloatOp::Clip { lo: 0.0, hi: 1.0 }, vec![n], shape)
+        }
+    }])
+}
+
 pub fn leaky_relu(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let alpha = ctx.attr_float("alpha", 0.01);
     map(ctx, MapFn::leaky_relu(alpha))
