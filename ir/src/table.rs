@@ -236,6 +236,21 @@ pub enum MapFn {
     Thresholded {
         alpha_bits: u32,
     },
+    /// The natural logarithm (−∞ and NaN, outside the domain, map to 0).
+    Log,
+    /// `1 / x` (±∞ at 0 maps to 0).
+    Reciprocal,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Asinh,
+    Acosh,
+    Atanh,
 }
 
 impl MapFn {
@@ -343,6 +358,19 @@ impl MapFn {
                 true => v,
                 false => 0.0,
             },
+            MapFn::Log => v.ln(),
+            MapFn::Reciprocal => 1.0 / v,
+            MapFn::Sin => v.sin(),
+            MapFn::Cos => v.cos(),
+            MapFn::Tan => v.tan(),
+            MapFn::Asin => v.asin(),
+            MapFn::Acos => v.acos(),
+            MapFn::Atan => v.atan(),
+            MapFn::Sinh => v.sinh(),
+            MapFn::Cosh => v.cosh(),
+            MapFn::Asinh => v.asinh(),
+            MapFn::Acosh => v.acosh(),
+            MapFn::Atanh => v.atanh(),
         }
     }
 
@@ -364,6 +392,19 @@ impl MapFn {
             MapFn::Elu { .. } => "elu",
             MapFn::Celu { .. } => "celu",
             MapFn::Thresholded { .. } => "thresholded_relu",
+            MapFn::Log => "log",
+            MapFn::Reciprocal => "reciprocal",
+            MapFn::Sin => "sin",
+            MapFn::Cos => "cos",
+            MapFn::Tan => "tan",
+            MapFn::Asin => "asin",
+            MapFn::Acos => "acos",
+            MapFn::Atan => "atan",
+            MapFn::Sinh => "sinh",
+            MapFn::Cosh => "cosh",
+            MapFn::Asinh => "asinh",
+            MapFn::Acosh => "acosh",
+            MapFn::Atanh => "atanh",
         }
     }
 }

@@ -171,6 +171,28 @@ pub fn neg(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     Ok(vec![combine(ctx, Kind::Mul, x, scalar(-1.0)?, false)?])
 }
 
+/// The elementwise functions tabulated over their calibrated input extent: Log, Reciprocal,
+/// and the trigonometric and hyperbolic functions and their inverses.
+pub fn extent_fn(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let g = match ctx.node.op_type.as_str() {
+        "Log" => MapFn::Log,
+        "Reciprocal" => MapFn::Reciprocal,
+        "Sin" => MapFn::Sin,
+        "Cos" => MapFn::Cos,
+        "Tan" => MapFn::Tan,
+        "Asin" => MapFn::Asin,
+        "Acos" => MapFn::Acos,
+        "Atan" => MapFn::Atan,
+        "Sinh" => MapFn::Sinh,
+        "Cosh" => MapFn::Cosh,
+        "Asinh" => MapFn::Asinh,
+        "Acosh" => MapFn::Acosh,
+        "Atanh" => MapFn::Atanh,
+        other => return Err(format!("internal: {other} is not a tabulated function")),
+    };
+    map(ctx, g)
+}
+
 pub fn softplus(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     map(ctx, MapFn::Softplus)
 }

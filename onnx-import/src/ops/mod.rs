@@ -89,6 +89,8 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Neg" => activation::neg,
         "LeakyRelu" => activation::leaky_relu,
         "Softplus" => activation::softplus,
+        "Log" | "Reciprocal" | "Sin" | "Cos" | "Tan" | "Asin" | "Acos" | "Atan" | "Sinh"
+        | "Cosh" | "Asinh" | "Acosh" | "Atanh" => activation::extent_fn,
         "Softsign" => activation::softsign,
         "Mish" => activation::mish,
         "HardSwish" => activation::hard_swish,
