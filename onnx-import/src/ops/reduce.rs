@@ -1,9 +1,28 @@
-//! ReduceSum, ReduceMean, ReduceMax and ArgMax over constant axes.
+//! ReduceSum, ReduceMean, ReduceMax, ReduceMin, the norms and log-sums, and ArgMax over
+//! constant axes.
 
-use zkinfer_ir::strides;
+use zkinfer_ir::{strides, MapFn, Tensor};
 
+use super::arith::{combine, Kind};
 use super::{axis, Ctx, Value};
 use crate::float::FloatOp;
+
+/// `g` applied to every element of `v`.
+fn apply(ctx: &mut Ctx<'_>, v: Value, g: MapFn) -> Value {
+    match v {
+        Value::Const(t) => Value::Const(t.map(|&x| g.apply(x))),
+        Value::Node(x) => {
+            let shape = ctx.graph.nodes[x].shape.clone();
+            ctx.add(FloatOp::Map(g), vec![x], shape)
+        }
+    }
+}
+
+/// `v · c` for a constant `c`.
+fn times(ctx: &mut Ctx<'_>, v: Value, c: f64) -> Result<Value, String> {
+    let c = Tensor::new(vec![], vec![c]).map_err(|e| e.to_string())?;
+    combine(ctx, Kind::Mul, v, Value::Const(c), false)
+}
 
 /// The reduced axes: from input 1 (opset 13+ for ReduceSum, 18+ for the others) or the
 /// `axes` attribute; none means all unless `noop_with_empty_axes`.
@@ -71,9 +90,35 @@ fn reduce(ctx: &mut Ctx<'_>, kind: &str) -> Result<Vec<Value>, String> {
     let xs = ctx.shape_of(&v);
     let keepdims = ctx.attr_int("keepdims", 1) != 0;
     let Some(axes) = reduce_axes(ctx, xs.len())? else {
-        return Ok(vec![v]);
+        // No axes to reduce: the elementwise part alone.
+        return Ok(vec![match kind {
+            "l1" => apply(ctx, v, MapFn::Abs),
+            "l2" => apply(ctx, v, MapFn::Abs),
+            "sum_square" => combine(ctx, Kind::Mul, v.clone(), v, false)?,
+            "log_sum" => apply(ctx, v, MapFn::Log),
+            _ => v,
+        }]);
     };
     let (shape, windows) = reduce_windows(&xs, &axes, keepdims);
+    // The elementwise part before the sum, and after it.
+    let (v, after) = match kind {
+        "l1" => (apply(ctx, v, MapFn::Abs), None),
+        "l2" => (
+            combine(ctx, Kind::Mul, v.clone(), v, false)?,
+            Some(MapFn::Sqrt),
+        ),
+        "sum_square" => (combine(ctx, Kind::Mul, v.clone(), v, false)?, None),
+        "log_sum" => (v, Some(MapFn::Log)),
+        "log_sum_exp" => (apply(ctx, v, MapFn::Exp), Some(MapFn::Log)),
+        _ => (v, None),
+    };
+    if kind == "min" {
+        // min x = −max(−x).
+        let negated = times(ctx, v, -1.0)?;
+        let x = ctx.as_node(negated);
+        let m = ctx.add(FloatOp::Max(windows), vec![x], shape);
+        return Ok(vec![times(ctx, m, -1.0)?]);
+    }
     let x = ctx.as_node(v);
     if kind == "max" {
         return Ok(vec![ctx.add(FloatOp::Max(windows), vec![x], shape)]);
@@ -87,11 +132,35 @@ fn reduce(ctx: &mut Ctx<'_>, kind: &str) -> Result<Vec<Value>, String> {
         return Ok(vec![super::cnn::mean(ctx, x, terms, counts, shape)?]);
     }
     let bias = vec![0.0; terms.len()];
-    Ok(vec![ctx.add(
-        FloatOp::Linear { terms, bias },
-        vec![x],
-        shape,
-    )])
+    let sum = ctx.add(FloatOp::Linear { terms, bias }, vec![x], shape);
+    Ok(vec![match after {
+        Some(g) => apply(ctx, sum, g),
+        None => sum,
+    }])
+}
+
+pub fn reduce_min(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    reduce(ctx, "min")
+}
+
+pub fn reduce_l1(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    reduce(ctx, "l1")
+}
+
+pub fn reduce_l2(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    reduce(ctx, "l2")
+}
+
+pub fn reduce_sum_square(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    reduce(ctx, "sum_square")
+}
+
+pub fn reduce_log_sum(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    reduce(ctx, "log_sum")
+}
+
+pub fn reduce_log_sum_exp(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    reduce(ctx, "log_sum_exp")
 }
 
 pub fn reduce_sum(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
