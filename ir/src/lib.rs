@@ -5,7 +5,9 @@
 mod artifact;
 mod error;
 mod eval;
+mod exp_split;
 mod graph;
+mod mapfn;
 mod op;
 mod packing;
 mod settings;

@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::exp_split::{ExpSplit, EXP_GUARD_BITS};
+pub use crate::mapfn::{erf, MapFn};
+
 /// The calibrated extents of activations, and the width of the circuit's range-check limbs.
 ///
 /// Activations are signed values of `mag_bits()` magnitude bits: `x ∈ [-2^m, 2^m)` with
@@ -99,88 +102,6 @@ pub enum TableFn {
     },
 }
 
-/// Guard bits of the two halves of the softmax exponential over its output.
-pub const EXP_GUARD_BITS: u32 = 2;
-
-/// The softmax exponential `e(c) = round(exp(−c / 2^in) · 2^out)` for `c ∈ [0, cmax]`, split
-/// as `c = a·2^j + b` into two small tables, `exp(−a·2^j)` and `exp(−b)`, each with
-/// [`EXP_GUARD_BITS`] more output bits: `e = round(T_hi(a)·T_lo(b) / 2^(out + 2·guard))`. Both
-/// tables have about `√cmax` rows, so the exponential's input resolution costs little. From
-/// `cmax` on (where `T_hi` is below half a unit) `e` is 0, and the circuit clamps there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExpSplit {
-    pub in_scale: u32,
-    pub out_scale: u32,
-    /// Bits of `b`.
-    pub j: u32,
-    /// The last `a`: `T_hi(amax) < 2^(guard−1)`, so `e = 0` from `c = amax·2^j` on.
-    pub amax: i64,
-}
-
-impl ExpSplit {
-    pub fn new(in_scale: u32, out_scale: u32) -> Self {
-        let guard = EXP_GUARD_BITS;
-        // Where exp(−d)·2^(out+guard) drops below 2^(guard−1): d = (out + 1)·ln 2.
-        let zero = (f64::from(out_scale + 1) * std::f64::consts::LN_2 * (1u64 << in_scale) as f64)
-            .ceil()
-            .max(2.0);
-        let j = ((zero.log2() / 2.0).ceil() as u32).max(1);
-        let hi = |a: i64| Self::part(in_scale, out_scale + guard, j, a);
-        let mut amax = 0i64;
-        while hi(amax) >= 1 << (guard - 1) {
-            amax += 1;
-        }
-        Self {
-            in_scale,
-            out_scale,
-            j,
-            amax,
-        }
-    }
-
-    fn part(in_scale: u32, out_scale: u32, step: u32, x: i64) -> i64 {
-        let v = (x << step) as f64 / (1u64 << in_scale) as f64;
-        ((-v).exp() * (1u64 << out_scale) as f64).round() as i64
-    }
-
-    /// The table of `T_hi(a)`, `a ∈ [0, amax]`.
-    pub fn hi(&self) -> TableFn {
-        TableFn::ExpPart {
-            in_scale: self.in_scale,
-            out_scale: self.out_scale + EXP_GUARD_BITS,
-            step: self.j,
-            len: self.amax + 1,
-        }
-    }
-
-    /// The table of `T_lo(b)`, `b ∈ [0, 2^j)`.
-    pub fn lo(&self) -> TableFn {
-        TableFn::ExpPart {
-            in_scale: self.in_scale,
-            out_scale: self.out_scale + EXP_GUARD_BITS,
-            step: 0,
-            len: 1 << self.j,
-        }
-    }
-
-    /// The clamp point: `e(c) = 0` for `c ≥ cmax`.
-    pub fn cmax(&self) -> i64 {
-        self.amax << self.j
-    }
-
-    /// The shift of the product `T_hi·T_lo` down to the output scale.
-    pub fn shift(&self) -> u32 {
-        self.out_scale + 2 * EXP_GUARD_BITS
-    }
-
-    /// `e(c)` for `c ∈ [0, cmax]`.
-    pub fn apply(&self, c: i64) -> i64 {
-        let (a, b) = (c >> self.j, c & ((1 << self.j) - 1));
-        let p = self.hi().apply(a) * self.lo().apply(b);
-        (p + (1 << (self.shift() - 1))) >> self.shift()
-    }
-}
-
 /// Where a function's input goes outside its table: clamped into the table (the output
 /// saturates exactly, and the comparison is proven), or refused (the table covers the whole
 /// activation range).
@@ -191,253 +112,6 @@ pub enum Saturation {
     /// Inputs on either side take the value at the nearer end (for GELU above its table,
     /// the line through it: see [`TableFn::slope_above`]).
     Both,
-}
-
-/// The float functions of [`TableFn::Map`]. Parameters are stored as `f32` bit patterns so
-/// that functions can be compared and hashed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "g", rename_all = "snake_case")]
-pub enum MapFn {
-    Tanh,
-    Exp,
-    Sqrt,
-    Erf,
-    Abs,
-    Sign,
-    /// `x · Φ(x)` with the exact normal CDF (`Gelu`, approximate = none).
-    Gelu,
-    /// The tanh approximation of GELU (`Gelu`, approximate = tanh).
-    GeluTanh,
-    /// `x` for `x ≥ 0`, `alpha · x` below.
-    LeakyRelu {
-        alpha_bits: u32,
-    },
-    /// `x^exponent` (NaN, for a negative base and a fractional exponent, maps to 0).
-    Pow {
-        exponent_bits: u32,
-    },
-    /// `ln(1 + e^x)`.
-    Softplus,
-    /// `x / (1 + |x|)`.
-    Softsign,
-    /// `x · tanh(softplus(x))`.
-    Mish,
-    /// `x · min(max(x + 3, 0), 6) / 6`.
-    HardSwish,
-    /// `x` for `x > 0`, `alpha · (e^x − 1)` below (Elu).
-    Elu {
-        alpha_bits: u32,
-    },
-    /// `max(0, x) + min(0, alpha · (e^(x/alpha) − 1))` (Celu).
-    Celu {
-        alpha_bits: u32,
-    },
-    /// `x` for `x > alpha`, 0 otherwise (ThresholdedRelu).
-    Thresholded {
-        alpha_bits: u32,
-    },
-    /// The natural logarithm (−∞ and NaN, outside the domain, map to 0).
-    Log,
-    /// `1 / x` (±∞ at 0 maps to 0).
-    Reciprocal,
-    Sin,
-    Cos,
-    Tan,
-    Asin,
-    Acos,
-    Atan,
-    Sinh,
-    Cosh,
-    Asinh,
-    Acosh,
-    Atanh,
-}
-
-impl MapFn {
-    pub fn leaky_relu(alpha: f32) -> Self {
-        MapFn::LeakyRelu {
-            alpha_bits: alpha.to_bits(),
-        }
-    }
-
-    pub fn pow(exponent: f32) -> Self {
-        MapFn::Pow {
-            exponent_bits: exponent.to_bits(),
-        }
-    }
-
-    pub fn elu(alpha: f32) -> Self {
-        MapFn::Elu {
-            alpha_bits: alpha.to_bits(),
-        }
-    }
-
-    pub fn celu(alpha: f32) -> Self {
-        MapFn::Celu {
-            alpha_bits: alpha.to_bits(),
-        }
-    }
-
-    pub fn thresholded(alpha: f32) -> Self {
-        MapFn::Thresholded {
-            alpha_bits: alpha.to_bits(),
-        }
-    }
-
-    /// Functions that are 0 or a constant below some input and the identity above another
-    /// (GELU, softplus, Mish, HardSwish, Elu, Celu, ThresholdedRelu): their table stops at
-    /// both thresholds, and above it the circuit outputs the line `x`.
-    pub fn identity_above(&self) -> bool {
-        matches!(
-            self,
-            MapFn::Gelu
-                | MapFn::GeluTanh
-                | MapFn::Softplus
-                | MapFn::Mish
-                | MapFn::HardSwish
-                | MapFn::Elu { .. }
-                | MapFn::Celu { .. }
-                | MapFn::Thresholded { .. }
-        )
-    }
-
-    /// Where the function's negative side stops moving away from its limit at −∞ (its
-    /// minimum for the functions that dip), in input units: the search for its lower
-    /// threshold runs left of it.
-    fn turn(&self) -> f64 {
-        match self {
-            MapFn::Gelu | MapFn::GeluTanh => -0.76,
-            MapFn::Mish => -1.2,
-            MapFn::HardSwish => -1.5,
-            _ => 0.0,
-        }
-    }
-
-    pub fn apply(&self, v: f64) -> f64 {
-        match *self {
-            MapFn::Tanh => v.tanh(),
-            MapFn::Exp => v.exp(),
-            MapFn::Sqrt => v.sqrt(),
-            MapFn::Erf => erf(v),
-            MapFn::Abs => v.abs(),
-            MapFn::Gelu => 0.5 * v * (1.0 + erf(v / std::f64::consts::SQRT_2)),
-            MapFn::GeluTanh => {
-                let c = (2.0 / std::f64::consts::PI).sqrt();
-                0.5 * v * (1.0 + (c * (v + 0.044_715 * v * v * v)).tanh())
-            }
-            MapFn::Sign => {
-                if v > 0.0 {
-                    1.0
-                } else if v < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                }
-            }
-            MapFn::LeakyRelu { alpha_bits } => {
-                if v >= 0.0 {
-                    v
-                } else {
-                    f32::from_bits(alpha_bits) as f64 * v
-                }
-            }
-            MapFn::Pow { exponent_bits } => v.powf(f32::from_bits(exponent_bits) as f64),
-            MapFn::Softplus => softplus(v),
-            MapFn::Softsign => v / (1.0 + v.abs()),
-            MapFn::Mish => v * softplus(v).tanh(),
-            MapFn::HardSwish => v * (v + 3.0).clamp(0.0, 6.0) / 6.0,
-            MapFn::Elu { alpha_bits } => match v > 0.0 {
-                true => v,
-                false => f32::from_bits(alpha_bits) as f64 * (v.exp() - 1.0),
-            },
-            MapFn::Celu { alpha_bits } => {
-                let a = f32::from_bits(alpha_bits) as f64;
-                v.max(0.0) + (a * ((v / a).exp() - 1.0)).min(0.0)
-            }
-            MapFn::Thresholded { alpha_bits } => match v > f32::from_bits(alpha_bits) as f64 {
-                true => v,
-                false => 0.0,
-            },
-            MapFn::Log => v.ln(),
-            MapFn::Reciprocal => 1.0 / v,
-            MapFn::Sin => v.sin(),
-            MapFn::Cos => v.cos(),
-            MapFn::Tan => v.tan(),
-            MapFn::Asin => v.asin(),
-            MapFn::Acos => v.acos(),
-            MapFn::Atan => v.atan(),
-            MapFn::Sinh => v.sinh(),
-            MapFn::Cosh => v.cosh(),
-            MapFn::Asinh => v.asinh(),
-            MapFn::Acosh => v.acosh(),
-            MapFn::Atanh => v.atanh(),
-        }
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            MapFn::Tanh => "tanh",
-            MapFn::Exp => "exp",
-            MapFn::Sqrt => "sqrt",
-            MapFn::Erf => "erf",
-            MapFn::Abs => "abs",
-            MapFn::Sign => "sign",
-            MapFn::Gelu | MapFn::GeluTanh => "gelu",
-            MapFn::LeakyRelu { .. } => "leaky_relu",
-            MapFn::Pow { .. } => "pow",
-            MapFn::Softplus => "softplus",
-            MapFn::Softsign => "softsign",
-            MapFn::Mish => "mish",
-            MapFn::HardSwish => "hardswish",
-            MapFn::Elu { .. } => "elu",
-            MapFn::Celu { .. } => "celu",
-            MapFn::Thresholded { .. } => "thresholded_relu",
-            MapFn::Log => "log",
-            MapFn::Reciprocal => "reciprocal",
-            MapFn::Sin => "sin",
-            MapFn::Cos => "cos",
-            MapFn::Tan => "tan",
-            MapFn::Asin => "asin",
-            MapFn::Acos => "acos",
-            MapFn::Atan => "atan",
-            MapFn::Sinh => "sinh",
-            MapFn::Cosh => "cosh",
-            MapFn::Asinh => "asinh",
-            MapFn::Acosh => "acosh",
-            MapFn::Atanh => "atanh",
-        }
-    }
-}
-
-/// `ln(1 + e^x)` without overflow for large `x`.
-fn softplus(x: f64) -> f64 {
-    if x > 30.0 {
-        x
-    } else {
-        x.exp().ln_1p()
-    }
-}
-
-/// The error function, from the Chebyshev fit of `erfc` in Numerical Recipes (`erfcc`,
-/// fractional error below 1.2e-7, far under the tables' output resolution). Plain `f64`
-/// arithmetic, so every build computes the same table.
-pub fn erf(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let erfc = t * poly.exp();
-    if x >= 0.0 {
-        1.0 - erfc
-    } else {
-        erfc - 1.0
-    }
 }
 
 /// Search limit for saturation thresholds, in units of the table's input resolution: the
@@ -501,10 +175,7 @@ impl TableFn {
                         } => *e,
                         _ => signed,
                     },
-                    Saturation::Both => (
-                        self.lower_threshold(*in_scale),
-                        self.upper_threshold(*in_scale) + 1,
-                    ),
+                    Saturation::Both => self.saturated_interval(*in_scale),
                 }
             }
             TableFn::Identity | TableFn::Relu | TableFn::Negative => signed,
@@ -546,6 +217,25 @@ impl TableFn {
 
     /// The largest `x ≤ 0` such that `f` is constant on `(-∞, x]` (the function's value at
     /// −∞, rounded, is reached there and kept: the functions are monotone beyond it).
+    /// `[lower threshold, upper threshold + 1)`: a search of about 40 evaluations of the
+    /// float function, asked for every element the evaluator and the layout see, so each
+    /// thread keeps the answers.
+    fn saturated_interval(&self, in_scale: u32) -> (i64, i64) {
+        thread_local! {
+            static KNOWN: std::cell::RefCell<std::collections::HashMap<TableFn, (i64, i64)>> =
+                Default::default();
+        }
+        if let Some(known) = KNOWN.with(|k| k.borrow().get(self).copied()) {
+            return known;
+        }
+        let interval = (
+            self.lower_threshold(in_scale),
+            self.upper_threshold(in_scale) + 1,
+        );
+        KNOWN.with(|k| k.borrow_mut().insert(*self, interval));
+        interval
+    }
+
     fn lower_threshold(&self, in_scale: u32) -> i64 {
         let unit = (1u64 << in_scale) as f64;
         let far = -((SATURATION_SEARCH * unit) as i64);
@@ -864,36 +554,6 @@ mod tests {
                 assert!(f.apply(x).unsigned_abs() <= top, "{} at {x}", f.name());
             }
             assert!((min..max).any(|x| f.apply(x).unsigned_abs() == top));
-        }
-    }
-
-    #[test]
-    fn the_split_exponential_is_within_a_unit_of_the_exact_one() {
-        for (in_scale, out_scale) in [(4, 6), (9, 9), (13, 13)] {
-            let split = ExpSplit::new(in_scale, out_scale);
-            let exact = TableFn::ExpNeg {
-                in_scale,
-                out_scale,
-            };
-            assert_eq!(split.apply(0), 1 << out_scale);
-            let (hi, lo) = (split.hi(), split.lo());
-            let b = TableBounds {
-                neg: 1,
-                pos: 1,
-                exp: 1,
-                limb_bits: 8,
-            };
-            // Two tables of about √cmax rows instead of cmax.
-            let rows = hi.rows(&b) + lo.rows(&b);
-            assert!(
-                rows * rows < 40 * split.cmax() as usize,
-                "{rows} rows for {}",
-                split.cmax()
-            );
-            for c in 0..=split.cmax() {
-                assert!((split.apply(c) - exact.apply(c)).abs() <= 1, "c = {c}");
-            }
-            assert_eq!(split.apply(split.cmax()), 0);
         }
     }
 

@@ -141,12 +141,13 @@ impl<G: Grid> Layout<'_, G> {
             value: m_value,
             acc_row: None,
         };
+        let split = op.split();
         let mut d = Vec::with_capacity(n);
         let mut e = Vec::with_capacity(n);
         for (i, zi) in z.iter().enumerate() {
             let di = wrap(self.arith(&m, Some(zi), [0, 1, -1, 0]))?;
             let w = wit.as_ref().map(|w| (w.clamped[i], w.overflow[i], w.e[i]));
-            e.push(self.exp_clamped(&di, w, &op.split(), node_name)?);
+            e.push(self.exp_clamped(&di, w, &split, node_name)?);
             d.push(di);
         }
         // Π d_i = 0: the maximum is attained, so m is max z exactly.

@@ -171,10 +171,15 @@ pub fn neg(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     Ok(vec![combine(ctx, Kind::Mul, x, scalar(-1.0)?, false)?])
 }
 
-/// The elementwise functions tabulated over their calibrated input extent: Log, Reciprocal,
-/// and the trigonometric and hyperbolic functions and their inverses.
-pub fn extent_fn(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+/// The elementwise functions without attributes that are one table each, by operator name:
+/// Softplus, Softsign, Mish, HardSwish, Log, Reciprocal, and the trigonometric and
+/// hyperbolic functions and their inverses.
+pub fn named(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let g = match ctx.node.op_type.as_str() {
+        "Softplus" => MapFn::Softplus,
+        "Softsign" => MapFn::Softsign,
+        "Mish" => MapFn::Mish,
+        "HardSwish" => MapFn::HardSwish,
         "Log" => MapFn::Log,
         "Reciprocal" => MapFn::Reciprocal,
         "Sin" => MapFn::Sin,
@@ -191,22 +196,6 @@ pub fn extent_fn(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         other => return Err(format!("internal: {other} is not a tabulated function")),
     };
     map(ctx, g)
-}
-
-pub fn softplus(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
-    map(ctx, MapFn::Softplus)
-}
-
-pub fn softsign(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
-    map(ctx, MapFn::Softsign)
-}
-
-pub fn mish(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
-    map(ctx, MapFn::Mish)
-}
-
-pub fn hard_swish(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
-    map(ctx, MapFn::HardSwish)
 }
 
 pub fn elu(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {

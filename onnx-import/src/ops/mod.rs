@@ -94,12 +94,10 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Sign" => activation::sign,
         "Neg" => activation::neg,
         "LeakyRelu" => activation::leaky_relu,
-        "Softplus" => activation::softplus,
-        "Log" | "Reciprocal" | "Sin" | "Cos" | "Tan" | "Asin" | "Acos" | "Atan" | "Sinh"
-        | "Cosh" | "Asinh" | "Acosh" | "Atanh" => activation::extent_fn,
-        "Softsign" => activation::softsign,
-        "Mish" => activation::mish,
-        "HardSwish" => activation::hard_swish,
+        "Softplus" | "Softsign" | "Mish" | "HardSwish" | "Log" | "Reciprocal" | "Sin" | "Cos"
+        | "Tan" | "Asin" | "Acos" | "Atan" | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" => {
+            activation::named
+        }
         "HardSigmoid" => activation::hard_sigmoid,
         "Elu" => activation::elu,
         "Celu" => activation::celu,
