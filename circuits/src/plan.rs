@@ -98,8 +98,8 @@ fn ceil_log2(v: usize) -> u32 {
 /// The limb widths worth trying: the widest rescale shift (every remainder one lookup), and
 /// for each limb count the narrowest width that checks the activation range (`m` bits, or
 /// `m + 1` for a saturating function's gap) in that many limbs, but at least half the widest
-/// shift (a remainder splits into two limbs at most). A wider limb with the same counts only
-/// makes the range table larger.
+/// shift (a remainder splits into two limbs at most) and half the widest integer range. A
+/// wider limb with the same counts only makes the range table larger.
 pub fn limb_choices(graph: &Graph, table: &TableBounds) -> Vec<u32> {
     let widest = graph
         .nodes
@@ -121,10 +121,33 @@ pub fn limb_choices(graph: &Graph, table: &TableBounds) -> Vec<u32> {
         })
         .max()
         .unwrap_or(0);
+    // Integer division checks its operands' magnitudes, and an integer type its range, in
+    // at most two limbs.
+    let integer = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(id, n)| {
+            let operands = match &n.op {
+                zkinfer_ir::Op::IntDiv(_) => n.inputs.iter().map(|&i| graph.nodes[i].bound).max(),
+                _ => None,
+            };
+            let typed = zkinfer_ir::type_range(&graph.nodes[id])
+                .map(|(lo, hi)| 128 - ((hi - lo) as u128).leading_zeros());
+            [operands, typed]
+        })
+        .flatten()
+        .max()
+        .unwrap_or(0);
     let m = table.mag_bits();
     let mut out: Vec<u32> = (1..=MAX_LIMBS as u32)
         .flat_map(|n| [m.div_ceil(n), (m + 1).div_ceil(n)])
-        .map(|l| l.max(widest.div_ceil(2)).max(narrowest).max(4))
+        .map(|l| {
+            l.max(widest.div_ceil(2))
+                .max(integer.div_ceil(2))
+                .max(narrowest)
+                .max(4)
+        })
         .filter(|&l| l <= MAX_LIMB_BITS)
         .collect();
     out.push(widest.max(narrowest).clamp(4, MAX_LIMB_BITS));

@@ -44,6 +44,7 @@ impl TableSet {
                 | Op::ArgMax(_)
                 | Op::Div(_)
                 | Op::Mean(_)
+                | Op::IntDiv(_)
                 | Op::MatMul => {}
             }
         }

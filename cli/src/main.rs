@@ -12,12 +12,12 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use zkinfer_ir::CompiledModel;
+use zkinfer_ir::{CompiledModel, ElemType};
 use zkinfer_onnx::QuantConfig;
 use zkinfer_prover::{
     built_without_cuda, choose_quantization, compile, compile_finest, cuda_status, load_srs,
-    onnxruntime_outputs, prove_trace, read_inputs, read_samples, setup, Backend, Keys, Target,
-    CUDA_BUILT, DEFAULT_SCALES, INSECURE_WARNING,
+    onnxruntime_outputs, prove_trace, read_inputs, read_samples, setup, Backend, Keys,
+    ReferenceRun, Target, CUDA_BUILT, DEFAULT_SCALES, INSECURE_WARNING,
 };
 use zkinfer_verifier::{verify, Bundle, ProofFile};
 
@@ -330,8 +330,16 @@ fn spinner(msg: &str) -> ProgressBar {
     bar
 }
 
-fn fmt_list(v: &[f32]) -> String {
-    let items: Vec<String> = v.iter().map(|x| format!("{x:.4}")).collect();
+/// Values as their element type: integers and booleans exactly, floats to 4 places.
+fn fmt_typed(v: &[f32], t: ElemType) -> String {
+    let items: Vec<String> = v
+        .iter()
+        .map(|&x| match t {
+            ElemType::Bool => (x != 0.0).to_string(),
+            t if t.is_exact() => format!("{}", x as i64),
+            _ => format!("{x:.4}"),
+        })
+        .collect();
     format!("[{}]", items.join(", "))
 }
 
@@ -348,7 +356,7 @@ fn cmd_prove(a: &ProveArgs) -> Result<()> {
             let inputs = read_inputs(input)?;
             let reference = match compiled.settings.shard.is_some() || a.no_reference {
                 true => None,
-                false => Some(float_reference(&compiled, a, &inputs)?),
+                false => Some(float_reference(&compiled, a, &inputs)),
             };
             (zkinfer_prover::witness(&compiled, &inputs)?, reference)
         }
@@ -373,14 +381,20 @@ fn cmd_prove(a: &ProveArgs) -> Result<()> {
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
     std::fs::write(&a.output, proof.to_json())
         .with_context(|| format!("writing {}", a.output.display()))?;
+    let types: Vec<ElemType> = compiled.settings.outputs.iter().map(|o| o.dtype).collect();
     for (i, o) in proof.outputs.iter().enumerate() {
-        println!("proven output {i}:      {}", fmt_list(o));
+        let t = types.get(i).copied().unwrap_or_default();
+        println!("proven output {i}:      {}", fmt_typed(o, t));
     }
     if let Some(r) = &proof.reference {
         for (i, o) in r.outputs.iter().enumerate() {
-            println!("onnxruntime output {i}: {} (unverified)", fmt_list(o));
+            let t = types.get(i).copied().unwrap_or_default();
+            println!("onnxruntime output {i}: {} (unverified)", fmt_typed(o, t));
         }
-        println!("max |proven - onnxruntime| = {:.6}", r.max_abs_error);
+        match &r.error {
+            Some(reason) => println!("onnxruntime reference: not computed ({reason})"),
+            None => println!("max |proven - onnxruntime| = {:.6}", r.max_abs_error),
+        }
     }
     shard::report_prove(&compiled, &proof, &trace, a.output_activations.as_deref())?;
     println!(
@@ -391,13 +405,27 @@ fn cmd_prove(a: &ProveArgs) -> Result<()> {
     Ok(())
 }
 
-/// The onnxruntime float outputs on `inputs`, from the ONNX file the model was compiled from
-/// (checked by digest) or the one given with --onnx.
-fn float_reference(
+/// The onnxruntime outputs on `inputs`, from the ONNX file the model was compiled from
+/// (checked by digest) or the one given with --onnx. The reference is unverified information
+/// beside the proof: when it fails, a warning says why, the proof file records it, and the
+/// proof is made anyway.
+fn float_reference(compiled: &CompiledModel, a: &ProveArgs, inputs: &[Vec<f32>]) -> ReferenceRun {
+    let engine = "onnxruntime 1.31 (CPU)".to_string();
+    match run_reference(compiled, a, inputs) {
+        Ok(out) => (engine, Ok(out)),
+        Err(e) => {
+            let reason = format!("{e:#}");
+            eprintln!("warning: no onnxruntime reference: {reason}; proving anyway");
+            (engine, Err(reason))
+        }
+    }
+}
+
+fn run_reference(
     compiled: &CompiledModel,
     a: &ProveArgs,
     inputs: &[Vec<f32>],
-) -> Result<(String, Vec<Vec<f32>>)> {
+) -> Result<Vec<Vec<f32>>> {
     let (model, onnx) = (a.model.as_path(), a.onnx.as_deref());
     let t = Instant::now();
     let onnx_path = match (onnx, &compiled.source) {
@@ -433,7 +461,7 @@ fn float_reference(
         .collect();
     let out = onnxruntime_outputs(&onnx_path, &feeds)?;
     println!("onnxruntime reference in {}", secs(t));
-    Ok(("onnxruntime 1.31 (CPU)".to_string(), out))
+    Ok(out)
 }
 
 fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
@@ -446,7 +474,8 @@ fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
     srs_note(bundle.header.srs.insecure);
     println!("proof is VALID; verified in {ms:.2} ms (reading the bundle and proof included)");
     for (i, o) in out.outputs.iter().enumerate() {
-        println!("verified output {i}: {}", fmt_list(o));
+        let t = out.dtypes.get(i).copied().unwrap_or_default();
+        println!("verified output {i}: {}", fmt_typed(o, t));
     }
     shard::report_commitments(&out);
     Ok(())

@@ -22,6 +22,13 @@ pub enum IrError {
         expected: usize,
         got: usize,
     },
+    #[error("graph input {index} (`{name}`), element {at}: {reason}")]
+    InputValue {
+        index: usize,
+        name: String,
+        at: usize,
+        reason: String,
+    },
     #[error("the graph takes {expected} inputs but {got} were given")]
     InputCount { expected: usize, got: usize },
     #[error("graph input {index} (`{name}`): value {value} is outside the declared bound of {bits} bits; recompile with --calibrate on inputs like this one")]
@@ -39,6 +46,16 @@ pub enum IrError {
         min: i64,
         max: i64,
     },
+    #[error("node `{node}`: value {value} overflows {dtype} {range}; zkinfer refuses integer overflow instead of wrapping it")]
+    TypeRange {
+        node: String,
+        dtype: &'static str,
+        value: i64,
+        /// `[min, max]`, at the node's scale.
+        range: String,
+    },
+    #[error("node `{node}`: integer division by zero")]
+    DivisionByZero { node: String },
     #[error("node `{node}`: arithmetic overflow in the integer reference")]
     Overflow { node: String },
     #[error("{path}: not a {expected} file ({reason})")]

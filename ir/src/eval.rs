@@ -348,6 +348,20 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                     .collect::<Result<_, IrError>>()?
             }
             Op::Div(d) => div_op(d, arg(0), arg(1), &node.shape, bounds, &node.name)?,
+            Op::IntDiv(d) => {
+                let (a, b) = (arg(0), arg(1));
+                let ia = broadcast_indices(a.shape(), &node.shape);
+                let ib = broadcast_indices(b.shape(), &node.shape);
+                ia.iter()
+                    .zip(&ib)
+                    .map(|(&i, &j)| {
+                        d.apply(a.data()[i], b.data()[j])
+                            .ok_or_else(|| IrError::DivisionByZero {
+                                node: node.name.clone(),
+                            })
+                    })
+                    .collect::<Result<_, _>>()?
+            }
             Op::MatMul => {
                 let (a, b) = (arg(0), arg(1));
                 let dims = MatMulDims::new(a.shape(), b.shape()).map_err(|reason| {
@@ -380,9 +394,37 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                     .collect()
             }
         };
+        check_type_range(node, &data)?;
         values.push(Tensor::new(node.shape.clone(), data)?);
     }
     Ok(Trace { values })
+}
+
+/// The range of an exact type's values at the node's scale, when its bound does not already
+/// keep them inside it (the circuit checks the same range).
+pub fn type_range(node: &Node) -> Option<(i128, i128)> {
+    if node.dtype.holds_bits(node.bound) {
+        return None;
+    }
+    let (min, max) = node.dtype.range()?;
+    let unit = 1i128 << node.scale.min(62);
+    Some((min.saturating_mul(unit), max.saturating_mul(unit)))
+}
+
+/// Integer and boolean values must fit their type: an overflow is refused, never wrapped.
+fn check_type_range(node: &Node, data: &[i64]) -> Result<(), IrError> {
+    let Some((min, max)) = type_range(node) else {
+        return Ok(());
+    };
+    match data.iter().find(|&&v| !(min..=max).contains(&(v as i128))) {
+        Some(&value) => Err(IrError::TypeRange {
+            node: node.name.clone(),
+            dtype: node.dtype.name(),
+            value,
+            range: format!("[{min}, {max}]"),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn check_input_bounds(node: &Node, index: usize, data: &[i64]) -> Result<(), IrError> {

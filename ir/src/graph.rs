@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dtype::ElemType;
 use crate::op::Op;
 use crate::tensor::{strides, transpose_indices};
 use crate::IrError;
@@ -21,6 +22,10 @@ pub struct Node {
     pub scale: u32,
     /// Every value `q` satisfies `|q| < 2^bound`.
     pub bound: u32,
+    /// The ONNX element type: integers and booleans are exact, and a value outside the type's
+    /// range is refused (never wrapped).
+    #[serde(default, skip_serializing_if = "crate::dtype::is_float32")]
+    pub dtype: ElemType,
 }
 
 impl Node {
@@ -160,6 +165,7 @@ pub fn index_map(
         | Op::ArgMax(_)
         | Op::Div(_)
         | Op::Mean(_)
+        | Op::IntDiv(_)
         | Op::MatMul => None,
     }
 }
@@ -178,6 +184,7 @@ mod tests {
             shape: vec![1],
             scale: 0,
             bound,
+            dtype: Default::default(),
         };
         let mut g = Graph {
             nodes: vec![node("x", 8)],

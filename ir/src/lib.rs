@@ -3,6 +3,7 @@
 //! the settings of a compiled model, and the versioned artifact envelope.
 
 mod artifact;
+mod dtype;
 mod error;
 mod eval;
 mod exp_split;
@@ -19,15 +20,16 @@ pub use artifact::{
     digest, read_file, write_file, ArtifactKind, CompiledModel, Envelope, SourceInfo,
     BINARY_VERSION, MAGIC, MODEL_FORMAT, MODEL_VERSION,
 };
+pub use dtype::{int_div, ElemType};
 pub use error::IrError;
 pub use eval::{
     dequantize, div_round, eval, linear, quantize, rescale, softmax_range_bits, softmax_row,
-    window_max, DivWitness, RescaleWitness, SoftmaxWitness, Trace,
+    type_range, window_max, DivWitness, RescaleWitness, SoftmaxWitness, Trace,
 };
 pub use graph::{index_map, Graph, Node, NodeId};
 pub use op::{
-    dense_terms, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Gather, Input, Linear,
-    MatMulDims, Mean, Op, Rescale, Softmax, Transpose, WeightSide, Windows,
+    dense_terms, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Gather, Input, IntDiv,
+    Linear, MatMulDims, Mean, Op, Rescale, Softmax, Transpose, WeightSide, Windows,
 };
 pub use packing::{Limbs, Packing};
 pub use settings::{Settings, ShardInfo, TensorInfo};

@@ -43,6 +43,10 @@ pub enum Op {
     /// Elementwise `round(x / n)` by constant positive counts (averages: the division chip
     /// with a fixed divisor).
     Mean(Mean),
+    /// ONNX's integer division of two witnessed tensors (broadcast): the quotient truncated
+    /// toward zero or rounded toward −∞, or the remainder that goes with it. Exact; the
+    /// divisor must not be 0.
+    IntDiv(IntDiv),
     /// The exact product `A · B` of two witnessed tensors (numpy `matmul`: batched over the
     /// leading axes, a vector operand promoted to a matrix), proven by Freivalds' check.
     MatMul,
@@ -274,6 +278,23 @@ pub struct Div {
     pub shift: u32,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntDiv {
+    /// Round the quotient toward −∞ (the remainder takes the divisor's sign: `Mod` with
+    /// `fmod = 0`) instead of toward zero (`Div`, `Mod` with `fmod = 1`).
+    pub floor: bool,
+    /// Output the remainder `a − q·b` instead of the quotient `q`.
+    pub remainder: bool,
+}
+
+impl IntDiv {
+    /// The output for operands `a` and `b`; `None` when `b` is 0.
+    pub fn apply(&self, a: i64, b: i64) -> Option<i64> {
+        let (q, r) = crate::dtype::int_div(a, b, self.floor)?;
+        Some(if self.remainder { r } else { q })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Mean {
     /// The divisor of each element.
@@ -299,6 +320,8 @@ impl Op {
             Op::ArgMax(_) => "ArgMax",
             Op::Div(_) => "Div",
             Op::Mean(_) => "Mean",
+            Op::IntDiv(d) if d.remainder => "Mod",
+            Op::IntDiv(_) => "IntDiv",
             Op::MatMul => "MatMul",
         }
     }
@@ -321,6 +344,7 @@ impl Op {
             | Op::Max(_)
             | Op::ArgMax(_)
             | Op::Div(_)
+            | Op::IntDiv(_)
             | Op::MatMul => 0,
         }
     }

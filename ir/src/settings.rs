@@ -15,6 +15,9 @@ pub struct TensorInfo {
     pub scale: u32,
     /// `|q| < 2^bound` for every value.
     pub bound: u32,
+    /// The element type: integers and booleans are read back as exact integers.
+    #[serde(default, skip_serializing_if = "crate::dtype::is_float32")]
+    pub dtype: crate::ElemType,
 }
 
 impl TensorInfo {
@@ -174,6 +177,7 @@ impl Settings {
                         shape: n.shape.clone(),
                         scale: n.scale,
                         bound: n.bound,
+                        dtype: n.dtype,
                     }
                 })
                 .collect()

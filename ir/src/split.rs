@@ -89,6 +89,7 @@ pub fn subgraph(graph: &Graph, lo: usize, hi: usize) -> Graph {
                 shape: n.shape.clone(),
                 scale: n.scale,
                 bound: n.bound,
+                dtype: n.dtype,
             });
         }
     }
@@ -157,6 +158,7 @@ mod tests {
             shape: vec![2],
             scale: 0,
             bound: 20,
+            dtype: Default::default(),
         }
     }
 

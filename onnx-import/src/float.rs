@@ -2,7 +2,7 @@
 //! measuring quantization error).
 
 use zkinfer_ir::{
-    broadcast_indices, dense_terms, index_map, BinaryKind, MapFn, MatMulDims, Op, Tensor,
+    broadcast_indices, dense_terms, index_map, BinaryKind, ElemType, MapFn, MatMulDims, Op, Tensor,
     WeightSide,
 };
 
@@ -57,6 +57,15 @@ pub enum FloatOp {
         lo: f64,
         hi: f64,
     },
+    /// ONNX's integer division of two computed tensors, broadcast: the quotient truncated
+    /// toward zero (or, with `floor`, rounded toward −∞), or with `remainder` the remainder
+    /// `a − q·b`. On floats it is `fmod`'s remainder.
+    IntDiv {
+        floor: bool,
+        remainder: bool,
+    },
+    /// A float truncated toward zero to an integer (`Cast` to an integer type).
+    ToInt,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -65,6 +74,9 @@ pub struct FloatNode {
     pub op: FloatOp,
     pub inputs: Vec<usize>,
     pub shape: Vec<usize>,
+    /// The element type (ONNX's for the values the model names; intermediates of integer
+    /// arithmetic are `int64`).
+    pub dtype: ElemType,
 }
 
 impl FloatNode {
@@ -180,7 +192,8 @@ impl FloatGraph {
                     out
                 }
                 FloatOp::Linear { terms, bias } => {
-                    let x = arg(0);
+                    // A linear map without an input is a constant.
+                    let x: &[f64] = node.inputs.first().map_or(&[], |&i| &values[i]);
                     terms
                         .iter()
                         .zip(bias)
@@ -241,6 +254,28 @@ impl FloatGraph {
                     .map(|&v| f64::from(u8::from(v < 0.0)))
                     .collect(),
                 FloatOp::Clip { lo, hi } => arg(0).iter().map(|v| v.max(*lo).min(*hi)).collect(),
+                FloatOp::IntDiv { floor, remainder } => {
+                    let ia = broadcast_indices(shape(0), &node.shape);
+                    let ib = broadcast_indices(shape(1), &node.shape);
+                    let mut out = Vec::with_capacity(ia.len());
+                    for (&i, &j) in ia.iter().zip(&ib) {
+                        let (a, b) = (arg(0)[i], arg(1)[j]);
+                        if b == 0.0 {
+                            return Err(ImportError::Input {
+                                name: node.name.clone(),
+                                reason: "integer division by zero".into(),
+                            });
+                        }
+                        let q = if *floor {
+                            (a / b).floor()
+                        } else {
+                            (a / b).trunc()
+                        };
+                        out.push(if *remainder { a - q * b } else { q });
+                    }
+                    out
+                }
+                FloatOp::ToInt => arg(0).iter().map(|v| v.trunc()).collect(),
                 FloatOp::IndexMap(op) => {
                     let shapes: Vec<&[usize]> = (0..node.inputs.len()).map(shape).collect();
                     index_map(op, &shapes, &node.shape)

@@ -5,7 +5,7 @@ mod error;
 mod float;
 mod model;
 mod ops;
-mod proto;
+pub mod proto;
 mod quantize;
 mod tensor_proto;
 

@@ -4,11 +4,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use prost::Message;
+use zkinfer_ir::ElemType;
 
 use crate::error::{ImportError, Unsupported};
 use crate::float::{FloatGraph, FloatNode, FloatOp};
 use crate::ops::{builder, Ctx, Value};
-use crate::proto::{data_type, ModelProto, ValueInfoProto};
+use crate::proto::{ModelProto, NodeProto, ValueInfoProto};
 use crate::tensor_proto::tensor_from_proto;
 
 /// Reads and imports an ONNX file.
@@ -85,9 +86,15 @@ pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> 
     }
 
     let mut values: HashMap<String, Value> = HashMap::new();
+    // The element type of every ONNX value, from initializers, inputs and each node's rule.
+    let mut types: HashMap<String, ElemType> = HashMap::new();
     for init in &graph.initializer {
         let t = tensor_from_proto(init).map_err(malformed)?;
         values.insert(init.name.clone(), Value::Const(t));
+        types.insert(
+            init.name.clone(),
+            ElemType::from_onnx(init.data_type).unwrap_or_default(),
+        );
     }
     let mut fg = FloatGraph::default();
     let real_inputs: Vec<&ValueInfoProto> = graph
@@ -96,13 +103,15 @@ pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> 
         .filter(|vi| !values.contains_key(&vi.name))
         .collect();
     for vi in real_inputs {
-        let shape = input_shape(vi)?;
+        let (shape, dtype) = input_shape(vi)?;
         let index = fg.inputs.len();
+        types.insert(vi.name.clone(), dtype);
         let id = fg.push(FloatNode {
             name: vi.name.clone(),
             op: FloatOp::Input(index),
             inputs: vec![],
             shape,
+            dtype,
         });
         fg.inputs.push(id);
         fg.input_names.push(vi.name.clone());
@@ -131,16 +140,30 @@ pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> 
         }
         let build =
             builder(&n.op_type).ok_or_else(|| malformed("internal: builder vanished".into()))?;
+        let in_types: Vec<ElemType> = n
+            .input
+            .iter()
+            .map(|i| types.get(i).copied().unwrap_or_default())
+            .collect();
+        let declared = declared_types(n, &in_types);
+        let before = fg.nodes.len();
         let mut ctx = Ctx {
             node: n,
             graph: &mut fg,
             inputs,
             uses: &uses,
             opset,
+            types: in_types,
         };
         match build(&mut ctx) {
             Ok(outs) => {
-                for (name, v) in n.output.iter().zip(outs) {
+                for (k, (name, v)) in n.output.iter().zip(outs).enumerate() {
+                    let dtype = declared.get(k).copied().unwrap_or_default();
+                    types.insert(name.clone(), dtype);
+                    let v = match v {
+                        Value::Node(id) => Value::Node(give_type(&mut fg, id, before, dtype)),
+                        c => c,
+                    };
                     values.insert(name.clone(), v);
                 }
             }
@@ -184,7 +207,62 @@ pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> 
     Ok(fg)
 }
 
-fn input_shape(vi: &ValueInfoProto) -> Result<Vec<usize>, ImportError> {
+/// The element types ONNX declares for a node's outputs, from its operator and input types.
+fn declared_types(n: &NodeProto, inputs: &[ElemType]) -> Vec<ElemType> {
+    let first = inputs.first().copied().unwrap_or_default();
+    let attr_int = |name: &str| n.attribute.iter().find(|a| a.name == name).map(|a| a.i);
+    let one = match n.op_type.as_str() {
+        "Cast" => attr_int("to")
+            .and_then(|t| ElemType::from_onnx(t as i32))
+            .unwrap_or_default(),
+        "CastLike" => inputs.get(1).copied().unwrap_or_default(),
+        "Equal" | "Less" | "Greater" | "LessOrEqual" | "GreaterOrEqual" | "Not" | "And" | "Or"
+        | "Xor" | "IsNaN" | "IsInf" => ElemType::Bool,
+        "ArgMax" | "ArgMin" | "Shape" | "Size" | "NonZero" => ElemType::Int64,
+        "Where" => inputs.get(1).copied().unwrap_or_default(),
+        "Constant" | "ConstantOfShape" => n
+            .attribute
+            .iter()
+            .find_map(|a| a.t.as_ref())
+            .and_then(|t| ElemType::from_onnx(t.data_type))
+            .unwrap_or(
+                if n.op_type == "Constant" && attr_int("value_int").is_some() {
+                    ElemType::Int64
+                } else {
+                    ElemType::Float32
+                },
+            ),
+        _ => first,
+    };
+    match n.op_type.as_str() {
+        "TopK" => vec![first, ElemType::Int64],
+        _ => vec![one; n.output.len().max(1)],
+    }
+}
+
+/// Gives the node holding an ONNX value its declared type. A node the builder made (from
+/// `before` on) takes it; an earlier node of another type (a `Cast` that changes nothing in
+/// the circuit) is viewed through a free reshape of the new type.
+fn give_type(fg: &mut FloatGraph, id: usize, before: usize, dtype: ElemType) -> usize {
+    if id >= before {
+        fg.nodes[id].dtype = dtype;
+        return id;
+    }
+    if fg.nodes[id].dtype == dtype {
+        return id;
+    }
+    let node = &fg.nodes[id];
+    let view = FloatNode {
+        name: node.name.clone(),
+        op: FloatOp::IndexMap(zkinfer_ir::Op::Reshape),
+        inputs: vec![id],
+        shape: node.shape.clone(),
+        dtype,
+    };
+    fg.push(view)
+}
+
+fn input_shape(vi: &ValueInfoProto) -> Result<(Vec<usize>, ElemType), ImportError> {
     let bad = |reason: &str| ImportError::Input {
         name: vi.name.clone(),
         reason: reason.into(),
@@ -194,22 +272,23 @@ fn input_shape(vi: &ValueInfoProto) -> Result<Vec<usize>, ImportError> {
         .as_ref()
         .and_then(|t| t.tensor_type.as_ref())
         .ok_or_else(|| bad("not a tensor input"))?;
-    if !data_type::is_float(tensor.elem_type) && !data_type::is_small_int(tensor.elem_type) {
-        return Err(bad(&format!(
-            "element type {} is not supported (float or 8/32-bit integer inputs only)",
+    let dtype = ElemType::from_onnx(tensor.elem_type).ok_or_else(|| {
+        bad(&format!(
+            "element type {} is not supported (booleans, integers and floats are)",
             tensor.elem_type
-        )));
-    }
+        ))
+    })?;
     let shape = tensor
         .shape
         .as_ref()
         .ok_or_else(|| bad("the input has no shape"))?;
     // Symbolic dimensions (`batch_size`, …) become 1.
-    Ok(shape
+    let dims = shape
         .dim
         .iter()
         .map(|d| d.dim_value.filter(|&v| v > 0).map_or(1, |v| v as usize))
-        .collect())
+        .collect();
+    Ok((dims, dtype))
 }
 
 #[cfg(test)]

@@ -138,20 +138,121 @@ pub mod data_type {
     pub const FLOAT: i32 = 1;
     pub const UINT8: i32 = 2;
     pub const INT8: i32 = 3;
+    pub const UINT16: i32 = 4;
+    pub const INT16: i32 = 5;
     pub const INT32: i32 = 6;
     pub const INT64: i32 = 7;
     pub const BOOL: i32 = 9;
-    pub const FLOAT16: i32 = 10;
     pub const DOUBLE: i32 = 11;
-    pub const BFLOAT16: i32 = 16;
+    pub const UINT32: i32 = 12;
+    pub const UINT64: i32 = 13;
+}
 
-    /// Whether the type is a floating-point type (Cast between these is the identity here).
-    pub fn is_float(t: i32) -> bool {
-        matches!(t, FLOAT | FLOAT16 | DOUBLE | BFLOAT16)
+/// Small constructors for building models in memory (tests, tools): ONNX's `helper` module
+/// in miniature.
+pub mod build {
+    use super::*;
+    use prost::Message;
+
+    pub fn tensor_i64(name: &str, dims: &[i64], data: &[i64]) -> TensorProto {
+        TensorProto {
+            dims: dims.to_vec(),
+            data_type: data_type::INT64,
+            int64_data: data.to_vec(),
+            name: name.into(),
+            ..Default::default()
+        }
     }
 
-    /// Whether the type is a signed or unsigned integer type small enough to quantize exactly.
-    pub fn is_small_int(t: i32) -> bool {
-        matches!(t, UINT8 | INT8 | INT32)
+    pub fn tensor_f32(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
+        TensorProto {
+            dims: dims.to_vec(),
+            data_type: data_type::FLOAT,
+            raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn node(
+        op: &str,
+        name: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        attrs: Vec<AttributeProto>,
+    ) -> NodeProto {
+        NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: outputs.iter().map(|s| s.to_string()).collect(),
+            name: name.into(),
+            op_type: op.into(),
+            attribute: attrs,
+            ..Default::default()
+        }
+    }
+
+    pub fn attr_int(name: &str, i: i64) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: 2,
+            i,
+            ..Default::default()
+        }
+    }
+
+    pub fn attr_str(name: &str, s: &str) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: 3,
+            s: s.as_bytes().to_vec(),
+            ..Default::default()
+        }
+    }
+
+    /// A tensor value of element type `elem_type` (a `data_type` code); `None` dimensions are
+    /// symbolic (`batch_size`).
+    pub fn value_info(name: &str, elem_type: i32, dims: &[Option<i64>]) -> ValueInfoProto {
+        let dim = dims
+            .iter()
+            .map(|d| Dimension {
+                dim_value: *d,
+                dim_param: d.is_none().then(|| "batch_size".into()),
+            })
+            .collect();
+        ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto {
+                tensor_type: Some(TypeProtoTensor {
+                    elem_type,
+                    shape: Some(TensorShapeProto { dim }),
+                }),
+            }),
+        }
+    }
+
+    /// The encoded model of one graph at `opset`.
+    pub fn model(
+        nodes: Vec<NodeProto>,
+        initializer: Vec<TensorProto>,
+        input: Vec<ValueInfoProto>,
+        output: Vec<ValueInfoProto>,
+        opset: i64,
+    ) -> Vec<u8> {
+        ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: opset,
+            }],
+            producer_name: "zkinfer".into(),
+            graph: Some(GraphProto {
+                node: nodes,
+                name: "g".into(),
+                initializer,
+                input,
+                output,
+            }),
+        }
+        .encode_to_vec()
     }
 }

@@ -1,5 +1,6 @@
 //! Input files in EZKL's shape: `{"input_data": [[flat floats], ...]}`, one list per graph
-//! input (nested lists are flattened row-major).
+//! input (nested lists are flattened row-major; booleans read as 0 and 1, and each value is
+//! checked against its input's element type when it is quantized).
 
 use std::path::Path;
 
@@ -11,8 +12,13 @@ fn flatten(v: &serde_json::Value, out: &mut Vec<f32>) -> Result<(), String> {
             out.push(n.as_f64().ok_or("not a finite number")? as f32);
             Ok(())
         }
+        // Boolean inputs as EZKL writes them.
+        serde_json::Value::Bool(b) => {
+            out.push(f32::from(u8::from(*b)));
+            Ok(())
+        }
         serde_json::Value::Array(items) => items.iter().try_for_each(|i| flatten(i, out)),
-        other => Err(format!("expected numbers, found {other}")),
+        other => Err(format!("expected numbers or booleans, found {other}")),
     }
 }
 

@@ -21,7 +21,7 @@ pub use input::{parse_inputs, read_inputs, read_samples};
 pub use keys::{circuit_for, setup, KeyHeader, Keys, BUNDLE_FILE, PK_FILE, VK_FILE};
 pub use prove::{
     check_witness, outputs, prove, prove_on, prove_trace, quantize_inputs, witness,
-    witness_quantized,
+    witness_quantized, ReferenceRun,
 };
 pub use reference::{find_onnxruntime, onnxruntime_outputs};
 pub use shard::{

@@ -42,12 +42,51 @@ pub fn quantize_inputs(
                 }
                 .into());
             }
+            check_input_values(index, info, values)?;
             Ok(Tensor::new(
                 info.shape.clone(),
                 zkinfer_ir::quantize(values, info.scale),
             )?)
         })
         .collect()
+}
+
+/// Integer and boolean inputs take exact values of their type: a fractional value, or one
+/// outside the type's range, is an error naming the input and the index.
+fn check_input_values(
+    index: usize,
+    info: &zkinfer_ir::TensorInfo,
+    values: &[f32],
+) -> Result<(), ProveError> {
+    let Some((min, max)) = info.dtype.range() else {
+        return Ok(());
+    };
+    let bad = |at: usize, reason: String| zkinfer_ir::IrError::InputValue {
+        index,
+        name: info.name.clone(),
+        at,
+        reason,
+    };
+    for (at, &v) in values.iter().enumerate() {
+        if v.fract() != 0.0 || !v.is_finite() {
+            return Err(bad(
+                at,
+                format!("{v} is not an integer ({} input)", info.dtype.name()),
+            )
+            .into());
+        }
+        if !(min as f64..=max as f64).contains(&(v as f64)) {
+            return Err(bad(
+                at,
+                format!(
+                    "{v} is outside the range of {} [{min}, {max}]",
+                    info.dtype.name()
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// The integer reference on float inputs: what the proof will show.
@@ -79,6 +118,10 @@ pub fn outputs(model: &CompiledModel, trace: &Trace) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// The reference run next to a proof: the engine, and its outputs or why it failed (a failed
+/// reference is recorded, and never stops a proof).
+pub type ReferenceRun = (String, Result<Vec<Vec<f32>>, String>);
+
 /// Proves one inference. `reference` is the float output to record next to the proof.
 /// Lays the circuit out dry with the trace's values: any disagreement between a chip and the
 /// integer reference is a typed error naming the node, before any proving work.
@@ -99,7 +142,7 @@ pub fn prove(
     keys: &Keys,
     params: &ParamsKZG<Bn256>,
     inputs: &[Vec<f32>],
-    reference: Option<(String, Vec<Vec<f32>>)>,
+    reference: Option<ReferenceRun>,
 ) -> Result<ProofFile, ProveError> {
     prove_on(Backend::Cpu, model, keys, params, inputs, reference)
 }
@@ -111,7 +154,7 @@ pub fn prove_on(
     keys: &Keys,
     params: &ParamsKZG<Bn256>,
     inputs: &[Vec<f32>],
-    reference: Option<(String, Vec<Vec<f32>>)>,
+    reference: Option<ReferenceRun>,
 ) -> Result<ProofFile, ProveError> {
     let trace = Arc::new(witness(model, inputs)?);
     prove_trace(backend, model, keys, params, trace, reference)
@@ -125,7 +168,7 @@ pub fn prove_trace(
     keys: &Keys,
     params: &ParamsKZG<Bn256>,
     trace: Arc<Trace>,
-    reference: Option<(String, Vec<Vec<f32>>)>,
+    reference: Option<ReferenceRun>,
 ) -> Result<ProofFile, ProveError> {
     if backend == Backend::Cuda && !crate::CUDA_BUILT {
         return Err(crate::built_without_cuda());
@@ -153,7 +196,11 @@ pub fn prove_trace(
     )?;
     let proof = transcript.finalize();
     let outs = outputs(model, &trace);
-    let reference = reference.map(|(engine, ref_out)| {
+    let reference = reference.map(|(engine, ran)| {
+        let (ref_out, error) = match ran {
+            Ok(out) => (out, None),
+            Err(reason) => (Vec::new(), Some(reason)),
+        };
         let max_abs_error = outs
             .iter()
             .flatten()
@@ -166,6 +213,7 @@ pub fn prove_trace(
             note: "computed by the prover next to the proof; NOT covered by the proof".into(),
             outputs: ref_out,
             max_abs_error,
+            error,
         }
     });
     Ok(ProofFile {

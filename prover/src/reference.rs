@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use ort::value::TensorElementType;
+
 use crate::ProveError;
 
 fn glob_lib(site: &Path) -> Option<PathBuf> {
@@ -94,7 +96,75 @@ fn environment() -> Result<&'static ort::environment::Environment, ProveError> {
     })
 }
 
-/// Runs `onnx` on float inputs with onnxruntime and returns every graph output as f32.
+/// An input tensor of the element type the session declares for it.
+fn typed_input(
+    ty: Option<TensorElementType>,
+    shape: Vec<i64>,
+    data: &[f32],
+) -> Result<ort::session::SessionInputValue<'static>, ort::Error> {
+    use ort::value::Tensor;
+    fn make<T: ort::value::PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static>(
+        shape: Vec<i64>,
+        data: Vec<T>,
+    ) -> Result<ort::session::SessionInputValue<'static>, ort::Error> {
+        Ok(Tensor::from_array((shape, data))?.into())
+    }
+    let ints = |f: fn(f32) -> i64| data.iter().map(|&v| f(v)).collect::<Vec<i64>>();
+    let int = |v: f32| v as i64;
+    match ty {
+        Some(TensorElementType::Bool) => make(shape, data.iter().map(|&v| v != 0.0).collect()),
+        Some(TensorElementType::Int8) => make(shape, ints(int).iter().map(|&v| v as i8).collect()),
+        Some(TensorElementType::Int16) => {
+            make(shape, ints(int).iter().map(|&v| v as i16).collect())
+        }
+        Some(TensorElementType::Int32) => {
+            make(shape, ints(int).iter().map(|&v| v as i32).collect())
+        }
+        Some(TensorElementType::Int64) => make(shape, ints(int)),
+        Some(TensorElementType::Uint8) => make(shape, ints(int).iter().map(|&v| v as u8).collect()),
+        Some(TensorElementType::Uint16) => {
+            make(shape, ints(int).iter().map(|&v| v as u16).collect())
+        }
+        Some(TensorElementType::Uint32) => {
+            make(shape, ints(int).iter().map(|&v| v as u32).collect())
+        }
+        Some(TensorElementType::Uint64) => {
+            make(shape, ints(int).iter().map(|&v| v as u64).collect())
+        }
+        Some(TensorElementType::Float64) => {
+            make(shape, data.iter().map(|&v| f64::from(v)).collect())
+        }
+        _ => make(shape, data.to_vec()),
+    }
+}
+
+/// An output of any numeric element type, as `f32`.
+fn output_as_f32(value: &ort::value::DynValue) -> Result<Vec<f32>, ort::Error> {
+    fn read<T: ort::value::PrimitiveTensorElementType + Copy>(
+        value: &ort::value::DynValue,
+        f: impl Fn(T) -> f32,
+    ) -> Result<Vec<f32>, ort::Error> {
+        let (_, d) = value.try_extract_tensor::<T>()?;
+        Ok(d.iter().map(|&v| f(v)).collect())
+    }
+    match value.dtype().tensor_type() {
+        Some(TensorElementType::Float64) => read(value, |v: f64| v as f32),
+        Some(TensorElementType::Int8) => read(value, |v: i8| f32::from(v)),
+        Some(TensorElementType::Int16) => read(value, |v: i16| f32::from(v)),
+        Some(TensorElementType::Int32) => read(value, |v: i32| v as f32),
+        Some(TensorElementType::Int64) => read(value, |v: i64| v as f32),
+        Some(TensorElementType::Uint8) => read(value, |v: u8| f32::from(v)),
+        Some(TensorElementType::Uint16) => read(value, |v: u16| f32::from(v)),
+        Some(TensorElementType::Uint32) => read(value, |v: u32| v as f32),
+        Some(TensorElementType::Uint64) => read(value, |v: u64| v as f32),
+        Some(TensorElementType::Bool) => read(value, |v: bool| f32::from(u8::from(v))),
+        // f32, and the error that names any other type.
+        _ => read(value, |v: f32| v),
+    }
+}
+
+/// Runs `onnx` with onnxruntime on inputs given as floats (each converted to the element type
+/// the model declares: integers, booleans, floats) and returns every graph output as f32.
 pub fn onnxruntime_outputs(
     onnx: &Path,
     inputs: &[(Vec<usize>, Vec<f32>)],
@@ -105,10 +175,10 @@ pub fn onnxruntime_outputs(
         .map_err(err)?
         .commit_from_file(onnx)
         .map_err(err)?;
-    let names: Vec<String> = session
+    let declared: Vec<(String, Option<TensorElementType>)> = session
         .inputs()
         .iter()
-        .map(|i| i.name().to_string())
+        .map(|i| (i.name().to_string(), i.dtype().tensor_type()))
         .collect();
     let out_names: Vec<String> = session
         .outputs()
@@ -116,22 +186,14 @@ pub fn onnxruntime_outputs(
         .map(|o| o.name().to_string())
         .collect();
     let mut feed = Vec::with_capacity(inputs.len());
-    for (name, (shape, data)) in names.iter().zip(inputs) {
+    for ((name, ty), (shape, data)) in declared.iter().zip(inputs) {
         let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-        let t = ort::value::Tensor::from_array((shape, data.clone())).map_err(err)?;
-        feed.push((
-            std::borrow::Cow::from(name.as_str()),
-            ort::session::SessionInputValue::from(t),
-        ));
+        let t = typed_input(*ty, shape, data).map_err(err)?;
+        feed.push((std::borrow::Cow::from(name.clone()), t));
     }
     let outputs = session.run(feed).map_err(err)?;
     out_names
         .iter()
-        .map(|n| {
-            let (_, data) = outputs[n.as_str()]
-                .try_extract_tensor::<f32>()
-                .map_err(err)?;
-            Ok(data.to_vec())
-        })
+        .map(|n| output_as_f32(&outputs[n.as_str()]).map_err(err))
         .collect()
 }

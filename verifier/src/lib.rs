@@ -44,6 +44,8 @@ pub struct VerifiedOutput {
     pub outputs: Vec<Vec<f32>>,
     /// The quantized outputs as proven.
     pub quantized_outputs: Vec<Vec<i64>>,
+    /// Each output's element type: integer and boolean outputs are exact integers.
+    pub dtypes: Vec<zkinfer_ir::ElemType>,
     /// A shard's Poseidon commitment to its inputs (`0x…`), in place of `inputs`.
     pub input_commitment: Option<String>,
     /// A shard's Poseidon commitment to its outputs (`0x…`), in place of `outputs`.
@@ -273,6 +275,7 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
         inputs: dq(&q_inputs, &h.settings.inputs),
         outputs,
         quantized_outputs: q_outputs,
+        dtypes: h.settings.outputs.iter().map(|t| t.dtype).collect(),
         input_commitment,
         output_commitment,
     })

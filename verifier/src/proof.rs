@@ -17,6 +17,9 @@ pub struct Reference {
     pub note: String,
     pub outputs: Vec<Vec<f32>>,
     pub max_abs_error: f32,
+    /// Why the reference could not be computed (the proof was made anyway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A proof of one inference.

@@ -4,6 +4,8 @@
 #[cfg(test)]
 mod cnn_tests;
 #[cfg(test)]
+mod integer_tests;
+#[cfg(test)]
 mod matmul_tests;
 #[cfg(test)]
 mod poseidon_tests;

@@ -27,6 +27,7 @@ pub(super) fn node(name: &str, op: Op, inputs: Vec<usize>, shape: Vec<usize>, bo
         shape,
         scale: 0,
         bound,
+        dtype: Default::default(),
     }
 }
 

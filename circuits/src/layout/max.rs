@@ -8,7 +8,7 @@ use super::{wrap, Layout, Wire};
 
 impl<G: Grid> Layout<'_, G> {
     /// A free witness in lane 0 of a fresh row, constrained only by what uses it.
-    fn witness(
+    pub(super) fn witness(
         &mut self,
         value: Option<i64>,
         what: &'static str,

@@ -11,6 +11,7 @@ use crate::grid::{Adv, Fix, Grid, Sel};
 
 mod divide;
 mod freivalds;
+mod integer;
 mod max;
 mod packing;
 mod poseidon;
@@ -439,6 +440,16 @@ pub fn lay_out_with<G: Grid>(
                     .map(|(&i, &j)| l.divide(&a[i], &b[j], dv.shift, &node.name))
                     .collect::<Result<_, _>>()?
             }
+            Op::IntDiv(op) => {
+                let (a, b) = (arg(0).clone(), arg(1).clone());
+                let (na, nb) = (&graph.nodes[node.inputs[0]], &graph.nodes[node.inputs[1]]);
+                let ia = broadcast_indices(&na.shape, &node.shape);
+                let ib = broadcast_indices(&nb.shape, &node.shape);
+                ia.iter()
+                    .zip(&ib)
+                    .map(|(&i, &j)| l.int_div(&a[i], &b[j], *op, na.bound, nb.bound, &node.name))
+                    .collect::<Result<_, _>>()?
+            }
             Op::Softmax(sm) => {
                 let x = arg(0).clone();
                 let n = node.shape.last().copied().unwrap_or(1).max(1);
@@ -491,6 +502,11 @@ pub fn lay_out_with<G: Grid>(
                 .map(|&(which, i)| wires[node.inputs[which]][i].clone())
                 .collect(),
         };
+        if let Some(range) = zkinfer_ir::type_range(node) {
+            for w in &out {
+                l.type_check(w, range, &node.name)?;
+            }
+        }
         if let Some(t) = trace {
             let got: Vec<Option<i64>> = out.iter().map(|w| w.value).collect();
             let want: Vec<Option<i64>> = t.values[id].data().iter().map(|&v| Some(v)).collect();

@@ -233,7 +233,7 @@ impl<G: Grid> Layout<'_, G> {
     }
 
     /// Constrains `v ∈ [0, 2^bits)`, exactly when `bits ≤ l`, to whole limbs otherwise.
-    fn unsigned_bits(
+    pub(super) fn unsigned_bits(
         &mut self,
         v: &Wire<G::Cell>,
         bits: u32,

@@ -27,6 +27,9 @@ pub fn mul(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
 }
 
 pub fn div(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    if ctx.exact() {
+        return super::integer::int_div(ctx);
+    }
     elementwise(ctx, Kind::Div)
 }
 

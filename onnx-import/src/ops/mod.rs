@@ -5,6 +5,7 @@ mod activation;
 mod arith;
 mod cnn;
 mod compare;
+mod integer;
 mod linear;
 mod norm;
 mod reduce;
@@ -12,7 +13,7 @@ mod shape;
 
 use std::collections::HashMap;
 
-use zkinfer_ir::{broadcast_indices, broadcast_shape, Tensor};
+use zkinfer_ir::{broadcast_indices, broadcast_shape, ElemType, Tensor};
 
 use crate::float::{FloatGraph, FloatNode, FloatOp};
 use crate::proto::{AttributeProto, NodeProto};
@@ -34,6 +35,8 @@ pub struct Ctx<'a> {
     /// How many nodes and graph outputs read each ONNX tensor name.
     pub uses: &'a HashMap<String, usize>,
     pub opset: i64,
+    /// The element type of each input (`float` for an omitted one).
+    pub types: Vec<ElemType>,
 }
 
 /// Builds a node's outputs, or says why the node cannot be lowered.
@@ -48,6 +51,12 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Sub" => arith::sub,
         "Mul" => arith::mul,
         "Div" => arith::div,
+        "Mod" => integer::modulo,
+        "BitShift" => integer::bit_shift,
+        "Not" => integer::not,
+        "And" => integer::and,
+        "Or" => integer::or,
+        "Xor" => integer::xor,
         "Relu" => activation::relu,
         "Sigmoid" => activation::sigmoid,
         "Softmax" => activation::softmax,
@@ -194,17 +203,23 @@ impl Ctx<'_> {
     }
 
     /// The input as a node: a constant becomes a node holding it (a linear map with no terms,
-    /// so its values are fixed in the circuit).
+    /// so its values are fixed in the circuit; an integral one is exact).
     pub fn as_node(&mut self, v: Value) -> usize {
         match v {
             Value::Node(x) => x,
             Value::Const(t) => {
                 let shape = t.shape().to_vec();
+                // Integral constants are exact at scale 2^0 (an integer tensor's divisor).
+                let integral = t.data().iter().all(|v| v.fract() == 0.0 && v.abs() < 1e15);
+                let dtype = match integral {
+                    true => ElemType::Int64,
+                    false => ElemType::Float32,
+                };
                 let op = FloatOp::Linear {
                     terms: vec![Vec::new(); t.len()],
                     bias: t.into_data(),
                 };
-                match self.add(op, vec![], shape) {
+                match self.add_typed(op, vec![], shape, dtype) {
                     Value::Node(x) => x,
                     Value::Const(_) => 0,
                 }
@@ -220,15 +235,40 @@ impl Ctx<'_> {
         }
     }
 
-    /// Adds a float node named after this ONNX node.
+    /// Adds a float node named after this ONNX node. Its type is that of an intermediate
+    /// value of its inputs (the importer gives the node's outputs their declared type).
     pub fn add(&mut self, op: FloatOp, inputs: Vec<usize>, shape: Vec<usize>) -> Value {
+        let types: Vec<ElemType> = inputs.iter().map(|&i| self.graph.nodes[i].dtype).collect();
+        let dtype = ElemType::intermediate(&types);
+        self.add_typed(op, inputs, shape, dtype)
+    }
+
+    /// [`Self::add`] with an explicit element type.
+    pub fn add_typed(
+        &mut self,
+        op: FloatOp,
+        inputs: Vec<usize>,
+        shape: Vec<usize>,
+        dtype: ElemType,
+    ) -> Value {
         let name = self.name();
         Value::Node(self.graph.push(FloatNode {
             name,
             op,
             inputs,
             shape,
+            dtype,
         }))
+    }
+
+    /// The element type of input `i`.
+    pub fn dtype(&self, i: usize) -> ElemType {
+        self.types.get(i).copied().unwrap_or_default()
+    }
+
+    /// Whether any input is an integer or boolean tensor.
+    pub fn exact(&self) -> bool {
+        self.types.iter().any(|t| t.is_exact())
     }
 }
 

@@ -1,10 +1,9 @@
 //! Shape operators: index maps over their input (free in the circuit) or folded constants.
 
-use zkinfer_ir::{transpose_indices, Concat, Gather, Op, Tensor, Transpose};
+use zkinfer_ir::{transpose_indices, Concat, ElemType, Gather, Op, Tensor, Transpose};
 
 use super::{axis, Ctx, Value};
 use crate::float::FloatOp;
-use crate::proto::data_type;
 
 fn reshape_to(ctx: &mut Ctx<'_>, v: Value, shape: Vec<usize>) -> Result<Value, String> {
     let len: usize = shape.iter().product();
@@ -25,16 +24,26 @@ pub fn identity(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     Ok(vec![ctx.input(0)?.clone()])
 }
 
+/// `Cast`: float → integer truncates toward zero (proven: an integer division), anything →
+/// bool is `x ≠ 0`, and the rest keep their values (the importer gives the result its type,
+/// so a narrowing cast is range-checked, never wrapped).
 pub fn cast(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
-    let to = ctx.attr_int("to", 0) as i32;
+    let code = ctx.attr_int("to", 0) as i32;
+    let to = ElemType::from_onnx(code)
+        .ok_or_else(|| format!("cast to data type {code} is not supported"))?;
+    let from = ctx.dtype(0);
     match ctx.input(0)?.clone() {
-        Value::Node(x) if data_type::is_float(to) => Ok(vec![Value::Node(x)]),
-        Value::Node(_) => Err(format!(
-            "cast of a computed tensor to data type {to} is not supported (float types only)"
-        )),
+        Value::Node(x) if to.is_bool() && !from.is_bool() => {
+            Ok(vec![super::integer::nonzero(ctx, x)?])
+        }
+        Value::Node(x) if to.is_exact() && from.is_float() => {
+            let shape = ctx.graph.nodes[x].shape.clone();
+            Ok(vec![ctx.add(FloatOp::ToInt, vec![x], shape)])
+        }
+        Value::Node(x) => Ok(vec![Value::Node(x)]),
         Value::Const(t) => Ok(vec![Value::Const(match to {
-            data_type::BOOL => t.map(|&v| f64::from(u8::from(v != 0.0))),
-            t_ if data_type::is_float(t_) => t,
+            ElemType::Bool => t.map(|&v| f64::from(u8::from(v != 0.0))),
+            t_ if t_.is_float() => t,
             _ => t.map(|&v| v.trunc()),
         })]),
     }

@@ -256,6 +256,9 @@ pub(super) fn set_bounds(graph: &mut Graph, table: &TableBounds, input_bounds: &
             Op::Max(_) => b(0),
             Op::ArgMax(a) => bits(a.windows.iter().map(Vec::len).max().unwrap_or(1) as u128),
             Op::Div(_) | Op::Mean(_) => table.signed_bits(),
+            // |q| ≤ |a| and |r| < |b|, |r| ≤ |a| (the divisor is never 0).
+            Op::IntDiv(d) if d.remainder => b(0).min(b(1)),
+            Op::IntDiv(_) => b(0),
             Op::Softmax(sm) => sm.out_scale + 1,
             Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => {
                 (0..node.inputs.len()).map(b).max().unwrap_or(0)

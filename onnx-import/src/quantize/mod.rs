@@ -3,8 +3,8 @@
 //! calibration data.
 
 use zkinfer_ir::{
-    eval, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Graph, Input, Linear, Mean, Node,
-    Op, Rescale, Softmax, TableBounds, TableFn, Tensor, Windows,
+    eval, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Graph, Input, IntDiv, Linear,
+    Mean, Node, Op, Rescale, Softmax, TableBounds, TableFn, Tensor, Windows,
 };
 
 mod bounds;
@@ -147,6 +147,7 @@ impl Lowering<'_> {
             shape,
             scale,
             bound: 0,
+            dtype: Default::default(),
         });
         self.fusable.push(false);
         self.nodes.len() - 1
@@ -246,13 +247,14 @@ impl Lowering<'_> {
                 )?)
             };
             let id = match &fnode.op {
-                FloatOp::Input(index) => self.push(
-                    name,
-                    Op::Input(Input { index: *index }),
-                    vec![],
-                    shape,
-                    cfg.input_scale.unwrap_or(cfg.scale),
-                ),
+                FloatOp::Input(index) => {
+                    let scale = match fnode.dtype.is_exact() {
+                        true => 0,
+                        false => cfg.input_scale.unwrap_or(cfg.scale),
+                    };
+                    let op = Op::Input(Input { index: *index });
+                    self.push(name, op, vec![], shape, scale)
+                }
                 FloatOp::Dense { weight, side, bias } => {
                     let x = arg(0);
                     let sx = self.nodes[x].scale;
@@ -361,11 +363,15 @@ impl Lowering<'_> {
                     self.push(name, op, vec![x], shape, out_scale)
                 }
                 FloatOp::Linear { terms, bias } if fnode.inputs.is_empty() => {
+                    let scale = match fnode.dtype.is_exact() {
+                        true => 0,
+                        false => cfg.scale,
+                    };
                     let op = Op::Linear(Linear {
                         terms: vec![Vec::new(); terms.len()],
-                        bias: bias.iter().map(|&b| q(b, cfg.scale)).collect(),
+                        bias: bias.iter().map(|&b| q(b, scale)).collect(),
                     });
-                    self.push(name, op, vec![], shape, cfg.scale)
+                    self.push(name, op, vec![], shape, scale)
                 }
                 FloatOp::Linear { terms, bias } => {
                     let x = arg(0);
@@ -451,6 +457,40 @@ impl Lowering<'_> {
                     });
                     self.push(name, op, vec![x], shape, 0)
                 }
+                FloatOp::IntDiv { floor, remainder } => {
+                    // Exact on operands at a common scale: the quotient is an integer, the
+                    // remainder keeps the scale (a float `fmod`).
+                    let (a, b) = (arg(0), arg(1));
+                    let s = self.nodes[a].scale.max(self.nodes[b].scale);
+                    let a = self.align(name, a, s)?;
+                    let b = self.align(name, b, s)?;
+                    let op = Op::IntDiv(IntDiv {
+                        floor: *floor,
+                        remainder: *remainder,
+                    });
+                    let out_scale = if *remainder { s } else { 0 };
+                    self.push(name, op, vec![a, b], shape, out_scale)
+                }
+                FloatOp::ToInt => {
+                    // trunc(x / 2^s): the integer division by the constant 2^s.
+                    let x = arg(0);
+                    let sx = self.nodes[x].scale;
+                    if sx == 0 {
+                        self.push(name, Op::Reshape, vec![x], shape, 0)
+                    } else {
+                        let unit = Op::Linear(Linear {
+                            terms: vec![Vec::new()],
+                            bias: vec![1i64 << sx],
+                        });
+                        let d = self.push(name, unit, vec![], vec![1], 0);
+                        self.nodes[d].dtype = zkinfer_ir::ElemType::Int64;
+                        let op = Op::IntDiv(IntDiv {
+                            floor: false,
+                            remainder: false,
+                        });
+                        self.push(name, op, vec![x, d], shape, 0)
+                    }
+                }
                 FloatOp::IndexMap(op) => {
                     let mut ins: Vec<usize> = (0..fnode.inputs.len()).map(arg).collect();
                     let scale = ins
@@ -466,6 +506,10 @@ impl Lowering<'_> {
                     self.push(name, op.clone(), ins, shape, scale)
                 }
             };
+            // The IR node holding the float node's value takes its element type.
+            if fnode.dtype.is_exact() {
+                self.nodes[id].dtype = fnode.dtype;
+            }
             self.map.push(id);
         }
         Ok(())

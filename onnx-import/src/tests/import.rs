@@ -1,70 +1,12 @@
 //! Import tests on models built in memory.
 
-use prost::Message;
-
 use crate::float::FloatOp;
+use crate::proto::build::{self, node, tensor_f32, tensor_i64};
 use crate::proto::*;
 use crate::{import_onnx, ImportError};
 
-fn tensor_i64(name: &str, dims: &[i64], data: &[i64]) -> TensorProto {
-    TensorProto {
-        dims: dims.to_vec(),
-        data_type: data_type::INT64,
-        int64_data: data.to_vec(),
-        name: name.into(),
-        ..Default::default()
-    }
-}
-
-fn tensor_f32(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
-    TensorProto {
-        dims: dims.to_vec(),
-        data_type: data_type::FLOAT,
-        raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        name: name.into(),
-        ..Default::default()
-    }
-}
-
-fn node(
-    op: &str,
-    name: &str,
-    inputs: &[&str],
-    outputs: &[&str],
-    attrs: Vec<AttributeProto>,
-) -> NodeProto {
-    NodeProto {
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: outputs.iter().map(|s| s.to_string()).collect(),
-        name: name.into(),
-        op_type: op.into(),
-        attribute: attrs,
-        ..Default::default()
-    }
-}
-
 fn value_info(name: &str, dims: &[Option<i64>]) -> ValueInfoProto {
-    ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            tensor_type: Some(TypeProtoTensor {
-                elem_type: data_type::FLOAT,
-                shape: Some(TensorShapeProto {
-                    dim: dims
-                        .iter()
-                        .map(|d| Dimension {
-                            dim_value: *d,
-                            dim_param: if d.is_none() {
-                                Some("batch_size".into())
-                            } else {
-                                None
-                            },
-                        })
-                        .collect(),
-                }),
-            }),
-        }),
-    }
+    build::value_info(name, data_type::FLOAT, dims)
 }
 
 fn model(
@@ -73,22 +15,7 @@ fn model(
     input: ValueInfoProto,
     output: &str,
 ) -> Vec<u8> {
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 17,
-        }],
-        producer_name: "test".into(),
-        graph: Some(GraphProto {
-            node: nodes,
-            name: "g".into(),
-            initializer: init,
-            input: vec![input],
-            output: vec![value_info(output, &[])],
-        }),
-    }
-    .encode_to_vec()
+    build::model(nodes, init, vec![input], vec![value_info(output, &[])], 17)
 }
 
 #[test]
