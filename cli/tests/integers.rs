@@ -70,7 +70,7 @@ fn lists(v: &serde_json::Value) -> Vec<Vec<f64>> {
 }
 
 /// a, b: int32[4], u: uint8[4] → Div, Mod (fmod 0 and 1), a shift right exported as
-/// `Div(a, Cast(Pow(2, 3)))`, and BitShift right and left.
+/// `Div(a, Cast(Pow(2, 3)))`, BitShift right and left, and `Where(a < b, a, b)`.
 fn int_model() -> Vec<u8> {
     let i32v = |n: &str| value_info(n, data_type::INT32, &[Some(4)]);
     let u8v = |n: &str| value_info(n, data_type::UINT8, &[Some(4)]);
@@ -102,6 +102,8 @@ fn int_model() -> Vec<u8> {
                 &["l"],
                 vec![attr_str("direction", "LEFT")],
             ),
+            node("Less", "less", &["a", "b"], &["lt"], vec![]),
+            node("Where", "min", &["lt", "a", "b"], &["mn"], vec![]),
         ],
         vec![
             tensor_f32("two", &[], &[2.0]),
@@ -117,6 +119,7 @@ fn int_model() -> Vec<u8> {
             i32v("s"),
             u8v("r"),
             u8v("l"),
+            i32v("mn"),
         ],
         13,
     )
@@ -134,6 +137,7 @@ fn int32_division_modulo_and_shifts_prove_exactly_onnxruntimes_integers() {
         vec![2.0, -1.0, 1.0, 0.0],
         vec![25.0, 4.0, 1.0, 31.0],
         vec![200.0, 34.0, 10.0, 254.0],
+        vec![2.0, -15.0, -5.0, -7.0],
     ];
     let p = proof_json(&proof);
     assert_eq!(lists(&p["outputs"]), want, "{text}");
@@ -208,9 +212,11 @@ fn integer_inputs_refuse_fractions_and_overflow_is_refused_not_wrapped() {
     );
 }
 
-/// x: float[4], p, q: bool[4] → Less(x, 0.5), And, Or, Xor and Not: every output a bool.
+/// x: float[4], p, q: bool[4], t: int64[4] → Less(x, 0.5), And, Or, Xor, Not (bools);
+/// ArgMax(x) and 3·t (int64); Cast(10·x) to int32 (truncation) and back to float plus 0.5.
 fn bool_model() -> Vec<u8> {
     let b = |n: &str| value_info(n, data_type::BOOL, &[Some(4)]);
+    let i64v = |n: &str, len: i64| value_info(n, data_type::INT64, &[Some(len)]);
     model(
         vec![
             node("Less", "less", &["x", "half"], &["lt"], vec![]),
@@ -218,14 +224,47 @@ fn bool_model() -> Vec<u8> {
             node("Or", "or", &["p", "q"], &["o"], vec![]),
             node("Xor", "xor", &["p", "q"], &["xo"], vec![]),
             node("Not", "not", &["p"], &["n"], vec![]),
+            node(
+                "ArgMax",
+                "argmax",
+                &["x"],
+                &["am"],
+                vec![attr_int("axis", 0)],
+            ),
+            node("Mul", "triple", &["t", "three"], &["t3"], vec![]),
+            node("Mul", "tenfold", &["x", "ten"], &["x10"], vec![]),
+            node("Cast", "to_int", &["x10"], &["ci"], vec![attr_int("to", 6)]),
+            node(
+                "Cast",
+                "to_float",
+                &["ci"],
+                &["cf"],
+                vec![attr_int("to", 1)],
+            ),
+            node("Add", "plus_half", &["cf", "half"], &["back"], vec![]),
         ],
-        vec![tensor_f32("half", &[], &[0.5])],
+        vec![
+            tensor_f32("half", &[], &[0.5]),
+            tensor_f32("ten", &[], &[10.0]),
+            zkinfer_onnx::proto::build::tensor_i64("three", &[], &[3]),
+        ],
         vec![
             value_info("x", data_type::FLOAT, &[Some(4)]),
             b("p"),
             b("q"),
+            i64v("t", 4),
         ],
-        vec![b("lt"), b("a"), b("o"), b("xo"), b("n")],
+        vec![
+            b("lt"),
+            b("a"),
+            b("o"),
+            b("xo"),
+            b("n"),
+            i64v("am", 1),
+            i64v("t3", 4),
+            value_info("ci", data_type::INT32, &[Some(4)]),
+            value_info("back", data_type::FLOAT, &[Some(4)]),
+        ],
         13,
     )
 }
@@ -234,7 +273,7 @@ fn bool_model() -> Vec<u8> {
 fn boolean_inputs_and_outputs_prove_with_the_reference_and_a_failed_reference_only_warns() {
     let dir = tmp("bool");
     // Booleans as EZKL writes them.
-    let input = r#"{"input_data": [[0.25, 1.0, -3.0, 0.75], [true, false, true, false], [true, true, false, false]]}"#;
+    let input = r#"{"input_data": [[0.25, 1.0, -3.0, 0.75], [true, false, true, false], [true, true, false, false], [7, 0, -2, 50]]}"#;
     let (keys, proof, text) = prove(&dir, &bool_model(), input, &[]);
     let want: Vec<Vec<f64>> = vec![
         vec![1.0, 0.0, 1.0, 0.0],
@@ -242,6 +281,10 @@ fn boolean_inputs_and_outputs_prove_with_the_reference_and_a_failed_reference_on
         vec![1.0, 1.0, 1.0, 0.0],
         vec![0.0, 1.0, 1.0, 0.0],
         vec![0.0, 1.0, 0.0, 1.0],
+        vec![1.0],
+        vec![21.0, 0.0, -6.0, 150.0],
+        vec![2.0, 10.0, -30.0, 7.0],
+        vec![2.5, 10.5, -29.5, 7.5],
     ];
     let p = proof_json(&proof);
     assert_eq!(lists(&p["outputs"]), want, "{text}");

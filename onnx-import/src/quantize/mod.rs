@@ -503,7 +503,17 @@ impl Lowering<'_> {
                             *i = self.align(name, *i, scale)?;
                         }
                     }
-                    self.push(name, op.clone(), ins, shape, scale)
+                    let id = self.push(name, op.clone(), ins, shape, scale);
+                    // An integer viewed as a float (`Cast`) takes the activation scale, so
+                    // that float arithmetic after it keeps its fractions.
+                    let from_exact = fnode
+                        .inputs
+                        .iter()
+                        .all(|&i| self.fg.nodes[i].dtype.is_exact());
+                    match fnode.dtype.is_float() && from_exact {
+                        true => self.align(name, id, cfg.scale)?,
+                        false => id,
+                    }
                 }
             };
             // The IR node holding the float node's value takes its element type.
