@@ -39,12 +39,14 @@ impl TableSet {
                 | Op::Transpose(_)
                 | Op::Concat(_)
                 | Op::Gather(_)
+                | Op::Remap(_)
                 | Op::Linear(_)
                 | Op::Max(_)
                 | Op::ArgMax(_)
                 | Op::Div(_)
                 | Op::Mean(_)
                 | Op::IntDiv(_)
+                | Op::Select(_)
                 | Op::MatMul => {}
             }
         }

@@ -100,7 +100,11 @@ pub fn softmax_row(
     node: &str,
 ) -> Result<SoftmaxWitness, IrError> {
     let max = z.iter().copied().max().unwrap_or(0);
-    let d: Vec<i64> = z.iter().map(|&v| max - v).collect();
+    let d: Vec<i64> = z
+        .iter()
+        .map(|&v| max.checked_sub(v))
+        .collect::<Option<_>>()
+        .ok_or_else(|| IrError::Overflow { node: node.into() })?;
     let split = op.split();
     let last = split.cmax();
     let clamped: Vec<i64> = d.iter().map(|&di| di.min(last)).collect();
@@ -348,6 +352,23 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                     .collect::<Result<_, IrError>>()?
             }
             Op::Div(d) => div_op(d, arg(0), arg(1), &node.shape, bounds, &node.name)?,
+            Op::Select(sel) => {
+                let idx = arg(0).data();
+                let data = node.inputs.get(1).map_or(&[][..], |&i| values[i].data());
+                (0..sel.choices.len())
+                    .map(|o| {
+                        sel.apply(o, idx[o], data)
+                            .ok_or_else(|| IrError::InvalidNode {
+                                node: node.name.clone(),
+                                reason: format!(
+                                "index {} of element {o} is none of the {} positions it may select",
+                                idx[o],
+                                sel.choices[o].len()
+                            ),
+                            })
+                    })
+                    .collect::<Result<_, _>>()?
+            }
             Op::IntDiv(d) => {
                 let (a, b) = (arg(0), arg(1));
                 let ia = broadcast_indices(a.shape(), &node.shape);
@@ -387,7 +408,7 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                 .zip(&m.counts)
                 .map(|(&x, &n)| div_round(x, n, 0, bounds, &node.name).map(|w| w.p))
                 .collect::<Result<_, _>>()?,
-            Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => {
+            Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) | Op::Remap(_) => {
                 let map = graph.index_map(id).unwrap_or_default();
                 map.iter()
                     .map(|&(which, idx)| values[node.inputs[which]].data()[idx])

@@ -80,7 +80,7 @@ impl Graph {
         Ok(())
     }
 
-    /// For an index-map node (Reshape, Transpose, Concat, Gather), where each output element
+    /// For an index-map node (Reshape, Transpose, Concat, Gather, Remap), where each output element
     /// comes from: `(input position, flat index in that input)`. `None` for other ops.
     pub fn index_map(&self, id: NodeId) -> Option<Vec<(usize, usize)>> {
         let node = &self.nodes[id];
@@ -140,6 +140,7 @@ pub fn index_map(
             }
             Some(map)
         }
+        Op::Remap(r) => Some(r.map.clone()),
         Op::Gather(g) => {
             let shape = in_shapes[0];
             let outer: usize = shape[..g.axis].iter().product();
@@ -166,6 +167,7 @@ pub fn index_map(
         | Op::Div(_)
         | Op::Mean(_)
         | Op::IntDiv(_)
+        | Op::Select(_)
         | Op::MatMul => None,
     }
 }

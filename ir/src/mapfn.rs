@@ -10,6 +10,11 @@ pub enum MapFn {
     Tanh,
     Exp,
     Sqrt,
+    /// `sqrt(x + eps)`, never below one unit of its output: a normalization's divisor (a
+    /// constant row, of variance 0, divides 0 by that unit).
+    StdDev {
+        eps_bits: u32,
+    },
     Erf,
     Abs,
     Sign,
@@ -127,6 +132,7 @@ impl MapFn {
             MapFn::Tanh => v.tanh(),
             MapFn::Exp => v.exp(),
             MapFn::Sqrt => v.sqrt(),
+            MapFn::StdDev { eps_bits } => (v.max(0.0) + f64::from(f32::from_bits(eps_bits))).sqrt(),
             MapFn::Erf => erf(v),
             MapFn::Abs => v.abs(),
             MapFn::Gelu => 0.5 * v * (1.0 + erf(v / std::f64::consts::SQRT_2)),
@@ -188,6 +194,7 @@ impl MapFn {
             MapFn::Tanh => "tanh",
             MapFn::Exp => "exp",
             MapFn::Sqrt => "sqrt",
+            MapFn::StdDev { .. } => "stddev",
             MapFn::Erf => "erf",
             MapFn::Abs => "abs",
             MapFn::Sign => "sign",

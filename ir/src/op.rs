@@ -31,6 +31,10 @@ pub enum Op {
     Concat(Concat),
     /// Selection along `axis` with constant indices.
     Gather(Gather),
+    /// Any fixed arrangement of the inputs' elements (Expand, Tile, nearest Resize,
+    /// DepthToSpace, the operands of an elementwise Min/Max): per output element, the input
+    /// and the flat index it copies.
+    Remap(Remap),
     /// A linear map with constant weights given term by term: Conv, ConvTranspose, average
     /// pooling, means and sums, Pad.
     Linear(Linear),
@@ -47,6 +51,11 @@ pub enum Op {
     /// toward zero or rounded toward −∞, or the remainder that goes with it. Exact; the
     /// divisor must not be 0.
     IntDiv(IntDiv),
+    /// Selection by a computed index (Gather and GatherElements with indices the model
+    /// computes, as tree ensembles do): per output element, the candidates `(key, value)`
+    /// where the value is a constant or an element of input 1, and the output is the value
+    /// whose key equals the element's index (input 0). Proven by a one-hot selector.
+    Select(Select),
     /// The exact product `A · B` of two witnessed tensors (numpy `matmul`: batched over the
     /// leading axes, a vector operand promoted to a matrix), proven by Freivalds' check.
     MatMul,
@@ -250,6 +259,42 @@ pub struct Gather {
     pub indices: Vec<usize>,
 }
 
+/// Where a selectable value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A constant (quantized at the node's scale).
+    Const(i64),
+    /// Element `i` (flat) of input 1.
+    Data(usize),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Select {
+    /// Per output element, its candidates: the index value that picks each, and the value.
+    pub choices: Vec<Vec<(i64, Source)>>,
+}
+
+impl Select {
+    /// The output of element `o` for index `idx` (`data`: input 1's values), or `None` when
+    /// no candidate has that key.
+    pub fn apply(&self, o: usize, idx: i64, data: &[i64]) -> Option<i64> {
+        self.choices[o]
+            .iter()
+            .find(|(k, _)| *k == idx)
+            .and_then(|&(_, s)| match s {
+                Source::Const(c) => Some(c),
+                Source::Data(i) => data.get(i).copied(),
+            })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Remap {
+    /// Per output element, `(input position, flat index in that input)`.
+    pub map: Vec<(usize, usize)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Linear {
     /// Per output element, `(flat input index, weight)`.
@@ -315,6 +360,8 @@ impl Op {
             Op::Transpose(_) => "Transpose",
             Op::Concat(_) => "Concat",
             Op::Gather(_) => "Gather",
+            Op::Remap(_) => "Remap",
+            Op::Select(_) => "Select",
             Op::Linear(_) => "Linear",
             Op::Max(_) => "Max",
             Op::ArgMax(_) => "ArgMax",
@@ -333,6 +380,7 @@ impl Op {
             Op::Affine(a) => a.mul.len() + a.add.len(),
             Op::Linear(l) => l.terms.iter().map(Vec::len).sum::<usize>() + l.bias.len(),
             Op::Mean(m) => m.counts.len(),
+            Op::Select(s) => s.choices.iter().map(Vec::len).sum(),
             Op::Input(_)
             | Op::Binary(_)
             | Op::Rescale(_)
@@ -341,6 +389,7 @@ impl Op {
             | Op::Transpose(_)
             | Op::Concat(_)
             | Op::Gather(_)
+            | Op::Remap(_)
             | Op::Max(_)
             | Op::ArgMax(_)
             | Op::Div(_)

@@ -323,10 +323,14 @@ impl TableFn {
                 ..
             } => {
                 let y = g.apply(x as f64 / (1u64 << in_scale) as f64);
-                if y.is_finite() {
+                let q = if y.is_finite() {
                     (y * (1u64 << out_scale) as f64).round() as i64
                 } else {
                     0
+                };
+                match g {
+                    MapFn::StdDev { .. } => q.max(1),
+                    _ => q,
                 }
             }
             TableFn::Negative => i64::from(x < 0),

@@ -66,6 +66,21 @@ pub enum FloatOp {
     },
     /// A float truncated toward zero to an integer (`Cast` to an integer type).
     ToInt,
+    /// Selection by a computed index (input 0, one per output element): per element, the
+    /// candidates `(index value, what it picks)`; `Pick::Data` reads input 1.
+    Select(Vec<Vec<(i64, Pick)>>),
+    /// `⌊x⌋`, or with `ceil` `⌈x⌉`: integer-valued floats.
+    Floor {
+        ceil: bool,
+    },
+}
+
+/// What a selection candidate picks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pick {
+    Const(f64),
+    /// Element `i` (flat) of the selected tensor.
+    Data(usize),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -276,6 +291,26 @@ impl FloatGraph {
                     out
                 }
                 FloatOp::ToInt => arg(0).iter().map(|v| v.trunc()).collect(),
+                FloatOp::Select(choices) => {
+                    let data: &[f64] = node.inputs.get(1).map_or(&[], |&i| &values[i]);
+                    let mut out = Vec::with_capacity(choices.len());
+                    for (o, c) in choices.iter().enumerate() {
+                        let idx = arg(0)[o];
+                        let hit = c.iter().find(|(k, _)| *k as f64 == idx).ok_or_else(|| {
+                            ImportError::Input {
+                                name: node.name.clone(),
+                                reason: format!("index {idx} of element {o} selects no position"),
+                            }
+                        })?;
+                        out.push(match hit.1 {
+                            Pick::Const(v) => v,
+                            Pick::Data(i) => data[i],
+                        });
+                    }
+                    out
+                }
+                FloatOp::Floor { ceil: false } => arg(0).iter().map(|v| v.floor()).collect(),
+                FloatOp::Floor { ceil: true } => arg(0).iter().map(|v| v.ceil()).collect(),
                 FloatOp::IndexMap(op) => {
                     let shapes: Vec<&[usize]> = (0..node.inputs.len()).map(shape).collect();
                     index_map(op, &shapes, &node.shape)

@@ -10,6 +10,6 @@ mod quantize;
 mod tensor_proto;
 
 pub use error::{ImportError, Unsupported};
-pub use float::{FloatGraph, FloatNode, FloatOp};
+pub use float::{FloatGraph, FloatNode, FloatOp, Pick};
 pub use model::{import_onnx, load_onnx};
 pub use quantize::{quantize, QuantConfig, Quantized};

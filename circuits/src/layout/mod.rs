@@ -17,6 +17,7 @@ mod packing;
 mod poseidon;
 mod range;
 mod rescale;
+mod select;
 mod softmax;
 use crate::table::TableSet;
 use crate::CircuitError;
@@ -440,6 +441,15 @@ pub fn lay_out_with<G: Grid>(
                     .map(|(&i, &j)| l.divide(&a[i], &b[j], dv.shift, &node.name))
                     .collect::<Result<_, _>>()?
             }
+            Op::Select(sel) => {
+                let idx = arg(0).clone();
+                let data = node.inputs.get(1).map_or(Vec::new(), |&i| wires[i].clone());
+                let mut out = Vec::with_capacity(sel.choices.len());
+                for (o, choices) in sel.choices.iter().enumerate() {
+                    out.push(l.select(&idx[o], &data, choices, &node.name)?);
+                }
+                out
+            }
             Op::IntDiv(op) => {
                 let (a, b) = (arg(0).clone(), arg(1).clone());
                 let (na, nb) = (&graph.nodes[node.inputs[0]], &graph.nodes[node.inputs[1]]);
@@ -495,7 +505,7 @@ pub fn lay_out_with<G: Grid>(
                 }
                 out
             }
-            Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => graph
+            Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) | Op::Remap(_) => graph
                 .index_map(id)
                 .unwrap_or_default()
                 .iter()

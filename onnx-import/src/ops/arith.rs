@@ -155,3 +155,102 @@ fn affine(
     }
     Ok(ctx.add(FloatOp::Affine { mul, add }, vec![x], shape))
 }
+
+/// The operands of a variadic elementwise op, broadcast to their common shape.
+fn variadic(ctx: &Ctx<'_>) -> Result<(Vec<Value>, Vec<usize>), String> {
+    let vals: Vec<Value> = ctx.inputs.iter().flatten().cloned().collect();
+    if vals.is_empty() {
+        return Err("no operands".into());
+    }
+    let shape = vals.iter().try_fold(Vec::new(), |acc, v| {
+        let s = ctx.shape_of(v);
+        broadcast_shape(&acc, &s)
+            .ok_or_else(|| format!("shapes {acc:?} and {s:?} do not broadcast"))
+    })?;
+    Ok((vals, shape))
+}
+
+/// Elementwise maximum (or, with `min`, minimum) of any number of operands: the operands laid
+/// side by side by an index map, then the maximum chip over each element's window
+/// (`min(a, b) = −max(−a, −b)`).
+fn extremum(ctx: &mut Ctx<'_>, min: bool) -> Result<Vec<Value>, String> {
+    let (vals, shape) = variadic(ctx)?;
+    let len: usize = shape.iter().product();
+    if vals.iter().all(|v| matches!(v, Value::Const(_))) {
+        let mut acc: Option<Tensor<f64>> = None;
+        for v in vals {
+            let Value::Const(t) = v else { continue };
+            acc = Some(match acc {
+                None => t,
+                Some(a) => broadcast_const(&a, &t, |x, y| if min { x.min(y) } else { x.max(y) })?,
+            });
+        }
+        let t = acc.ok_or("no operands")?;
+        return Ok(vec![Value::Const(expand(&t, &shape)?)]);
+    }
+    let n = vals.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut map = Vec::with_capacity(n * len);
+    for (k, v) in vals.into_iter().enumerate() {
+        let s = ctx.shape_of(&v);
+        ids.push(ctx.as_node(v));
+        map.extend(
+            zkinfer_ir::broadcast_indices(&s, &shape)
+                .into_iter()
+                .map(|i| (k, i)),
+        );
+    }
+    let side = super::shape::remap(ctx, ids, map, vec![n * len]);
+    let side = match min {
+        true => negate(ctx, side)?,
+        false => side,
+    };
+    let Value::Node(side) = side else {
+        return Err("internal: operands folded".into());
+    };
+    let windows = (0..len)
+        .map(|i| (0..n).map(|k| k * len + i).collect())
+        .collect();
+    let m = ctx.add(FloatOp::Max(windows), vec![side], shape);
+    Ok(vec![match min {
+        true => negate(ctx, m)?,
+        false => m,
+    }])
+}
+
+fn negate(ctx: &mut Ctx<'_>, v: Value) -> Result<Value, String> {
+    let minus = Tensor::new(vec![1], vec![-1.0]).map_err(|e| e.to_string())?;
+    combine(ctx, Kind::Mul, v, Value::Const(minus), false)
+}
+
+pub fn max(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    extremum(ctx, false)
+}
+
+pub fn min(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    extremum(ctx, true)
+}
+
+/// `Sum` (or, with `mean`, `Mean`) of any number of operands, broadcast.
+fn total(ctx: &mut Ctx<'_>, mean: bool) -> Result<Vec<Value>, String> {
+    let (vals, _) = variadic(ctx)?;
+    let n = vals.len();
+    let mut it = vals.into_iter();
+    let mut acc = it.next().ok_or("no operands")?;
+    for v in it {
+        acc = combine(ctx, Kind::Add, acc, v, false)?;
+    }
+    if mean && n > 1 {
+        let k = Tensor::new(vec![1], vec![1.0 / n as f64]).map_err(|e| e.to_string())?;
+        acc = combine(ctx, Kind::Mul, acc, Value::Const(k), false)?;
+    }
+    Ok(vec![acc])
+}
+
+pub fn sum(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    total(ctx, false)
+}
+
+pub fn mean(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    total(ctx, true)
+}

@@ -119,6 +119,26 @@ pub fn xor(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     either(ctx, 2.0)
 }
 
+/// `Floor` and `Ceil`: the floor division of the fixed-point value by its unit.
+fn rounding(ctx: &mut Ctx<'_>, ceil: bool) -> Result<Vec<Value>, String> {
+    Ok(vec![match ctx.input(0)?.clone() {
+        Value::Const(t) => Value::Const(t.map(|&v| if ceil { v.ceil() } else { v.floor() })),
+        Value::Node(x) if ctx.dtype(0).is_exact() => Value::Node(x),
+        Value::Node(x) => {
+            let shape = ctx.graph.nodes[x].shape.clone();
+            ctx.add(FloatOp::Floor { ceil }, vec![x], shape)
+        }
+    }])
+}
+
+pub fn floor(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    rounding(ctx, false)
+}
+
+pub fn ceil(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    rounding(ctx, true)
+}
+
 /// `[x ≠ 0]` of a computed tensor: `[x < 0] + [−x < 0]`.
 pub fn nonzero(ctx: &mut Ctx<'_>, x: usize) -> Result<Value, String> {
     let shape = ctx.graph.nodes[x].shape.clone();

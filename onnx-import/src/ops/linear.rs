@@ -168,7 +168,7 @@ pub fn matmul(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     }
 }
 
-fn dense(
+pub(super) fn dense(
     ctx: &mut Ctx<'_>,
     x: usize,
     weight: Tensor<f64>,

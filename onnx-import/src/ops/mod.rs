@@ -8,7 +8,10 @@ mod compare;
 mod integer;
 mod linear;
 mod norm;
+mod recurrent;
 mod reduce;
+mod resize;
+mod select;
 mod shape;
 
 use std::collections::HashMap;
@@ -52,6 +55,12 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Mul" => arith::mul,
         "Div" => arith::div,
         "Mod" => integer::modulo,
+        "Max" => arith::max,
+        "Min" => arith::min,
+        "Sum" => arith::sum,
+        "Mean" => arith::mean,
+        "Floor" => integer::floor,
+        "Ceil" => integer::ceil,
         "BitShift" => integer::bit_shift,
         "Not" => integer::not,
         "And" => integer::and,
@@ -67,11 +76,20 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Constant" => shape::constant,
         "Shape" => shape::shape,
         "Gather" => shape::gather,
+        "GatherElements" => select::gather_elements,
         "Unsqueeze" => shape::unsqueeze,
         "Squeeze" => shape::squeeze,
         "Concat" => shape::concat,
         "Transpose" => shape::transpose,
         "Slice" => shape::slice,
+        "Expand" => shape::expand_op,
+        "Tile" => shape::tile,
+        "ConstantOfShape" => shape::constant_of_shape,
+        "Range" => shape::range,
+        "Split" => shape::split,
+        "LSTM" => recurrent::lstm,
+        "GRU" => recurrent::gru,
+        "RNN" => recurrent::rnn,
         "Conv" => cnn::conv,
         "ConvTranspose" => cnn::conv_transpose,
         "MaxPool" => cnn::max_pool,
@@ -89,6 +107,7 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "ReduceLogSum" => reduce::reduce_log_sum,
         "ReduceLogSumExp" => reduce::reduce_log_sum_exp,
         "ArgMax" => reduce::arg_max,
+        "LogSoftmax" => reduce::log_softmax,
         "Less" => compare::less,
         "Greater" => compare::greater,
         "LessOrEqual" => compare::less_or_equal,
@@ -117,6 +136,9 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Pow" => activation::pow,
         "Gelu" => activation::gelu,
         "LayerNormalization" => norm::layer_norm,
+        "InstanceNormalization" => norm::instance_norm,
+        "Resize" | "Upsample" => resize::resize,
+        "GroupNormalization" => norm::group_norm,
         _ => return None,
     })
 }
@@ -151,6 +173,15 @@ impl Ctx<'_> {
     pub fn attr_string(&self, name: &str, default: &str) -> String {
         self.attr(name).map_or(default.into(), |a| {
             String::from_utf8_lossy(&a.s).into_owned()
+        })
+    }
+
+    pub fn attr_strings(&self, name: &str) -> Option<Vec<String>> {
+        self.attr(name).map(|a| {
+            a.strings
+                .iter()
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
         })
     }
 

@@ -109,7 +109,18 @@ fn reduce(ctx: &mut Ctx<'_>, kind: &str) -> Result<Vec<Value>, String> {
         ),
         "sum_square" => (combine(ctx, Kind::Mul, v.clone(), v, false)?, None),
         "log_sum" => (v, Some(MapFn::Log)),
-        "log_sum_exp" => (apply(ctx, v, MapFn::Exp), Some(MapFn::Log)),
+        "log_sum_exp" => {
+            // m + log Σ exp(x − m): every exponential at most 1 and the sum at least 1.
+            let x = ctx.as_node(v);
+            let (keep_shape, keep) = reduce_windows(&xs, &axes, true);
+            let (m, lse) = shifted_log_sum_exp(ctx, x, keep, keep_shape)?;
+            let total = combine(ctx, Kind::Add, m, lse, false)?;
+            let id = ctx.as_node(total);
+            return Ok(vec![match ctx.graph.nodes[id].shape == shape {
+                true => Value::Node(id),
+                false => ctx.add(FloatOp::IndexMap(zkinfer_ir::Op::Reshape), vec![id], shape),
+            }]);
+        }
         _ => (v, None),
     };
     if kind == "min" {
@@ -173,6 +184,44 @@ pub fn reduce_mean(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
 
 pub fn reduce_max(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     reduce(ctx, "max")
+}
+
+/// For a node `x` and reduction windows with their kept-dimension shape: the maxima `m` and
+/// `log Σ exp(x − m)` over each window.
+fn shifted_log_sum_exp(
+    ctx: &mut Ctx<'_>,
+    x: usize,
+    windows: Vec<Vec<usize>>,
+    shape: Vec<usize>,
+) -> Result<(Value, Value), String> {
+    let m = ctx.add(FloatOp::Max(windows.clone()), vec![x], shape.clone());
+    let y = combine(ctx, Kind::Sub, Value::Node(x), m.clone(), false)?;
+    let e = apply(ctx, y, MapFn::Exp);
+    let e = ctx.as_node(e);
+    let terms: Vec<Vec<(usize, f64)>> = windows
+        .into_iter()
+        .map(|w| w.into_iter().map(|i| (i, 1.0)).collect())
+        .collect();
+    let bias = vec![0.0; terms.len()];
+    let sum = ctx.add(FloatOp::Linear { terms, bias }, vec![e], shape);
+    Ok((m, apply(ctx, sum, MapFn::Log)))
+}
+
+/// `LogSoftmax`: `x − m − log Σ exp(x − m)` along `axis` (before opset 13, over the axes from
+/// `axis` on, as the input coerced to a matrix).
+pub fn log_softmax(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let x = ctx.node_input(0)?;
+    let xs = ctx.graph.nodes[x].shape.clone();
+    let default = if ctx.opset < 13 { 1 } else { -1 };
+    let ax = axis(ctx.attr_int("axis", default), xs.len())?;
+    let axes: Vec<usize> = match ctx.opset < 13 {
+        true => (ax..xs.len()).collect(),
+        false => vec![ax],
+    };
+    let (shape, windows) = reduce_windows(&xs, &axes, true);
+    let (m, lse) = shifted_log_sum_exp(ctx, x, windows, shape)?;
+    let shift = combine(ctx, Kind::Add, m, lse, false)?;
+    Ok(vec![combine(ctx, Kind::Sub, Value::Node(x), shift, false)?])
 }
 
 pub fn arg_max(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {

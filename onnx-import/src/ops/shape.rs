@@ -1,6 +1,9 @@
 //! Shape operators: index maps over their input (free in the circuit) or folded constants.
 
-use zkinfer_ir::{transpose_indices, Concat, ElemType, Gather, Op, Tensor, Transpose};
+use zkinfer_ir::{
+    broadcast_indices, broadcast_shape, strides, transpose_indices, Concat, ElemType, Gather, Op,
+    Remap, Tensor, Transpose,
+};
 
 use super::{axis, Ctx, Value};
 use crate::float::FloatOp;
@@ -208,8 +211,12 @@ pub fn transpose(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
 pub fn gather(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let v = ctx.input(0)?.clone();
     let s = ctx.shape_of(&v);
-    let idx = ctx.const_input(1, "indices")?;
     let ax = axis(ctx.attr_int("axis", 0), s.len())?;
+    if let Value::Node(idx) = ctx.input(1)? {
+        let idx = *idx;
+        return Ok(vec![super::select::gather_computed(ctx, v, idx, ax)?]);
+    }
+    let idx = ctx.const_input(1, "indices")?;
     let dim = s[ax] as i64;
     let indices = idx
         .data()
@@ -341,4 +348,185 @@ pub fn concat(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         });
     }
     Ok(vec![ctx.add(FloatOp::IndexMap(op), ids, shape)])
+}
+
+/// A fixed arrangement of node elements (free in the circuit): per output element, the input
+/// position and its flat index.
+pub fn remap(
+    ctx: &mut Ctx<'_>,
+    inputs: Vec<usize>,
+    map: Vec<(usize, usize)>,
+    shape: Vec<usize>,
+) -> Value {
+    ctx.add(FloatOp::IndexMap(Op::Remap(Remap { map })), inputs, shape)
+}
+
+/// `v` broadcast to `shape` (numpy rules): a folded constant, or an index map of a node.
+pub fn broadcast_to(ctx: &mut Ctx<'_>, v: Value, shape: &[usize]) -> Result<Value, String> {
+    let have = ctx.shape_of(&v);
+    if have == shape {
+        return Ok(v);
+    }
+    match broadcast_shape(&have, shape) {
+        Some(s) if s == shape => {}
+        _ => return Err(format!("shape {have:?} does not broadcast to {shape:?}")),
+    }
+    let idx = broadcast_indices(&have, shape);
+    Ok(match v {
+        Value::Const(t) => Value::Const(
+            Tensor::new(shape.to_vec(), idx.iter().map(|&i| t.data()[i]).collect())
+                .map_err(|e| e.to_string())?,
+        ),
+        Value::Node(x) => remap(
+            ctx,
+            vec![x],
+            idx.into_iter().map(|i| (0, i)).collect(),
+            shape.to_vec(),
+        ),
+    })
+}
+
+fn dims(t: &Tensor<f64>, what: &str) -> Result<Vec<usize>, String> {
+    t.data()
+        .iter()
+        .map(|&d| {
+            if d >= 0.0 {
+                Ok(d as usize)
+            } else {
+                Err(format!("{what} has a negative dimension {d}"))
+            }
+        })
+        .collect()
+}
+
+/// `Expand`: bidirectional broadcasting to the given shape.
+pub fn expand_op(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let target = dims(&ctx.const_input(1, "the shape")?, "the shape")?;
+    let have = ctx.shape_of(&v);
+    let shape = broadcast_shape(&have, &target)
+        .ok_or_else(|| format!("shapes {have:?} and {target:?} do not broadcast"))?;
+    Ok(vec![broadcast_to(ctx, v, &shape)?])
+}
+
+/// `Tile`: the input repeated `repeats[d]` times along each axis.
+pub fn tile(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let reps = dims(&ctx.const_input(1, "repeats")?, "repeats")?;
+    let have = ctx.shape_of(&v);
+    if reps.len() != have.len() {
+        return Err(format!("{} repeats for rank {}", reps.len(), have.len()));
+    }
+    let shape: Vec<usize> = have.iter().zip(&reps).map(|(a, b)| a * b).collect();
+    let (out_s, in_s) = (strides(&shape), strides(&have));
+    let len: usize = shape.iter().product();
+    let idx: Vec<usize> = (0..len)
+        .map(|flat| {
+            (0..shape.len())
+                .map(|a| ((flat / out_s[a]) % shape[a] % have[a]) * in_s[a])
+                .sum()
+        })
+        .collect();
+    Ok(vec![match v {
+        Value::Const(t) => Value::Const(
+            Tensor::new(shape, idx.iter().map(|&i| t.data()[i]).collect())
+                .map_err(|e| e.to_string())?,
+        ),
+        Value::Node(x) => remap(
+            ctx,
+            vec![x],
+            idx.into_iter().map(|i| (0, i)).collect(),
+            shape,
+        ),
+    }])
+}
+
+/// `ConstantOfShape`: a constant (the `value` attribute, default 0).
+pub fn constant_of_shape(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let shape = dims(&ctx.const_input(0, "the shape")?, "the shape")?;
+    let fill = match ctx.attr_tensor("value") {
+        Some(t) => t?.data().first().copied().unwrap_or(0.0),
+        None => 0.0,
+    };
+    let len = shape.iter().product();
+    Ok(vec![Value::Const(
+        Tensor::new(shape, vec![fill; len]).map_err(|e| e.to_string())?,
+    )])
+}
+
+/// `Range(start, limit, delta)` of constants.
+pub fn range(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let scalar = |i: usize, what: &str| -> Result<f64, String> {
+        ctx.const_input(i, what)?
+            .data()
+            .first()
+            .copied()
+            .ok_or_else(|| format!("{what} is empty"))
+    };
+    let (start, limit, delta) = (
+        scalar(0, "start")?,
+        scalar(1, "limit")?,
+        scalar(2, "delta")?,
+    );
+    if delta == 0.0 {
+        return Err("delta is 0".into());
+    }
+    let n = ((limit - start) / delta).ceil().max(0.0) as usize;
+    let data: Vec<f64> = (0..n).map(|i| start + i as f64 * delta).collect();
+    Ok(vec![Value::Const(
+        Tensor::new(vec![n], data).map_err(|e| e.to_string())?,
+    )])
+}
+
+/// `Split` along `axis` into the given sizes, or equal parts (one per output).
+pub fn split(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let s = ctx.shape_of(&v);
+    let ax = axis(ctx.attr_int("axis", 0), s.len())?;
+    let outputs = ctx.node.output.len().max(1);
+    let sizes: Vec<usize> = match (ctx.optional(1), ctx.attr_ints("split")) {
+        (Some(Value::Const(t)), _) => dims(t, "split")?,
+        (Some(Value::Node(_)), _) => return Err("split (input 1) must be a constant".into()),
+        (None, Some(v)) => v.iter().map(|&d| d.max(0) as usize).collect(),
+        (None, None) => {
+            let parts = usize::try_from(ctx.attr_int("num_outputs", outputs as i64))
+                .unwrap_or(outputs)
+                .max(1);
+            let each = s[ax].div_ceil(parts);
+            (0..parts)
+                .map(|i| each.min(s[ax].saturating_sub(i * each)))
+                .collect()
+        }
+    };
+    if sizes.iter().sum::<usize>() != s[ax] {
+        return Err(format!("split sizes {sizes:?} do not add up to {}", s[ax]));
+    }
+    let mut out = Vec::with_capacity(sizes.len());
+    let mut lo = 0;
+    for size in sizes {
+        let indices: Vec<usize> = (lo..lo + size).collect();
+        lo += size;
+        let mut shape = s.clone();
+        shape[ax] = size;
+        out.push(match &v {
+            Value::Const(t) => {
+                let outer: usize = s[..ax].iter().product();
+                let inner: usize = s[ax + 1..].iter().product();
+                let mut data = Vec::with_capacity(shape.iter().product());
+                for o in 0..outer {
+                    for &i in &indices {
+                        let start = (o * s[ax] + i) * inner;
+                        data.extend_from_slice(&t.data()[start..start + inner]);
+                    }
+                }
+                Value::Const(Tensor::new(shape, data).map_err(|e| e.to_string())?)
+            }
+            Value::Node(x) => ctx.add(
+                FloatOp::IndexMap(Op::Gather(Gather { axis: ax, indices })),
+                vec![*x],
+                shape,
+            ),
+        });
+    }
+    Ok(out)
 }

@@ -259,8 +259,20 @@ pub(super) fn set_bounds(graph: &mut Graph, table: &TableBounds, input_bounds: &
             // |q| ≤ |a| and |r| < |b|, |r| ≤ |a| (the divisor is never 0).
             Op::IntDiv(d) if d.remainder => b(0).min(b(1)),
             Op::IntDiv(_) => b(0),
+            Op::Select(sel) => {
+                let data = node.inputs.get(1).map_or(0, |_| b(1));
+                sel.choices
+                    .iter()
+                    .flatten()
+                    .map(|&(_, s)| match s {
+                        zkinfer_ir::Source::Const(c) => bits(c.unsigned_abs() as u128),
+                        zkinfer_ir::Source::Data(_) => data,
+                    })
+                    .max()
+                    .unwrap_or(0)
+            }
             Op::Softmax(sm) => sm.out_scale + 1,
-            Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) => {
+            Op::Reshape | Op::Transpose(_) | Op::Concat(_) | Op::Gather(_) | Op::Remap(_) => {
                 (0..node.inputs.len()).map(b).max().unwrap_or(0)
             }
         };

@@ -4,12 +4,12 @@
 
 use zkinfer_ir::{
     eval, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Graph, Input, IntDiv, Linear,
-    Mean, Node, Op, Rescale, Softmax, TableBounds, TableFn, Tensor, Windows,
+    Mean, Node, Op, Rescale, Select, Softmax, Source, TableBounds, TableFn, Tensor, Windows,
 };
 
 mod bounds;
 
-use crate::float::{FloatGraph, FloatOp};
+use crate::float::{FloatGraph, FloatOp, Pick};
 use crate::ImportError;
 use bounds::{public_needs, set_bounds, set_extents, table_bounds, table_needs, Needs};
 
@@ -98,7 +98,7 @@ fn table_resolution(f: &TableFn) -> Option<u32> {
             Some(coarse(out_scale))
         }
         TableFn::Map {
-            g: zkinfer_ir::MapFn::Sqrt,
+            g: zkinfer_ir::MapFn::Sqrt | zkinfer_ir::MapFn::StdDev { .. },
             out_scale,
             ..
         } => Some(coarse(out_scale)),
@@ -217,6 +217,18 @@ impl Lowering<'_> {
             shape,
             out_scale,
         )
+    }
+
+    /// `−x`, exactly.
+    fn negate(&mut self, name: &str, x: usize) -> Result<usize, ImportError> {
+        let shape = self.nodes[x].shape.clone();
+        let n: usize = shape.iter().product();
+        let op = Op::Affine(Affine {
+            mul: Tensor::new(shape.clone(), vec![-1; n])?,
+            add: Tensor::new(shape.clone(), vec![0; n])?,
+        });
+        let s = self.nodes[x].scale;
+        Ok(self.push(name, op, vec![x], shape, s))
     }
 
     /// Brings `x` up to `scale` fractional bits (exact: a multiplication by a power of two).
@@ -471,13 +483,22 @@ impl Lowering<'_> {
                     let out_scale = if *remainder { s } else { 0 };
                     self.push(name, op, vec![a, b], shape, out_scale)
                 }
-                FloatOp::ToInt => {
-                    // trunc(x / 2^s): the integer division by the constant 2^s.
+                FloatOp::ToInt | FloatOp::Floor { .. } => {
+                    // trunc(x / 2^s) or ⌊x / 2^s⌋: the integer division by the constant 2^s
+                    // (⌈x⌉ = −⌊−x⌋).
                     let x = arg(0);
                     let sx = self.nodes[x].scale;
+                    let (floor, ceil) = match fnode.op {
+                        FloatOp::Floor { ceil } => (true, ceil),
+                        _ => (false, false),
+                    };
                     if sx == 0 {
                         self.push(name, Op::Reshape, vec![x], shape, 0)
                     } else {
+                        let x = match ceil {
+                            true => self.negate(name, x)?,
+                            false => x,
+                        };
                         let unit = Op::Linear(Linear {
                             terms: vec![Vec::new()],
                             bias: vec![1i64 << sx],
@@ -485,11 +506,53 @@ impl Lowering<'_> {
                         let d = self.push(name, unit, vec![], vec![1], 0);
                         self.nodes[d].dtype = zkinfer_ir::ElemType::Int64;
                         let op = Op::IntDiv(IntDiv {
-                            floor: false,
+                            floor,
                             remainder: false,
                         });
-                        self.push(name, op, vec![x, d], shape, 0)
+                        let q = self.push(name, op, vec![x, d], shape, 0);
+                        let q = match ceil {
+                            true => self.negate(name, q)?,
+                            false => q,
+                        };
+                        // A float result (Floor, Ceil) continues at the activation scale.
+                        match fnode.dtype.is_float() {
+                            true => self.align(name, q, cfg.scale)?,
+                            false => q,
+                        }
                     }
+                }
+                FloatOp::Select(choices) => {
+                    let idx = arg(0);
+                    if self.nodes[idx].scale != 0 {
+                        return Err(ImportError::Node {
+                            node: name.into(),
+                            op: "Gather".into(),
+                            reason: "the indices are not integers".into(),
+                        });
+                    }
+                    let data = fnode.inputs.get(1).map(|_| arg(1));
+                    let scale = match data {
+                        Some(d) => self.nodes[d].scale,
+                        None if fnode.dtype.is_exact() => 0,
+                        None => cfg.scale.max(cfg.input_scale.unwrap_or(cfg.scale)),
+                    };
+                    let choices = choices
+                        .iter()
+                        .map(|c| {
+                            c.iter()
+                                .map(|&(k, p)| {
+                                    let s = match p {
+                                        Pick::Const(v) => Source::Const(q(v, scale)),
+                                        Pick::Data(i) => Source::Data(i),
+                                    };
+                                    (k, s)
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    let mut ins = vec![idx];
+                    ins.extend(data);
+                    self.push(name, Op::Select(Select { choices }), ins, shape, scale)
                 }
                 FloatOp::IndexMap(op) => {
                     let mut ins: Vec<usize> = (0..fnode.inputs.len()).map(arg).collect();
@@ -498,7 +561,7 @@ impl Lowering<'_> {
                         .map(|&i| self.nodes[i].scale)
                         .max()
                         .unwrap_or(cfg.scale);
-                    if matches!(op, Op::Concat(Concat { .. })) {
+                    if matches!(op, Op::Concat(Concat { .. }) | Op::Remap(_)) {
                         for i in ins.iter_mut() {
                             *i = self.align(name, *i, scale)?;
                         }

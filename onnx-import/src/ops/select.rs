@@ -1,0 +1,256 @@
+//! Gather and GatherElements by indices the model computes (tree ensembles walk their trees
+//! this way): each output element selects among the positions its index can take, found by
+//! interval analysis of the integer subgraph that computes it (a node id is a comparison
+//! bit plus twice its parent's, so a tree's level has a handful of positions, not the whole
+//! table). Proven by a one-hot selector (`Op::Select`).
+
+use zkinfer_ir::{index_map, strides, BinaryKind, Tensor};
+
+use super::{axis, Ctx, Value};
+use crate::float::{FloatGraph, FloatOp, Pick};
+
+/// More candidates than this per element is refused: an index whose range the analysis
+/// cannot narrow, over a large axis.
+const MAX_CANDIDATES: usize = 4096;
+
+/// Per element, the closed interval of values an exact node can take, when the analysis
+/// knows it.
+pub fn intervals(g: &FloatGraph, id: usize) -> Option<Vec<(i64, i64)>> {
+    let node = &g.nodes[id];
+    if node.dtype.is_float() && !matches!(node.op, FloatOp::Linear { .. }) {
+        return None;
+    }
+    let input = |i: usize| intervals(g, node.inputs[i]);
+    let shape = |i: usize| g.nodes[node.inputs[i]].shape.as_slice();
+    let exact = |v: f64| (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64);
+    Some(match &node.op {
+        FloatOp::Linear { terms, bias } if node.inputs.is_empty() => {
+            let _ = terms;
+            bias.iter()
+                .map(|&b| exact(b).map(|b| (b, b)))
+                .collect::<Option<_>>()?
+        }
+        FloatOp::Negative => vec![(0, 1); node.len()],
+        FloatOp::IndexMap(op) => {
+            let ins: Vec<Vec<(i64, i64)>> =
+                (0..node.inputs.len()).map(input).collect::<Option<_>>()?;
+            let shapes: Vec<&[usize]> = (0..node.inputs.len()).map(shape).collect();
+            index_map(op, &shapes, &node.shape)?
+                .iter()
+                .map(|&(w, i)| ins[w][i])
+                .collect()
+        }
+        FloatOp::Affine { mul, add } => input(0)?
+            .iter()
+            .zip(mul.data().iter().zip(add.data()))
+            .map(|(&(lo, hi), (&m, &a))| {
+                let (m, a) = (exact(m)?, exact(a)?);
+                let (x, y) = (lo.checked_mul(m)?, hi.checked_mul(m)?);
+                Some((x.min(y).checked_add(a)?, x.max(y).checked_add(a)?))
+            })
+            .collect::<Option<_>>()?,
+        FloatOp::Binary(kind) => {
+            let (a, b) = (input(0)?, input(1)?);
+            let ia = zkinfer_ir::broadcast_indices(shape(0), &node.shape);
+            let ib = zkinfer_ir::broadcast_indices(shape(1), &node.shape);
+            ia.iter()
+                .zip(&ib)
+                .map(|(&i, &j)| {
+                    let ((al, ah), (bl, bh)) = (a[i], b[j]);
+                    match kind {
+                        BinaryKind::Add => Some((al.checked_add(bl)?, ah.checked_add(bh)?)),
+                        BinaryKind::Sub => Some((al.checked_sub(bh)?, ah.checked_sub(bl)?)),
+                        BinaryKind::Mul => {
+                            let c = [
+                                al.checked_mul(bl)?,
+                                al.checked_mul(bh)?,
+                                ah.checked_mul(bl)?,
+                                ah.checked_mul(bh)?,
+                            ];
+                            Some((*c.iter().min()?, *c.iter().max()?))
+                        }
+                    }
+                })
+                .collect::<Option<_>>()?
+        }
+        FloatOp::Select(choices) if node.inputs.len() == 1 => choices
+            .iter()
+            .map(|c| {
+                let vals: Vec<i64> = c
+                    .iter()
+                    .map(|&(_, p)| match p {
+                        Pick::Const(v) => exact(v),
+                        Pick::Data(_) => None,
+                    })
+                    .collect::<Option<_>>()?;
+                Some((*vals.iter().min()?, *vals.iter().max()?))
+            })
+            .collect::<Option<_>>()?,
+        _ => return None,
+    })
+}
+
+/// The keys an index element may take, for an axis of `n` positions (negative indices count
+/// from the end): every value of its interval that names a position, or all positions.
+fn keys(range: Option<(i64, i64)>, n: usize) -> Vec<i64> {
+    let n = n as i64;
+    match range {
+        Some((lo, hi)) if hi - lo < 2 * n => (lo.max(-n)..=hi.min(n - 1)).collect(),
+        _ => (0..n).collect(),
+    }
+}
+
+fn position(k: i64, n: usize) -> usize {
+    if k < 0 {
+        (k + n as i64) as usize
+    } else {
+        k as usize
+    }
+}
+
+/// A select node: per output element, its index (an element of `idx`, by `idx_of`) and
+/// candidates.
+fn build(
+    ctx: &mut Ctx<'_>,
+    data: &Value,
+    idx: usize,
+    idx_of: Vec<usize>,
+    choices: Vec<Vec<(i64, Pick)>>,
+    shape: Vec<usize>,
+) -> Result<Value, String> {
+    if let Some(c) = choices.iter().find(|c| c.len() > MAX_CANDIDATES) {
+        return Err(format!(
+            "an element selects among {} positions (more than {MAX_CANDIDATES}): its index's range is unknown",
+            c.len()
+        ));
+    }
+    // The index of each output element, laid out by a free index map.
+    let ix = super::shape::remap(
+        ctx,
+        vec![idx],
+        idx_of.into_iter().map(|i| (0, i)).collect(),
+        shape.clone(),
+    );
+    let Value::Node(ix) = ix else {
+        return Err("internal: index folded".into());
+    };
+    let mut inputs = vec![ix];
+    if let Value::Node(d) = data {
+        inputs.push(*d);
+    }
+    let dtype = match data {
+        Value::Node(d) => ctx.graph.nodes[*d].dtype,
+        Value::Const(_) => ctx.dtype(0),
+    };
+    Ok(ctx.add_typed(FloatOp::Select(choices), inputs, shape, dtype))
+}
+
+fn pick(data: &Value, i: usize) -> Pick {
+    match data {
+        Value::Const(t) => Pick::Const(t.data()[i]),
+        Value::Node(_) => Pick::Data(i),
+    }
+}
+
+/// `Gather(data, indices)` with computed indices.
+pub fn gather_computed(
+    ctx: &mut Ctx<'_>,
+    data: Value,
+    idx: usize,
+    ax: usize,
+) -> Result<Value, String> {
+    let ds = ctx.shape_of(&data);
+    let is = ctx.graph.nodes[idx].shape.clone();
+    let n = ds[ax];
+    let ranges = intervals(ctx.graph, idx);
+    let mut shape = ds[..ax].to_vec();
+    shape.extend_from_slice(&is);
+    shape.extend_from_slice(&ds[ax + 1..]);
+    let outer: usize = ds[..ax].iter().product();
+    let inner: usize = ds[ax + 1..].iter().product();
+    let count: usize = is.iter().product();
+    let (mut idx_of, mut choices) = (Vec::new(), Vec::new());
+    for o in 0..outer {
+        for p in 0..count {
+            let ks = keys(ranges.as_ref().map(|r| r[p]), n);
+            for i in 0..inner {
+                idx_of.push(p);
+                choices.push(
+                    ks.iter()
+                        .map(|&k| (k, pick(&data, (o * n + position(k, n)) * inner + i)))
+                        .collect(),
+                );
+            }
+        }
+    }
+    build(ctx, &data, idx, idx_of, choices, shape)
+}
+
+/// `GatherElements(data, indices)`: `out[p] = data[p with its axis coordinate replaced by
+/// indices[p]]`; constant indices are a free index map.
+pub fn gather_elements(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let data = ctx.input(0)?.clone();
+    let ds = ctx.shape_of(&data);
+    let ax = axis(ctx.attr_int("axis", 0), ds.len())?;
+    let n = ds[ax];
+    let ind = ctx.input(1)?.clone();
+    let is = ctx.shape_of(&ind);
+    if is.len() != ds.len() {
+        return Err(format!(
+            "indices of rank {} for data of rank {}",
+            is.len(),
+            ds.len()
+        ));
+    }
+    let (dst, ist) = (strides(&ds), strides(&is));
+    let len: usize = is.iter().product();
+    // The flat data index of output position `p` when its axis coordinate is `k`.
+    let flat = |p: usize, k: usize| -> usize {
+        (0..is.len())
+            .map(|a| if a == ax { k } else { (p / ist[a]) % is[a] } * dst[a])
+            .sum()
+    };
+    match ind {
+        Value::Const(t) => {
+            let map: Vec<usize> = (0..len)
+                .map(|p| {
+                    let k = t.data()[p] as i64;
+                    if !(-(n as i64)..n as i64).contains(&k) {
+                        return Err(format!(
+                            "index {k} is out of range for axis {ax} of size {n}"
+                        ));
+                    }
+                    Ok(flat(p, position(k, n)))
+                })
+                .collect::<Result<_, String>>()?;
+            Ok(vec![match data {
+                Value::Const(d) => Value::Const(
+                    Tensor::new(is, map.iter().map(|&i| d.data()[i]).collect())
+                        .map_err(|e| e.to_string())?,
+                ),
+                Value::Node(x) => {
+                    super::shape::remap(ctx, vec![x], map.into_iter().map(|i| (0, i)).collect(), is)
+                }
+            }])
+        }
+        Value::Node(idx) => {
+            let ranges = intervals(ctx.graph, idx);
+            let choices = (0..len)
+                .map(|p| {
+                    keys(ranges.as_ref().map(|r| r[p]), n)
+                        .into_iter()
+                        .map(|k| (k, pick(&data, flat(p, position(k, n)))))
+                        .collect()
+                })
+                .collect();
+            Ok(vec![build(
+                ctx,
+                &data,
+                idx,
+                (0..len).collect(),
+                choices,
+                is,
+            )?])
+        }
+    }
+}
