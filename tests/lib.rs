@@ -115,9 +115,13 @@ pub fn tolerance(scale: u32, want: f32) -> f32 {
 /// import → quantize (calibrated on the entry's own input) → `ir::eval` → compare with
 /// `expected_output.json` within [`tolerance`] → MockProver of the whole circuit.
 pub fn conformance(entry: &str) -> anyhow::Result<Conformance> {
+    conformance_at(&corpus().join("onnx-node").join(entry))
+}
+
+/// [`conformance`] of the corpus entry in `dir`.
+pub fn conformance_at(dir: &Path) -> anyhow::Result<Conformance> {
     use halo2_axiom::dev::MockProver;
-    let dir = corpus().join("onnx-node").join(entry);
-    let (model, input) = compile_example(&dir)?;
+    let (model, input) = compile_example(dir)?;
     let trace = zkinfer_prover::witness(&model, &input)?;
     let got = zkinfer_prover::outputs(&model, &trace);
     let expected = read_outputs(&dir.join("expected_output.json"))?;

@@ -66,6 +66,8 @@ pub enum FloatOp {
     },
     /// A float truncated toward zero to an integer (`Cast` to an integer type).
     ToInt,
+    /// `Where(c, x, y)` with a computed condition `c` (0/1): `y + c·(x − y)`, broadcast.
+    Where,
     /// Selection by a computed index (input 0, one per output element): per element, the
     /// candidates `(index value, what it picks)`; `Pick::Data` reads input 1.
     Select(Vec<Vec<(i64, Pick)>>),
@@ -291,6 +293,17 @@ impl FloatGraph {
                     out
                 }
                 FloatOp::ToInt => arg(0).iter().map(|v| v.trunc()).collect(),
+                FloatOp::Where => {
+                    let ic = broadcast_indices(shape(0), &node.shape);
+                    let ix = broadcast_indices(shape(1), &node.shape);
+                    let iy = broadcast_indices(shape(2), &node.shape);
+                    (0..node.len())
+                        .map(|o| match arg(0)[ic[o]] != 0.0 {
+                            true => arg(1)[ix[o]],
+                            false => arg(2)[iy[o]],
+                        })
+                        .collect()
+                }
                 FloatOp::Select(choices) => {
                     let data: &[f64] = node.inputs.get(1).map_or(&[], |&i| &values[i]);
                     let mut out = Vec::with_capacity(choices.len());

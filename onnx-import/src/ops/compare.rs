@@ -128,7 +128,14 @@ pub fn where_(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         let picked = combine(ctx, Kind::Mul, diff, Value::Const(mask), false)?;
         return Ok(vec![combine(ctx, Kind::Add, picked, y, false)?]);
     }
-    let diff = combine(ctx, Kind::Sub, x, y.clone(), false)?;
-    let picked = combine(ctx, Kind::Mul, c, diff, false)?;
-    Ok(vec![combine(ctx, Kind::Add, picked, y, false)?])
+    // A computed condition: one node, so that the selected values stay known to the index
+    // analysis (tree ensembles pick a child this way); lowered to `y + c·(x − y)`.
+    let shapes = [ctx.shape_of(&c), ctx.shape_of(&x), ctx.shape_of(&y)];
+    let shape = shapes[1..]
+        .iter()
+        .try_fold(shapes[0].clone(), |acc, s| broadcast_shape(&acc, s))
+        .ok_or_else(|| format!("shapes {shapes:?} do not broadcast"))?;
+    let inputs = vec![ctx.as_node(c), ctx.as_node(x), ctx.as_node(y)];
+    let dtype = ctx.dtype(1);
+    Ok(vec![ctx.add_typed(FloatOp::Where, inputs, shape, dtype)])
 }

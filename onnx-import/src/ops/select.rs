@@ -1,8 +1,8 @@
 //! Gather and GatherElements by indices the model computes (tree ensembles walk their trees
 //! this way): each output element selects among the positions its index can take, found by
-//! interval analysis of the integer subgraph that computes it (a node id is a comparison
-//! bit plus twice its parent's, so a tree's level has a handful of positions, not the whole
-//! table). Proven by a one-hot selector (`Op::Select`).
+//! following the values of the integer subgraph that computes it (a node id is a comparison
+//! bit plus twice its parent's, or one of the children a `Where` picks, so a tree's level has
+//! a handful of positions, not the whole table). Proven by a one-hot selector (`Op::Select`).
 
 use zkinfer_ir::{index_map, strides, BinaryKind, Tensor};
 
@@ -13,40 +13,46 @@ use crate::float::{FloatGraph, FloatOp, Pick};
 /// cannot narrow, over a large axis.
 const MAX_CANDIDATES: usize = 4096;
 
-/// Per element, the closed interval of values an exact node can take, when the analysis
-/// knows it.
-pub fn intervals(g: &FloatGraph, id: usize) -> Option<Vec<(i64, i64)>> {
+/// The most values the analysis tracks for one element.
+const MAX_VALUES: usize = 512;
+
+/// Per element, the values (sorted, distinct) an exact node can take, when the analysis
+/// knows them: constants, comparison bits, index maps, integer affine maps, sums and
+/// products, the union of a `Where`'s branches, and what a selection can pick.
+pub fn value_sets(g: &FloatGraph, id: usize) -> Option<Vec<Vec<i64>>> {
     let node = &g.nodes[id];
-    if node.dtype.is_float() && !matches!(node.op, FloatOp::Linear { .. }) {
-        return None;
-    }
-    let input = |i: usize| intervals(g, node.inputs[i]);
+    let input = |i: usize| value_sets(g, node.inputs[i]);
     let shape = |i: usize| g.nodes[node.inputs[i]].shape.as_slice();
     let exact = |v: f64| (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64);
+    let set = |mut v: Vec<i64>| -> Option<Vec<i64>> {
+        v.sort_unstable();
+        v.dedup();
+        (v.len() <= MAX_VALUES).then_some(v)
+    };
     Some(match &node.op {
-        FloatOp::Linear { terms, bias } if node.inputs.is_empty() => {
-            let _ = terms;
-            bias.iter()
-                .map(|&b| exact(b).map(|b| (b, b)))
-                .collect::<Option<_>>()?
-        }
-        FloatOp::Negative => vec![(0, 1); node.len()],
+        FloatOp::Linear { bias, .. } if node.inputs.is_empty() => bias
+            .iter()
+            .map(|&b| exact(b).map(|b| vec![b]))
+            .collect::<Option<_>>()?,
+        FloatOp::Negative => vec![vec![0, 1]; node.len()],
         FloatOp::IndexMap(op) => {
-            let ins: Vec<Vec<(i64, i64)>> =
+            let ins: Vec<Vec<Vec<i64>>> =
                 (0..node.inputs.len()).map(input).collect::<Option<_>>()?;
             let shapes: Vec<&[usize]> = (0..node.inputs.len()).map(shape).collect();
             index_map(op, &shapes, &node.shape)?
                 .iter()
-                .map(|&(w, i)| ins[w][i])
+                .map(|&(w, i)| ins[w][i].clone())
                 .collect()
         }
         FloatOp::Affine { mul, add } => input(0)?
             .iter()
             .zip(mul.data().iter().zip(add.data()))
-            .map(|(&(lo, hi), (&m, &a))| {
+            .map(|(vals, (&m, &a))| {
                 let (m, a) = (exact(m)?, exact(a)?);
-                let (x, y) = (lo.checked_mul(m)?, hi.checked_mul(m)?);
-                Some((x.min(y).checked_add(a)?, x.max(y).checked_add(a)?))
+                vals.iter()
+                    .map(|&v| v.checked_mul(m)?.checked_add(a))
+                    .collect::<Option<Vec<_>>>()
+                    .and_then(set)
             })
             .collect::<Option<_>>()?,
         FloatOp::Binary(kind) => {
@@ -56,47 +62,72 @@ pub fn intervals(g: &FloatGraph, id: usize) -> Option<Vec<(i64, i64)>> {
             ia.iter()
                 .zip(&ib)
                 .map(|(&i, &j)| {
-                    let ((al, ah), (bl, bh)) = (a[i], b[j]);
-                    match kind {
-                        BinaryKind::Add => Some((al.checked_add(bl)?, ah.checked_add(bh)?)),
-                        BinaryKind::Sub => Some((al.checked_sub(bh)?, ah.checked_sub(bl)?)),
-                        BinaryKind::Mul => {
-                            let c = [
-                                al.checked_mul(bl)?,
-                                al.checked_mul(bh)?,
-                                ah.checked_mul(bl)?,
-                                ah.checked_mul(bh)?,
-                            ];
-                            Some((*c.iter().min()?, *c.iter().max()?))
+                    if a[i].len() * b[j].len() > MAX_VALUES * 8 {
+                        return None;
+                    }
+                    let mut out = Vec::with_capacity(a[i].len() * b[j].len());
+                    for &x in &a[i] {
+                        for &y in &b[j] {
+                            out.push(match kind {
+                                BinaryKind::Add => x.checked_add(y)?,
+                                BinaryKind::Sub => x.checked_sub(y)?,
+                                BinaryKind::Mul => x.checked_mul(y)?,
+                            });
                         }
                     }
+                    set(out)
                 })
                 .collect::<Option<_>>()?
         }
-        FloatOp::Select(choices) if node.inputs.len() == 1 => choices
-            .iter()
-            .map(|c| {
-                let vals: Vec<i64> = c
-                    .iter()
-                    .map(|&(_, p)| match p {
-                        Pick::Const(v) => exact(v),
-                        Pick::Data(_) => None,
-                    })
-                    .collect::<Option<_>>()?;
-                Some((*vals.iter().min()?, *vals.iter().max()?))
-            })
-            .collect::<Option<_>>()?,
+        FloatOp::Where => {
+            let (c, x, y) = (input(0)?, input(1)?, input(2)?);
+            let ic = zkinfer_ir::broadcast_indices(shape(0), &node.shape);
+            let ix = zkinfer_ir::broadcast_indices(shape(1), &node.shape);
+            let iy = zkinfer_ir::broadcast_indices(shape(2), &node.shape);
+            (0..node.len())
+                .map(|o| {
+                    let cond = &c[ic[o]];
+                    let mut out = Vec::new();
+                    if cond.iter().any(|&v| v != 0) {
+                        out.extend_from_slice(&x[ix[o]]);
+                    }
+                    if cond.contains(&0) {
+                        out.extend_from_slice(&y[iy[o]]);
+                    }
+                    set(out)
+                })
+                .collect::<Option<_>>()?
+        }
+        FloatOp::Select(choices) if node.inputs.len() == 1 => {
+            let keys = input(0);
+            choices
+                .iter()
+                .enumerate()
+                .map(|(o, c)| {
+                    let possible = |k: i64| keys.as_ref().is_none_or(|ks| ks[o].contains(&k));
+                    let vals = c
+                        .iter()
+                        .filter(|(k, _)| possible(*k))
+                        .map(|&(_, p)| match p {
+                            Pick::Const(v) => exact(v),
+                            Pick::Data(_) => None,
+                        })
+                        .collect::<Option<Vec<_>>>()?;
+                    set(vals)
+                })
+                .collect::<Option<_>>()?
+        }
         _ => return None,
     })
 }
 
 /// The keys an index element may take, for an axis of `n` positions (negative indices count
-/// from the end): every value of its interval that names a position, or all positions.
-fn keys(range: Option<(i64, i64)>, n: usize) -> Vec<i64> {
+/// from the end): every value it can take that names a position, or all positions.
+fn keys(values: Option<&Vec<i64>>, n: usize) -> Vec<i64> {
     let n = n as i64;
-    match range {
-        Some((lo, hi)) if hi - lo < 2 * n => (lo.max(-n)..=hi.min(n - 1)).collect(),
-        _ => (0..n).collect(),
+    match values {
+        Some(v) => v.iter().copied().filter(|k| (-n..n).contains(k)).collect(),
+        None => (0..n).collect(),
     }
 }
 
@@ -162,7 +193,7 @@ pub fn gather_computed(
     let ds = ctx.shape_of(&data);
     let is = ctx.graph.nodes[idx].shape.clone();
     let n = ds[ax];
-    let ranges = intervals(ctx.graph, idx);
+    let ranges = value_sets(ctx.graph, idx);
     let mut shape = ds[..ax].to_vec();
     shape.extend_from_slice(&is);
     shape.extend_from_slice(&ds[ax + 1..]);
@@ -172,7 +203,7 @@ pub fn gather_computed(
     let (mut idx_of, mut choices) = (Vec::new(), Vec::new());
     for o in 0..outer {
         for p in 0..count {
-            let ks = keys(ranges.as_ref().map(|r| r[p]), n);
+            let ks = keys(ranges.as_ref().map(|r| &r[p]), n);
             for i in 0..inner {
                 idx_of.push(p);
                 choices.push(
@@ -234,10 +265,10 @@ pub fn gather_elements(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
             }])
         }
         Value::Node(idx) => {
-            let ranges = intervals(ctx.graph, idx);
+            let ranges = value_sets(ctx.graph, idx);
             let choices = (0..len)
                 .map(|p| {
-                    keys(ranges.as_ref().map(|r| r[p]), n)
+                    keys(ranges.as_ref().map(|r| &r[p]), n)
                         .into_iter()
                         .map(|k| (k, pick(&data, flat(p, position(k, n)))))
                         .collect()

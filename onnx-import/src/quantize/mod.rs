@@ -521,6 +521,42 @@ impl Lowering<'_> {
                         }
                     }
                 }
+                FloatOp::Where => {
+                    // y + c·(x − y), at the finer of x's and y's scales.
+                    let (c, x, y) = (arg(0), arg(1), arg(2));
+                    let (sx, sy) = (self.nodes[x].scale, self.nodes[y].scale);
+                    let s = sx.max(sy);
+                    let shape_of = |a: usize, b: usize, nodes: &[Node]| {
+                        zkinfer_ir::broadcast_shape(&nodes[a].shape, &nodes[b].shape)
+                            .unwrap_or_default()
+                    };
+                    let bin = |kind, lhs_shift, rhs_shift| {
+                        Op::Binary(Binary {
+                            kind,
+                            lhs_shift,
+                            rhs_shift,
+                        })
+                    };
+                    let ds = shape_of(x, y, &self.nodes);
+                    let d = self.push(
+                        name,
+                        bin(BinaryKind::Sub, s - sx, s - sy),
+                        vec![x, y],
+                        ds,
+                        s,
+                    );
+                    let ms = shape_of(c, d, &self.nodes);
+                    let sc = self.nodes[c].scale;
+                    let m = self.push(name, bin(BinaryKind::Mul, 0, 0), vec![c, d], ms, sc + s);
+                    let out = self.push(
+                        name,
+                        bin(BinaryKind::Add, 0, sc + s - sy),
+                        vec![m, y],
+                        shape,
+                        sc + s,
+                    );
+                    self.rescale_to_act(name, out, single)
+                }
                 FloatOp::Select(choices) => {
                     let idx = arg(0);
                     if self.nodes[idx].scale != 0 {
