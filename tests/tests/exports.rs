@@ -48,13 +48,11 @@ fn fixed_scale(model: &str) -> Option<u32> {
     model.starts_with("act_zoo").then_some(9)
 }
 
-/// Per held-out sample, the integer reference's outputs (dequantized), or why it failed.
-fn outputs(
-    dir: &Path,
-) -> (
-    zkinfer_ir::CompiledModel,
-    Vec<Result<Vec<Vec<f32>>, String>>,
-) {
+/// One sample's dequantized outputs, or why the integer reference refused it.
+type SampleOutputs = Result<Vec<Vec<f32>>, String>;
+
+/// Per held-out sample, the integer reference's outputs.
+fn outputs(dir: &Path) -> (zkinfer_ir::CompiledModel, Vec<SampleOutputs>) {
     let samples = zkinfer_prover::read_samples(&dir.join("inputs_batch.json")).unwrap();
     let cfg = QuantConfig {
         margin_bits: QuantConfig::margin_for_samples(samples.len()),
