@@ -12,4 +12,6 @@ mod poseidon_tests;
 #[cfg(test)]
 mod range_tests;
 #[cfg(test)]
+mod select_tests;
+#[cfg(test)]
 mod tests;
