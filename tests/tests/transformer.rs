@@ -152,11 +152,11 @@ fn layer_norm_rejects_a_forged_variance_square_root_or_quotient() {
         },
     );
     assert!(err.contains("\"div\""), "variance: {err}");
-    // The standard deviation: a row of the square-root table.
+    // The standard deviation: a row of the `sqrt(var + eps)` table.
     let sqrt = node_where(
         &model,
         0,
-        |op| matches!(op, Op::Rescale(rs) if matches!(rs.table, TableFn::Map { g: MapFn::Sqrt, .. })),
+        |op| matches!(op, Op::Rescale(rs) if matches!(rs.table, TableFn::Map { g: MapFn::StdDev { .. }, .. })),
     );
     let err = corrupted(
         &model,

@@ -9,11 +9,10 @@ use super::arith::{combine, Kind};
 use super::reduce::reduce_windows;
 use super::{axis, Ctx, Value};
 
-/// `mean(v)` over the trailing axes from `first`, keeping dimensions.
-fn trailing_mean(ctx: &mut Ctx<'_>, v: Value, first: usize) -> Result<Value, String> {
+/// `mean(v)` over `axes`, keeping dimensions.
+fn mean_over(ctx: &mut Ctx<'_>, v: Value, axes: &[usize]) -> Result<Value, String> {
     let shape = ctx.shape_of(&v);
-    let axes: Vec<usize> = (first..shape.len()).collect();
-    let (out, windows) = reduce_windows(&shape, &axes, true);
+    let (out, windows) = reduce_windows(&shape, axes, true);
     let x = ctx.as_node(v);
     let counts = windows.iter().map(|w| w.len().max(1)).collect();
     let terms = windows
@@ -27,10 +26,29 @@ fn trailing_mean(ctx: &mut Ctx<'_>, v: Value, first: usize) -> Result<Value, Str
 /// inside its table and is never below one unit, so a constant row (variance 0) is a normal
 /// input: its centred values are 0, and so is the result.
 fn normalize(ctx: &mut Ctx<'_>, x: Value, first: usize, eps: f64) -> Result<Value, String> {
-    let mean = trailing_mean(ctx, x.clone(), first)?;
-    let centred = combine(ctx, Kind::Sub, x, mean, false)?;
+    let rank = ctx.shape_of(&x).len();
+    let axes: Vec<usize> = (first..rank).collect();
+    normalize_over(ctx, x, &axes, eps, true)
+}
+
+/// `(x − mean) / sqrt(var + eps)` over `axes` (with `centre` false: `x / sqrt(mean(x²) +
+/// eps)`, RMS normalization).
+fn normalize_over(
+    ctx: &mut Ctx<'_>,
+    x: Value,
+    axes: &[usize],
+    eps: f64,
+    centre: bool,
+) -> Result<Value, String> {
+    let centred = match centre {
+        true => {
+            let mean = mean_over(ctx, x.clone(), axes)?;
+            combine(ctx, Kind::Sub, x, mean, false)?
+        }
+        false => x,
+    };
     let square = combine(ctx, Kind::Mul, centred.clone(), centred.clone(), false)?;
-    let var = trailing_mean(ctx, square, first)?;
+    let var = mean_over(ctx, square, axes)?;
     let g = zkinfer_ir::MapFn::StdDev {
         eps_bits: (eps as f32).to_bits(),
     };
@@ -151,4 +169,72 @@ fn reshape(ctx: &mut Ctx<'_>, v: Value, shape: Vec<usize>) -> Result<Value, Stri
             shape,
         ),
     })
+}
+
+/// `MeanVarianceNormalization`: `(x − mean) / sqrt(var)` over `axes` (default `[0, 2, 3]`);
+/// ONNX's ε of 1e-9 inside the root.
+pub fn mean_variance_norm(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let x = ctx.input(0)?.clone();
+    let rank = ctx.shape_of(&x).len();
+    let axes: Vec<usize> = ctx
+        .attr_ints("axes")
+        .unwrap_or_else(|| vec![0, 2, 3])
+        .iter()
+        .map(|&a| axis(a, rank))
+        .collect::<Result<_, _>>()?;
+    Ok(vec![normalize_over(ctx, x, &axes, 1e-9, true)?])
+}
+
+/// `RMSNormalization`: `x / sqrt(mean(x²) + eps) · scale` over the axes from `axis` on.
+pub fn rms_norm(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let x = ctx.input(0)?.clone();
+    let rank = ctx.shape_of(&x).len();
+    let first = axis(ctx.attr_int("axis", -1), rank)?;
+    let eps = ctx.attr_float("epsilon", 1e-5) as f64;
+    let scale = ctx.const_input(1, "the scale")?;
+    let axes: Vec<usize> = (first..rank).collect();
+    let normed = normalize_over(ctx, x, &axes, eps, false)?;
+    Ok(vec![affine(ctx, normed, scale, None, false)?])
+}
+
+/// `LpNormalization`: `x / ‖x‖_p` along `axis`, for p = 1 (sum of magnitudes) or 2 (root of
+/// the sum of squares).
+pub fn lp_norm(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let x = ctx.input(0)?.clone();
+    let shape = ctx.shape_of(&x);
+    let ax = axis(ctx.attr_int("axis", -1), shape.len())?;
+    let p = ctx.attr_int("p", 2);
+    let (out, windows) = reduce_windows(&shape, &[ax], true);
+    let per = match p {
+        1 => match x.clone() {
+            Value::Const(t) => Value::Const(t.map(|v| v.abs())),
+            Value::Node(n) => ctx.add(
+                crate::float::FloatOp::Map(zkinfer_ir::MapFn::Abs),
+                vec![n],
+                shape.clone(),
+            ),
+        },
+        2 => combine(ctx, Kind::Mul, x.clone(), x.clone(), false)?,
+        other => return Err(format!("p = {other} (1 or 2)")),
+    };
+    let per = ctx.as_node(per);
+    let terms: Vec<Vec<(usize, f64)>> = windows
+        .into_iter()
+        .map(|w| w.into_iter().map(|i| (i, 1.0)).collect())
+        .collect();
+    let bias = vec![0.0; terms.len()];
+    let sum = ctx.add(
+        crate::float::FloatOp::Linear { terms, bias },
+        vec![per],
+        out.clone(),
+    );
+    let norm = match (p, sum) {
+        (2, Value::Node(s)) => ctx.add(
+            crate::float::FloatOp::Map(zkinfer_ir::MapFn::Sqrt),
+            vec![s],
+            out,
+        ),
+        (_, v) => v,
+    };
+    Ok(vec![combine(ctx, Kind::Div, x, norm, false)?])
 }

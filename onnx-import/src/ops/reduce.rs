@@ -237,3 +237,63 @@ pub fn arg_max(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         shape,
     )])
 }
+
+/// `CumSum` along a constant axis (`exclusive`, `reverse`): a linear map of weight-1 terms.
+pub fn cum_sum(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let x = ctx.node_input(0)?;
+    let shape = ctx.graph.nodes[x].shape.clone();
+    let a = ctx.const_input(1, "the axis")?;
+    let ax = axis(a.data().first().copied().unwrap_or(0.0) as i64, shape.len())?;
+    let exclusive = ctx.attr_int("exclusive", 0) != 0;
+    let reverse = ctx.attr_int("reverse", 0) != 0;
+    let st = strides(&shape);
+    let len: usize = shape.iter().product();
+    let n = shape[ax];
+    let terms: Vec<Vec<(usize, f64)>> = (0..len)
+        .map(|i| {
+            let pos = (i / st[ax]) % n;
+            let base = i - pos * st[ax];
+            let range: Vec<usize> = match (reverse, exclusive) {
+                (false, false) => (0..=pos).collect(),
+                (false, true) => (0..pos).collect(),
+                (true, false) => (pos..n).collect(),
+                (true, true) => (pos + 1..n).collect(),
+            };
+            range
+                .into_iter()
+                .map(|j| (base + j * st[ax], 1.0))
+                .collect()
+        })
+        .collect();
+    let bias = vec![0.0; len];
+    Ok(vec![ctx.add(
+        FloatOp::Linear { terms, bias },
+        vec![x],
+        shape,
+    )])
+}
+
+/// `ReduceProd`: the product of each window, as a chain of elementwise products of the
+/// windows' `k`-th elements (each laid out by a free index map).
+pub fn reduce_prod(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let xs = ctx.shape_of(&v);
+    let keepdims = ctx.attr_int("keepdims", 1) != 0;
+    let Some(axes) = reduce_axes(ctx, xs.len())? else {
+        return Ok(vec![v]);
+    };
+    let (shape, windows) = reduce_windows(&xs, &axes, keepdims);
+    let x = ctx.as_node(v);
+    let n = windows.first().map_or(0, Vec::len);
+    let mut acc: Option<Value> = None;
+    for k in 0..n {
+        let map = windows.iter().map(|w| (0, w[k])).collect();
+        let part = super::shape::remap(ctx, vec![x], map, shape.clone());
+        acc = Some(match acc {
+            None => part,
+            Some(a) => combine(ctx, Kind::Mul, a, part, false)?,
+        });
+    }
+    acc.map(|a| vec![a])
+        .ok_or_else(|| "an empty reduction".into())
+}

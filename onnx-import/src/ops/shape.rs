@@ -530,3 +530,248 @@ pub fn split(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     }
     Ok(out)
 }
+
+/// `Trilu`: the lower (`upper = 0`) or upper triangle of the last two axes, shifted by the
+/// constant `k`; the rest 0. A constant mask: a free selection of each element or 0.
+pub fn trilu(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let s = ctx.shape_of(&v);
+    if s.len() < 2 {
+        return Err("the input must have rank 2 or more".into());
+    }
+    let k = match ctx.optional(1) {
+        Some(Value::Const(t)) => t.data().first().copied().unwrap_or(0.0) as i64,
+        Some(Value::Node(_)) => return Err("k (input 1) must be a constant".into()),
+        None => 0,
+    };
+    let upper = ctx.attr_int("upper", 1) != 0;
+    let (rows, cols) = (s[s.len() - 2], s[s.len() - 1]);
+    let len: usize = s.iter().product();
+    let mask: Vec<f64> = (0..len)
+        .map(|i| {
+            let (r, c) = (((i / cols) % rows) as i64, (i % cols) as i64);
+            let keep = if upper { c - r >= k } else { c - r <= k };
+            f64::from(u8::from(keep))
+        })
+        .collect();
+    let mask = Tensor::new(s.clone(), mask).map_err(|e| e.to_string())?;
+    Ok(vec![match v {
+        Value::Const(t) => Value::Const(
+            Tensor::new(
+                s,
+                t.data()
+                    .iter()
+                    .zip(mask.data())
+                    .map(|(a, m)| a * m)
+                    .collect(),
+            )
+            .map_err(|e| e.to_string())?,
+        ),
+        Value::Node(x) => {
+            let zero = mask.map(|_| 0.0);
+            ctx.add(
+                FloatOp::Affine {
+                    mul: mask,
+                    add: zero,
+                },
+                vec![x],
+                s,
+            )
+        }
+    }])
+}
+
+/// `DepthToSpace` (DCR or CRD) and `SpaceToDepth` of `[N, C, H, W]`: index maps.
+fn depth_space(ctx: &mut Ctx<'_>, to_space: bool) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let s = ctx.shape_of(&v);
+    let b = usize::try_from(ctx.attr_int("blocksize", 0))
+        .ok()
+        .filter(|&b| b > 0)
+        .ok_or("blocksize must be positive")?;
+    let [n, c, h, w] = s[..] else {
+        return Err(format!("the input must be [N, C, H, W], got {s:?}"));
+    };
+    let crd = ctx.attr_string("mode", "DCR") == "CRD";
+    let (out, map): (Vec<usize>, Vec<usize>) = if to_space {
+        if c % (b * b) != 0 {
+            return Err(format!("{c} channels are not a multiple of {}", b * b));
+        }
+        let oc = c / (b * b);
+        let out = vec![n, oc, h * b, w * b];
+        let mut map = Vec::with_capacity(out.iter().product());
+        for ni in 0..n {
+            for o in 0..oc {
+                for y in 0..h * b {
+                    for x in 0..w * b {
+                        let (by, bx) = (y % b, x % b);
+                        let ic = if crd {
+                            o * b * b + by * b + bx
+                        } else {
+                            (by * b + bx) * oc + o
+                        };
+                        map.push(((ni * c + ic) * h + y / b) * w + x / b);
+                    }
+                }
+            }
+        }
+        (out, map)
+    } else {
+        if h % b != 0 || w % b != 0 {
+            return Err(format!("{h}×{w} is not a multiple of the block {b}"));
+        }
+        let out = vec![n, c * b * b, h / b, w / b];
+        let mut map = Vec::with_capacity(out.iter().product());
+        for ni in 0..n {
+            for oc in 0..c * b * b {
+                let (blk, ic) = (oc / c, oc % c);
+                let (by, bx) = (blk / b, blk % b);
+                for y in 0..h / b {
+                    for x in 0..w / b {
+                        map.push(((ni * c + ic) * h + y * b + by) * w + x * b + bx);
+                    }
+                }
+            }
+        }
+        (out, map)
+    };
+    Ok(vec![match v {
+        Value::Const(t) => Value::Const(
+            Tensor::new(out, map.iter().map(|&i| t.data()[i]).collect())
+                .map_err(|e| e.to_string())?,
+        ),
+        Value::Node(x) => remap(ctx, vec![x], map.into_iter().map(|i| (0, i)).collect(), out),
+    }])
+}
+
+pub fn depth_to_space(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    depth_space(ctx, true)
+}
+
+pub fn space_to_depth(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    depth_space(ctx, false)
+}
+
+/// `Size`: the element count, a constant.
+pub fn size(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let n: usize = ctx.shape_of(ctx.input(0)?).iter().product();
+    Ok(vec![Value::Const(
+        Tensor::new(vec![], vec![n as f64]).map_err(|e| e.to_string())?,
+    )])
+}
+
+/// `GatherND` with constant indices (and `batch_dims = 0`): an index map.
+pub fn gather_nd(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let s = ctx.shape_of(&v);
+    let idx = ctx.const_input(1, "indices")?;
+    if ctx.attr_int("batch_dims", 0) != 0 {
+        return Err("batch_dims > 0 is not supported".into());
+    }
+    let is = idx.shape().to_vec();
+    let m = *is.last().ok_or("indices must have rank 1 or more")?;
+    if m > s.len() {
+        return Err(format!("index tuples of {m} for rank {}", s.len()));
+    }
+    let st = strides(&s);
+    let inner: usize = s[m..].iter().product();
+    let tuples = idx.len() / m.max(1);
+    let mut map = Vec::with_capacity(tuples * inner);
+    for t in 0..tuples {
+        let mut base = 0;
+        for a in 0..m {
+            let i = idx.data()[t * m + a] as i64;
+            let i = if i < 0 { i + s[a] as i64 } else { i };
+            if !(0..s[a] as i64).contains(&i) {
+                return Err(format!(
+                    "index {i} out of range for axis {a} of size {}",
+                    s[a]
+                ));
+            }
+            base += i as usize * st[a];
+        }
+        map.extend((0..inner).map(|j| base + j));
+    }
+    let mut out = is[..is.len() - 1].to_vec();
+    out.extend_from_slice(&s[m..]);
+    Ok(vec![match v {
+        Value::Const(t) => Value::Const(
+            Tensor::new(out, map.iter().map(|&i| t.data()[i]).collect())
+                .map_err(|e| e.to_string())?,
+        ),
+        Value::Node(x) => remap(ctx, vec![x], map.into_iter().map(|i| (0, i)).collect(), out),
+    }])
+}
+
+/// `ScatterElements` and `ScatterND` with constant indices and no reduction: the data with
+/// the updates written at fixed positions, an index map over both.
+fn scatter(ctx: &mut Ctx<'_>, nd: bool) -> Result<Vec<Value>, String> {
+    let data = ctx.input(0)?.clone();
+    let ds = ctx.shape_of(&data);
+    let idx = ctx.const_input(1, "indices")?;
+    let updates = ctx.input(2)?.clone();
+    let reduction = ctx.attr_string("reduction", "none");
+    if reduction != "none" {
+        return Err(format!("reduction `{reduction}` is not supported"));
+    }
+    let len: usize = ds.iter().product();
+    let st = strides(&ds);
+    let wrap = |i: f64, n: usize| -> Result<usize, String> {
+        let i = i as i64;
+        let j = if i < 0 { i + n as i64 } else { i };
+        (0..n as i64)
+            .contains(&j)
+            .then_some(j as usize)
+            .ok_or_else(|| format!("index {i} out of range for an axis of {n}"))
+    };
+    // Per output element: 0 = data, 1 = updates, and the flat index.
+    let mut map: Vec<(usize, usize)> = (0..len).map(|i| (0, i)).collect();
+    if nd {
+        let is = idx.shape();
+        let m = *is.last().ok_or("indices must have rank 1 or more")?;
+        let inner: usize = ds[m..].iter().product();
+        for t in 0..idx.len() / m.max(1) {
+            let mut base = 0;
+            for a in 0..m {
+                base += wrap(idx.data()[t * m + a], ds[a])? * st[a];
+            }
+            for j in 0..inner {
+                map[base + j] = (1, t * inner + j);
+            }
+        }
+    } else {
+        let ax = axis(ctx.attr_int("axis", 0), ds.len())?;
+        let is = idx.shape().to_vec();
+        let ist = strides(&is);
+        for p in 0..idx.len() {
+            let k = wrap(idx.data()[p], ds[ax])?;
+            let flat: usize = (0..is.len())
+                .map(|a| if a == ax { k } else { (p / ist[a]) % is[a] } * st[a])
+                .sum();
+            map[flat] = (1, p);
+        }
+    }
+    let consts = matches!((&data, &updates), (Value::Const(_), Value::Const(_)));
+    if consts {
+        let (Value::Const(d), Value::Const(u)) = (&data, &updates) else {
+            return Err("internal".into());
+        };
+        let vals = map
+            .iter()
+            .map(|&(w, i)| if w == 0 { d.data()[i] } else { u.data()[i] })
+            .collect();
+        return Ok(vec![Value::Const(
+            Tensor::new(ds, vals).map_err(|e| e.to_string())?,
+        )]);
+    }
+    let ins = vec![ctx.as_node(data), ctx.as_node(updates)];
+    Ok(vec![remap(ctx, ins, map, ds)])
+}
+
+pub fn scatter_elements(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    scatter(ctx, false)
+}
+
+pub fn scatter_nd(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    scatter(ctx, true)
+}
