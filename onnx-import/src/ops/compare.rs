@@ -139,3 +139,94 @@ pub fn where_(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let dtype = ctx.dtype(1);
     Ok(vec![ctx.add_typed(FloatOp::Where, inputs, shape, dtype)])
 }
+
+/// `Shrink`: `x − bias` above `lambd`, `x + bias` below `−lambd`, 0 between: two comparisons
+/// and two selections.
+pub fn shrink(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let x = ctx.input(0)?.clone();
+    let lambd = ctx.attr_float("lambd", 0.5) as f64;
+    let bias = ctx.attr_float("bias", 0.0) as f64;
+    if let Value::Const(t) = &x {
+        return Ok(vec![Value::Const(t.map(|&v| {
+            if v > lambd {
+                v - bias
+            } else if v < -lambd {
+                v + bias
+            } else {
+                0.0
+            }
+        }))]);
+    }
+    let above = negative(ctx, const_value(lambd)?, x.clone())?;
+    let below = negative(ctx, x.clone(), const_value(-lambd)?)?;
+    let down = combine(ctx, Kind::Sub, x.clone(), const_value(bias)?, false)?;
+    let up = combine(ctx, Kind::Add, x, const_value(bias)?, false)?;
+    let shape = ctx.shape_of(&up);
+    let zero = Value::Const(
+        Tensor::new(shape.clone(), vec![0.0; shape.iter().product()]).map_err(|e| e.to_string())?,
+    );
+    let lower = pick(ctx, below, up, zero)?;
+    Ok(vec![pick(ctx, above, down, lower)?])
+}
+
+/// `Where(c, x, y)` of a computed condition.
+fn pick(ctx: &mut Ctx<'_>, c: Value, x: Value, y: Value) -> Result<Value, String> {
+    let shape = ctx.shape_of(&x);
+    let inputs = vec![ctx.as_node(c), ctx.as_node(x), ctx.as_node(y)];
+    Ok(ctx.add(FloatOp::Where, inputs, shape))
+}
+
+/// `OneHot(indices, depth, values)`: `values[1]` where the index equals the position along the
+/// new axis, `values[0]` elsewhere; `[i ≠ j] = [i − j < 0] + [j − i < 0]` of the index laid
+/// out along the axis by a free index map. Negative indices are not supported.
+pub fn one_hot(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let idx = ctx.input(0)?.clone();
+    let depth = ctx
+        .const_input(1, "depth")?
+        .data()
+        .first()
+        .copied()
+        .ok_or("depth is empty")? as usize;
+    let values = ctx.const_input(2, "values")?;
+    let [off, on] = values.data()[..] else {
+        return Err("values must hold [off, on]".into());
+    };
+    let is = ctx.shape_of(&idx);
+    let ax = super::axis(ctx.attr_int("axis", -1), is.len() + 1)?;
+    let mut shape = is.clone();
+    shape.insert(ax, depth);
+    let (outer, inner): (usize, usize) = (is[..ax].iter().product(), is[ax..].iter().product());
+    let len = outer * depth * inner;
+    // Output element (o, j, i) reads index (o, i) and compares it with j.
+    let src = |f: usize| (f / (depth * inner)) * inner + f % inner;
+    let pos = |f: usize| ((f / inner) % depth) as f64;
+    if let Value::Const(t) = &idx {
+        let data = (0..len)
+            .map(|f| if t.data()[src(f)] == pos(f) { on } else { off })
+            .collect();
+        return Ok(vec![Value::Const(
+            Tensor::new(shape, data).map_err(|e| e.to_string())?,
+        )]);
+    }
+    let x = ctx.as_node(idx);
+    let laid = super::shape::remap(
+        ctx,
+        vec![x],
+        (0..len).map(|f| (0, src(f))).collect(),
+        shape.clone(),
+    );
+    let minus_j = Tensor::new(shape.clone(), (0..len).map(|f| -pos(f)).collect())
+        .map_err(|e| e.to_string())?;
+    let d = combine(ctx, Kind::Add, laid, Value::Const(minus_j), false)?;
+    let below = negative(ctx, d.clone(), const_value(0.0)?)?;
+    let above = negative(ctx, const_value(0.0)?, d)?;
+    let differs = combine(ctx, Kind::Add, below, above, false)?;
+    let scaled = combine(ctx, Kind::Mul, differs, const_value(off - on)?, false)?;
+    Ok(vec![combine(
+        ctx,
+        Kind::Add,
+        scaled,
+        const_value(on)?,
+        false,
+    )?])
+}

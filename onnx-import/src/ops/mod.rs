@@ -121,6 +121,8 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "GreaterOrEqual" => compare::greater_or_equal,
         "Equal" => compare::equal,
         "Where" => compare::where_,
+        "Shrink" => compare::shrink,
+        "OneHot" => compare::one_hot,
         "Tanh" => activation::tanh,
         "Exp" => activation::exp,
         "Sqrt" => activation::sqrt,

@@ -83,9 +83,15 @@ pub fn resize(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     if ctx.attr_int("antialias", 0) != 0 {
         return Err("antialias is not supported".into());
     }
-    if ctx.has_attr("axes") {
-        return Err("the axes attribute is not supported".into());
-    }
+    // The axes that scales or sizes list (all by default).
+    let axes: Vec<usize> = match ctx.attr_ints("axes") {
+        Some(a) => a
+            .iter()
+            .map(|&v| super::axis(v, rank))
+            .collect::<Result<_, _>>()?,
+        None => (0..rank).collect(),
+    };
+    let policy = ctx.attr_string("keep_aspect_ratio_policy", "stretch");
     let coord = match (
         upsample || ctx.opset < 11,
         ctx.attr_string("coordinate_transformation_mode", "half_pixel")
@@ -121,25 +127,40 @@ pub fn resize(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         ),
         false => (const_of(2)?, const_of(3)?),
     };
+    let n = axes.len();
     let (out_shape, scales): (Vec<usize>, Vec<f64>) = match (sizes, scales) {
-        (Some(sz), _) if sz.len() == rank => {
-            let out: Vec<usize> = sz.iter().map(|&v| v as usize).collect();
-            let sc = out
-                .iter()
-                .zip(&shape)
-                .map(|(&o, &i)| o as f64 / i as f64)
-                .collect();
+        (Some(sz), _) if sz.len() == n => {
+            let ratio = |k: usize| sz[k] / shape[axes[k]] as f64;
+            let common = match policy.as_str() {
+                "stretch" => None,
+                "not_larger" => Some((0..n).map(ratio).fold(f64::INFINITY, f64::min)),
+                "not_smaller" => Some((0..n).map(ratio).fold(0.0, f64::max)),
+                other => return Err(format!("keep_aspect_ratio_policy `{other}`")),
+            };
+            let (mut out, mut sc) = (shape.clone(), vec![1.0; rank]);
+            for (k, &a) in axes.iter().enumerate() {
+                match common {
+                    None => {
+                        out[a] = sz[k] as usize;
+                        sc[a] = ratio(k);
+                    }
+                    Some(c) => {
+                        out[a] = (shape[a] as f64 * c).round() as usize;
+                        sc[a] = c;
+                    }
+                }
+            }
             (out, sc)
         }
-        (None, Some(sc)) if sc.len() == rank => {
-            let out = sc
-                .iter()
-                .zip(&shape)
-                .map(|(&s, &i)| (i as f64 * s).floor() as usize)
-                .collect();
+        (None, Some(given)) if given.len() == n => {
+            let (mut out, mut sc) = (shape.clone(), vec![1.0; rank]);
+            for (k, &a) in axes.iter().enumerate() {
+                out[a] = (shape[a] as f64 * given[k]).floor() as usize;
+                sc[a] = given[k];
+            }
             (out, sc)
         }
-        _ => return Err(format!("scales or sizes for rank {rank} are required")),
+        _ => return Err(format!("scales or sizes for {n} axes are required")),
     };
     let per_axis: Vec<Vec<Vec<(usize, f64)>>> = (0..rank)
         .map(|a| axis_terms(shape[a], out_shape[a], scales[a], coord, linear, &nearest))
