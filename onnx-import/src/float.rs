@@ -122,6 +122,39 @@ impl FloatGraph {
         self.nodes.len() - 1
     }
 
+    /// Drops the nodes no graph output depends on (a fused node's leftovers), keeping every
+    /// graph input.
+    pub fn prune(&mut self) {
+        let mut live = vec![false; self.nodes.len()];
+        for &i in self.outputs.iter().chain(&self.inputs) {
+            live[i] = true;
+        }
+        for id in (0..self.nodes.len()).rev() {
+            if live[id] {
+                for &i in &self.nodes[id].inputs {
+                    live[i] = true;
+                }
+            }
+        }
+        let mut new_id = vec![usize::MAX; self.nodes.len()];
+        let mut kept = Vec::with_capacity(self.nodes.len());
+        for (id, node) in std::mem::take(&mut self.nodes).into_iter().enumerate() {
+            if live[id] {
+                new_id[id] = kept.len();
+                kept.push(node);
+            }
+        }
+        for node in kept.iter_mut() {
+            for i in node.inputs.iter_mut() {
+                *i = new_id[*i];
+            }
+        }
+        self.nodes = kept;
+        for i in self.inputs.iter_mut().chain(self.outputs.iter_mut()) {
+            *i = new_id[*i];
+        }
+    }
+
     /// How many nodes (and graph outputs) read each node.
     pub fn consumers(&self) -> Vec<usize> {
         let mut uses = vec![0; self.nodes.len()];

@@ -204,6 +204,7 @@ pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> 
             }
         }
     }
+    fg.prune();
     Ok(fg)
 }
 

@@ -144,7 +144,25 @@ pub fn exp(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     map(ctx, MapFn::Exp)
 }
 
+/// `Sqrt`. Of `v + ε` (an exported normalization's `Add(variance, eps)`, read by this node
+/// alone, ε a positive constant): one table of `sqrt(v + ε)` never below one unit, since ε
+/// itself is usually below the activations' resolution and a zero variance is normal.
 pub fn sqrt(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    if let Value::Node(x) = *ctx.input(0)? {
+        let node = &ctx.graph.nodes[x];
+        if let (FloatOp::Affine { mul, add }, true) = (&node.op, ctx.single_use(0)) {
+            let eps = add.data().first().copied().unwrap_or(0.0);
+            let uniform =
+                mul.data().iter().all(|&m| m == 1.0) && add.data().iter().all(|&a| a == eps);
+            if uniform && eps > 0.0 && eps < 1.0 && node.inputs.len() == 1 {
+                let (v, shape) = (node.inputs[0], node.shape.clone());
+                let g = MapFn::StdDev {
+                    eps_bits: (eps as f32).to_bits(),
+                };
+                return Ok(vec![ctx.add(FloatOp::Map(g), vec![v], shape)]);
+            }
+        }
+    }
     map(ctx, MapFn::Sqrt)
 }
 
