@@ -357,15 +357,14 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                 let data = node.inputs.get(1).map_or(&[][..], |&i| values[i].data());
                 (0..sel.choices.len())
                     .map(|o| {
-                        sel.apply(o, idx[o], data)
-                            .ok_or_else(|| IrError::InvalidNode {
-                                node: node.name.clone(),
-                                reason: format!(
-                                "index {} of element {o} is none of the {} positions it may select",
-                                idx[o],
+                        let k = idx[sel.index[o]];
+                        sel.apply(o, k, data).ok_or_else(|| IrError::InvalidNode {
+                            node: node.name.clone(),
+                            reason: format!(
+                                "index {k} of element {o} is none of the {} positions it may select",
                                 sel.choices[o].len()
                             ),
-                            })
+                        })
                     })
                     .collect::<Result<_, _>>()?
             }

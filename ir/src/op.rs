@@ -271,6 +271,9 @@ pub enum Source {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Select {
+    /// Per output element, the element of input 0 holding its index (elements that share
+    /// an index and its candidate keys share one selector).
+    pub index: Vec<usize>,
     /// Per output element, its candidates: the index value that picks each, and the value.
     pub choices: Vec<Vec<(i64, Source)>>,
 }

@@ -70,7 +70,11 @@ pub enum FloatOp {
     Where,
     /// Selection by a computed index (input 0, one per output element): per element, the
     /// candidates `(index value, what it picks)`; `Pick::Data` reads input 1.
-    Select(Vec<Vec<(i64, Pick)>>),
+    Select {
+        /// Per output element, the element of input 0 holding its index.
+        index: Vec<usize>,
+        choices: Vec<Vec<(i64, Pick)>>,
+    },
     /// `⌊x⌋`, or with `ceil` `⌈x⌉`: integer-valued floats.
     Floor {
         ceil: bool,
@@ -337,11 +341,11 @@ impl FloatGraph {
                         })
                         .collect()
                 }
-                FloatOp::Select(choices) => {
+                FloatOp::Select { index, choices } => {
                     let data: &[f64] = node.inputs.get(1).map_or(&[], |&i| &values[i]);
                     let mut out = Vec::with_capacity(choices.len());
                     for (o, c) in choices.iter().enumerate() {
-                        let idx = arg(0)[o];
+                        let idx = arg(0)[index[o]];
                         let hit = c.iter().find(|(k, _)| *k as f64 == idx).ok_or_else(|| {
                             ImportError::Input {
                                 name: node.name.clone(),

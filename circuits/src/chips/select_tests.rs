@@ -20,6 +20,7 @@ fn select_graph() -> (Graph, Vec<Tensor<i64>>) {
         .map(|(k, &v)| (k as i64, Source::Const(v)))
         .collect();
     let sel = Op::Select(Select {
+        index: vec![0, 1],
         choices: vec![choices.clone(), choices],
     });
     let g = graph(

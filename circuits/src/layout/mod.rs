@@ -65,6 +65,8 @@ pub struct Layout<'a, G: Grid> {
     node: NodeId,
     /// Witnessed products whose Freivalds check runs in the second phase.
     products: Vec<freivalds::Product>,
+    /// One-hot selectors built so far, by index node, element and candidate keys.
+    selectors: std::collections::HashMap<(NodeId, usize, Vec<i64>), Vec<Wire<G::Cell>>>,
 }
 
 pub(crate) fn wrap<T>(r: Result<T, Error>) -> Result<T, CircuitError> {
@@ -85,6 +87,7 @@ impl<'a, G: Grid> Layout<'a, G> {
             placements: Vec::new(),
             node: 0,
             products: Vec::new(),
+            selectors: Default::default(),
         }
     }
 
@@ -446,7 +449,10 @@ pub fn lay_out_with<G: Grid>(
                 let data = node.inputs.get(1).map_or(Vec::new(), |&i| wires[i].clone());
                 let mut out = Vec::with_capacity(sel.choices.len());
                 for (o, choices) in sel.choices.iter().enumerate() {
-                    out.push(l.select(&idx[o], &data, choices, &node.name)?);
+                    let at = sel.index[o];
+                    let keys: Vec<i64> = choices.iter().map(|&(k, _)| k).collect();
+                    let e = l.selector((node.inputs[0], at), &idx[at], &keys, &node.name)?;
+                    out.push(l.select(&e, &data, choices, &node.name)?);
                 }
                 out
             }

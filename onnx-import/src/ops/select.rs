@@ -98,13 +98,14 @@ pub fn value_sets(g: &FloatGraph, id: usize) -> Option<Vec<Vec<i64>>> {
                 })
                 .collect::<Option<_>>()?
         }
-        FloatOp::Select(choices) if node.inputs.len() == 1 => {
+        FloatOp::Select { index, choices } if node.inputs.len() == 1 => {
             let keys = input(0);
             choices
                 .iter()
                 .enumerate()
                 .map(|(o, c)| {
-                    let possible = |k: i64| keys.as_ref().is_none_or(|ks| ks[o].contains(&k));
+                    let possible =
+                        |k: i64| keys.as_ref().is_none_or(|ks| ks[index[o]].contains(&k));
                     let vals = c
                         .iter()
                         .filter(|(k, _)| possible(*k))
@@ -155,17 +156,7 @@ fn build(
             c.len()
         ));
     }
-    // The index of each output element, laid out by a free index map.
-    let ix = super::shape::remap(
-        ctx,
-        vec![idx],
-        idx_of.into_iter().map(|i| (0, i)).collect(),
-        shape.clone(),
-    );
-    let Value::Node(ix) = ix else {
-        return Err("internal: index folded".into());
-    };
-    let mut inputs = vec![ix];
+    let mut inputs = vec![idx];
     if let Value::Node(d) = data {
         inputs.push(*d);
     }
@@ -173,7 +164,11 @@ fn build(
         Value::Node(d) => ctx.graph.nodes[*d].dtype,
         Value::Const(_) => ctx.dtype(0),
     };
-    Ok(ctx.add_typed(FloatOp::Select(choices), inputs, shape, dtype))
+    let op = FloatOp::Select {
+        index: idx_of,
+        choices,
+    };
+    Ok(ctx.add_typed(op, inputs, shape, dtype))
 }
 
 fn pick(data: &Value, i: usize) -> Pick {

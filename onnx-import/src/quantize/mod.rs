@@ -557,7 +557,7 @@ impl Lowering<'_> {
                     );
                     self.rescale_to_act(name, out, single)
                 }
-                FloatOp::Select(choices) => {
+                FloatOp::Select { index, choices } => {
                     let idx = arg(0);
                     if self.nodes[idx].scale != 0 {
                         return Err(ImportError::Node {
@@ -588,7 +588,11 @@ impl Lowering<'_> {
                         .collect();
                     let mut ins = vec![idx];
                     ins.extend(data);
-                    self.push(name, Op::Select(Select { choices }), ins, shape, scale)
+                    let op = Op::Select(Select {
+                        index: index.clone(),
+                        choices,
+                    });
+                    self.push(name, op, ins, shape, scale)
                 }
                 FloatOp::IndexMap(op) => {
                     let mut ins: Vec<usize> = (0..fnode.inputs.len()).map(arg).collect();
