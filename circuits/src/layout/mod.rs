@@ -40,6 +40,9 @@ type FieldCell<C> = (C, Option<halo2_axiom::halo2curves::bn256::Fr>);
 /// One term of a dot product: a wire and its fixed weight.
 type Term<'w, C> = (&'w Wire<C>, i64);
 
+/// A one-hot selector's identity: the index node, its element, and the candidate keys.
+type SelectorKey = (NodeId, usize, Vec<i64>);
+
 /// Where a chip placed something, for reports and negative tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Placement {
@@ -66,7 +69,7 @@ pub struct Layout<'a, G: Grid> {
     /// Witnessed products whose Freivalds check runs in the second phase.
     products: Vec<freivalds::Product>,
     /// One-hot selectors built so far, by index node, element and candidate keys.
-    selectors: std::collections::HashMap<(NodeId, usize, Vec<i64>), Vec<Wire<G::Cell>>>,
+    selectors: std::collections::HashMap<SelectorKey, Vec<Wire<G::Cell>>>,
 }
 
 pub(crate) fn wrap<T>(r: Result<T, Error>) -> Result<T, CircuitError> {
