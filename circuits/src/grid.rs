@@ -9,7 +9,7 @@ use halo2_axiom::plonk::{Advice, Column, Error, Fixed, Selector};
 use crate::config::{FreivaldsConfig, ModelConfig, PoseidonConfig};
 
 /// An advice column of a row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Adv {
     X(usize),
     Acc,

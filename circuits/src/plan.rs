@@ -130,6 +130,10 @@ pub fn limb_choices(graph: &Graph, table: &TableBounds) -> Vec<u32> {
         .flat_map(|(id, n)| {
             let operands = match &n.op {
                 zkinfer_ir::Op::IntDiv(_) => n.inputs.iter().map(|&i| graph.nodes[i].bound).max(),
+                zkinfer_ir::Op::TopK(t) => {
+                    let w = t.windows.first().map_or(1, Vec::len);
+                    Some(graph.nodes[n.inputs[0]].bound + 2 + (usize::BITS - w.leading_zeros()))
+                }
                 _ => None,
             };
             let typed = zkinfer_ir::type_range(&graph.nodes[id])

@@ -47,6 +47,7 @@ impl TableSet {
                 | Op::Mean(_)
                 | Op::IntDiv(_)
                 | Op::Select(_)
+                | Op::TopK(_)
                 | Op::MatMul => {}
             }
         }

@@ -368,6 +368,15 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                     })
                     .collect::<Result<_, _>>()?
             }
+            Op::TopK(t) => {
+                let x = arg(0).data();
+                let mut out = Vec::with_capacity(t.windows.len() * t.k);
+                for w in &t.windows {
+                    let vals: Vec<i64> = w.iter().map(|&i| x[i]).collect();
+                    out.extend(t.positions(&vals).into_iter().map(|p| p as i64));
+                }
+                out
+            }
             Op::IntDiv(d) => {
                 let (a, b) = (arg(0), arg(1));
                 let ia = broadcast_indices(a.shape(), &node.shape);

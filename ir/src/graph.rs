@@ -168,6 +168,7 @@ pub fn index_map(
         | Op::Mean(_)
         | Op::IntDiv(_)
         | Op::Select(_)
+        | Op::TopK(_)
         | Op::MatMul => None,
     }
 }

@@ -56,6 +56,9 @@ pub enum Op {
     /// where the value is a constant or an element of input 1, and the output is the value
     /// whose key equals the element's index (input 0). Proven by a one-hot selector.
     Select(Select),
+    /// The positions of the `k` largest (or smallest) elements of each window, in order (ties:
+    /// the lower position first), as ONNX's TopK gives its indices: shape `[windows, k]`.
+    TopK(TopK),
     /// The exact product `A · B` of two witnessed tensors (numpy `matmul`: batched over the
     /// leading axes, a vector operand promoted to a matrix), proven by Freivalds' check.
     MatMul,
@@ -293,6 +296,36 @@ impl Select {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopK {
+    /// Per row, the flat input indices of its elements, in axis order.
+    pub windows: Vec<Vec<usize>>,
+    pub k: usize,
+    /// The largest elements (otherwise the smallest).
+    pub largest: bool,
+}
+
+impl TopK {
+    /// The positions (within the window) of the top `k` of `values`: by value (descending
+    /// for the largest), ties to the lower position.
+    pub fn positions<T: PartialOrd + Copy>(&self, values: &[T]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (values[a], values[b]);
+            let by_value = if self.largest {
+                y.partial_cmp(&x)
+            } else {
+                x.partial_cmp(&y)
+            };
+            by_value
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.cmp(&b))
+        });
+        order.truncate(self.k);
+        order
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Remap {
     /// Per output element, `(input position, flat index in that input)`.
     pub map: Vec<(usize, usize)>,
@@ -365,6 +398,7 @@ impl Op {
             Op::Gather(_) => "Gather",
             Op::Remap(_) => "Remap",
             Op::Select(_) => "Select",
+            Op::TopK(_) => "TopK",
             Op::Linear(_) => "Linear",
             Op::Max(_) => "Max",
             Op::ArgMax(_) => "ArgMax",
@@ -397,6 +431,7 @@ impl Op {
             | Op::ArgMax(_)
             | Op::Div(_)
             | Op::IntDiv(_)
+            | Op::TopK(_)
             | Op::MatMul => 0,
         }
     }

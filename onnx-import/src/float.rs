@@ -66,6 +66,8 @@ pub enum FloatOp {
     },
     /// A float truncated toward zero to an integer (`Cast` to an integer type).
     ToInt,
+    /// The positions of the top `k` of each window (`[windows, k]`, int64).
+    TopK(zkinfer_ir::TopK),
     /// `Where(c, x, y)` with a computed condition `c` (0/1): `y + c·(x − y)`, broadcast.
     Where,
     /// Selection by a computed index (input 0, one per output element): per element, the
@@ -330,6 +332,15 @@ impl FloatGraph {
                     out
                 }
                 FloatOp::ToInt => arg(0).iter().map(|v| v.trunc()).collect(),
+                FloatOp::TopK(t) => {
+                    let x = arg(0);
+                    let mut out = Vec::with_capacity(t.windows.len() * t.k);
+                    for w in &t.windows {
+                        let vals: Vec<f64> = w.iter().map(|&i| x[i]).collect();
+                        out.extend(t.positions(&vals).into_iter().map(|p| p as f64));
+                    }
+                    out
+                }
                 FloatOp::Where => {
                     let ic = broadcast_indices(shape(0), &node.shape);
                     let ix = broadcast_indices(shape(1), &node.shape);

@@ -15,3 +15,5 @@ mod range_tests;
 mod select_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod topk_tests;

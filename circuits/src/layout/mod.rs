@@ -19,6 +19,7 @@ mod range;
 mod rescale;
 mod select;
 mod softmax;
+pub(crate) mod topk;
 use crate::table::TableSet;
 use crate::CircuitError;
 pub use poseidon::{commit_rows, sponge_rows};
@@ -456,6 +457,16 @@ pub fn lay_out_with<G: Grid>(
                     let keys: Vec<i64> = choices.iter().map(|&(k, _)| k).collect();
                     let e = l.selector((node.inputs[0], at), &idx[at], &keys, &node.name)?;
                     out.push(l.select(&e, &data, choices, &node.name)?);
+                }
+                out
+            }
+            Op::TopK(t) => {
+                let x = arg(0).clone();
+                let bits = graph.nodes[node.inputs[0]].bound;
+                let mut out = Vec::with_capacity(t.windows.len() * t.k);
+                for w in &t.windows {
+                    let row: Vec<Wire<G::Cell>> = w.iter().map(|&i| x[i].clone()).collect();
+                    out.extend(l.top_k(&row, t.k, t.largest, bits, &node.name)?);
                 }
                 out
             }

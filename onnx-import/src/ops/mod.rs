@@ -77,6 +77,7 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Shape" => shape::shape,
         "Gather" => shape::gather,
         "GatherElements" => select::gather_elements,
+        "TopK" => select::top_k,
         "Unsqueeze" => shape::unsqueeze,
         "Squeeze" => shape::squeeze,
         "Concat" => shape::concat,

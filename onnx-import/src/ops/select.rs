@@ -280,3 +280,72 @@ pub fn gather_elements(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         }
     }
 }
+
+/// `TopK(X, K)` along `axis`: the positions by the TopK chip (`[rows, k]`, laid out in ONNX's
+/// shape by a free index map), the values by selecting those positions.
+pub fn top_k(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let x = ctx.node_input(0)?;
+    let xs = ctx.graph.nodes[x].shape.clone();
+    let ax = axis(ctx.attr_int("axis", -1), xs.len())?;
+    let k = ctx
+        .const_input(1, "K")?
+        .data()
+        .first()
+        .copied()
+        .ok_or("K is empty")? as usize;
+    let n = xs[ax];
+    if k == 0 || k > n {
+        return Err(format!("K = {k} for an axis of {n}"));
+    }
+    let largest = ctx.attr_int("largest", 1) != 0;
+    let (_, windows) = super::reduce::reduce_windows(&xs, &[ax], true);
+    let rows = windows.len();
+    let t = zkinfer_ir::TopK {
+        windows: windows.clone(),
+        k,
+        largest,
+    };
+    let Value::Node(pos) = ctx.add_typed(
+        FloatOp::TopK(t),
+        vec![x],
+        vec![rows, k],
+        zkinfer_ir::ElemType::Int64,
+    ) else {
+        return Err("internal: TopK folded".into());
+    };
+    // ONNX's layout: the input's shape with `k` along the axis; element (outer, j, inner) is
+    // row (outer, inner)'s j-th.
+    let mut shape = xs.clone();
+    shape[ax] = k;
+    let inner: usize = xs[ax + 1..].iter().product();
+    let len: usize = shape.iter().product();
+    let row_pos: Vec<(usize, usize)> = (0..len)
+        .map(|f| {
+            let (o, j, i) = (f / (k * inner), (f / inner) % k, f % inner);
+            (o * inner + i, j)
+        })
+        .collect();
+    let indices = super::shape::remap(
+        ctx,
+        vec![pos],
+        row_pos.iter().map(|&(r, j)| (0, r * k + j)).collect(),
+        shape.clone(),
+    );
+    let choices = row_pos
+        .iter()
+        .map(|&(r, _)| {
+            windows[r]
+                .iter()
+                .enumerate()
+                .map(|(m, &i)| (m as i64, Pick::Data(i)))
+                .collect()
+        })
+        .collect();
+    let dtype = ctx.graph.nodes[x].dtype;
+    let op = FloatOp::Select {
+        index: row_pos.iter().map(|&(r, j)| r * k + j).collect(),
+        choices,
+    };
+    let values = ctx.add_typed(op, vec![pos, x], shape, dtype);
+    Ok(vec![values, indices])
+}

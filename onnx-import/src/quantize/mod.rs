@@ -521,6 +521,11 @@ impl Lowering<'_> {
                         }
                     }
                 }
+                FloatOp::TopK(t) => {
+                    let id = self.push(name, Op::TopK(t.clone()), vec![arg(0)], shape, 0);
+                    self.nodes[id].dtype = zkinfer_ir::ElemType::Int64;
+                    id
+                }
                 FloatOp::Where => {
                     // y + c·(x − y), at the finer of x's and y's scales.
                     let (c, x, y) = (arg(0), arg(1), arg(2));
