@@ -5,6 +5,7 @@ mod activation;
 mod arith;
 mod cnn;
 mod compare;
+mod einsum;
 mod integer;
 mod linear;
 mod norm;
@@ -123,6 +124,7 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Equal" => compare::equal,
         "Where" => compare::where_,
         "Shrink" => compare::shrink,
+        "Einsum" => einsum::einsum,
         "OneHot" => compare::one_hot,
         "Tanh" => activation::tanh,
         "Exp" => activation::exp,

@@ -711,7 +711,7 @@ fn scatter(ctx: &mut Ctx<'_>, nd: bool) -> Result<Vec<Value>, String> {
     let idx = ctx.const_input(1, "indices")?;
     let updates = ctx.input(2)?.clone();
     let reduction = ctx.attr_string("reduction", "none");
-    if reduction != "none" {
+    if !matches!(reduction.as_str(), "none" | "add" | "max" | "min") {
         return Err(format!("reduction `{reduction}` is not supported"));
     }
     let len: usize = ds.iter().product();
@@ -724,8 +724,12 @@ fn scatter(ctx: &mut Ctx<'_>, nd: bool) -> Result<Vec<Value>, String> {
             .then_some(j as usize)
             .ok_or_else(|| format!("index {i} out of range for an axis of {n}"))
     };
-    // Per output element: 0 = data, 1 = updates, and the flat index.
-    let mut map: Vec<(usize, usize)> = (0..len).map(|i| (0, i)).collect();
+    // Per output element, what it combines: (0 = data, 1 = updates, flat index).
+    let mut sources: Vec<Vec<(usize, usize)>> = (0..len).map(|i| vec![(0, i)]).collect();
+    let mut put = |at: usize, u: usize| match reduction.as_str() {
+        "none" => sources[at] = vec![(1, u)],
+        _ => sources[at].push((1, u)),
+    };
     if nd {
         let is = idx.shape();
         let m = *is.last().ok_or("indices must have rank 1 or more")?;
@@ -736,7 +740,7 @@ fn scatter(ctx: &mut Ctx<'_>, nd: bool) -> Result<Vec<Value>, String> {
                 base += wrap(idx.data()[t * m + a], ds[a])? * st[a];
             }
             for j in 0..inner {
-                map[base + j] = (1, t * inner + j);
+                put(base + j, t * inner + j);
             }
         }
     } else {
@@ -748,24 +752,74 @@ fn scatter(ctx: &mut Ctx<'_>, nd: bool) -> Result<Vec<Value>, String> {
             let flat: usize = (0..is.len())
                 .map(|a| if a == ax { k } else { (p / ist[a]) % is[a] } * st[a])
                 .sum();
-            map[flat] = (1, p);
+            put(flat, p);
         }
     }
-    let consts = matches!((&data, &updates), (Value::Const(_), Value::Const(_)));
-    if consts {
-        let (Value::Const(d), Value::Const(u)) = (&data, &updates) else {
-            return Err("internal".into());
-        };
-        let vals = map
+    if let (Value::Const(d), Value::Const(u)) = (&data, &updates) {
+        let value = |&(w, i): &(usize, usize)| if w == 0 { d.data()[i] } else { u.data()[i] };
+        let vals = sources
             .iter()
-            .map(|&(w, i)| if w == 0 { d.data()[i] } else { u.data()[i] })
+            .map(|src| {
+                let v = src.iter().map(value);
+                match reduction.as_str() {
+                    "add" => v.sum(),
+                    "max" => v.fold(f64::NEG_INFINITY, f64::max),
+                    "min" => v.fold(f64::INFINITY, f64::min),
+                    _ => v.last().unwrap_or(0.0),
+                }
+            })
             .collect();
         return Ok(vec![Value::Const(
             Tensor::new(ds, vals).map_err(|e| e.to_string())?,
         )]);
     }
+    let ulen: usize = ctx.shape_of(&updates).iter().product();
     let ins = vec![ctx.as_node(data), ctx.as_node(updates)];
-    Ok(vec![remap(ctx, ins, map, ds)])
+    if sources.iter().all(|s| s.len() == 1) {
+        let map = sources.into_iter().map(|s| s[0]).collect();
+        return Ok(vec![remap(ctx, ins, map, ds)]);
+    }
+    // Data and updates side by side (free), then the reduction of each element's sources.
+    let flat = |&(w, i): &(usize, usize)| if w == 0 { i } else { len + i };
+    let both: Vec<(usize, usize)> = (0..len)
+        .map(|i| (0, i))
+        .chain((0..ulen).map(|i| (1, i)))
+        .collect();
+    let cat = remap(ctx, ins, both, vec![len + ulen]);
+    let windows: Vec<Vec<usize>> = sources
+        .iter()
+        .map(|s| s.iter().map(flat).collect())
+        .collect();
+    let minus = |ctx: &mut Ctx<'_>, v: Value| -> Result<Value, String> {
+        let m = Tensor::new(vec![1], vec![-1.0]).map_err(|e| e.to_string())?;
+        super::arith::combine(ctx, super::arith::Kind::Mul, v, Value::Const(m), false)
+    };
+    Ok(vec![match reduction.as_str() {
+        "add" => {
+            let terms = windows
+                .into_iter()
+                .map(|w| w.into_iter().map(|i| (i, 1.0)).collect())
+                .collect();
+            let bias = vec![0.0; len];
+            let Value::Node(c) = cat else {
+                return Err("internal: folded".into());
+            };
+            ctx.add(FloatOp::Linear { terms, bias }, vec![c], ds)
+        }
+        "max" => {
+            let Value::Node(c) = cat else {
+                return Err("internal: folded".into());
+            };
+            ctx.add(FloatOp::Max(windows), vec![c], ds)
+        }
+        _ => {
+            let Value::Node(c) = minus(ctx, cat)? else {
+                return Err("internal: folded".into());
+            };
+            let m = ctx.add(FloatOp::Max(windows), vec![c], ds);
+            minus(ctx, m)?
+        }
+    }])
 }
 
 pub fn scatter_elements(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
