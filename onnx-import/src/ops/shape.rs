@@ -760,12 +760,12 @@ fn scatter(ctx: &mut Ctx<'_>, nd: bool) -> Result<Vec<Value>, String> {
         let vals = sources
             .iter()
             .map(|src| {
-                let v = src.iter().map(value);
+                let mut v = src.iter().map(value);
                 match reduction.as_str() {
                     "add" => v.sum(),
                     "max" => v.fold(f64::NEG_INFINITY, f64::max),
                     "min" => v.fold(f64::INFINITY, f64::min),
-                    _ => v.last().unwrap_or(0.0),
+                    _ => v.next_back().unwrap_or(0.0),
                 }
             })
             .collect();
