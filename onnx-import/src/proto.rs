@@ -145,9 +145,11 @@ pub mod data_type {
     pub const INT32: i32 = 6;
     pub const INT64: i32 = 7;
     pub const BOOL: i32 = 9;
+    pub const FLOAT16: i32 = 10;
     pub const DOUBLE: i32 = 11;
     pub const UINT32: i32 = 12;
     pub const UINT64: i32 = 13;
+    pub const BFLOAT16: i32 = 16;
 }
 
 /// Small constructors for building models in memory (tests, tools): ONNX's `helper` module
