@@ -150,3 +150,40 @@ pub fn nonzero(ctx: &mut Ctx<'_>, x: usize) -> Result<Value, String> {
     let above = ctx.add(FloatOp::Negative, vec![neg], shape);
     combine(ctx, Kind::Add, below, above, false)
 }
+
+/// `Round`, half to even: with `f = ⌊x⌋` and `r = x − f`, `f + [r > ½] + [r = ½]·(f mod 2)`,
+/// from the floor, two comparisons and an integer remainder.
+pub fn round(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let x = match ctx.input(0)?.clone() {
+        Value::Const(t) => {
+            return Ok(vec![Value::Const(t.map(|&v| {
+                let f = v.floor();
+                match v - f {
+                    r if r > 0.5 => f + 1.0,
+                    r if r < 0.5 => f,
+                    _ => f + f.rem_euclid(2.0),
+                }
+            }))])
+        }
+        Value::Node(x) if ctx.dtype(0).is_exact() => return Ok(vec![Value::Node(x)]),
+        Value::Node(x) => x,
+    };
+    let shape = ctx.graph.nodes[x].shape.clone();
+    let f = ctx.add(FloatOp::Floor { ceil: false }, vec![x], shape.clone());
+    let r = combine(ctx, Kind::Sub, Value::Node(x), f.clone(), false)?;
+    let negative = |ctx: &mut Ctx<'_>, v: Value| -> Result<Value, String> {
+        let n = ctx.as_node(v);
+        let s = ctx.graph.nodes[n].shape.clone();
+        Ok(ctx.add(FloatOp::Negative, vec![n], s))
+    };
+    let above = combine(ctx, Kind::Sub, scalar(0.5)?, r.clone(), false)?;
+    let up = negative(ctx, above)?;
+    let below = combine(ctx, Kind::Sub, r, scalar(0.5)?, false)?;
+    let down = negative(ctx, below)?;
+    let not_tie = combine(ctx, Kind::Add, up.clone(), down, false)?;
+    let tie = combine(ctx, Kind::Sub, scalar(1.0)?, not_tie, false)?;
+    let odd = divide(ctx, f.clone(), scalar(2.0)?, true, true)?;
+    let to_even = combine(ctx, Kind::Mul, tie, odd, false)?;
+    let f_up = combine(ctx, Kind::Add, f, up, false)?;
+    Ok(vec![combine(ctx, Kind::Add, f_up, to_even, false)?])
+}

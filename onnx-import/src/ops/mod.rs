@@ -62,6 +62,7 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Mean" => arith::mean,
         "Floor" => integer::floor,
         "Ceil" => integer::ceil,
+        "Round" => integer::round,
         "BitShift" => integer::bit_shift,
         "Not" => integer::not,
         "And" => integer::and,
