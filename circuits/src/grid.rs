@@ -103,6 +103,9 @@ pub struct DryRun {
     /// When set, every copy constraint `(a, b)` is recorded (for negative tests that forge a
     /// value together with all its copies).
     pub copies: Option<Vec<(AdvCell, AdvCell)>>,
+    /// When set, every advice value assigned (for negative tests that forge a witness by
+    /// laying it out and comparing with the honest one).
+    pub values: Option<std::collections::HashMap<AdvCell, i64>>,
 }
 
 /// An advice cell by column and row.
@@ -111,9 +114,12 @@ pub type AdvCell = (Adv, usize);
 impl Grid for DryRun {
     type Cell = AdvCell;
 
-    fn advice(&mut self, col: Adv, row: usize, _: Option<i64>) -> Result<AdvCell, Error> {
+    fn advice(&mut self, col: Adv, row: usize, v: Option<i64>) -> Result<AdvCell, Error> {
         self.rows = self.rows.max(row + 1);
         self.advice_cells += 1;
+        if let (Some(values), Some(v)) = (&mut self.values, v) {
+            values.insert((col, row), v);
+        }
         Ok((col, row))
     }
 

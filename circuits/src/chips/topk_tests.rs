@@ -1,59 +1,15 @@
 //! Negative tests of TopK: forged witnesses laid out by the chip itself with forced positions
 //! (every derived cell consistent), so that only the constraint under test can fail.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use halo2_axiom::dev::MockProver;
-use halo2_axiom::halo2curves::bn256::Fr;
-use halo2_axiom::plonk::Error;
 use zkinfer_ir::{eval, Graph, Input, Op, Tensor, TopK};
 
 use super::tests::{graph, node};
-use crate::grid::{Adv, AdvCell, Fix, Grid, Sel, Tamper};
+use crate::grid::{DryRun, Tamper};
 use crate::layout::{lay_out, topk::FORCE};
 use crate::{plan, CircuitParams, ModelCircuit, TableSet};
-
-/// Records every advice value the layout assigns.
-#[derive(Default)]
-struct Recorder {
-    values: HashMap<AdvCell, i64>,
-}
-
-impl Grid for Recorder {
-    type Cell = AdvCell;
-    fn advice(&mut self, col: Adv, row: usize, v: Option<i64>) -> Result<AdvCell, Error> {
-        if let Some(v) = v {
-            self.values.insert((col, row), v);
-        }
-        Ok((col, row))
-    }
-    fn advice_field(&mut self, col: Adv, row: usize, _: Option<Fr>) -> Result<AdvCell, Error> {
-        Ok((col, row))
-    }
-    fn fixed(&mut self, _: Fix, _: usize, _: i64) -> Result<(), Error> {
-        Ok(())
-    }
-    fn fixed_field(&mut self, _: Fix, _: usize, _: Fr) -> Result<(), Error> {
-        Ok(())
-    }
-    fn enable(&mut self, _: Sel, _: usize) -> Result<(), Error> {
-        Ok(())
-    }
-    fn copy(&mut self, _: &AdvCell, _: &AdvCell) -> Result<(), Error> {
-        Ok(())
-    }
-    fn expose(&mut self, _: &AdvCell, _: usize) -> Result<(), Error> {
-        Ok(())
-    }
-    fn constant(&mut self, _: &AdvCell, _: Fr) -> Result<(), Error> {
-        Ok(())
-    }
-    fn next_phase(&mut self) {}
-    fn challenge(&self) -> Option<Fr> {
-        None
-    }
-}
 
 /// Limbs of 12 bits: the order and threshold gaps (10 bits) are one lookup each.
 const TB: zkinfer_ir::TableBounds = zkinfer_ir::TableBounds {
@@ -94,10 +50,13 @@ fn forced(positions: Vec<usize>) -> Result<(), String> {
     let tables = TableSet::for_graph(&g, &TB);
     let record = |trace: &zkinfer_ir::Trace, force: Option<Vec<usize>>| {
         FORCE.with(|f| *f.borrow_mut() = force);
-        let mut r = Recorder::default();
+        let mut r = DryRun {
+            values: Some(Default::default()),
+            ..DryRun::default()
+        };
         lay_out(&mut r, &g, p.lanes, &tables, Some(trace)).unwrap();
         FORCE.with(|f| *f.borrow_mut() = None);
-        r.values
+        r.values.unwrap_or_default()
     };
     let (a, b) = (record(&honest, None), record(&claimed, Some(positions)));
     let tamper: Vec<Tamper> = b

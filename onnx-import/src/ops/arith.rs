@@ -200,7 +200,7 @@ fn extremum(ctx: &mut Ctx<'_>, min: bool) -> Result<Vec<Value>, String> {
                 .map(|i| (k, i)),
         );
     }
-    let side = super::shape::remap(ctx, ids, map, vec![n * len]);
+    let side = super::rearrange::remap(ctx, ids, map, vec![n * len]);
     let side = match min {
         true => negate(ctx, side)?,
         false => side,

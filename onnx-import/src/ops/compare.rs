@@ -209,7 +209,7 @@ pub fn one_hot(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         )]);
     }
     let x = ctx.as_node(idx);
-    let laid = super::shape::remap(
+    let laid = super::rearrange::remap(
         ctx,
         vec![x],
         (0..len).map(|f| (0, src(f))).collect(),

@@ -111,8 +111,9 @@ pub fn einsum(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         (out_shape.iter().product(), red_shape.iter().product());
     let (ost, rst) = (strides(&out_shape), strides(&red_shape));
     // The flat index of operand `k` at output element `o` and contracted element `r`.
+    let op_strides: Vec<Vec<usize>> = shapes.iter().map(|s| strides(s)).collect();
     let index = |k: usize, o: usize, r: usize| -> usize {
-        let st = strides(&shapes[k]);
+        let st = &op_strides[k];
         ops[k]
             .iter()
             .enumerate()
@@ -190,7 +191,7 @@ pub fn einsum(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         let map = (0..joint)
             .map(|j| (0, index(k, j / red_len, j % red_len)))
             .collect();
-        let Value::Node(n) = super::shape::remap(ctx, vec![*id], map, vec![joint]) else {
+        let Value::Node(n) = super::rearrange::remap(ctx, vec![*id], map, vec![joint]) else {
             return Err("internal: operand folded".into());
         };
         laid.push(n);

@@ -4,11 +4,13 @@
 mod activation;
 mod arith;
 mod cnn;
+mod cnn1d;
 mod compare;
 mod einsum;
 mod integer;
 mod linear;
 mod norm;
+mod rearrange;
 mod recurrent;
 mod reduce;
 mod resize;
@@ -85,25 +87,25 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Concat" => shape::concat,
         "Transpose" => shape::transpose,
         "Slice" => shape::slice,
-        "Expand" => shape::expand_op,
-        "Tile" => shape::tile,
+        "Expand" => rearrange::expand_op,
+        "Tile" => rearrange::tile,
         "ConstantOfShape" => shape::constant_of_shape,
         "Range" => shape::range,
-        "Split" => shape::split,
-        "Trilu" => shape::trilu,
-        "DepthToSpace" => shape::depth_to_space,
-        "SpaceToDepth" => shape::space_to_depth,
+        "Split" => rearrange::split,
+        "Trilu" => rearrange::trilu,
+        "DepthToSpace" => rearrange::depth_to_space,
+        "SpaceToDepth" => rearrange::space_to_depth,
         "Size" => shape::size,
-        "GatherND" => shape::gather_nd,
-        "ScatterElements" | "Scatter" => shape::scatter_elements,
-        "ScatterND" => shape::scatter_nd,
+        "GatherND" => rearrange::gather_nd,
+        "ScatterElements" | "Scatter" => rearrange::scatter_elements,
+        "ScatterND" => rearrange::scatter_nd,
         "LSTM" => recurrent::lstm,
         "GRU" => recurrent::gru,
         "RNN" => recurrent::rnn,
-        "Conv" => cnn::conv_any,
-        "ConvTranspose" => cnn::conv_transpose_any,
-        "MaxPool" => cnn::max_pool_any,
-        "AveragePool" => cnn::average_pool_any,
+        "Conv" => cnn1d::conv_any,
+        "ConvTranspose" => cnn1d::conv_transpose_any,
+        "MaxPool" => cnn1d::max_pool_any,
+        "AveragePool" => cnn1d::average_pool_any,
         "GlobalAveragePool" => cnn::global_average_pool,
         "BatchNormalization" => cnn::batch_norm,
         "Pad" => cnn::pad,

@@ -288,7 +288,7 @@ pub fn reduce_prod(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let mut acc: Option<Value> = None;
     for k in 0..n {
         let map = windows.iter().map(|w| (0, w[k])).collect();
-        let part = super::shape::remap(ctx, vec![x], map, shape.clone());
+        let part = super::rearrange::remap(ctx, vec![x], map, shape.clone());
         acc = Some(match acc {
             None => part,
             Some(a) => combine(ctx, Kind::Mul, a, part, false)?,

@@ -187,7 +187,7 @@ pub fn resize(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     }
     if terms.iter().all(|t| t.len() == 1 && t[0].1 == 1.0) {
         let map = terms.iter().map(|t| (0, t[0].0)).collect();
-        return Ok(vec![super::shape::remap(ctx, vec![x], map, out_shape)]);
+        return Ok(vec![super::rearrange::remap(ctx, vec![x], map, out_shape)]);
     }
     let bias = vec![0.0; len];
     Ok(vec![ctx.add(

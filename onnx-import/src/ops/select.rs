@@ -4,6 +4,8 @@
 //! bit plus twice its parent's, or one of the children a `Where` picks, so a tree's level has
 //! a handful of positions, not the whole table). Proven by a one-hot selector (`Op::Select`).
 
+use std::collections::HashMap;
+
 use zkinfer_ir::{index_map, strides, BinaryKind, Tensor};
 
 use super::{axis, Ctx, Value};
@@ -20,8 +22,30 @@ const MAX_VALUES: usize = 512;
 /// knows them: constants, comparison bits, index maps, integer affine maps, sums and
 /// products, the union of a `Where`'s branches, and what a selection can pick.
 pub fn value_sets(g: &FloatGraph, id: usize) -> Option<Vec<Vec<i64>>> {
+    sets(g, id, &mut HashMap::new())
+}
+
+/// [`value_sets`], each node's sets computed once (branches share their ancestors).
+fn sets(
+    g: &FloatGraph,
+    id: usize,
+    memo: &mut HashMap<usize, Option<Vec<Vec<i64>>>>,
+) -> Option<Vec<Vec<i64>>> {
+    if let Some(known) = memo.get(&id) {
+        return known.clone();
+    }
+    let found = node_sets(g, id, memo);
+    memo.insert(id, found.clone());
+    found
+}
+
+fn node_sets(
+    g: &FloatGraph,
+    id: usize,
+    memo: &mut HashMap<usize, Option<Vec<Vec<i64>>>>,
+) -> Option<Vec<Vec<i64>>> {
     let node = &g.nodes[id];
-    let input = |i: usize| value_sets(g, node.inputs[i]);
+    let mut input = |i: usize| sets(g, node.inputs[i], memo);
     let shape = |i: usize| g.nodes[node.inputs[i]].shape.as_slice();
     let exact = |v: f64| (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64);
     let set = |mut v: Vec<i64>| -> Option<Vec<i64>> {
@@ -254,9 +278,12 @@ pub fn gather_elements(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
                     Tensor::new(is, map.iter().map(|&i| d.data()[i]).collect())
                         .map_err(|e| e.to_string())?,
                 ),
-                Value::Node(x) => {
-                    super::shape::remap(ctx, vec![x], map.into_iter().map(|i| (0, i)).collect(), is)
-                }
+                Value::Node(x) => super::rearrange::remap(
+                    ctx,
+                    vec![x],
+                    map.into_iter().map(|i| (0, i)).collect(),
+                    is,
+                ),
             }])
         }
         Value::Node(idx) => {
@@ -325,7 +352,7 @@ pub fn top_k(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
             (o * inner + i, j)
         })
         .collect();
-    let indices = super::shape::remap(
+    let indices = super::rearrange::remap(
         ctx,
         vec![pos],
         row_pos.iter().map(|&(r, j)| (0, r * k + j)).collect(),

@@ -3,13 +3,14 @@
 //! calibration data.
 
 use zkinfer_ir::{
-    eval, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Graph, Input, IntDiv, Linear,
-    Mean, Node, Op, Rescale, Select, Softmax, Source, TableBounds, TableFn, Tensor, Windows,
+    eval, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Graph, Input, Linear, Mean, Node,
+    Op, Rescale, Softmax, TableBounds, TableFn, Tensor, Windows,
 };
 
 mod bounds;
+mod exact;
 
-use crate::float::{FloatGraph, FloatOp, Pick};
+use crate::float::{FloatGraph, FloatOp};
 use crate::ImportError;
 use bounds::{public_needs, set_bounds, set_extents, table_bounds, table_needs, Needs};
 
@@ -217,18 +218,6 @@ impl Lowering<'_> {
             shape,
             out_scale,
         )
-    }
-
-    /// `−x`, exactly.
-    fn negate(&mut self, name: &str, x: usize) -> Result<usize, ImportError> {
-        let shape = self.nodes[x].shape.clone();
-        let n: usize = shape.iter().product();
-        let op = Op::Affine(Affine {
-            mul: Tensor::new(shape.clone(), vec![-1; n])?,
-            add: Tensor::new(shape.clone(), vec![0; n])?,
-        });
-        let s = self.nodes[x].scale;
-        Ok(self.push(name, op, vec![x], shape, s))
     }
 
     /// Brings `x` up to `scale` fractional bits (exact: a multiplication by a power of two).
@@ -470,56 +459,12 @@ impl Lowering<'_> {
                     self.push(name, op, vec![x], shape, 0)
                 }
                 FloatOp::IntDiv { floor, remainder } => {
-                    // Exact on operands at a common scale: the quotient is an integer, the
-                    // remainder keeps the scale (a float `fmod`).
                     let (a, b) = (arg(0), arg(1));
-                    let s = self.nodes[a].scale.max(self.nodes[b].scale);
-                    let a = self.align(name, a, s)?;
-                    let b = self.align(name, b, s)?;
-                    let op = Op::IntDiv(IntDiv {
-                        floor: *floor,
-                        remainder: *remainder,
-                    });
-                    let out_scale = if *remainder { s } else { 0 };
-                    self.push(name, op, vec![a, b], shape, out_scale)
+                    self.int_div(name, a, b, *floor, *remainder, shape)?
                 }
                 FloatOp::ToInt | FloatOp::Floor { .. } => {
-                    // trunc(x / 2^s) or ⌊x / 2^s⌋: the integer division by the constant 2^s
-                    // (⌈x⌉ = −⌊−x⌋).
                     let x = arg(0);
-                    let sx = self.nodes[x].scale;
-                    let (floor, ceil) = match fnode.op {
-                        FloatOp::Floor { ceil } => (true, ceil),
-                        _ => (false, false),
-                    };
-                    if sx == 0 {
-                        self.push(name, Op::Reshape, vec![x], shape, 0)
-                    } else {
-                        let x = match ceil {
-                            true => self.negate(name, x)?,
-                            false => x,
-                        };
-                        let unit = Op::Linear(Linear {
-                            terms: vec![Vec::new()],
-                            bias: vec![1i64 << sx],
-                        });
-                        let d = self.push(name, unit, vec![], vec![1], 0);
-                        self.nodes[d].dtype = zkinfer_ir::ElemType::Int64;
-                        let op = Op::IntDiv(IntDiv {
-                            floor,
-                            remainder: false,
-                        });
-                        let q = self.push(name, op, vec![x, d], shape, 0);
-                        let q = match ceil {
-                            true => self.negate(name, q)?,
-                            false => q,
-                        };
-                        // A float result (Floor, Ceil) continues at the activation scale.
-                        match fnode.dtype.is_float() {
-                            true => self.align(name, q, cfg.scale)?,
-                            false => q,
-                        }
-                    }
+                    self.rounding(name, fnode, x, shape)?
                 }
                 FloatOp::TopK(t) => {
                     let id = self.push(name, Op::TopK(t.clone()), vec![arg(0)], shape, 0);
@@ -527,77 +472,13 @@ impl Lowering<'_> {
                     id
                 }
                 FloatOp::Where => {
-                    // y + c·(x − y), at the finer of x's and y's scales.
-                    let (c, x, y) = (arg(0), arg(1), arg(2));
-                    let (sx, sy) = (self.nodes[x].scale, self.nodes[y].scale);
-                    let s = sx.max(sy);
-                    let shape_of = |a: usize, b: usize, nodes: &[Node]| {
-                        zkinfer_ir::broadcast_shape(&nodes[a].shape, &nodes[b].shape)
-                            .unwrap_or_default()
-                    };
-                    let bin = |kind, lhs_shift, rhs_shift| {
-                        Op::Binary(Binary {
-                            kind,
-                            lhs_shift,
-                            rhs_shift,
-                        })
-                    };
-                    let ds = shape_of(x, y, &self.nodes);
-                    let d = self.push(
-                        name,
-                        bin(BinaryKind::Sub, s - sx, s - sy),
-                        vec![x, y],
-                        ds,
-                        s,
-                    );
-                    let ms = shape_of(c, d, &self.nodes);
-                    let sc = self.nodes[c].scale;
-                    let m = self.push(name, bin(BinaryKind::Mul, 0, 0), vec![c, d], ms, sc + s);
-                    let out = self.push(
-                        name,
-                        bin(BinaryKind::Add, 0, sc + s - sy),
-                        vec![m, y],
-                        shape,
-                        sc + s,
-                    );
-                    self.rescale_to_act(name, out, single)
+                    let cxy = [arg(0), arg(1), arg(2)];
+                    self.where_(name, cxy, shape, single)
                 }
                 FloatOp::Select { index, choices } => {
                     let idx = arg(0);
-                    if self.nodes[idx].scale != 0 {
-                        return Err(ImportError::Node {
-                            node: name.into(),
-                            op: "Gather".into(),
-                            reason: "the indices are not integers".into(),
-                        });
-                    }
                     let data = fnode.inputs.get(1).map(|_| arg(1));
-                    let scale = match data {
-                        Some(d) => self.nodes[d].scale,
-                        None if fnode.dtype.is_exact() => 0,
-                        None => cfg.scale.max(cfg.input_scale.unwrap_or(cfg.scale)),
-                    };
-                    let choices = choices
-                        .iter()
-                        .map(|c| {
-                            c.iter()
-                                .map(|&(k, p)| {
-                                    let s = match p {
-                                        Pick::Const(v) => Source::Const(q(v, scale)),
-                                        Pick::Data(i) => Source::Data(i),
-                                    };
-                                    (k, s)
-                                })
-                                .collect()
-                        })
-                        .collect();
-                    let mut ins = vec![idx];
-                    ins.extend(data);
-                    let op = Op::Select(Select {
-                        index: index.clone(),
-                        choices,
-                    });
-                    self.push(name, op, ins, shape, scale)
+                    self.select(name, fnode, (idx, data), index, choices, shape)?
                 }
                 FloatOp::IndexMap(op) => {
                     let mut ins: Vec<usize> = (0..fnode.inputs.len()).map(arg).collect();
