@@ -189,12 +189,22 @@ pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> 
                 fg.outputs.push(*id);
                 fg.output_names.push(o.name.clone());
             }
-            Some(Value::Const(_)) => {
-                return Err(ImportError::Node {
-                    node: o.name.clone(),
-                    op: "output".into(),
-                    reason: "the graph output is a constant: there is nothing to prove".into(),
-                })
+            Some(Value::Const(t)) => {
+                // A constant output is part of the model: the circuit fixes its cells to the
+                // constant, and the proof states it like any other output.
+                let dtype = types.get(&o.name).copied().unwrap_or_default();
+                let id = fg.push(FloatNode {
+                    name: o.name.clone(),
+                    op: FloatOp::Linear {
+                        terms: vec![Vec::new(); t.len()],
+                        bias: t.data().to_vec(),
+                    },
+                    inputs: vec![],
+                    shape: t.shape().to_vec(),
+                    dtype,
+                });
+                fg.outputs.push(id);
+                fg.output_names.push(o.name.clone());
             }
             None => {
                 return Err(malformed(format!(

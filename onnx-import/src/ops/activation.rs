@@ -1,11 +1,11 @@
 //! Relu, Sigmoid, Softmax (along the last axis) and the other elementwise functions, each a
 //! table lookup fused with the rescale before it.
 
-use zkinfer_ir::{MapFn, Op, Tensor, Transpose};
+use zkinfer_ir::{broadcast_indices, BinaryKind, MapFn, Op, Tensor, Transpose};
 
 use super::arith::{combine, Kind};
 use super::{axis, Ctx, Value};
-use crate::float::{FloatNode, FloatOp};
+use crate::float::{FloatGraph, FloatNode, FloatOp};
 
 fn unary(ctx: &mut Ctx<'_>, op: FloatOp, f: fn(f64) -> f64) -> Result<Vec<Value>, String> {
     Ok(vec![match ctx.input(0)?.clone() {
@@ -55,10 +55,12 @@ pub fn softmax(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         )]);
     }
     if ax + 1 == rank {
-        let mask = if ctx.single_use(0) {
-            attention_mask(&mut ctx.graph.nodes[x])
-        } else {
-            Vec::new()
+        let mask = match ctx.single_use(0) {
+            true => match attention_mask(&mut ctx.graph.nodes[x]) {
+                m if m.is_empty() => summed_mask(ctx.graph, x),
+                m => m,
+            },
+            false => Vec::new(),
         };
         return Ok(vec![ctx.add(FloatOp::Softmax(mask), vec![x], shape)]);
     }
@@ -124,6 +126,47 @@ fn attention_mask(node: &mut FloatNode) -> Vec<bool> {
         }
     }
     mask
+}
+
+/// Below this an additive constant is a mask (−∞, float32's lowest, −10⁹), whatever the
+/// computed value it is added to.
+const MASK_FLOOR: f64 = -1e9;
+
+/// A mask inside a sum before a last-axis Softmax: `scores + (mask_input + constant)`, where
+/// the constant (an Affine that only this sum reads) holds −∞ entries, as attention with both
+/// a given mask and a causal one writes it. Those entries become −∞ in the Softmax and are
+/// zeroed in the Affine. Returns the mask over the sum's elements (empty: none).
+fn summed_mask(g: &mut FloatGraph, sum: usize) -> Vec<bool> {
+    let node = &g.nodes[sum];
+    if node.op != FloatOp::Binary(BinaryKind::Add) {
+        return Vec::new();
+    }
+    let out_shape = node.shape.clone();
+    for operand in node.inputs.clone() {
+        let only_here = g
+            .nodes
+            .iter()
+            .filter(|n| n.inputs.contains(&operand))
+            .count()
+            == 1
+            && !g.outputs.contains(&operand);
+        let FloatOp::Affine { add, .. } = &g.nodes[operand].op else {
+            continue;
+        };
+        if !only_here || !add.data().iter().any(|&a| a <= MASK_FLOOR) {
+            continue;
+        }
+        let from = broadcast_indices(&g.nodes[operand].shape, &out_shape);
+        let mask: Vec<bool> = from.iter().map(|&i| add.data()[i] <= MASK_FLOOR).collect();
+        if let FloatOp::Affine { add, .. } = &mut g.nodes[operand].op {
+            add.data_mut()
+                .iter_mut()
+                .filter(|a| **a <= MASK_FLOOR)
+                .for_each(|a| *a = 0.0);
+        }
+        return mask;
+    }
+    Vec::new()
 }
 
 fn map(ctx: &mut Ctx<'_>, g: MapFn) -> Result<Vec<Value>, String> {

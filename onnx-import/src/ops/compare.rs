@@ -121,6 +121,18 @@ pub fn where_(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
                 .collect(),
         )
         .map_err(|e| e.to_string())?;
+        if let (Value::Const(xt), Value::Const(yt)) = (&x, &y) {
+            // Picked element by element: arithmetic would turn `0·(−∞)` into NaN.
+            let (xs, ys) = (super::expand(xt, &shape)?, super::expand(yt, &shape)?);
+            let data = mask
+                .data()
+                .iter()
+                .zip(xs.data().iter().zip(ys.data()))
+                .map(|(&m, (&a, &b))| if m != 0.0 { a } else { b })
+                .collect();
+            let t = Tensor::new(shape, data).map_err(|e| e.to_string())?;
+            return Ok(vec![Value::Const(t)]);
+        }
         if let Some(v) = select(ctx, &mask, &x, &y)? {
             return Ok(vec![v]);
         }

@@ -229,8 +229,11 @@ pub fn lp_norm(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         out.clone(),
     );
     let norm = match (p, sum) {
+        // Never below one unit, so that a zero vector divides 0 by it (onnxruntime's 0).
         (2, Value::Node(s)) => ctx.add(
-            crate::float::FloatOp::Map(zkinfer_ir::MapFn::Sqrt),
+            crate::float::FloatOp::Map(zkinfer_ir::MapFn::StdDev {
+                eps_bits: 0f32.to_bits(),
+            }),
             vec![s],
             out,
         ),

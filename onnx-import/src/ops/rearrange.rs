@@ -1,7 +1,7 @@
 //! Rearrangements: Expand, Tile, Split, Trilu, DepthToSpace/SpaceToDepth, GatherND and
 //! Scatter with constant indices. Each is an index map over its inputs (free in the circuit:
-//! `Op::Remap`), a constant mask, or for scatter reductions a sum or maximum of fixed
-//! positions; constants fold.
+//! `Op::Remap`), a constant mask, or for scatter reductions a sum, product or maximum
+//! of fixed positions; constants fold.
 
 use zkinfer_ir::{broadcast_indices, broadcast_shape, strides, Gather, Op, Remap, Tensor};
 
@@ -304,15 +304,16 @@ pub fn gather_nd(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     }])
 }
 
-/// `ScatterElements` and `ScatterND` with constant indices and no reduction: the data with
-/// the updates written at fixed positions, an index map over both.
+/// `ScatterElements` and `ScatterND` with constant indices: the data with the updates written
+/// at fixed positions (an index map over both), or combined with them by a sum, product,
+/// maximum or minimum.
 fn scatter(ctx: &mut Ctx<'_>, nd: bool) -> Result<Vec<Value>, String> {
     let data = ctx.input(0)?.clone();
     let ds = ctx.shape_of(&data);
     let idx = ctx.const_input(1, "indices")?;
     let updates = ctx.input(2)?.clone();
     let reduction = ctx.attr_string("reduction", "none");
-    if !matches!(reduction.as_str(), "none" | "add" | "max" | "min") {
+    if !matches!(reduction.as_str(), "none" | "add" | "mul" | "max" | "min") {
         return Err(format!("reduction `{reduction}` is not supported"));
     }
     let len: usize = ds.iter().product();
@@ -364,6 +365,7 @@ fn scatter(ctx: &mut Ctx<'_>, nd: bool) -> Result<Vec<Value>, String> {
                 let mut v = src.iter().map(value);
                 match reduction.as_str() {
                     "add" => v.sum(),
+                    "mul" => v.product(),
                     "max" => v.fold(f64::NEG_INFINITY, f64::max),
                     "min" => v.fold(f64::INFINITY, f64::min),
                     _ => v.next_back().unwrap_or(0.0),
@@ -379,6 +381,9 @@ fn scatter(ctx: &mut Ctx<'_>, nd: bool) -> Result<Vec<Value>, String> {
     if sources.iter().all(|s| s.len() == 1) {
         let map = sources.into_iter().map(|s| s[0]).collect();
         return Ok(vec![remap(ctx, ins, map, ds)]);
+    }
+    if reduction == "mul" {
+        return Ok(vec![scatter_product(ctx, &ins, &sources, ds)?]);
     }
     // Data and updates side by side (free), then the reduction of each element's sources.
     let flat = |&(w, i): &(usize, usize)| if w == 0 { i } else { len + i };
@@ -421,6 +426,37 @@ fn scatter(ctx: &mut Ctx<'_>, nd: bool) -> Result<Vec<Value>, String> {
             minus(ctx, m)?
         }
     }])
+}
+
+/// The product of each element's sources (`reduction = mul`): the data, then one proven
+/// product per layer of updates, each layer an index map that picks an element's next update
+/// (or a constant one where it has no more).
+fn scatter_product(
+    ctx: &mut Ctx<'_>,
+    ins: &[usize],
+    sources: &[Vec<(usize, usize)>],
+    shape: Vec<usize>,
+) -> Result<Value, String> {
+    let layers = sources.iter().map(Vec::len).max().unwrap_or(1);
+    let one = ctx.as_node(Value::Const(
+        Tensor::new(vec![1], vec![1.0]).map_err(|e| e.to_string())?,
+    ));
+    let inputs = vec![ins[0], ins[1], one];
+    let mut product = remap(
+        ctx,
+        ins.to_vec(),
+        sources.iter().map(|s| s[0]).collect(),
+        shape.clone(),
+    );
+    for layer in 1..layers {
+        let map = sources
+            .iter()
+            .map(|s| s.get(layer).copied().unwrap_or((2, 0)))
+            .collect();
+        let factor = remap(ctx, inputs.clone(), map, shape.clone());
+        product = super::arith::combine(ctx, super::arith::Kind::Mul, product, factor, false)?;
+    }
+    Ok(product)
 }
 
 pub fn scatter_elements(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {

@@ -1,6 +1,7 @@
 //! Resize and Upsample. Nearest is an index map (free); linear (bilinear, trilinear) is a
 //! fixed-weight linear map, separable per axis. The coordinate transformations and nearest
-//! rounding modes are ONNX's; cubic, antialiasing and crop-and-resize are refused by name.
+//! rounding modes are ONNX's (crop-and-resize and antialiased downsampling included); cubic
+//! is refused by name.
 
 use zkinfer_ir::strides;
 
@@ -11,16 +12,28 @@ use crate::float::FloatOp;
 #[derive(Clone, Copy)]
 enum Coord {
     HalfPixel,
+    HalfPixelSymmetric,
     PytorchHalfPixel,
     Asymmetric,
     AlignCorners,
+    /// TensorFlow's crop and resize: the region of interest's start and end (fractions of
+    /// the axis) per axis; outside it the output is the extrapolation value.
+    TfCropAndResize,
 }
 
 impl Coord {
-    fn source(self, x: usize, scale: f64, in_len: usize, out_len: usize) -> f64 {
+    /// The input coordinate of output index `x`, or `None` outside the input (crop and
+    /// resize only).
+    fn source(self, x: usize, scale: f64, lens: (usize, usize), roi: (f64, f64)) -> Option<f64> {
+        let (in_len, out_len) = lens;
         let x = x as f64;
-        match self {
+        Some(match self {
             Coord::HalfPixel => (x + 0.5) / scale - 0.5,
+            Coord::HalfPixelSymmetric => {
+                let adjustment = out_len as f64 / (scale * in_len as f64);
+                let offset = in_len as f64 / 2.0 * (1.0 - adjustment);
+                offset + (x + 0.5) / scale - 0.5
+            }
             Coord::PytorchHalfPixel if out_len > 1 => (x + 0.5) / scale - 0.5,
             Coord::PytorchHalfPixel => 0.0,
             Coord::Asymmetric => x / scale,
@@ -28,33 +41,64 @@ impl Coord {
                 x * (in_len as f64 - 1.0) / (out_len as f64 - 1.0)
             }
             Coord::AlignCorners => 0.0,
-        }
+            Coord::TfCropAndResize => {
+                let span = in_len as f64 - 1.0;
+                let (start, end) = roi;
+                let src = match out_len > 1 {
+                    true => start * span + x * (end - start) * span / (out_len as f64 - 1.0),
+                    false => 0.5 * (start + end) * span,
+                };
+                if !(0.0..=span).contains(&src) {
+                    return None;
+                }
+                src
+            }
+        })
     }
 }
 
-/// Per output index along one axis, the input indices and their weights.
+/// The input indices an output element reads along one axis, with their weights.
+type Taps = Vec<(usize, f64)>;
+
+/// How one axis is resampled.
+struct AxisPlan {
+    scale: f64,
+    coord: Coord,
+    roi: (f64, f64),
+    linear: bool,
+    antialias: bool,
+}
+
+/// Per output index along one axis, the input indices and their weights (`None`: outside the
+/// cropped input, where the output is the extrapolation value).
 fn axis_terms(
     in_len: usize,
     out_len: usize,
-    scale: f64,
-    coord: Coord,
-    linear: bool,
+    plan: &AxisPlan,
     nearest: &str,
-) -> Result<Vec<Vec<(usize, f64)>>, String> {
+) -> Result<Vec<Option<Taps>>, String> {
     let last = in_len as i64 - 1;
     let clamp = |i: i64| i.clamp(0, last) as usize;
     (0..out_len)
         .map(|x| {
-            let src = coord.source(x, scale, in_len, out_len);
-            if linear {
+            let Some(src) = plan
+                .coord
+                .source(x, plan.scale, (in_len, out_len), plan.roi)
+            else {
+                return Ok(None);
+            };
+            if plan.linear && plan.antialias && plan.scale < 1.0 {
+                return Ok(Some(antialias_terms(src, plan.scale, clamp)));
+            }
+            if plan.linear {
                 let lo = src.floor();
                 let frac = src - lo;
                 let (i0, i1) = (clamp(lo as i64), clamp(lo as i64 + 1));
-                return Ok(if i0 == i1 || frac == 0.0 {
+                return Ok(Some(if i0 == i1 || frac == 0.0 {
                     vec![(i0, 1.0)]
                 } else {
                     vec![(i0, 1.0 - frac), (i1, frac)]
-                });
+                }));
             }
             let i = match nearest {
                 "round_prefer_floor" if src.fract() == 0.5 => src.floor(),
@@ -64,9 +108,37 @@ fn axis_terms(
                 "ceil" => src.ceil(),
                 other => return Err(format!("nearest_mode `{other}`")),
             };
-            Ok(vec![(clamp(i as i64), 1.0)])
+            Ok(Some(vec![(clamp(i as i64), 1.0)]))
         })
         .collect()
+}
+
+/// Antialiased linear downsampling (ONNX's reference): the triangle filter stretched by
+/// `1/scale`, normalized, over the inputs it covers (edges repeated).
+fn antialias_terms(src: f64, scale: f64, clamp: impl Fn(i64) -> usize) -> Vec<(usize, f64)> {
+    let floor = src.floor();
+    // The ratio lies in (0, 1]: an integral coordinate counts from the input before it.
+    let (base, ratio) = match src == floor {
+        true => (floor as i64 - 1, 1.0),
+        false => (floor as i64, src - floor),
+    };
+    let start = (-1.0 / scale).floor() as i64 + 1;
+    let footprint = 2 - 2 * start;
+    let taps: Vec<(usize, f64)> = (start..start + footprint)
+        .map(|k| {
+            let w = (1.0 - ((k as f64 - ratio) * scale).abs()).clamp(0.0, 1.0);
+            (clamp(base + k), w)
+        })
+        .collect();
+    let total: f64 = taps.iter().map(|t| t.1).sum();
+    let mut merged: Vec<(usize, f64)> = Vec::new();
+    for (i, w) in taps.into_iter().filter(|t| t.1 > 0.0) {
+        match merged.iter_mut().find(|m| m.0 == i) {
+            Some(m) => m.1 += w / total,
+            None => merged.push((i, w / total)),
+        }
+    }
+    merged
 }
 
 pub fn resize(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
@@ -80,9 +152,7 @@ pub fn resize(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         "linear" | "bilinear" | "trilinear" => true,
         other => return Err(format!("mode `{other}` (nearest or linear)")),
     };
-    if ctx.attr_int("antialias", 0) != 0 {
-        return Err("antialias is not supported".into());
-    }
+    let antialias = ctx.attr_int("antialias", 0) != 0;
     // The axes that scales or sizes list (all by default).
     let axes: Vec<usize> = match ctx.attr_ints("axes") {
         Some(a) => a
@@ -102,6 +172,8 @@ pub fn resize(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         (false, "pytorch_half_pixel") => Coord::PytorchHalfPixel,
         (false, "asymmetric") => Coord::Asymmetric,
         (false, "align_corners") => Coord::AlignCorners,
+        (false, "half_pixel_symmetric") => Coord::HalfPixelSymmetric,
+        (false, "tf_crop_and_resize") => Coord::TfCropAndResize,
         (false, other) => return Err(format!("coordinate_transformation_mode `{other}`")),
     };
     let nearest = match upsample || ctx.opset < 11 {
@@ -162,25 +234,58 @@ pub fn resize(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         }
         _ => return Err(format!("scales or sizes for {n} axes are required")),
     };
-    let per_axis: Vec<Vec<Vec<(usize, f64)>>> = (0..rank)
-        .map(|a| axis_terms(shape[a], out_shape[a], scales[a], coord, linear, &nearest))
+    // The region of interest (crop and resize): starts then ends, per listed axis.
+    let mut roi = vec![(0.0, 1.0); rank];
+    if matches!(coord, Coord::TfCropAndResize) {
+        let given = match upsample {
+            true => None,
+            false => const_of(1)?,
+        };
+        let r = given.ok_or("tf_crop_and_resize needs a constant roi (input 1)")?;
+        if r.len() != 2 * n {
+            return Err(format!(
+                "roi has {} values; {} axes need {}",
+                r.len(),
+                n,
+                2 * n
+            ));
+        }
+        for (k, &a) in axes.iter().enumerate() {
+            roi[a] = (r[k], r[n + k]);
+        }
+    }
+    let extrapolation = ctx.attr_float("extrapolation_value", 0.0) as f64;
+    let per_axis: Vec<Vec<Option<Taps>>> = (0..rank)
+        .map(|a| {
+            let plan = AxisPlan {
+                scale: scales[a],
+                coord,
+                roi: roi[a],
+                linear,
+                antialias,
+            };
+            axis_terms(shape[a], out_shape[a], &plan, &nearest)
+        })
         .collect::<Result<_, _>>()?;
     let in_st = strides(&shape);
     let out_st = strides(&out_shape);
     let len: usize = out_shape.iter().product();
     let mut terms: Vec<Vec<(usize, f64)>> = Vec::with_capacity(len);
-    for flat in 0..len {
+    let mut bias = vec![0.0; len];
+    for (flat, b) in bias.iter_mut().enumerate() {
         let mut acc: Vec<(usize, f64)> = vec![(0, 1.0)];
         for a in 0..rank {
             let o = (flat / out_st[a]) % out_shape[a];
             let stride = in_st[a];
+            let Some(taps) = &per_axis[a][o] else {
+                // Outside the crop: the extrapolation value, no input term.
+                acc.clear();
+                *b = extrapolation;
+                break;
+            };
             acc = acc
                 .iter()
-                .flat_map(|&(base, w)| {
-                    per_axis[a][o]
-                        .iter()
-                        .map(move |&(i, wi)| (base + i * stride, w * wi))
-                })
+                .flat_map(|&(base, w)| taps.iter().map(move |&(i, wi)| (base + i * stride, w * wi)))
                 .collect();
         }
         terms.push(acc);
@@ -189,7 +294,6 @@ pub fn resize(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         let map = terms.iter().map(|t| (0, t[0].0)).collect();
         return Ok(vec![super::rearrange::remap(ctx, vec![x], map, out_shape)]);
     }
-    let bias = vec![0.0; len];
     Ok(vec![ctx.add(
         FloatOp::Linear { terms, bias },
         vec![x],
