@@ -8,7 +8,7 @@ its own process; peak memory is that process's max RSS (os.wait4). Times are med
 included for both). Prints a Markdown table.
 
 usage: compare_ezkl.py [--model sklearn/mlp2_relu_digits_stdops[,cnn/lenet_digits,...]] [--reps 3]
-                        [--target accuracy] [--json OUT.json]
+                        [--target accuracy | --scale S] [--json OUT.json]
 
 With several models (comma-separated, or --model issue13 for the three of the precision
 issue: mlp2_relu_digits_stdops, lenet_digits, tiny_block_op17) each gets its table, then one
@@ -98,6 +98,7 @@ def main():
     ap.add_argument("--model", default="sklearn/mlp2_relu_digits_stdops")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--target", choices=["accuracy", "resources"])
+    ap.add_argument("--scale", type=int, help="zkinfer's scale (2^-SCALE), calibrated on inputs_batch.json")
     ap.add_argument("--json", help="write every measurement to this file")
     args = ap.parse_args()
     models = ISSUE13 if args.model == "issue13" else args.model
@@ -130,6 +131,8 @@ def compare(model, args):
     compile_args = [ZKINFER, "compile", onnx, "-o", zkc, "--input", data]
     if args.target:
         compile_args += ["--calibrate", os.path.join(entry, "inputs_batch.json"), "--target", args.target]
+    elif args.scale:
+        compile_args += ["--calibrate", os.path.join(entry, "inputs_batch.json"), "--scale", str(args.scale)]
     so, _, _ = run(compile_args)
     z["k"] = int(so.split(", k = ")[1].split(",")[0])
     z["table_rows"] = int(so.split("table rows = ")[1].split(",")[0])

@@ -112,6 +112,9 @@ pub enum Saturation {
     /// Inputs on either side take the value at the nearer end (for GELU above its table,
     /// the line through it: see [`TableFn::slope_above`]).
     Both,
+    /// Inputs below the table take the value at its lower end (the exponential, whose
+    /// output rounds to 0 there); above, the table covers the calibrated extent.
+    Below,
 }
 
 /// Search limit for saturation thresholds, in units of the table's input resolution: the
@@ -147,6 +150,7 @@ impl TableFn {
                 ..
             } => Saturation::Both,
             TableFn::Map { g, .. } if g.identity_above() => Saturation::Both,
+            TableFn::Map { g: MapFn::Exp, .. } => Saturation::Below,
             _ => Saturation::None,
         }
     }
@@ -176,6 +180,16 @@ impl TableFn {
                         _ => signed,
                     },
                     Saturation::Both => self.saturated_interval(*in_scale),
+                    Saturation::Below => {
+                        let top = match self {
+                            TableFn::Map {
+                                extent: Some(e), ..
+                            } => e.1,
+                            _ => signed.1,
+                        };
+                        let bottom = self.saturated_interval(*in_scale).0;
+                        (bottom.min(top - 1), top)
+                    }
                 }
             }
             TableFn::Identity | TableFn::Relu | TableFn::Negative => signed,
@@ -189,6 +203,7 @@ impl TableFn {
         match (self, self.saturation()) {
             (TableFn::Clip { lo, hi }, _) => (*lo >= -b.range_max(), *hi < b.range_max()),
             (_, Saturation::Both) => (true, true),
+            (_, Saturation::Below) => (true, false),
             (_, Saturation::None) => (false, false),
         }
     }
@@ -228,10 +243,11 @@ impl TableFn {
         if let Some(known) = KNOWN.with(|k| k.borrow().get(self).copied()) {
             return known;
         }
-        let interval = (
-            self.lower_threshold(in_scale),
-            self.upper_threshold(in_scale) + 1,
-        );
+        let upper = match self.saturation() {
+            Saturation::Below => i64::MAX,
+            _ => self.upper_threshold(in_scale) + 1,
+        };
+        let interval = (self.lower_threshold(in_scale), upper);
         KNOWN.with(|k| k.borrow_mut().insert(*self, interval));
         interval
     }
@@ -293,6 +309,7 @@ impl TableFn {
         match self.saturation() {
             Saturation::None => x,
             Saturation::Both => x.clamp(min, max - 1),
+            Saturation::Below => x.max(min),
         }
     }
 
@@ -371,6 +388,7 @@ impl TableFn {
         let (min, max) = match self.saturation() {
             Saturation::None => self.domain(b),
             Saturation::Both => (-b.range_max(), b.range_max()),
+            Saturation::Below => (-b.range_max(), self.domain(b).1),
         };
         (min..max).contains(&x)
     }

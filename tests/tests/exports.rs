@@ -42,10 +42,13 @@ fn floats(v: &serde_json::Value) -> Vec<f32> {
 }
 
 /// The scale a model is compiled at (`--scale`) when the finest free one is too coarse: the
-/// activation zoo's eight layers, several after bounded activations into large weights, need
-/// 2^-9 (at 2^-7 one held-out digit of 360 changes label).
+/// activation zoo's eight layers multiply each layer's rounding by their weights, so its
+/// log-probabilities meet the tolerance from 2^-13 on (at 2^-12 two of 3600 stray by 0.02;
+/// at 2^-9 one held-out digit of 360 changes label). Its tables stay small there (k = 19):
+/// the saturating activations are looked up at 2^-11 and the log-softmax exponential stops
+/// where its output rounds to 0.
 fn fixed_scale(model: &str) -> Option<u32> {
-    model.starts_with("act_zoo").then_some(9)
+    model.starts_with("act_zoo").then_some(13)
 }
 
 /// One sample's dequantized outputs, or why the integer reference refused it.
@@ -115,9 +118,9 @@ fn argmax(v: &[f32]) -> usize {
 
 #[test]
 fn recurrent_activation_and_upsampling_exports_match_onnxruntime_on_held_out_samples() {
-    // Regression models (LSTM, GRU, the upsampling autoencoder): every output within the
-    // conformance tolerance. The activation-zoo classifier: onnxruntime's label on every
-    // sample; how many log-probabilities stray past the tolerance is reported.
+    // Every output within the conformance tolerance on every held-out sample (LSTM, GRU, the
+    // upsampling autoencoder, the activation-zoo classifier's log-probabilities), and the
+    // classifier's label onnxruntime's.
     let mut failures = Vec::new();
     for dir in exports().iter().filter(|d| !name(d).contains("_hb_")) {
         let b = batch(dir);
@@ -156,13 +159,11 @@ fn recurrent_activation_and_upsampling_exports_match_onnxruntime_on_held_out_sam
                 total += 1;
                 if err > tolerance(scale, *w) {
                     outside += 1;
-                    if !classifier {
-                        failures.push(format!(
-                            "{} sample {i}[{j}]: {a}, onnxruntime {w} (tolerance {})",
-                            name(dir),
-                            tolerance(scale, *w)
-                        ));
-                    }
+                    failures.push(format!(
+                        "{} sample {i}[{j}]: {a}, onnxruntime {w} (tolerance {})",
+                        name(dir),
+                        tolerance(scale, *w)
+                    ));
                 }
             }
         }

@@ -251,3 +251,75 @@ fn a_remainder_wider_than_a_limb_is_split_and_its_high_part_bounded() {
         &["table A", "\"rescale\"", "\"arith\"", "\"range\""],
     );
 }
+
+const EXP: TableFn = TableFn::Map {
+    g: zkinfer_ir::MapFn::Exp,
+    in_scale: 3,
+    out_scale: 6,
+    extent: Some((-200, 1)),
+};
+
+/// x[1,3] → Rescale(shift 2, exp at 2^-3 in, 2^-6 out), the exponential of a log-softmax
+/// (inputs ≤ 0). The table input q is [−400, −5, 0]: far below the table, inside, its top.
+fn exp_graph() -> (Graph, Vec<Tensor<i64>>) {
+    let s = vec![1, 3];
+    let g = graph(
+        vec![
+            node("x", Op::Input(Input { index: 0 }), vec![], s.clone(), 12),
+            node(
+                "exp",
+                Op::Rescale(Rescale::uniform(2, EXP)),
+                vec![0],
+                s.clone(),
+                7,
+            ),
+        ],
+        vec![0],
+        1,
+    );
+    (g, vec![Tensor::new(s, vec![-1600, -20, 0]).unwrap()])
+}
+
+#[test]
+fn the_exponential_saturates_to_zero_below_its_table_only() {
+    let (g, x) = exp_graph();
+    let (lo, hi) = EXP.domain(&TB);
+    assert_eq!(hi, 1, "the top is the calibrated extent's");
+    assert!(
+        lo > -60 && EXP.apply(lo) == 0 && EXP.apply(lo + 1) > 0,
+        "{lo}"
+    );
+    assert_eq!(EXP.saturates(&TB), (true, false));
+    let out = eval(&g, &TB, &x).unwrap().values[1].data().to_vec();
+    assert_eq!(out, vec![0, EXP.apply(-5), 64]);
+    run(&g, &x, vec![], None).unwrap();
+    // An input above the extent is refused, not clamped.
+    let above = vec![Tensor::new(vec![1, 3], vec![-1600, -20, 16]).unwrap()];
+    assert!(eval(&g, &TB, &above).is_err());
+}
+
+#[test]
+fn a_forged_exponential_fails_the_saturate_gate_on_either_side() {
+    let (g, x) = exp_graph();
+    let (lo, _) = EXP.domain(&TB);
+    let rows = rows_of(&g, 1, "range");
+    // q = −400 claimed as the in-table c = lo + 3 (a nonzero output).
+    let c = lo + 3;
+    let mut cells = unit_cells(rows[0], -400 - c, 2);
+    cells[0] = (Adv::Q, rows[0], -400);
+    cells.extend([
+        (Adv::Q, rows[0] + 1, c),
+        (Adv::F, rows[0] + 1, EXP.apply(c)),
+    ]);
+    let err = run(&g, &x, forge(&g, &cells), Some((0, EXP.apply(c)))).unwrap_err();
+    fails_only(&err, "\"saturate\"", &["table A", "table B", "\"range\""]);
+    // q = 0 claimed as clamped from above to c = −1: the exponential does not saturate there.
+    let mut cells = unit_cells(rows[2], 1, 2);
+    cells[0] = (Adv::Q, rows[2], 0);
+    cells.extend([
+        (Adv::Q, rows[2] + 1, -1),
+        (Adv::F, rows[2] + 1, EXP.apply(-1)),
+    ]);
+    let err = run(&g, &x, forge(&g, &cells), Some((2, EXP.apply(-1)))).unwrap_err();
+    fails_only(&err, "\"saturate\"", &["table A", "table B", "\"range\""]);
+}

@@ -30,7 +30,7 @@ pub(super) fn table_needs(graph: &Graph, values: &[Tensor<i64>], needs: &mut Nee
         match &node.op {
             Op::Rescale(rs) => {
                 let tabulated = matches!(rs.table, TableFn::Map { .. })
-                    && rs.table.saturation() == Saturation::None;
+                    && rs.table.saturation() != Saturation::Both;
                 for (i, &x) in values[node.inputs[0]].data().iter().enumerate() {
                     let qv = (x + rs.half(i)) >> rs.shift(i);
                     if qv >= 0 {

@@ -95,6 +95,12 @@ fn table_resolution(f: &TableFn) -> Option<u32> {
     let coarse = |out: u32| if out <= 9 { out } else { (out - 2).max(9) };
     match *f {
         TableFn::Sigmoid { out_scale, .. } => Some(out_scale.saturating_sub(2)),
+        // The exponential's slope reaches 1 (at 0): its input keeps the activation's
+        // resolution; below its table its output is 0 (see `Saturation::Below`).
+        TableFn::Map {
+            g: zkinfer_ir::MapFn::Exp,
+            ..
+        } => None,
         TableFn::Map { out_scale, .. } if f.saturation() != zkinfer_ir::Saturation::None => {
             Some(coarse(out_scale))
         }
