@@ -15,9 +15,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use zkinfer_ir::{CompiledModel, ElemType};
 use zkinfer_onnx::QuantConfig;
 use zkinfer_prover::{
-    built_without_cuda, choose_quantization, compile, compile_finest, cuda_status, load_srs,
-    onnxruntime_outputs, prove_trace, read_inputs, read_samples, setup, Backend, Keys,
-    ReferenceRun, Target, CUDA_BUILT, DEFAULT_SCALES, INSECURE_WARNING,
+    choose_quantization, compile, compile_finest, cuda_status, load_srs, onnxruntime_outputs,
+    prove_trace, read_inputs, read_samples, setup, Backend, Keys, ReferenceRun, Target,
+    DEFAULT_SCALES, INSECURE_WARNING,
 };
 use zkinfer_verifier::{verify, Bundle, ProofFile};
 
@@ -345,10 +345,11 @@ fn fmt_typed(v: &[f32], t: ElemType) -> String {
 
 fn cmd_prove(a: &ProveArgs) -> Result<()> {
     let (model, backend) = (a.model.as_path(), a.backend);
-    if backend == Backend::Cuda && !CUDA_BUILT {
-        return Err(built_without_cuda().into());
+    if backend == Backend::Cuda && !zkinfer_prover::CUDA_BUILT {
+        return Err(zkinfer_prover::built_without_cuda().into());
     }
     let compiled = CompiledModel::read(model)?;
+    zkinfer_prover::check_backend(backend, &compiled.settings)?;
     shard::check_prove_args(&compiled, a)?;
     let (trace, reference) = match (&a.input, &a.input_activations) {
         (_, Some(acts)) => (shard::trace_from_activations(&compiled, acts)?, None),

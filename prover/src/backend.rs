@@ -1,7 +1,9 @@
 //! Where proving runs: the CPU (always built), or an NVIDIA GPU through `halo2-axiom-gpu`
-//! (feature `cuda`). Both write the same proof for the same keys; the ordinary CPU verifier
-//! checks either. A CUDA request on a build without the feature is an error, never a silent
-//! fallback to the CPU.
+//! (feature `cuda`). Both write proofs in the same transcript for the same keys, which the
+//! ordinary CPU verifier checks (the GPU crate's order of commitments and squeezes is halo2-
+//! axiom's for single-phase circuits; on a GPU `benches/gpu.sh` checks it). A CUDA request on
+//! a build without the feature, or for a two-phase circuit ([`check_backend`]), is an error,
+//! never a silent fallback to the CPU.
 
 use std::fmt;
 use std::str::FromStr;
@@ -53,6 +55,27 @@ pub fn built_without_cuda() -> ProveError {
          (`bash scripts/build-cuda.sh`, see README \"Proving on a GPU\"), or use --backend cpu"
             .into(),
     )
+}
+
+/// Why `model` cannot prove on `backend`, before any work: halo2-axiom-gpu 1.0.1 proves
+/// single-phase circuits only. Its `create_proof` asserts one phase before synthesis
+/// (`plonk/witness.rs`, `synthesize_advice_columns`) and commits every advice column at once,
+/// so a circuit with Freivalds' second-phase challenge (a MatMul of two computed tensors)
+/// would abort there.
+pub fn check_backend(backend: Backend, settings: &zkinfer_ir::Settings) -> Result<(), ProveError> {
+    if backend == Backend::Cuda && settings.freivalds {
+        return Err(ProveError::Backend(
+            "--backend cuda: this model multiplies two computed tensors (MatMul), which zkinfer \
+             proves with Freivalds' check in a second circuit phase, and the CUDA prover \
+             (halo2-axiom-gpu 1.0.1) proves single-phase circuits only; prove it with \
+             --backend cpu"
+                .into(),
+        ));
+    }
+    if backend == Backend::Cuda && !CUDA_BUILT {
+        return Err(built_without_cuda());
+    }
+    Ok(())
 }
 
 /// `create_proof` of halo2-axiom or halo2-axiom-gpu (`$krate`): the same signature, each

@@ -11,7 +11,7 @@ mod reference;
 mod shard;
 mod srs;
 
-pub use backend::{built_without_cuda, cuda_status, Backend, CUDA_BUILT};
+pub use backend::{built_without_cuda, check_backend, cuda_status, Backend, CUDA_BUILT};
 pub use compile::{
     choose_quantization, compile, compile_finest, default_calibration, Choice, CompileError,
     Target, DEFAULT_SCALES,

@@ -170,9 +170,7 @@ pub fn prove_trace(
     trace: Arc<Trace>,
     reference: Option<ReferenceRun>,
 ) -> Result<ProofFile, ProveError> {
-    if backend == Backend::Cuda && !crate::CUDA_BUILT {
-        return Err(crate::built_without_cuda());
-    }
+    crate::check_backend(backend, &model.settings)?;
     check_witness(model, &trace)?;
     let circuit = circuit_for(model).with_trace(trace.clone());
     let instances = ModelCircuit::instances_for(
