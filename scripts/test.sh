@@ -13,5 +13,8 @@ if command -v nvcc >/dev/null 2>&1; then
 else
   echo "cuda feature: not compiled here (nvcc not on PATH; scripts/build-cuda.sh installs it from PyPI)"
 fi
+# The GPU benchmark's CPU half (benches/gpu.sh on a GPU machine runs both halves): every
+# path of the script, small circuits, each proof verified (it exits 1 otherwise).
+bash benches/gpu.sh --cpu-only --max-k 15 --json target/gpu-cpu-only.json
 # The conformance count, printed (the run above already checked it).
 cargo test -p zkinfer-tests --test onnx_node -- --nocapture 2>&1 | grep "^onnx-node:"

@@ -60,6 +60,10 @@ struct ProveArgs {
     /// feature). The proof is the same kind either way.
     #[arg(long, default_value = "cpu")]
     backend: Backend,
+    /// Print where the proving time went (witness generation, MSM, NTT, quotient) and the GPU
+    /// memory peak, from the CUDA prover's sections (the CPU prover reports none).
+    #[arg(long)]
+    profile: bool,
 }
 
 #[derive(Subcommand)]
@@ -377,8 +381,15 @@ fn cmd_prove(a: &ProveArgs) -> Result<()> {
         "proving (k = {}, {} rows)",
         compiled.settings.k, compiled.settings.rows
     ));
+    let profiler = a.profile.then(zkinfer_prover::SectionProfiler::default);
+    if let Some(p) = &profiler {
+        p.install().map_err(|e| anyhow::anyhow!("--profile: {e}"))?;
+    }
     let proof = prove_trace(backend, &compiled, &keys, &params, trace.clone(), reference)?;
     bar.finish_and_clear();
+    if let Some(p) = &profiler {
+        print!("prover sections ({backend}):\n{}", p.sections().report());
+    }
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
     std::fs::write(&a.output, proof.to_json())
         .with_context(|| format!("writing {}", a.output.display()))?;

@@ -6,6 +6,7 @@ mod compile;
 mod error;
 mod input;
 mod keys;
+mod profile;
 mod prove;
 mod reference;
 mod shard;
@@ -19,6 +20,7 @@ pub use compile::{
 pub use error::ProveError;
 pub use input::{parse_inputs, read_inputs, read_samples};
 pub use keys::{circuit_for, setup, KeyHeader, Keys, BUNDLE_FILE, PK_FILE, VK_FILE};
+pub use profile::{Category, SectionProfiler, Sections};
 pub use prove::{
     check_witness, outputs, prove, prove_on, prove_trace, quantize_inputs, witness,
     witness_quantized, ReferenceRun,
