@@ -20,7 +20,9 @@ fn settings(entry: &str) -> zkinfer_ir::Settings {
 fn two_phase_circuits_are_refused_on_cuda_and_prove_on_cpu() {
     let block = settings("transformer/tiny_block_op17");
     assert!(block.freivalds, "the block multiplies two computed tensors");
-    let err = check_backend(Backend::Cuda, &block).unwrap_err().to_string();
+    let err = check_backend(Backend::Cuda, &block)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("single-phase") && err.contains("--backend cpu"),
         "{err}"
