@@ -89,7 +89,7 @@ impl Sections {
             s.push_str(&format!("  {:<20} {:>10.1} ms\n", c.name(), ms(t)));
         }
         let mut rows: Vec<_> = self.time.iter().collect();
-        rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0));
+        rows.sort_by_key(|b| std::cmp::Reverse(b.1 .0));
         s.push_str("  by section (nested sections count in their parents too):\n");
         for (label, (t, n)) in rows {
             s.push_str(&format!("    {label:<36} {:>10.1} ms  ×{n}\n", ms(*t)));
