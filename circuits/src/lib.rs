@@ -2,6 +2,7 @@
 //! rescale fused with table activations, an arithmetic gate for elementwise ops, a division
 //! gate for softmax, one tagged lookup table, and a cost model over a dry run of the layout.
 
+pub mod audit;
 mod chips;
 mod circuit;
 mod config;

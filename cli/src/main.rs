@@ -1,7 +1,9 @@
 //! `zkinfer`: compile an ONNX model to a circuit, set up keys, prove inferences, verify proofs.
 
+mod audit;
 #[cfg(feature = "evm")]
 mod evm;
+mod exit;
 mod shard;
 
 use std::collections::BTreeMap;
@@ -123,14 +125,17 @@ enum Command {
     Evm(evm::EvmCommand),
     #[command(flatten)]
     Shard(shard::ShardCommand),
+    #[command(flatten)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
+    exit::default_sigpipe();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit::code(&e))
         }
     }
 }
@@ -162,6 +167,7 @@ fn run(cli: Cli) -> Result<()> {
         #[cfg(feature = "evm")]
         Command::Evm(cmd) => evm::run(cmd),
         Command::Shard(cmd) => shard::run(cmd),
+        Command::Audit(cmd) => audit::run(cmd),
     }
 }
 

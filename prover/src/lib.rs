@@ -1,6 +1,7 @@
 //! zkinfer's prover: SRS handling, key generation, proving (CPU), and the onnxruntime float
 //! reference recorded next to each proof.
 
+mod audit;
 mod backend;
 mod compile;
 mod error;
@@ -12,6 +13,7 @@ mod reference;
 mod shard;
 mod srs;
 
+pub use audit::audit;
 pub use backend::{built_without_cuda, check_backend, cuda_status, Backend, CUDA_BUILT};
 pub use compile::{
     choose_quantization, compile, compile_finest, default_calibration, Choice, CompileError,

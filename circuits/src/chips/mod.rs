@@ -2,6 +2,8 @@
 //! corrupted one fails on the named constraint. The chips themselves live in `layout/`.
 
 #[cfg(test)]
+mod audit_tests;
+#[cfg(test)]
 mod cnn_tests;
 #[cfg(test)]
 mod integer_tests;

@@ -44,7 +44,7 @@ pub(super) fn graph(nodes: Vec<Node>, inputs: Vec<usize>, output: usize) -> Grap
 }
 
 /// x[1,5] → Dense(5→3) → Rescale(shift 2, Relu).
-fn dense_relu() -> (Graph, Vec<Tensor<i64>>) {
+pub(super) fn dense_relu() -> (Graph, Vec<Tensor<i64>>) {
     let w = Tensor::new(
         vec![5, 3],
         vec![1, -2, 3, 0, 4, -1, 2, 2, 2, -3, 1, 0, 1, 1, -1],

@@ -101,6 +101,7 @@ impl<'a, G: Grid> Layout<'a, G> {
     }
 
     fn place(&mut self, what: &'static str, row: usize) {
+        self.grid.owner(self.node, what);
         self.placements.push(Placement {
             node: self.node,
             what,
@@ -239,6 +240,11 @@ impl<'a, G: Grid> Layout<'a, G> {
         b: Option<&Wire<G::Cell>>,
         [w0, w1, w2, c]: [i64; 4],
     ) -> Result<Wire<G::Cell>, Error> {
+        let (w0, w2) = match b {
+            Some(_) => (w0, w2),
+            // Without a second operand its terms vanish (the free cell is 0 anyway).
+            None => (0, 0),
+        };
         let row = self.fresh_row();
         self.place("arith", row);
         self.grid.enable(Sel::Arith, row)?;
@@ -249,7 +255,9 @@ impl<'a, G: Grid> Layout<'a, G> {
                 b.value
             }
             None => {
+                // Read by the gate, but with w0 = w2 = 0 nothing depends on it.
                 self.grid.advice(Adv::X(1), row, Some(0))?;
+                self.grid.free(Adv::X(1), row);
                 Some(0)
             }
         };
@@ -338,6 +346,7 @@ pub fn lay_out_with<G: Grid>(
     let mut offset = 0;
     for (id, node) in graph.nodes.iter().enumerate() {
         l.node = id;
+        l.grid.owner(id, node.op.name());
         let value = |i: usize| trace.map(|t| t.values[id].data()[i]);
         let arg = |i: usize| &wires[node.inputs[i]];
         let out: Vec<Wire<G::Cell>> = match &node.op {
@@ -549,9 +558,12 @@ pub fn lay_out_with<G: Grid>(
         }
         wires.push(out);
     }
+    let last = graph.nodes.len().saturating_sub(1);
+    l.grid.owner(last, "public values (packing, commitments)");
     l.expose_public(graph, params, &wires, public, offset)?;
     // Last: the second phase cannot take first-phase cells after it.
     if params.freivalds {
+        l.grid.owner(last, "Freivalds' checks (second phase)");
         l.check_products()?;
     }
     Ok(LayoutReport {

@@ -1,0 +1,101 @@
+//! Automatic witness mutation (`zkinfer audit`) over a sample of the corpus that covers every
+//! op kind: one onnx-node case per ONNX operator of the allowlist, and a model of each other
+//! suite (MLP, CNN, transformer block with Freivalds' second phase, a tree ensemble, an LSTM).
+//! Every tried mutation of every circuit must break a constraint: an escape is an
+//! under-constrained cell, and fails the test with its node, op, part and column.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use zkinfer_circuits::audit::{AuditConfig, Outcome, Tally};
+use zkinfer_tests::{compile_example, corpus};
+
+/// One allowlisted onnx-node case per base operator (the first in the list's order).
+fn one_case_per_operator() -> Vec<String> {
+    let allow = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("onnx_node_allowlist.txt"),
+    )
+    .unwrap();
+    let mut by_op: BTreeMap<String, String> = BTreeMap::new();
+    for name in allow
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+    {
+        let meta = corpus().join("onnx-node").join(name).join("meta.json");
+        let Ok(text) = std::fs::read_to_string(&meta) else {
+            continue;
+        };
+        let meta: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let op = meta["base_op"].as_str().unwrap_or("?").to_string();
+        by_op
+            .entry(op)
+            .or_insert_with(|| format!("onnx-node/{name}"));
+    }
+    by_op.into_values().collect()
+}
+
+#[test]
+fn no_mutation_of_a_corpus_circuit_escapes() {
+    let mut entries = one_case_per_operator();
+    entries.extend(
+        [
+            "sklearn/mlp2_relu_digits_stdops",
+            "cnn/lenet_digits",
+            "transformer/tiny_block_op17",
+            "exports/xgb_wine_hb_perf_tree_trav",
+            "exports/lstm_seq_op17",
+        ]
+        .map(String::from),
+    );
+    let cfg = AuditConfig::default();
+    let mut by_op: BTreeMap<&'static str, Tally> = BTreeMap::new();
+    let mut escapes = Vec::new();
+    let (mut models, mut tried) = (0, 0);
+    for entry in &entries {
+        let (model, input) = compile_example(&corpus().join(entry)).unwrap();
+        let report =
+            zkinfer_prover::audit(&model, &input, cfg).unwrap_or_else(|e| panic!("{entry}: {e:#}"));
+        models += 1;
+        tried += report.mutations.len();
+        for (op, t) in report.by_op() {
+            let s = by_op.entry(op).or_default();
+            s.tried += t.tried;
+            s.caught += t.caught;
+            s.free += t.free;
+            s.escaped += t.escaped;
+        }
+        for m in report
+            .mutations
+            .iter()
+            .filter(|m| m.outcome == Outcome::Escaped)
+        {
+            escapes.push(format!(
+                "{entry}: node `{}` ({}, {}), column {:?}, row {} ({} cells)",
+                m.node_name, m.op, m.part, m.col, m.row, m.cells
+            ));
+        }
+    }
+    println!("audit: {models} circuits, {tried} mutations");
+    println!("| op | cells tried | caught | free | escaped |\n|---|---|---|---|---|");
+    for (op, t) in &by_op {
+        println!(
+            "| {op} | {} | {} | {} | {} |",
+            t.tried, t.caught, t.free, t.escaped
+        );
+    }
+    assert!(
+        escapes.is_empty(),
+        "{} under-constrained cells:\n{}",
+        escapes.len(),
+        escapes
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
