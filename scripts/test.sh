@@ -6,7 +6,7 @@ bash scripts/ensure-onnxruntime.sh
 bash scripts/ensure-solc.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
+FUZZ_SECONDS=30 cargo test --workspace   # the fuzzing campaign: 30 s per target
 # The `cuda` feature (GPU proving) compiles where nvcc is on PATH; elsewhere it is skipped.
 if command -v nvcc >/dev/null 2>&1; then
   bash scripts/build-cuda.sh check

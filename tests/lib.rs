@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: the corpus location and a compile → setup →
 //! prove → verify round trip through the library API.
 
+pub mod fuzz;
+
 use std::path::{Path, PathBuf};
 
 use zkinfer_ir::CompiledModel;

@@ -26,11 +26,13 @@ fn exit_codes_tell_an_invalid_proof_from_bad_input() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile-codes");
     compile_setup_prove(&dir, "sklearn/mlp2_relu_digits_stdops", &[]);
     let (keys, proof) = (dir.join("keys"), dir.join("proof.json"));
-    assert_eq!(code(&["verify", "--keys", s(&keys), "--proof", s(&proof)]).0, 0);
+    assert_eq!(
+        code(&["verify", "--keys", s(&keys), "--proof", s(&proof)]).0,
+        0
+    );
 
     // A well-formed proof whose bytes were changed: the check fails, 1.
-    let mut p: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+    let mut p: serde_json::Value = serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
     let hex = p["proof"].as_str().unwrap().to_string();
     let flipped = if &hex[10..11] == "0" { "1" } else { "0" };
     p["proof"] = format!("{}{flipped}{}", &hex[..10], &hex[11..]).into();
@@ -88,7 +90,10 @@ fn output_into_a_closed_pipe_ends_quietly() {
     assert!(first.starts_with("model:"), "{first}");
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;

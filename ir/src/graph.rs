@@ -29,8 +29,12 @@ pub struct Node {
 }
 
 impl Node {
+    /// Elements of the shape (saturating: a malformed shape is refused by the checks).
     pub fn len(&self) -> usize {
-        self.shape.iter().product()
+        self.shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .unwrap_or(usize::MAX)
     }
 
     pub fn is_empty(&self) -> bool {

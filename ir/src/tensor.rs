@@ -14,7 +14,11 @@ pub struct Tensor<T> {
 impl<T> Tensor<T> {
     /// Builds a tensor, checking that `data` holds exactly the product of `shape` elements.
     pub fn new(shape: Vec<usize>, data: Vec<T>) -> Result<Self, IrError> {
-        let expected = shape.iter().product::<usize>();
+        // A shape whose product overflows holds no data.
+        let expected = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .unwrap_or(usize::MAX);
         if expected != data.len() {
             return Err(IrError::ShapeData {
                 shape,

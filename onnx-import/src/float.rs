@@ -103,8 +103,12 @@ pub struct FloatNode {
 }
 
 impl FloatNode {
+    /// Elements of the shape (saturating: a malformed shape is refused by the checks).
     pub fn len(&self) -> usize {
-        self.shape.iter().product()
+        self.shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .unwrap_or(usize::MAX)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -381,6 +385,19 @@ impl FloatGraph {
                         .collect()
                 }
             };
+            // Later nodes index by the declared shape: a node whose values disagree with it
+            // (a malformed model) stops here, by name.
+            if out.len() != node.len() {
+                return Err(ImportError::Input {
+                    name: node.name.clone(),
+                    reason: format!(
+                        "computes {} values for its shape {:?} ({} elements): the model's shapes are inconsistent",
+                        out.len(),
+                        node.shape,
+                        node.len()
+                    ),
+                });
+            }
             values.push(out);
         }
         Ok(values)

@@ -298,9 +298,19 @@ fn input_shape(vi: &ValueInfoProto) -> Result<(Vec<usize>, ElemType), ImportErro
         .dim
         .iter()
         .map(|d| d.dim_value.filter(|&v| v > 0).map_or(1, |v| v as usize))
-        .collect();
+        .collect::<Vec<usize>>();
+    let elements = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if elements.is_none_or(|n| n > MAX_INPUT_ELEMENTS) {
+        return Err(bad(&format!(
+            "shape {dims:?} has more than {MAX_INPUT_ELEMENTS} elements, past what a circuit can hold"
+        )));
+    }
     Ok((dims, dtype))
 }
+
+/// The most elements a graph input may have (2^26; a circuit of 2^26 rows is already past
+/// every prover's memory): a larger declared shape is refused before anything is allocated.
+pub const MAX_INPUT_ELEMENTS: usize = 1 << 26;
 
 #[cfg(test)]
 #[path = "tests/import.rs"]

@@ -112,9 +112,21 @@ impl Keys {
     /// Reads the keys in `dir` for `model`, checking that they were made for it.
     pub fn read(dir: &Path, model: &CompiledModel) -> Result<Self, ProveError> {
         let path = dir.join(PK_FILE);
-        let name = path.display().to_string();
         let bytes = zkinfer_ir::read_file(&path)?;
-        let env = Envelope::<KeyHeader>::decode(&bytes, ArtifactKind::ProvingKey, &name)?;
+        let bundle = Bundle::read(&dir.join(BUNDLE_FILE))?;
+        Self::from_bytes(&bytes, bundle, model, &path.display().to_string())
+    }
+
+    /// Parses proving-key bytes (`pk.bin`) for `model`, beside its verifier `bundle`; `name`
+    /// names the file in errors.
+    pub fn from_bytes(
+        bytes: &[u8],
+        bundle: Bundle,
+        model: &CompiledModel,
+        name: &str,
+    ) -> Result<Self, ProveError> {
+        let name = name.to_string();
+        let env = Envelope::<KeyHeader>::decode(bytes, ArtifactKind::ProvingKey, &name)?;
         let digest = model.digest();
         if env.header.model_digest != digest {
             return Err(zkinfer_ir::IrError::DigestMismatch {
@@ -158,7 +170,6 @@ impl Keys {
             path: name.clone(),
             reason: e.to_string(),
         })?;
-        let bundle = Bundle::read(&dir.join(BUNDLE_FILE))?;
         if bundle.header.vk_digest != env.header.vk_digest {
             return Err(ProveError::Key {
                 path: name,

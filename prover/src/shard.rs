@@ -398,14 +398,17 @@ impl Activations {
     }
 
     pub fn read(path: &Path) -> Result<Self, ProveError> {
-        let name = path.display().to_string();
+        let bytes = zkinfer_ir::read_file(path)?;
+        Self::from_slice(&bytes, &path.display().to_string())
+    }
+
+    /// Parses an activations file; `path` names it in errors.
+    pub fn from_slice(bytes: &[u8], path: &str) -> Result<Self, ProveError> {
         let bad = |reason: String| ProveError::Activations {
-            path: name.clone(),
+            path: path.into(),
             reason,
         };
-        let bytes = zkinfer_ir::read_file(path)?;
-        let v: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         if v.get("format").and_then(|f| f.as_str()) != Some(ACTIVATIONS_FORMAT) {
             return Err(bad(format!("not a {ACTIVATIONS_FORMAT} file")));
         }

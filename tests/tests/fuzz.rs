@@ -1,0 +1,153 @@
+//! A short mutational fuzzing campaign over every parser of files from strangers (the targets
+//! of `zkinfer_tests::fuzz`): seeds from the corpus and from artifacts made here, mutated
+//! bytes fed to each target for `FUZZ_SECONDS` seconds (default 5; CI runs 30 per target).
+//! A panic, an input slower than `SLOW` or an allocation over `ALLOC_LIMIT` fails the test;
+//! the offending input is written under `target/fuzz-crashes/`. Long campaigns with coverage
+//! guidance: `scripts/fuzz.sh` (cargo-fuzz on nightly).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use zkinfer_tests::fuzz::{targets, Mutator};
+
+/// The most one allocation may ask for: a parser that sizes a buffer from a length field must
+/// check it first. Over it the allocator fails, and the process aborts (a crash).
+const ALLOC_LIMIT: usize = 1 << 30;
+/// The most one input may take.
+const SLOW: Duration = Duration::from_secs(10);
+
+struct Capped;
+
+// SAFETY: forwards to the system allocator; refusing a request (null) is allowed by the
+// `GlobalAlloc` contract.
+unsafe impl GlobalAlloc for Capped {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.size() > ALLOC_LIMIT {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: same layout, forwarded.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > ALLOC_LIMIT {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Capped = Capped;
+
+static LAST_PANIC: Mutex<String> = Mutex::new(String::new());
+
+#[test]
+fn a_short_campaign_finds_no_crash_in_any_parser() {
+    let seconds: u64 = std::env::var("FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let crashes_dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fuzz-crashes");
+    std::panic::set_hook(Box::new(|info| {
+        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = info.to_string();
+    }));
+    let mut failures = Vec::new();
+    println!("| target | seeds | executions | per second |\n|---|---|---|---|");
+    for (name, target, seeds) in targets() {
+        assert!(!seeds.is_empty(), "{name}: no seeds");
+        // The seeds themselves first: each must run clean.
+        for s in &seeds {
+            target(s);
+        }
+        let mut m = Mutator::new(0x5eed ^ name.len() as u64);
+        let mut pool = seeds.clone();
+        let start = Instant::now();
+        let mut runs = 0u64;
+        while start.elapsed() < Duration::from_secs(seconds) {
+            let pick = (runs as usize * 7 + 3) % pool.len();
+            let other = &pool[(runs as usize * 13 + 1) % pool.len()];
+            let input = m.mutate(&pool[pick], other);
+            let t = Instant::now();
+            let outcome = catch_unwind(AssertUnwindSafe(|| target(&input)));
+            let took = t.elapsed();
+            runs += 1;
+            let problem = match outcome {
+                Err(_) => Some(format!(
+                    "panic: {}",
+                    LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner())
+                )),
+                Ok(()) if took > SLOW => Some(format!("slow: {took:?}")),
+                Ok(()) => None,
+            };
+            if let Some(p) = problem {
+                std::fs::create_dir_all(&crashes_dir).unwrap();
+                let file = crashes_dir.join(format!("{name}-{runs}.bin"));
+                std::fs::write(&file, &input).unwrap();
+                failures.push(format!("{name}: {p} (input: {})", file.display()));
+                if failures.len() > 20 {
+                    break;
+                }
+            }
+            // Keep some mutants, so that mutations stack.
+            if runs.is_multiple_of(16) && pool.len() < 64 {
+                pool.push(input);
+            }
+        }
+        println!(
+            "| {name} | {} | {runs} | {:.0} |",
+            seeds.len(),
+            runs as f64 / start.elapsed().as_secs_f64()
+        );
+    }
+    let _ = std::panic::take_hook();
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Runs one saved input through its target, uncaught (for a backtrace):
+/// `FUZZ_REPRO=target/fuzz-crashes/onnx-123.bin cargo test -p zkinfer-tests --test fuzz repro -- --ignored`.
+#[test]
+#[ignore]
+fn repro() {
+    let path = std::env::var("FUZZ_REPRO").expect("set FUZZ_REPRO to a saved input");
+    let name = std::path::Path::new(&path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('-').next())
+        .unwrap()
+        .to_string();
+    let bytes = std::fs::read(&path).unwrap();
+    let (_, target, _) = targets().into_iter().find(|t| t.0 == name).unwrap();
+    target(&bytes);
+}
+
+/// Writes each target's seeds to `fuzz/corpus/TARGET/` for cargo-fuzz (`scripts/fuzz.sh`).
+#[test]
+#[ignore]
+fn write_seeds() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    for (name, _, seeds) in targets() {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (i, s) in seeds.iter().enumerate() {
+            std::fs::write(dir.join(format!("seed-{i}")), s).unwrap();
+        }
+    }
+}
