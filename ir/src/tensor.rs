@@ -162,3 +162,13 @@ mod tests {
         assert!(Tensor::new(vec![2, 2], vec![1, 2, 3]).is_err());
     }
 }
+
+#[cfg(test)]
+mod overflow_tests {
+    /// Fuzzing regression: a shape whose element count overflows is an error, not a panic.
+    #[test]
+    fn a_shape_product_that_overflows_is_refused() {
+        let t = super::Tensor::<i64>::new(vec![1 << 40, 1 << 40], vec![0; 4]);
+        assert!(t.is_err());
+    }
+}

@@ -378,11 +378,21 @@ impl FloatGraph {
                 FloatOp::Floor { ceil: true } => arg(0).iter().map(|v| v.ceil()).collect(),
                 FloatOp::IndexMap(op) => {
                     let shapes: Vec<&[usize]> = (0..node.inputs.len()).map(shape).collect();
-                    index_map(op, &shapes, &node.shape)
-                        .unwrap_or_default()
+                    let map = index_map(op, &shapes, &node.shape).unwrap_or_default();
+                    let picked: Option<Vec<f64>> = map
                         .iter()
-                        .map(|&(w, i)| values[node.inputs[w]][i])
-                        .collect()
+                        .map(|&(w, i)| {
+                            let from = node.inputs.get(w)?;
+                            values.get(*from)?.get(i).copied()
+                        })
+                        .collect();
+                    picked.ok_or_else(|| ImportError::Input {
+                        name: node.name.clone(),
+                        reason: format!(
+                            "its shape {:?} does not fit its inputs' {shapes:?}: the model's shapes are inconsistent",
+                            node.shape
+                        ),
+                    })?
                 }
             };
             // Later nodes index by the declared shape: a node whose values disagree with it

@@ -205,3 +205,53 @@ fn a_where_mask_before_a_softmax_becomes_masked_entries() {
         }
     }
 }
+
+// Regressions of the fuzzing campaign (tests/tests/fuzz.rs).
+
+#[test]
+fn an_input_too_large_for_any_circuit_is_refused_before_allocation() {
+    // 2^20 · 2^20 elements: once a shape product that overflowed in debug builds.
+    for dims in [
+        vec![Some(1 << 20), Some(1 << 20)],
+        vec![Some(1 << 40), Some(1 << 40)],
+    ] {
+        let bytes = model(
+            vec![node("Relu", "relu", &["x"], &["out"], vec![])],
+            vec![],
+            value_info("x", &dims),
+            "out",
+        );
+        let err = import_onnx(&bytes, "mem.onnx").unwrap_err().to_string();
+        assert!(err.contains("`x`") && err.contains("elements"), "{err}");
+    }
+}
+
+#[test]
+fn a_graph_whose_values_disagree_with_its_shapes_is_an_error_not_a_panic() {
+    use crate::float::{FloatGraph, FloatNode};
+    // A reshape that claims three elements of a two-element input, then a matmul that would
+    // index past the values by the claimed shape.
+    let mut g = FloatGraph::default();
+    let node = |name: &str, op: FloatOp, inputs: Vec<usize>, shape: Vec<usize>| FloatNode {
+        name: name.into(),
+        op,
+        inputs,
+        shape,
+        dtype: Default::default(),
+    };
+    let x = g.push(node("x", FloatOp::Input(0), vec![], vec![2]));
+    let r = g.push(node(
+        "bad",
+        FloatOp::IndexMap(zkinfer_ir::Op::Reshape),
+        vec![x],
+        vec![1, 3],
+    ));
+    let m = g.push(node("mm", FloatOp::MatMul, vec![r, r], vec![1, 1]));
+    g.inputs = vec![x];
+    g.outputs = vec![m];
+    let err = g.eval(&[vec![1.0, 2.0]]).unwrap_err().to_string();
+    assert!(
+        err.contains("`bad`") && err.contains("inconsistent"),
+        "{err}"
+    );
+}
