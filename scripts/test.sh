@@ -13,6 +13,8 @@ if command -v nvcc >/dev/null 2>&1; then
 else
   echo "cuda feature: not compiled here (nvcc not on PATH; scripts/build-cuda.sh installs it from PyPI)"
 fi
+# The WebAssembly verifier in Node and in a headless Chromium.
+bash scripts/test-wasm.sh
 # The GPU benchmark's CPU half (benches/gpu.sh on a GPU machine runs both halves): every
 # path of the script, small circuits, each proof verified (it exits 1 otherwise).
 bash benches/gpu.sh --cpu-only --max-k 15 --json target/gpu-cpu-only.json
