@@ -67,10 +67,20 @@ fn make_artifacts() -> anyhow::Result<Artifacts> {
 /// only imported, so that one input cannot take the campaign's whole time.
 const QUANTIZE_LIMIT: usize = 200_000;
 
+/// A refused file's error must name it (panics otherwise, which the campaign reports).
+fn names_file(e: &dyn std::fmt::Display, name: &str) {
+    let text = e.to_string();
+    assert!(
+        text.contains(name),
+        "the error does not name {name}: {text}"
+    );
+}
+
 /// ONNX import, then quantization of what imports.
 pub fn onnx(bytes: &[u8]) {
-    let Ok(fg) = zkinfer_onnx::import_onnx(bytes, "fuzz.onnx") else {
-        return;
+    let fg = match zkinfer_onnx::import_onnx(bytes, "fuzz.onnx") {
+        Ok(fg) => fg,
+        Err(e) => return names_file(&e, "fuzz.onnx"),
     };
     let size: usize = fg.nodes.iter().map(|n| n.len()).sum();
     if size > QUANTIZE_LIMIT {
@@ -82,18 +92,25 @@ pub fn onnx(bytes: &[u8]) {
 
 /// `.zkc` reading, and the checks run on what reads.
 pub fn zkc(bytes: &[u8]) {
-    if let Ok(m) = CompiledModel::from_slice(bytes, "fuzz.zkc") {
-        let _ = m.graph.check();
-        let _ = m.digest();
+    match CompiledModel::from_slice(bytes, "fuzz.zkc") {
+        Ok(m) => {
+            let _ = m.graph.check();
+            let _ = m.digest();
+        }
+        Err(e) => names_file(&e, "fuzz.zkc"),
     }
 }
 
 /// Verifier bundle and proving key reading.
 pub fn keys(bytes: &[u8]) {
     let a = artifacts();
-    let _ = Bundle::from_bytes(bytes, "fuzz/bundle.bin");
+    if let Err(e) = Bundle::from_bytes(bytes, "fuzz/bundle.bin") {
+        names_file(&e, "fuzz/bundle.bin");
+    }
     if let Ok(bundle) = Bundle::from_bytes(&a.bundle, "bundle.bin") {
-        let _ = Keys::from_bytes(bytes, bundle, &a.model, "fuzz/pk.bin");
+        if let Err(e) = Keys::from_bytes(bytes, bundle, &a.model, "fuzz/pk.bin") {
+            names_file(&e, "fuzz/pk.bin");
+        }
     }
 }
 
@@ -103,22 +120,32 @@ pub fn proof(bytes: &[u8]) {
     let Ok(bundle) = Bundle::from_bytes(&a.bundle, "bundle.bin") else {
         return;
     };
-    if let Ok(p) = ProofFile::from_slice(bytes, "fuzz/proof.json") {
-        let _ = zkinfer_verifier::verify(&bundle, &p);
+    match ProofFile::from_slice(bytes, "fuzz/proof.json") {
+        // A readable proof that does not verify is refused with its reason (no file to name).
+        Ok(p) => drop(zkinfer_verifier::verify(&bundle, &p)),
+        Err(e) => names_file(&e, "fuzz/proof.json"),
     }
 }
 
 /// A shard's activations file, and its use as the model's input.
 pub fn activations(bytes: &[u8]) {
-    if let Ok(acts) = Activations::from_slice(bytes, "fuzz/activations.json") {
-        let _ = acts.inputs_for(&artifacts().model, "fuzz/activations.json");
+    let name = "fuzz/activations.json";
+    match Activations::from_slice(bytes, name) {
+        Ok(acts) => {
+            if let Err(e) = acts.inputs_for(&artifacts().model, name) {
+                names_file(&e, name);
+            }
+        }
+        Err(e) => names_file(&e, name),
     }
 }
 
 /// Input JSON, and the integer reference on what parses.
 pub fn input(bytes: &[u8]) {
-    if let Ok(inputs) = zkinfer_prover::parse_inputs(bytes, "fuzz/input.json") {
-        let _ = zkinfer_prover::witness(&artifacts().model, &inputs);
+    match zkinfer_prover::parse_inputs(bytes, "fuzz/input.json") {
+        // Parsed values of the wrong shape or range are refused by input name and element.
+        Ok(inputs) => drop(zkinfer_prover::witness(&artifacts().model, &inputs)),
+        Err(e) => names_file(&e, "fuzz/input.json"),
     }
 }
 

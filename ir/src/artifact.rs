@@ -103,7 +103,11 @@ impl CompiledModel {
             path: path.into(),
             source,
         })?;
-        model.graph.check()?;
+        model.graph.check().map_err(|e| IrError::ArtifactFormat {
+            path: path.into(),
+            expected: MODEL_FORMAT.into(),
+            reason: e.to_string(),
+        })?;
         Ok(model)
     }
 }

@@ -51,4 +51,27 @@ pub enum ImportError {
     Calibration { reason: String },
     #[error(transparent)]
     Ir(#[from] zkinfer_ir::IrError),
+    /// An error about part of a model, with the model's file.
+    #[error("{path}: {source}")]
+    InFile {
+        path: String,
+        #[source]
+        source: Box<ImportError>,
+    },
+}
+
+impl ImportError {
+    /// `self`, naming the model file `path` unless it already does.
+    pub fn in_file(self, path: &str) -> Self {
+        match self {
+            e @ (ImportError::Io { .. }
+            | ImportError::Malformed { .. }
+            | ImportError::Unsupported { .. }
+            | ImportError::InFile { .. }) => e,
+            e => ImportError::InFile {
+                path: path.into(),
+                source: Box::new(e),
+            },
+        }
+    }
 }

@@ -22,8 +22,12 @@ pub fn load_onnx(path: &Path) -> Result<FloatGraph, ImportError> {
     import_onnx(&bytes, &name)
 }
 
-/// Imports ONNX bytes; `path` names the model in errors.
+/// Imports ONNX bytes; `path` names the model in errors (every error names it).
 pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> {
+    import_graph(bytes, path).map_err(|e| e.in_file(path))
+}
+
+fn import_graph(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> {
     let malformed = |reason: String| ImportError::Malformed {
         path: path.into(),
         reason,
