@@ -19,4 +19,4 @@ bash scripts/test-wasm.sh
 # path of the script, small circuits, each proof verified (it exits 1 otherwise).
 bash benches/gpu.sh --cpu-only --max-k 15 --json target/gpu-cpu-only.json
 # The conformance count, printed (the run above already checked it).
-cargo test -p zkinfer-tests --test onnx_node -- --nocapture 2>&1 | grep "^onnx-node:"
+cargo test --workspace --test onnx_node -- --nocapture 2>&1 | grep "^onnx-node:"

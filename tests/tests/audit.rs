@@ -51,7 +51,13 @@ fn no_mutation_of_a_corpus_circuit_escapes() {
         ]
         .map(String::from),
     );
-    let cfg = AuditConfig::default();
+    // Exhaustive up to 600 copy classes (most single-op circuits), else 2 cells of every
+    // node, part and column: a few minutes on 2 cores. `zkinfer audit` defaults to more.
+    let cfg = AuditConfig {
+        exhaustive_below: 600,
+        per_group: 2,
+        ..AuditConfig::default()
+    };
     let mut by_op: BTreeMap<&'static str, Tally> = BTreeMap::new();
     let mut escapes = Vec::new();
     let (mut models, mut tried) = (0, 0);
