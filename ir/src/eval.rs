@@ -89,7 +89,7 @@ pub struct SoftmaxWitness {
 /// Bits of the range check on the softmax division remainder for a row of `n` elements.
 pub fn softmax_range_bits(op: &Softmax, n: usize) -> u32 {
     let e_max = op.split().apply(0).max(1) as u64;
-    let two_sum = 2 * e_max * n as u64;
+    let two_sum = e_max.saturating_mul(2).saturating_mul(n as u64);
     64 - two_sum.leading_zeros()
 }
 
@@ -122,8 +122,8 @@ pub fn softmax_row(
         }
     }
     let e: Vec<i64> = clamped.iter().map(|&c| split.apply(c)).collect();
-    let sum: i64 = e.iter().sum();
-    let two_sum = 2 * sum;
+    let sum: i64 = e.iter().fold(0i64, |a, &x| a.saturating_add(x));
+    let two_sum = sum.saturating_mul(2);
     // The circuit range-checks the division remainder to the activation range.
     if two_sum > bounds.range_max() {
         return Err(IrError::OutsideTable {
@@ -170,7 +170,8 @@ pub fn div_round(
     bounds: &TableBounds,
     node: &str,
 ) -> Result<DivWitness, IrError> {
-    if b < 1 || 2 * b > bounds.range_max() {
+    // `2b > 2^m`, without overflowing for a huge divisor.
+    if b < 1 || b > bounds.range_max() / 2 {
         return Err(IrError::OutsideTable {
             node: node.into(),
             table: "divisor".into(),
@@ -457,8 +458,8 @@ fn check_type_range(node: &Node, data: &[i64]) -> Result<(), IrError> {
 }
 
 fn check_input_bounds(node: &Node, index: usize, data: &[i64]) -> Result<(), IrError> {
-    let limit = 1i64 << node.bound;
-    match data.iter().find(|v| v.abs() >= limit) {
+    let limit = 1u64 << node.bound.min(63);
+    match data.iter().find(|v| v.unsigned_abs() >= limit) {
         Some(&value) => Err(IrError::InputOutOfRange {
             index,
             name: node.name.clone(),

@@ -172,3 +172,21 @@ mod overflow_tests {
         assert!(t.is_err());
     }
 }
+
+#[cfg(test)]
+mod hostile_value_tests {
+    use crate::{eval::div_round, TableBounds};
+
+    /// Fuzzing regression: a divisor near i64::MAX is refused, not doubled into an overflow.
+    #[test]
+    fn a_huge_divisor_is_refused() {
+        let tb = TableBounds {
+            neg: 128,
+            pos: 128,
+            exp: 1,
+            limb_bits: 8,
+        };
+        assert!(div_round(5, i64::MAX - 3, 4, &tb, "d").is_err());
+        assert!(div_round(5, 3, 4, &tb, "d").is_ok());
+    }
+}

@@ -58,14 +58,18 @@ fn check_input_values(
     info: &zkinfer_ir::TensorInfo,
     values: &[f32],
 ) -> Result<(), ProveError> {
-    let Some((min, max)) = info.dtype.range() else {
-        return Ok(());
-    };
     let bad = |at: usize, reason: String| zkinfer_ir::IrError::InputValue {
         index,
         name: info.name.clone(),
         at,
         reason,
+    };
+    // A value past float32's range (1e308 in the JSON) reads as infinite.
+    if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+        return Err(bad(at, format!("{} is not a finite number", values[at])).into());
+    }
+    let Some((min, max)) = info.dtype.range() else {
+        return Ok(());
     };
     for (at, &v) in values.iter().enumerate() {
         if v.fract() != 0.0 || !v.is_finite() {

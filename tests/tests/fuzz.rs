@@ -151,3 +151,22 @@ fn write_seeds() {
         }
     }
 }
+
+/// Regressions of the long campaign: inputs that once panicked, now refused with a reason.
+#[test]
+fn regressions_are_refused_not_panics() {
+    // A value past float32's range reads as −∞; quantized, it was i64::MIN, whose magnitude
+    // overflowed the input bound check.
+    let mut values = vec!["0.5".to_string(); 64];
+    values[47] = "-1.1e308".into();
+    let json = format!("{{\"input_data\":[[{}]]}}", values.join(","));
+    zkinfer_tests::fuzz::input(json.as_bytes());
+    let inputs = zkinfer_prover::parse_inputs(json.as_bytes(), "x.json").unwrap();
+    let err = zkinfer_prover::witness(&zkinfer_tests::fuzz::artifacts().model, &inputs)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("element 47") && err.contains("not a finite number"),
+        "{err}"
+    );
+}
