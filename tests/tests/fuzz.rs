@@ -1,6 +1,7 @@
 //! A short mutational fuzzing campaign over every parser of files from strangers (the targets
 //! of `zkinfer_tests::fuzz`): seeds from the corpus and from artifacts made here, mutated
-//! bytes fed to each target for `FUZZ_SECONDS` seconds (default 5; CI runs 30 per target).
+//! bytes fed to each target for `FUZZ_SECONDS` seconds (default 5; CI runs 30 per target;
+//! `FUZZ_TARGETS=onnx,input` picks targets).
 //! A panic, an input slower than `SLOW` or an allocation over `ALLOC_LIMIT` fails the test;
 //! the offending input is written under `target/fuzz-crashes/`. Long campaigns with coverage
 //! guidance: `scripts/fuzz.sh` (cargo-fuzz on nightly).
@@ -66,7 +67,12 @@ fn a_short_campaign_finds_no_crash_in_any_parser() {
     }));
     let mut failures = Vec::new();
     println!("| target | seeds | executions | per second |\n|---|---|---|---|");
+    // FUZZ_TARGETS=onnx,zkc runs those alone (campaigns split across cores).
+    let only = std::env::var("FUZZ_TARGETS").unwrap_or_default();
     for (name, target, seeds) in targets() {
+        if !only.is_empty() && !only.split(',').any(|t| t == name) {
+            continue;
+        }
         assert!(!seeds.is_empty(), "{name}: no seeds");
         // The seeds themselves first: each must run clean.
         for s in &seeds {
