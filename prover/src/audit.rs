@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use zkinfer_circuits::audit::{audit as mutate, AuditConfig, AuditReport};
-use zkinfer_circuits::{CircuitParams, ModelCircuit};
 use zkinfer_ir::CompiledModel;
 
 use crate::{check_witness, circuit_for, witness, ProveError};
@@ -19,15 +18,6 @@ pub fn audit(
     let trace = Arc::new(witness(model, inputs)?);
     check_witness(model, &trace)?;
     let circuit = circuit_for(model).with_trace(trace.clone());
-    let instances = ModelCircuit::instances_for(
-        &model.graph,
-        &trace,
-        &model.settings.table,
-        CircuitParams::from(&model.settings),
-        model.settings.packing(),
-    )
-    .ok_or_else(|| {
-        ProveError::Halo2("a public value lies outside the packing's table domain".into())
-    })?;
+    let instances = crate::prove::public_instances(model, &trace)?;
     Ok(mutate(&circuit, model.settings.k, &instances, cfg)?)
 }

@@ -177,16 +177,7 @@ pub fn prove_trace(
     crate::check_backend(backend, &model.settings)?;
     check_witness(model, &trace)?;
     let circuit = circuit_for(model).with_trace(trace.clone());
-    let instances = ModelCircuit::instances_for(
-        &model.graph,
-        &trace,
-        &model.settings.table,
-        CircuitParams::from(&model.settings),
-        model.settings.packing(),
-    )
-    .ok_or_else(|| {
-        ProveError::Halo2("a public value lies outside the packing's table domain".into())
-    })?;
+    let instances = public_instances(model, &trace)?;
     let mut transcript = KeccakWrite::init(Vec::new());
     create(
         backend,
@@ -227,5 +218,22 @@ pub fn prove_trace(
         proof: format!("0x{}", hex::encode(proof)),
         outputs: outs,
         reference,
+    })
+}
+
+/// The public instances of `model`'s circuit for `trace` (packed as its settings say).
+pub(crate) fn public_instances(
+    model: &CompiledModel,
+    trace: &Trace,
+) -> Result<Vec<zkinfer_circuits::Fr>, ProveError> {
+    ModelCircuit::instances_for(
+        &model.graph,
+        trace,
+        &model.settings.table,
+        CircuitParams::from(&model.settings),
+        model.settings.packing(),
+    )
+    .ok_or_else(|| {
+        ProveError::Halo2("a public value lies outside the packing's table domain".into())
     })
 }
