@@ -6,7 +6,6 @@ mod evm;
 mod exit;
 mod shard;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -15,11 +14,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use zkinfer_ir::{CompiledModel, ElemType};
-use zkinfer_onnx::QuantConfig;
 use zkinfer_prover::{
-    choose_quantization, compile, compile_finest, cuda_status, load_srs, onnxruntime_outputs,
-    prove_trace, read_inputs, read_samples, setup, Backend, Keys, ReferenceRun, Target,
-    DEFAULT_SCALES, INSECURE_WARNING,
+    compile_with, load_srs, prove_trace, read_inputs, read_samples, reference_run, setup, Backend,
+    Choice, CompileOptions, Keys, ReferenceRun, Target, DEFAULT_SCALES, INSECURE_WARNING,
 };
 use zkinfer_verifier::{verify, Bundle, ProofFile};
 
@@ -181,17 +178,8 @@ enum TargetArg {
     Resources,
 }
 
-/// Prints every candidate quantization and returns the picked one.
-fn pick_quantization(
-    model: &Path,
-    samples: &[Vec<Vec<f32>>],
-    target: TargetArg,
-) -> Result<QuantConfig> {
-    let target = match target {
-        TargetArg::Accuracy => Target::Accuracy,
-        TargetArg::Resources => Target::Resources,
-    };
-    let (choices, picked) = choose_quantization(model, samples, target)?;
+/// Prints every candidate quantization, marking the picked one.
+fn print_choices(choices: &[Choice], picked: usize) {
     println!("candidates (calibrated on 3/4 of the samples, measured on the rest):");
     println!(
         "  scale  input  margin  shift   k     rows  est. prove  outside  max |err|  argmax agree"
@@ -222,7 +210,6 @@ fn pick_quantization(
             ),
         }
     }
-    Ok(choices[picked].cfg.clone())
 }
 
 fn cmd_compile(
@@ -242,26 +229,21 @@ fn cmd_compile(
     for c in calibrate {
         samples.extend(read_samples(c)?);
     }
-    // Neither a target nor a scale: the finest scale at no cost in k.
-    let auto = target.is_none() && scale.is_none();
-    let mut cfg = match target {
-        Some(target) => pick_quantization(model, &samples, target)?,
-        None => QuantConfig {
-            scale: scale.unwrap_or(QuantConfig::default().scale),
-            margin_bits: margin_bits.unwrap_or(QuantConfig::margin_for_samples(samples.len())),
-            ..QuantConfig::default()
-        },
+    let opts = CompileOptions {
+        scale,
+        margin_bits,
+        target: target.map(|t| match t {
+            TargetArg::Accuracy => Target::Accuracy,
+            TargetArg::Resources => Target::Resources,
+        }),
+        evm,
     };
-    cfg.pack_public = evm;
-    let (compiled, plan) = match auto {
-        true => {
-            let (compiled, plan, finest) = compile_finest(model, &samples, &cfg)?;
-            cfg.scale = finest;
-            (compiled, plan)
-        }
-        false => compile(model, &samples, &cfg)?,
-    };
-    compiled.write(output)?;
+    let c = compile_with(model, &samples, &opts)?;
+    if let Some(picked) = c.picked {
+        print_choices(&c.choices, picked);
+    }
+    c.model.write(output)?;
+    let (cfg, plan) = (&c.cfg, &c.plan);
     println!(
         "compiled {} -> {} in {} ({} calibration sample(s){})",
         model.display(),
@@ -278,7 +260,7 @@ fn cmd_compile(
         "  scale 2^-{} (inputs 2^-{}{}), table headroom {} bit(s), k = {}, rows = {}, table rows = {}, lanes = {}, limbs of {} bits",
         cfg.scale,
         cfg.input_scale.unwrap_or(cfg.scale),
-        match auto {
+        match c.finest {
             true => format!(
                 "; the finest of 2^-{}..2^-{} at this k",
                 DEFAULT_SCALES.start(),
@@ -291,8 +273,8 @@ fn cmd_compile(
     if evm {
         println!(
             "  public values packed for a Solidity verifier: {} instances for {} values",
-            compiled.settings.instance_len(),
-            compiled.settings.value_len()
+            c.model.settings.instance_len(),
+            c.model.settings.value_len()
         );
     }
     Ok(())
@@ -423,63 +405,16 @@ fn cmd_prove(a: &ProveArgs) -> Result<()> {
     Ok(())
 }
 
-/// The onnxruntime outputs on `inputs`, from the ONNX file the model was compiled from
-/// (checked by digest) or the one given with --onnx. The reference is unverified information
-/// beside the proof: when it fails, a warning says why, the proof file records it, and the
-/// proof is made anyway.
+/// The onnxruntime reference beside the proof (unverified): when it fails, a warning says
+/// why, the proof file records it, and the proof is made anyway.
 fn float_reference(compiled: &CompiledModel, a: &ProveArgs, inputs: &[Vec<f32>]) -> ReferenceRun {
-    let engine = "onnxruntime 1.31 (CPU)".to_string();
-    match run_reference(compiled, a, inputs) {
-        Ok(out) => (engine, Ok(out)),
-        Err(e) => {
-            let reason = format!("{e:#}");
-            eprintln!("warning: no onnxruntime reference: {reason}; proving anyway");
-            (engine, Err(reason))
-        }
-    }
-}
-
-fn run_reference(
-    compiled: &CompiledModel,
-    a: &ProveArgs,
-    inputs: &[Vec<f32>],
-) -> Result<Vec<Vec<f32>>> {
-    let (model, onnx) = (a.model.as_path(), a.onnx.as_deref());
     let t = Instant::now();
-    let onnx_path = match (onnx, &compiled.source) {
-        (Some(p), _) => p.to_path_buf(),
-        (None, Some(s)) => PathBuf::from(&s.path),
-        (None, None) => bail!(
-            "{}: no source ONNX recorded; pass --onnx MODEL.onnx or --no-reference",
-            model.display()
-        ),
-    };
-    if let (None, Some(s)) = (onnx, &compiled.source) {
-        let bytes = std::fs::read(&onnx_path).with_context(|| {
-            format!(
-                "{}: the source ONNX of {} (pass --onnx or --no-reference)",
-                onnx_path.display(),
-                model.display()
-            )
-        })?;
-        if zkinfer_ir::digest(&bytes) != s.digest {
-            bail!(
-                "{}: changed since {} was compiled; recompile, or pass --no-reference",
-                onnx_path.display(),
-                model.display()
-            );
-        }
+    let run = reference_run(compiled, &a.model, a.onnx.as_deref(), inputs);
+    match &run.1 {
+        Ok(_) => println!("onnxruntime reference in {}", secs(t)),
+        Err(reason) => eprintln!("warning: no onnxruntime reference: {reason}; proving anyway"),
     }
-    let feeds: Vec<(Vec<usize>, Vec<f32>)> = compiled
-        .settings
-        .inputs
-        .iter()
-        .map(|i| i.shape.clone())
-        .zip(inputs.iter().cloned())
-        .collect();
-    let out = onnxruntime_outputs(&onnx_path, &feeds)?;
-    println!("onnxruntime reference in {}", secs(t));
-    Ok(out)
+    run
 }
 
 fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
@@ -500,108 +435,6 @@ fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
 }
 
 fn cmd_inspect(path: &Path) -> Result<()> {
-    let compiled = if path.extension().is_some_and(|e| e == "onnx") {
-        compile(path, &[], &QuantConfig::default())
-            .map(|(m, _)| m)
-            .map_err(anyhow::Error::from)?
-    } else {
-        CompiledModel::read(path)?
-    };
-    let g = &compiled.graph;
-    let public = zkinfer_circuits::CircuitParams::from(&compiled.settings);
-    let plan = zkinfer_circuits::plan_with(g, &compiled.settings.table, public)?;
-    let mut ops: BTreeMap<&str, usize> = BTreeMap::new();
-    for n in &g.nodes {
-        *ops.entry(n.op.name()).or_default() += 1;
-    }
-    println!("model: {}", path.display());
-    println!(
-        "  ops: {}",
-        ops.iter()
-            .map(|(k, v)| format!("{k} x{v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    println!("  parameters: {}", g.param_count());
-    for t in &compiled.settings.inputs {
-        println!(
-            "  input  `{}` {:?}: scale 2^-{}, |q| < 2^{}",
-            t.name, t.shape, t.scale, t.bound
-        );
-    }
-    for t in &compiled.settings.outputs {
-        println!("  output `{}` {:?}: scale 2^-{}", t.name, t.shape, t.scale);
-    }
-    if let Some(s) = &compiled.settings.shard {
-        println!(
-            "  shard {} of {} of model {} (inputs {}, outputs {})",
-            s.index + 1,
-            s.count,
-            s.parent,
-            if s.commits_inputs() {
-                "committed (Poseidon)"
-            } else {
-                "public"
-            },
-            if s.commits_outputs() {
-                "committed (Poseidon)"
-            } else {
-                "public"
-            },
-        );
-    }
-    println!("circuit:");
-    let table = zkinfer_ir::TableBounds {
-        limb_bits: plan.limb_bits,
-        ..compiled.settings.table
-    };
-    println!(
-        "  rows used: {}, lookup table rows: {} (activations in [-2^{m}, 2^{m}), range-checked by limbs of {} bits)",
-        plan.rows,
-        plan.table_rows,
-        plan.limb_bits,
-        m = table.mag_bits(),
-    );
-    let tables = zkinfer_circuits::TableSet::for_graph(g, &table);
-    let list: Vec<String> = tables
-        .functions()
-        .iter()
-        .map(|f| {
-            let (lo, hi) = f.domain(&table);
-            format!("{} [{lo}, {hi}) {} rows", f.name(), f.rows(&table))
-        })
-        .collect();
-    println!("  tables: {}", list.join(", "));
-    println!(
-        "  k = {} (2^{} rows), dot-product lanes = {}",
-        plan.k, plan.k, plan.lanes
-    );
-    println!(
-        "  columns: {} advice, {} lookups, {} advice cells assigned",
-        plan.advice_columns, plan.lookups, plan.advice_cells
-    );
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("estimates (before proving, {cores} cores):");
-    println!(
-        "  proving time ~ {:.1}s, peak memory ~ {:.0} MiB",
-        plan.estimated_prove_seconds(cores),
-        plan.estimated_prove_bytes() as f64 / (1 << 20) as f64
-    );
-    println!(
-        "  CUDA: {}; the proof needs about {:.0} MiB of device memory",
-        cuda_status(),
-        plan.estimated_prove_bytes() as f64 / (1 << 20) as f64
-    );
-    let instances = compiled.settings.instance_len();
-    let size = plan.estimated_verifier_bytes(instances);
-    println!(
-        "  Solidity verifier ~ {size} bytes of runtime code ({instances} public instances{}; the EVM limit is 24576){}",
-        if compiled.settings.packed { ", packed" } else { "" },
-        match (size > 24_576, compiled.settings.packed) {
-            (false, _) => "",
-            (true, false) => ": too large, recompile with --evm to pack the public values",
-            (true, true) => ": too large for one contract",
-        }
-    );
+    print!("{}", zkinfer_prover::inspect(path)?);
     Ok(())
 }

@@ -327,3 +327,69 @@ pub fn choose_quantization(
         })?;
     Ok((choices, picked))
 }
+
+/// How `zkinfer compile` quantizes: for a target, at a given scale, or (neither given) at the
+/// finest scale that costs nothing in k.
+#[derive(Clone, Debug, Default)]
+pub struct CompileOptions {
+    pub scale: Option<u32>,
+    pub margin_bits: Option<u32>,
+    pub target: Option<Target>,
+    /// Pack the public values for a Solidity verifier.
+    pub evm: bool,
+}
+
+/// A compiled model with the quantization that made it.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub model: CompiledModel,
+    pub plan: Plan,
+    pub cfg: QuantConfig,
+    /// The scale was the finest of [`DEFAULT_SCALES`] at the coarsest one's k.
+    pub finest: bool,
+    /// With a target: every candidate measured, and the index of the one picked.
+    pub choices: Vec<Choice>,
+    pub picked: Option<usize>,
+}
+
+/// Compiles `onnx` as `zkinfer compile` does, calibrated on `samples`.
+pub fn compile_with(
+    onnx: &Path,
+    samples: &[Vec<Vec<f32>>],
+    opts: &CompileOptions,
+) -> Result<Compiled, CompileError> {
+    let finest = opts.target.is_none() && opts.scale.is_none();
+    let (mut cfg, choices, picked) = match opts.target {
+        Some(target) => {
+            let (choices, picked) = choose_quantization(onnx, samples, target)?;
+            (choices[picked].cfg.clone(), choices, Some(picked))
+        }
+        None => {
+            let cfg = QuantConfig {
+                scale: opts.scale.unwrap_or(QuantConfig::default().scale),
+                margin_bits: opts
+                    .margin_bits
+                    .unwrap_or(QuantConfig::margin_for_samples(samples.len())),
+                ..QuantConfig::default()
+            };
+            (cfg, Vec::new(), None)
+        }
+    };
+    cfg.pack_public = opts.evm;
+    let (model, plan) = match finest {
+        true => {
+            let (model, plan, scale) = compile_finest(onnx, samples, &cfg)?;
+            cfg.scale = scale;
+            (model, plan)
+        }
+        false => compile(onnx, samples, &cfg)?,
+    };
+    Ok(Compiled {
+        model,
+        plan,
+        cfg,
+        finest,
+        choices,
+        picked,
+    })
+}

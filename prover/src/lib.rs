@@ -6,6 +6,7 @@ mod backend;
 mod compile;
 mod error;
 mod input;
+mod inspect;
 mod keys;
 mod profile;
 mod prove;
@@ -16,18 +17,19 @@ mod srs;
 pub use audit::audit;
 pub use backend::{built_without_cuda, check_backend, cuda_status, Backend, CUDA_BUILT};
 pub use compile::{
-    choose_quantization, compile, compile_finest, default_calibration, Choice, CompileError,
-    Target, DEFAULT_SCALES,
+    choose_quantization, compile, compile_finest, compile_with, default_calibration, Choice,
+    CompileError, CompileOptions, Compiled, Target, DEFAULT_SCALES,
 };
 pub use error::ProveError;
 pub use input::{parse_inputs, read_inputs, read_samples};
+pub use inspect::{inspect, inspect_model, Inspection, TableInfo, EVM_CODE_LIMIT};
 pub use keys::{circuit_for, setup, KeyHeader, Keys, BUNDLE_FILE, PK_FILE, VK_FILE};
 pub use profile::{Category, SectionProfiler, Sections};
 pub use prove::{
     check_witness, outputs, prove, prove_on, prove_trace, quantize_inputs, witness,
     witness_quantized, ReferenceRun,
 };
-pub use reference::{find_onnxruntime, onnxruntime_outputs};
+pub use reference::{find_onnxruntime, onnxruntime_outputs, reference_run, REFERENCE_ENGINE};
 pub use shard::{
     cut_points, split_model, ActivationTensor, Activations, CutPoint, Cuts, Shard,
     ACTIVATIONS_FORMAT, ACTIVATIONS_VERSION,

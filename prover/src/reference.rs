@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ort::value::TensorElementType;
+use zkinfer_ir::CompiledModel;
 
-use crate::ProveError;
+use crate::{ProveError, ReferenceRun};
 
 fn glob_lib(site: &Path) -> Option<PathBuf> {
     let capi = site.join("onnxruntime").join("capi");
@@ -196,4 +197,61 @@ pub fn onnxruntime_outputs(
         .iter()
         .map(|n| output_as_f32(&outputs[n.as_str()]).map_err(err))
         .collect()
+}
+
+/// The engine a proof's reference names.
+pub const REFERENCE_ENGINE: &str = "onnxruntime 1.31 (CPU)";
+
+/// The onnxruntime outputs on `inputs`, from the ONNX file `compiled` (read from
+/// `model_path`) was compiled from, checked by digest, or from `onnx` when given. The
+/// reference is unverified information beside the proof: when it fails, the run records why
+/// and the proof is made anyway.
+pub fn reference_run(
+    compiled: &CompiledModel,
+    model_path: &Path,
+    onnx: Option<&Path>,
+    inputs: &[Vec<f32>],
+) -> ReferenceRun {
+    let ran = source_onnx(compiled, model_path, onnx).and_then(|path| {
+        let feeds: Vec<(Vec<usize>, Vec<f32>)> = compiled
+            .settings
+            .inputs
+            .iter()
+            .map(|i| i.shape.clone())
+            .zip(inputs.iter().cloned())
+            .collect();
+        onnxruntime_outputs(&path, &feeds).map_err(|e| e.to_string())
+    });
+    (REFERENCE_ENGINE.to_string(), ran)
+}
+
+/// The ONNX file to run: `onnx`, or the recorded source if it is unchanged.
+fn source_onnx(
+    compiled: &CompiledModel,
+    model_path: &Path,
+    onnx: Option<&Path>,
+) -> Result<PathBuf, String> {
+    let model = model_path.display();
+    match (onnx, &compiled.source) {
+        (Some(p), _) => Ok(p.to_path_buf()),
+        (None, None) => Err(format!(
+            "{model}: no source ONNX recorded; pass --onnx MODEL.onnx or --no-reference"
+        )),
+        (None, Some(s)) => {
+            let path = PathBuf::from(&s.path);
+            let bytes = std::fs::read(&path).map_err(|e| {
+                format!(
+                    "{}: the source ONNX of {model} (pass --onnx or --no-reference): {e}",
+                    path.display()
+                )
+            })?;
+            if zkinfer_ir::digest(&bytes) != s.digest {
+                return Err(format!(
+                    "{}: changed since {model} was compiled; recompile, or pass --no-reference",
+                    path.display()
+                ));
+            }
+            Ok(path)
+        }
+    }
 }
