@@ -64,3 +64,32 @@ pub enum VerifyError {
     #[error(transparent)]
     Artifact(#[from] zkinfer_ir::IrError),
 }
+
+impl VerifyError {
+    /// The reason's name (`"InvalidProof"`, `"WrongModel"`, …), stable across messages: what
+    /// the Python and JavaScript bindings expose. A chain link's is that of its cause.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VerifyError::ProofFormat { .. } => "ProofFormat",
+            VerifyError::ProofVersion { .. } => "ProofVersion",
+            VerifyError::WrongModel { .. } => "WrongModel",
+            VerifyError::WrongKey { .. } => "WrongKey",
+            VerifyError::InstanceCount { .. } => "InstanceCount",
+            VerifyError::InstanceEncoding { .. } => "InstanceEncoding",
+            VerifyError::InstancePacking { .. } => "InstancePacking",
+            VerifyError::InstanceOutOfRange { .. } => "InstanceOutOfRange",
+            VerifyError::OutputsMismatch { .. } => "OutputsMismatch",
+            VerifyError::ProofEncoding { .. } => "ProofEncoding",
+            VerifyError::InvalidProof => "InvalidProof",
+            VerifyError::Bundle { .. } => "Bundle",
+            VerifyError::EmptyChain => "EmptyChain",
+            VerifyError::ChainOrder { .. } => "ChainOrder",
+            VerifyError::ChainLength { .. } => "ChainLength",
+            VerifyError::ChainLink { source, .. } => source.kind(),
+            VerifyError::ChainBroken { .. } => "ChainBroken",
+            VerifyError::InputCommitment { .. } => "InputCommitment",
+            VerifyError::InputNotHashed => "InputNotHashed",
+            VerifyError::Artifact(_) => "Artifact",
+        }
+    }
+}
