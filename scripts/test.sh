@@ -18,5 +18,7 @@ bash scripts/test-wasm.sh
 # The GPU benchmark's CPU half (benches/gpu.sh on a GPU machine runs both halves): every
 # path of the script, small circuits, each proof verified (it exits 1 otherwise).
 bash benches/gpu.sh --cpu-only --max-k 15 --json target/gpu-cpu-only.json
+# The Python package (pytest) and the Ray cluster example.
+bash scripts/test-python.sh
 # The conformance count, printed (the run above already checked it).
 cargo test --workspace --test onnx_node -- --nocapture 2>&1 | grep "^onnx-node:"

@@ -109,7 +109,8 @@ class ShardPipeline:
     per shard, so GPU nodes can take the heavy shards (``backend="cuda"`` there).
     ``max_restarts`` and ``max_task_retries`` bound how often a dead actor is restarted and
     its task retried (-1: without bound). ``scheduling_strategy`` is Ray's (``"SPREAD"``
-    puts the shards on different nodes)."""
+    puts the shards on different nodes). An actor declaring ``num_cpus >= 1`` proves with
+    that many threads."""
 
     def __init__(
         self,
@@ -163,6 +164,11 @@ class ShardPipeline:
                 opts["resources"] = res[i]
             if scheduling_strategy is not None:
                 opts["scheduling_strategy"] = scheduling_strategy
+            # The prover's thread pool (rayon) as wide as the CPUs the actor declared, so
+            # actors sharing a node do not oversubscribe it.
+            if cpus[i] is not None and cpus[i] >= 1:
+                threads = str(int(cpus[i]))
+                opts["runtime_env"] = {"env_vars": {"RAYON_NUM_THREADS": threads}}
             self.actors.append(
                 remote.options(**opts).remote(
                     i, self.shard_paths[i], self.key_dirs[i], srs_path, backends[i]
