@@ -10,6 +10,7 @@ use zkinfer_ir::{
 mod bounds;
 mod exact;
 mod scales;
+mod variance;
 
 use crate::float::{FloatGraph, FloatOp};
 use crate::ImportError;
@@ -79,6 +80,8 @@ struct Lowering<'a> {
     /// IR nodes that are a rescale inserted for one float node read by one consumer only, so
     /// an activation may be fused into them.
     fusable: Vec<bool>,
+    /// Per float node, the calibrated `(min, max)` of its values.
+    ranges: Vec<(f64, f64)>,
 }
 
 impl Lowering<'_> {
@@ -185,6 +188,9 @@ impl Lowering<'_> {
 
     fn lower(&mut self, uses: &[usize]) -> Result<(), ImportError> {
         let cfg = self.cfg.clone();
+        let variance_squares = variance::variance_squares(self.fg, uses);
+        // Standard deviations of a variance: (their table's input scale, output scale).
+        let mut fine_std: std::collections::HashMap<usize, (u32, u32)> = Default::default();
         for (fid, fnode) in self.fg.nodes.iter().enumerate() {
             let name = fnode.name.as_str();
             let single = uses[fid] == 1;
@@ -275,8 +281,23 @@ impl Lowering<'_> {
                                 lhs_shift: 0,
                                 rhs_shift: 0,
                             });
-                            let m = self.push(name, op, vec![a, b], shape, sa + sb);
-                            self.rescale_to_act(name, m, single)
+                            let m = self.push(name, op, vec![a, b], shape.clone(), sa + sb);
+                            match variance_squares[fid] {
+                                Some((std, mean)) => {
+                                    let scales = variance::stddev_scales(
+                                        cfg.scale,
+                                        sa + sb,
+                                        self.ranges[mean].1,
+                                        self.ranges[std].0,
+                                    );
+                                    fine_std.insert(std, scales);
+                                    let shift = sa + sb - scales.0;
+                                    let rs =
+                                        Op::Rescale(Rescale::uniform(shift, TableFn::Identity));
+                                    self.push(name, rs, vec![m], shape, scales.0)
+                                }
+                                None => self.rescale_to_act(name, m, single),
+                            }
                         }
                         BinaryKind::Add | BinaryKind::Sub => {
                             let s = sa.max(sb);
@@ -375,6 +396,23 @@ impl Lowering<'_> {
                     });
                     let s = self.nodes[x].scale;
                     self.push(name, op, vec![x], shape, s)
+                }
+                FloatOp::Map(g @ zkinfer_ir::MapFn::StdDev { .. })
+                    if fine_std.contains_key(&fid) =>
+                {
+                    // A variance at its own resolution (see `variance`).
+                    let x = arg(0);
+                    let x_scale = self.nodes[x].scale;
+                    let (in_scale, out_scale) = fine_std[&fid];
+                    let in_scale = in_scale.min(x_scale);
+                    let table = TableFn::Map {
+                        g: *g,
+                        in_scale,
+                        out_scale,
+                        extent: None,
+                    };
+                    let rs = Op::Rescale(Rescale::uniform(x_scale - in_scale, table));
+                    self.push(name, rs, vec![x], shape, out_scale)
                 }
                 FloatOp::Map(g) => {
                     let out_scale = cfg.scale;
@@ -478,12 +516,21 @@ pub fn quantize(
         });
     }
     let uses = fg.consumers();
+    let mut ranges = vec![(f64::INFINITY, f64::NEG_INFINITY); fg.nodes.len()];
+    for sample in calibration {
+        for (r, values) in ranges.iter_mut().zip(fg.eval(sample)?) {
+            for v in values {
+                *r = (r.0.min(v), r.1.max(v));
+            }
+        }
+    }
     let mut low = Lowering {
         fg,
         cfg,
         nodes: Vec::new(),
         map: Vec::new(),
         fusable: Vec::new(),
+        ranges,
     };
     low.lower(&uses)?;
     let mut graph = Graph {
@@ -498,7 +545,6 @@ pub fn quantize(
     let mut input_max = vec![0u64; graph.inputs.len()];
     let mut quantized_samples = Vec::with_capacity(calibration.len());
     for sample in calibration {
-        fg.eval(sample)?;
         let mut ts = Vec::with_capacity(sample.len());
         for (i, values) in sample.iter().enumerate() {
             let node = &graph.nodes[graph.inputs[i]];
