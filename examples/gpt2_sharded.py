@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""A decoder proven as a network would prove it: one shard per node, one process per node,
+files between them, the client verifying the chain.
+
+The model is split with `zkinfer split --at` into the embedding, one shard per transformer
+block, and the final LayerNorm with the LM head. Node i runs `zkinfer prove` on its shard
+from the activations file node i-1 wrote, and writes its own; the client runs
+`zkinfer verify-chain` over every proof and compares the chain's logits with the unsharded
+model's integer reference (`zkinfer prove` of the whole model). Prints, per node, the shard's
+k and rows, prove time, peak memory and proof size, then the chain's verify time.
+
+usage: python3 examples/gpt2_sharded.py [--model exports/gpt2_tiny_op17] [--blocks 2]
+       [--scale 13] [--work DIR] [--no-whole]
+(the corpus's tiny GPT-2 by default; any GPT-2 export whose nodes are named
+/lm/transformer/h.N/... as transformers' exporter writes them)
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.path.join(ROOT, "..", "shared", "corpus")
+ZKINFER = os.path.join(ROOT, "target", "release", "zkinfer")
+
+
+def run(args, timed=False):
+    """Runs a zkinfer command in its own process: (output, seconds, peak RSS MiB)."""
+    prefix = ["/usr/bin/time", "-f", "peak-rss-kb %M"] if timed and os.path.exists("/usr/bin/time") else []
+    t = time.perf_counter()
+    p = subprocess.run(prefix + [ZKINFER] + args, capture_output=True, text=True)
+    secs = time.perf_counter() - t
+    out = p.stdout + p.stderr
+    if p.returncode != 0:
+        sys.exit(f"zkinfer {args[0]} failed:\n{out}")
+    m = re.search(r"peak-rss-kb (\d+)", out)
+    return out, secs, (int(m.group(1)) / 1024 if m else None)
+
+
+def block_ends(zkc, blocks):
+    """Cut points: after the embedding, then after each block's last node."""
+    out, _, _ = run(["split", zkc, "--list"])
+    names = [line.split()[1] for line in out.splitlines() if line.startswith("#")]
+    cuts = [max((n for n in names if re.fullmatch(r".*/transformer/Add", n)), key=names.index)]
+    for b in range(blocks):
+        mine = [n for n in names if f"/h.{b}/" in n]
+        cuts.append(max(mine, key=names.index))
+    return cuts
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="exports/gpt2_tiny_op17")
+    ap.add_argument("--blocks", type=int, default=2)
+    ap.add_argument("--scale", type=int, default=13)
+    ap.add_argument("--work", default=os.path.join(ROOT, "target", "gpt2-sharded"))
+    ap.add_argument("--no-whole", action="store_true", help="skip the unsharded proof")
+    a = ap.parse_args()
+    entry = os.path.join(CORPUS, a.model)
+    os.makedirs(a.work, exist_ok=True)
+    w = lambda *p: os.path.join(a.work, *p)  # noqa: E731
+
+    # The model publisher: compile, split, one key set per shard.
+    batch = os.path.join(entry, "inputs_batch.json")
+    run(["compile", os.path.join(entry, "model.onnx"), "-o", w("model.zkc"),
+         "--calibrate", batch, "--scale", str(a.scale)])
+    cuts = block_ends(w("model.zkc"), a.blocks)
+    out, _, _ = run(["split", w("model.zkc"), "--at", ",".join(cuts), "-o", w("shards")])
+    plan = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*(\d+)\s+#\S+ \(.*?\)\s+(\d+)\s+(\d+)", line)
+        if m:
+            plan[int(m.group(1))] = (int(m.group(2)), int(m.group(3)))
+    n = len(cuts) + 1
+    for i in range(n):
+        run(["setup", w("shards", f"shard-{i}.zkc"), "-o", w(f"keys-{i}")])
+
+    # The nodes: each proves its shard in its own process and hands on a file.
+    print(f"{a.model}: {n} shards (embedding, {a.blocks} blocks, final LayerNorm + LM head)")
+    print("| node | shard | k | rows | prove (s) | peak memory (MiB) | proof (B) |")
+    print("|---|---|---|---|---|---|---|")
+    roles = ["embedding"] + [f"block {b}" for b in range(a.blocks)] + ["ln_f + lm_head"]
+    for i in range(n):
+        args = ["prove", w("shards", f"shard-{i}.zkc"), "--keys", w(f"keys-{i}"), "-o", w(f"proof-{i}.json")]
+        args += ["--input", os.path.join(entry, "input.json")] if i == 0 else ["--input-activations", w(f"acts-{i - 1}.json")]
+        if i + 1 < n:
+            args += ["--output-activations", w(f"acts-{i}.json")]
+        out, secs, peak = run(args, timed=True)
+        size = int(re.search(r"\((\d+) bytes\)", out).group(1))
+        k, rows = plan.get(i, ("?", "?"))
+        print(f"| {i} | {roles[i]} | {k} | {rows} | {secs:.1f} | {peak:.0f} | {size} |", flush=True)
+
+    # The client: every proof and every hand-off, then the logits.
+    links = []
+    for i in range(n):
+        links += ["--keys", w(f"keys-{i}"), "--proof", w(f"proof-{i}.json")]
+    out, secs, _ = run(["verify-chain"] + links)
+    inner = re.search(r"verified in ([\d.]+) ms", out).group(1)
+    print(f"client: chain of {n} proofs VALID, verified in {inner} ms ({secs:.2f} s with process start)")
+    chain = json.load(open(w(f"proof-{n - 1}.json")))["outputs"][0]
+    if not a.no_whole:
+        run(["setup", w("model.zkc"), "-o", w("keys-whole")])
+        out, secs, peak = run(["prove", w("model.zkc"), "--keys", w("keys-whole"), "--input",
+                               os.path.join(entry, "input.json"), "-o", w("proof-whole.json"),
+                               "--no-reference"], timed=True)
+        whole = json.load(open(w("proof-whole.json")))["outputs"][0]
+        same = whole == chain
+        print(f"unsharded: proved in {secs:.1f} s, peak {peak:.0f} MiB; the chain's logits "
+              f"{'equal' if same else 'DIFFER from'} the unsharded proof's")
+        if not same:
+            return 1
+    vocab = json.load(open(os.path.join(entry, "meta.json")))["architecture"]["vocab_size"]
+    last = chain[-vocab:]
+    print(f"next token: {max(range(vocab), key=last.__getitem__)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
