@@ -50,12 +50,7 @@ fn check(dir: &Path) -> Vec<String> {
     let (mut worst, mut outside, mut total, mut same_last, mut same_all, mut positions) =
         (0.0f32, 0, 0, 0, 0, 0);
     for (i, (s, w)) in samples.iter().zip(want).enumerate() {
-        let w: Vec<f32> = w
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(flatten)
-            .collect();
+        let w: Vec<f32> = w.as_array().unwrap().iter().flat_map(flatten).collect();
         let got = match zkinfer_prover::witness(&model, s) {
             Ok(t) => zkinfer_prover::outputs(&model, &t).remove(0),
             Err(e) => {
