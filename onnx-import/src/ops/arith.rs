@@ -1,12 +1,12 @@
 //! Add, Sub, Mul and Div. A constant operand makes an `Affine` node (`x · mul + add`), which is
 //! fused into the Dense or Affine node before it when that node has no other reader.
 
-use zkinfer_ir::{broadcast_shape, BinaryKind, Tensor};
+use zkinfer_ir::{broadcast_shape, BinaryKind, MapFn, Tensor};
 
 use super::{broadcast_const, expand, Ctx, Value};
 use crate::float::FloatOp;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Add,
     Sub,
@@ -90,6 +90,16 @@ pub fn combine(
             }
         }
         (Value::Node(a), Value::Node(b)) => {
+            if kind == Kind::Mul && fuse {
+                // `x · (1 / sqrt(v))`, an exported normalization's reciprocal deviation, is
+                // the division `x / sqrt(v)`: no reciprocal table (its domain is the
+                // deviation's whole range at the output's resolution), and a positive divisor.
+                for (i, (x, r)) in [(a, b), (b, a)].into_iter().enumerate() {
+                    if let Some(d) = reciprocal_of_deviation(ctx, r, 1 - i) {
+                        return divide(ctx, x, d);
+                    }
+                }
+            }
             let bin = match kind {
                 Kind::Add => BinaryKind::Add,
                 Kind::Sub => BinaryKind::Sub,
@@ -106,6 +116,21 @@ pub fn combine(
         }
     };
     Ok(value)
+}
+
+/// The deviation `d` when `r` is `Reciprocal(d)`, `d` a square-root table (never below one
+/// unit), and `r` is this node's input `operand` read by it alone.
+fn reciprocal_of_deviation(ctx: &Ctx<'_>, r: usize, operand: usize) -> Option<usize> {
+    let node = &ctx.graph.nodes[r];
+    if node.op != FloatOp::Map(MapFn::Reciprocal) || !ctx.single_use(operand) {
+        return None;
+    }
+    let d = *node.inputs.first()?;
+    matches!(
+        ctx.graph.nodes[d].op,
+        FloatOp::Map(MapFn::StdDev { .. } | MapFn::Sqrt)
+    )
+    .then_some(d)
 }
 
 /// `a / b` of two computed tensors (a witnessed rounded division; `b` must stay positive).
