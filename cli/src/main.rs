@@ -358,12 +358,7 @@ fn cmd_prove(a: &ProveArgs) -> Result<()> {
     let trace = std::sync::Arc::new(trace);
     let keys = Keys::read(&a.keys, &compiled)?;
     let t = Instant::now();
-    let (params, info) = load_srs(
-        compiled.settings.k,
-        a.srs
-            .as_deref()
-            .or_else(|| (!keys.header.srs.insecure).then(|| Path::new(&keys.header.srs.source))),
-    )?;
+    let (params, info) = load_srs(compiled.settings.k, keys.srs_path(a.srs.as_deref()))?;
     srs_note(info.insecure);
     let bar = spinner(&format!(
         "proving (k = {}, {} rows)",

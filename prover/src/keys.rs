@@ -109,6 +109,13 @@ impl Keys {
         Ok(())
     }
 
+    /// The SRS file to prove with: `given`, else the ceremony file these keys were made from
+    /// (`None` for a local, insecure SRS, which [`crate::load_srs`] takes from its cache).
+    pub fn srs_path<'a>(&'a self, given: Option<&'a Path>) -> Option<&'a Path> {
+        let srs = &self.header.srs;
+        given.or_else(|| (!srs.insecure).then(|| Path::new(&srs.source)))
+    }
+
     /// Reads the keys in `dir` for `model`, checking that they were made for it.
     pub fn read(dir: &Path, model: &CompiledModel) -> Result<Self, ProveError> {
         let path = dir.join(PK_FILE);

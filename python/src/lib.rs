@@ -61,7 +61,7 @@ fn tensors(infos: &[TensorInfo]) -> Value {
         .map(|t| {
             json!({
                 "name": t.name, "shape": t.shape, "scale": t.scale,
-                "dtype": format!("{:?}", t.dtype).to_lowercase(),
+                "dtype": t.dtype.name(),
             })
         })
         .collect()
@@ -185,11 +185,8 @@ impl Prover {
             let compiled = CompiledModel::read(&model).map_err(err)?;
             zkinfer_prover::check_backend(backend, &compiled.settings).map_err(err)?;
             let keys_read = Keys::read(&keys, &compiled).map_err(err)?;
-            let srs_path = srs.or_else(|| {
-                (!keys_read.header.srs.insecure)
-                    .then(|| PathBuf::from(&keys_read.header.srs.source))
-            });
-            let (params, _) = load_srs(compiled.settings.k, srs_path.as_deref()).map_err(err)?;
+            let srs_path = keys_read.srs_path(srs.as_deref());
+            let (params, _) = load_srs(compiled.settings.k, srs_path).map_err(err)?;
             Ok(Prover {
                 path: model,
                 model: compiled,
@@ -230,6 +227,9 @@ impl Prover {
                 ),
             }));
         }
+        if activations.is_none() && inputs.is_none() {
+            return Err(err(format!("{}: no inputs given", self.path.display())));
+        }
         let result = py.detach(|| -> Result<_, Box<zkinfer_prover::ProveError>> {
             let (trace, run) = match (&activations, &inputs) {
                 (Some(json), _) => {
@@ -237,16 +237,11 @@ impl Prover {
                     let q = acts.inputs_for(&self.model, "activations")?;
                     (zkinfer_prover::witness_quantized(&self.model, &q)?, None)
                 }
-                (None, Some(values)) => {
+                (None, values) => {
+                    let values = values.as_deref().unwrap_or_default();
                     let run = (reference && shard.is_none())
                         .then(|| reference_run(&self.model, &self.path, onnx.as_deref(), values));
                     (zkinfer_prover::witness(&self.model, values)?, run)
-                }
-                (None, None) => {
-                    return Err(Box::new(zkinfer_prover::ProveError::InputFile {
-                        path: "inputs".into(),
-                        reason: "no inputs given".into(),
-                    }))
                 }
             };
             let trace = Arc::new(trace);

@@ -65,6 +65,7 @@ _DTYPES = {
     "uint32": np.uint32,
     "uint64": np.uint64,
     "float16": np.float16,
+    "double": np.float64,
 }
 
 
@@ -113,9 +114,7 @@ def _normalize_inputs(inputs: Inputs, infos: Sequence[Dict[str, Any]]) -> List[L
                 whole = np.asarray(inputs, dtype=np.float64)
             except ValueError:
                 whole = None
-            if whole is not None and whole.size == size and not (
-                len(inputs) == 1 and np.asarray(inputs[0]).size == size and whole.ndim > 1
-            ):
+            if whole is not None and whole.size == size:
                 return [whole.ravel().tolist()]
         return [_flat(x) for x in inputs]
     raise ZkinferError(

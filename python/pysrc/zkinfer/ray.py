@@ -70,7 +70,6 @@ class ShardWorker:
             "request": request,
             "shard": self.index,
             "seconds": time.perf_counter() - started,
-            "started": started,
             "pid": os.getpid(),
             "node": ray.get_runtime_context().get_node_id(),
         }
@@ -192,11 +191,8 @@ class ShardPipeline:
         Returns the results in request order; raises :class:`VerifyError` if a chain does
         not verify."""
         started = time.perf_counter()
-        pending = {i: self.submit(i, r) for i, r in enumerate(requests)}
-        results: List[Optional[ChainResult]] = [None] * len(requests)
-        for i in range(len(requests)):
-            results[i] = self.collect(i, pending.pop(i), started)
-        return [r for r in results if r is not None]
+        pending = [self.submit(i, r) for i, r in enumerate(requests)]
+        return [self.collect(i, refs, started) for i, refs in enumerate(pending)]
 
     def collect(self, request: int, refs: List["ray.ObjectRef"], started: float) -> ChainResult:
         """Waits for one request's proofs and verifies its chain."""
