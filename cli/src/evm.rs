@@ -12,9 +12,11 @@ use zkinfer_verifier::{Bundle, ProofFile};
 
 #[derive(clap::Subcommand)]
 pub enum EvmCommand {
-    /// Write the Solidity verifier of a model's keys; with --abi and --bytecode, also its ABI
-    /// and creation bytecode (compiled with solc 0.8.19). Fails if the contract would exceed
-    /// the EVM's 24,576-byte code limit.
+    /// Write zkinfer's Solidity verifier (one contract for every model) and the model's
+    /// verifying-key contract: with --bytecode, the verifier's creation bytecode; with
+    /// --key-bytecode, the key contract's (compiled with solc 0.8.19). With --snark-verifier,
+    /// snark-verifier's unrolled verifier of this model instead. Fails if a contract would
+    /// exceed the EVM's 24,576-byte code limit.
     ExportVerifier {
         #[arg(long)]
         keys: PathBuf,
@@ -24,6 +26,13 @@ pub enum EvmCommand {
         abi: Option<PathBuf>,
         #[arg(long)]
         bytecode: Option<PathBuf>,
+        #[arg(long)]
+        key_bytecode: Option<PathBuf>,
+        /// Compile zkinfer's verifier without solc's optimizer (it is on by default).
+        #[arg(long)]
+        no_optimize: bool,
+        #[arg(long)]
+        snark_verifier: bool,
     },
     /// Write the verifying key for integrators who keep it apart from the contract: `json`
     /// (digests, k, instance count, commitments as hex, and the raw key) or `bin` (the raw
@@ -36,22 +45,33 @@ pub enum EvmCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Encode a proof as the verifier contract's calldata (hex): the public instances, 32
-    /// big-endian bytes each, then the proof bytes.
+    /// Encode a proof as the verifier contract's calldata (hex): the key contract's address
+    /// (--key-address, as a 32-byte word), the public instances (32 big-endian bytes each), then
+    /// the proof bytes. With --snark-verifier, no address.
     EncodeCalldata {
         #[arg(long)]
         proof: PathBuf,
         #[arg(short, long)]
         output: PathBuf,
+        #[arg(long, required_unless_present = "snark_verifier")]
+        key_address: Option<String>,
+        #[arg(long)]
+        snark_verifier: bool,
     },
-    /// Compile the verifier with solc, deploy it in an in-process EVM (revm) and call it with
-    /// the proof; prints the gas used and the runtime code size. Exits 0 only when the
-    /// contract accepts.
+    /// Deploy the verifier and the model's key contract in an in-process EVM (revm), call the
+    /// verifier with the proof; prints the gas used, the code sizes and the calldata size.
+    /// Exits 0 only when the contract accepts.
     VerifyEvm {
         #[arg(long)]
         keys: PathBuf,
         #[arg(long)]
         proof: PathBuf,
+        /// Compile zkinfer's verifier without solc's optimizer.
+        #[arg(long)]
+        no_optimize: bool,
+        /// Check with snark-verifier's unrolled contract instead.
+        #[arg(long)]
+        snark_verifier: bool,
     },
 }
 
@@ -69,6 +89,45 @@ fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
+fn write_hex(path: &Path, what: &str, bytes: &[u8]) -> Result<()> {
+    write(path, format!("0x{}", hex::encode(bytes)))?;
+    println!("{what} written to {}", path.display());
+    Ok(())
+}
+
+fn export_snark(
+    keys: &Path,
+    output: &Path,
+    abi: Option<PathBuf>,
+    bytecode: Option<PathBuf>,
+) -> Result<()> {
+    let t = Instant::now();
+    let (source, compiled) = evm::snark::verifier(&bundle(keys)?)?;
+    write(output, &source)?;
+    println!(
+        "snark-verifier's verifier written to {} ({} bytes of runtime code of {EVM_CODE_LIMIT} allowed, {} of creation code); compiled in {:.1}s",
+        output.display(),
+        compiled.runtime.len(),
+        compiled.deployment.len(),
+        t.elapsed().as_secs_f64()
+    );
+    if let Some(path) = abi {
+        write(&path, serde_json::to_vec_pretty(&compiled.abi)?)?;
+        println!("ABI written to {}", path.display());
+    }
+    if let Some(path) = bytecode {
+        write_hex(&path, "creation bytecode", &compiled.deployment)?;
+    }
+    Ok(())
+}
+
+fn parse_address(text: &str) -> Result<[u8; 20]> {
+    let bytes = hex::decode(text.trim().trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| <[u8; 20]>::try_from(b).ok());
+    bytes.with_context(|| format!("--key-address {text}: expected 20 bytes of hex (0x…)"))
+}
+
 pub fn run(cmd: EvmCommand) -> Result<()> {
     match cmd {
         EvmCommand::ExportVerifier {
@@ -76,15 +135,22 @@ pub fn run(cmd: EvmCommand) -> Result<()> {
             output,
             abi,
             bytecode,
+            key_bytecode,
+            no_optimize,
+            snark_verifier,
         } => {
+            if snark_verifier {
+                return export_snark(&keys, &output, abi, bytecode);
+            }
             let t = Instant::now();
-            let (source, compiled) = evm::verifier(&bundle(&keys)?)?;
-            write(&output, &source)?;
+            let key = evm::key(&bundle(&keys)?)?;
+            let compiled = evm::verifier(!no_optimize)?;
+            write(&output, evm::VERIFIER_SOURCE)?;
             println!(
-                "verifier written to {} ({} bytes of runtime code of {EVM_CODE_LIMIT} allowed, {} of creation code); compiled in {:.1}s",
+                "verifier written to {} ({} bytes of runtime code of {EVM_CODE_LIMIT} allowed, the same for every model); verifying-key contract: {} bytes; compiled in {:.1}s",
                 output.display(),
                 compiled.runtime.len(),
-                compiled.deployment.len(),
+                key.runtime_code().len(),
                 t.elapsed().as_secs_f64()
             );
             if let Some(path) = abi {
@@ -92,8 +158,14 @@ pub fn run(cmd: EvmCommand) -> Result<()> {
                 println!("ABI written to {}", path.display());
             }
             if let Some(path) = bytecode {
-                write(&path, format!("0x{}", hex::encode(&compiled.deployment)))?;
-                println!("creation bytecode written to {}", path.display());
+                write_hex(&path, "verifier creation bytecode", &compiled.deployment)?;
+            }
+            if let Some(path) = key_bytecode {
+                write_hex(
+                    &path,
+                    "key contract creation bytecode",
+                    &key.deployment_code(),
+                )?;
             }
             Ok(())
         }
@@ -110,9 +182,17 @@ pub fn run(cmd: EvmCommand) -> Result<()> {
             println!("verifying key written to {}", output.display());
             Ok(())
         }
-        EvmCommand::EncodeCalldata { proof, output } => {
+        EvmCommand::EncodeCalldata {
+            proof,
+            output,
+            key_address,
+            snark_verifier,
+        } => {
             let p = ProofFile::read(&proof)?;
-            let data = evm::calldata(&p)?;
+            let data = match key_address {
+                Some(a) if !snark_verifier => evm::calldata(&parse_address(&a)?, &p)?,
+                _ => evm::snark::calldata(&p)?,
+            };
             write(&output, format!("0x{}", hex::encode(&data)))?;
             println!(
                 "calldata written to {} ({} bytes)",
@@ -121,15 +201,29 @@ pub fn run(cmd: EvmCommand) -> Result<()> {
             );
             Ok(())
         }
-        EvmCommand::VerifyEvm { keys, proof } => {
+        EvmCommand::VerifyEvm {
+            keys,
+            proof,
+            no_optimize,
+            snark_verifier,
+        } => {
             let b = bundle(&keys)?;
             let p = ProofFile::read(&proof)?;
-            let (_, compiled) = evm::verifier(&b)?;
-            let data = evm::calldata(&p)?;
-            let gas = evm::deploy_and_call(compiled.deployment, data)?;
+            if snark_verifier {
+                let (_, compiled) = evm::snark::verifier(&b)?;
+                let data = evm::snark::calldata(&p)?;
+                let size = data.len();
+                let gas = evm::snark::deploy_and_call(compiled.deployment, data)?;
+                println!(
+                    "proof ACCEPTED by snark-verifier's contract: {gas} gas used; runtime code {} bytes (limit {EVM_CODE_LIMIT}); calldata {size} bytes",
+                    compiled.runtime.len()
+                );
+                return Ok(());
+            }
+            let r = evm::verify(&b, &p, !no_optimize)?;
             println!(
-                "proof ACCEPTED by the verifier contract: {gas} gas used; runtime code {} bytes (limit {EVM_CODE_LIMIT})",
-                compiled.runtime.len()
+                "proof ACCEPTED by the verifier contract: {} gas used; runtime code {} bytes (verifier) + {} bytes (key contract), limit {EVM_CODE_LIMIT} each; calldata {} bytes",
+                r.gas, r.verifier_code, r.key_code, r.calldata
             );
             Ok(())
         }

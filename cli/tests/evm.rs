@@ -90,15 +90,26 @@ fn verifier_contracts_accept_valid_proofs_and_reject_forgeries() {
             assert!(std::fs::metadata(&out).unwrap().len() > 0);
         }
         let calldata = dir.join("calldata.hex");
-        ok(&["encode-calldata", "--proof", s(proof), "-o", s(&calldata)]);
+        let key_address = "0x00000000000000000000000000000000000000aa";
+        ok(&[
+            "encode-calldata",
+            "--proof",
+            s(proof),
+            "-o",
+            s(&calldata),
+            "--key-address",
+            key_address,
+        ]);
         let hex = std::fs::read_to_string(&calldata).unwrap();
-        // The packed instances (a handful for the 74 public values) of 32 bytes, then the proof.
+        assert!(hex[2..66].ends_with("aa"), "{}", &hex[..66]);
+        // The key's address, the packed instances (a handful for the 74 public values) of 32
+        // bytes, then the proof.
         let proof_json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(proof).unwrap()).unwrap();
         let proof_len = (proof_json["proof"].as_str().unwrap().len() - 2) / 2;
         let instances = proof_json["instances"][0].as_array().unwrap().len();
         assert!((2..=8).contains(&instances), "{instances} instances");
-        assert_eq!((hex.len() - 2) / 2, instances * 32 + proof_len);
+        assert_eq!((hex.len() - 2) / 2, 32 + instances * 32 + proof_len);
 
         // One proof format: the Rust verifier and the contract both accept it.
         ok(&["verify", "--keys", s(keys), "--proof", s(proof)]);
