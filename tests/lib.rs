@@ -1,6 +1,7 @@
 //! Shared helpers for the end-to-end tests: the corpus location and a compile → setup →
 //! prove → verify round trip through the library API.
 
+pub mod evm;
 pub mod fuzz;
 
 use std::path::{Path, PathBuf};

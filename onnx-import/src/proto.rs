@@ -204,6 +204,15 @@ pub mod build {
         }
     }
 
+    pub fn attr_ints(name: &str, ints: &[i64]) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: 7,
+            ints: ints.to_vec(),
+            ..Default::default()
+        }
+    }
+
     pub fn attr_str(name: &str, s: &str) -> AttributeProto {
         AttributeProto {
             name: name.into(),

@@ -99,26 +99,46 @@ contract Halo2Verifier {
                 p := add(proof_point(add(h(9), h(8))), shl(5, h(7)))
             }
 
+            // The slot table's regions follow one another (key.rs, `Key::*_base`).
+            // The slot table's regions follow one another (key.rs, `Key::*_base`).
+            function slots_ok() -> ok {
+                ok := eq(h(30), add(h(7), 2))
+                ok := and(ok, eq(h(21), add(add(h(30), h(10)), 4)))
+                ok := and(ok, eq(h(18), add(h(21), h(19))))
+                ok := and(ok, eq(h(29), add(add(h(18), h(16)), h(22))))
+                ok := and(ok, lt(h(24), h(29)))
+            }
+            function tables_ok() -> ok {
+                // The tables follow one another, each as long as its count says: segments,
+                // preprocessed points, SRS points, constants, Lagrange points, instructions,
+                // rotations, then the query sets up to the end (checked as they are read).
+                ok := eq(h(12), 0x400)
+                ok := and(ok, eq(h(14), add(h(12), mul(h(11), 6))))
+                ok := and(ok, eq(h(15), add(h(14), shl(6, h(13)))))
+                ok := and(ok, eq(h(17), add(h(15), 0x140)))
+                ok := and(ok, eq(h(20), add(h(17), shl(5, h(16)))))
+                ok := and(ok, eq(h(23), add(h(20), shl(1, h(19)))))
+                ok := and(ok, eq(h(26), add(h(23), mul(h(22), 7))))
+                ok := and(ok, eq(h(28), add(h(26), shl(1, h(25)))))
+            }
+
             // The key: copy it, check its version and the calldata's size.
             function load_key() {
                 let key := calldataload(0)
                 if shr(160, key) { fail() }
                 let size := extcodesize(key)
                 if lt(size, 0x401) { fail() }
-                extcodecopy(key, 0x400, 1, sub(size, 1))
+                // The code from its first byte, a stop (0x00): the data lands at 0x400.
+                extcodecopy(key, 0x3ff, 0, size)
+                if byte(0, mload(0x3ff)) { fail() }
                 // "zkinfer-vk-v1", left-aligned.
                 if iszero(eq(h(0), 0x7a6b696e6665722d766b2d763100000000000000000000000000000000000000)) {
                     fail()
                 }
                 if iszero(eq(h(31), sub(size, 1))) { fail() }
                 if iszero(eq(calldatasize(), h(2))) { fail() }
-                // The slot table's regions follow one another (key.rs, `Key::*_base`).
-                let ok := eq(h(30), add(h(7), 2))
-                ok := and(ok, eq(h(21), add(add(h(30), h(10)), 4)))
-                ok := and(ok, eq(h(18), add(h(21), h(19))))
-                ok := and(ok, eq(h(29), add(add(h(18), h(16)), h(22))))
-                ok := and(ok, lt(h(24), h(29)))
-                if iszero(ok) { fail() }
+                if iszero(slots_ok()) { fail() }
+                if iszero(tables_ok()) { fail() }
                 let v := add(0x400, and(add(h(31), 31), not(31)))
                 mstore(0x240, v)
                 let tb := add(v, shl(5, h(29)))
@@ -312,6 +332,7 @@ contract Halo2Verifier {
                     if s { mstore(add(den, shl(5, sub(s, 1))), prod) }
                     p := set_next(p)
                 }
+                if iszero(eq(p, at(h(31)))) { fail() }
                 let total := add(sub(ns, 1), count)
                 batch_invert(den, total, add(den, shl(5, total)))
                 // The scalars of the commitments, after the inversion's scratch, zeroed (the

@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use halo2_axiom::halo2curves::bn256::{Fq, Fr, G1Affine, G2Affine};
 use halo2_axiom::halo2curves::ff::{Field, PrimeField};
+use halo2_axiom::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_axiom::halo2curves::CurveAffine;
 use halo2_axiom::poly::commitment::ParamsProver;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
@@ -185,7 +186,32 @@ impl Builder {
         Operand::Constant(i)
     }
 
+    fn value(&self, o: Operand) -> Option<Fr> {
+        match o {
+            Operand::Constant(i) => self.constants.get(i).copied(),
+            _ => None,
+        }
+    }
+
     fn op(&mut self, op: Op, a: Operand, b: Operand) -> Operand {
+        // Constants fold; zeros and ones vanish.
+        let (zero, one) = (Some(Fr::ZERO), Some(Fr::ONE));
+        match (op, self.value(a), self.value(b)) {
+            (_, Some(x), Some(y)) => {
+                return self.constant(match op {
+                    Op::Add => x + y,
+                    Op::Mul => x * y,
+                    Op::Sub => x - y,
+                })
+            }
+            (Op::Mul, x, _) if x == zero => return a,
+            (Op::Mul, _, y) if y == zero => return b,
+            (Op::Mul, x, _) if x == one => return b,
+            (Op::Mul, _, y) if y == one => return a,
+            (Op::Add, x, _) if x == zero => return b,
+            (Op::Add | Op::Sub, _, y) if y == zero => return a,
+            _ => {}
+        }
         // Addition and multiplication commute: one order shares more.
         let (a, b) = match op {
             Op::Add | Op::Mul if b < a => (b, a),
@@ -197,6 +223,71 @@ impl Builder {
             self.instructions.push((op, a, b));
         }
         Operand::Temp(i)
+    }
+
+    /// Keeps only what `root` depends on: instructions, constants and Lagrange polynomials
+    /// (so that every part of the key matters). Returns the new root and, for each Lagrange
+    /// polynomial kept, its old index.
+    fn retain(&mut self, root: Operand) -> (Operand, Vec<usize>) {
+        let n = self.instructions.len();
+        let mut live = vec![false; n];
+        let mut stack = vec![root];
+        while let Some(o) = stack.pop() {
+            if let Operand::Temp(i) = o {
+                if !live[i] {
+                    live[i] = true;
+                    let (_, a, b) = self.instructions[i];
+                    stack.extend([a, b]);
+                }
+            }
+        }
+        let kept: Vec<(Op, Operand, Operand)> = (0..n)
+            .filter(|&i| live[i])
+            .map(|i| self.instructions[i])
+            .collect();
+        let mut temp = vec![0; n];
+        for (new, old) in (0..n).filter(|&i| live[i]).enumerate() {
+            temp[old] = new;
+        }
+        let operands = || kept.iter().flat_map(|&(_, a, b)| [a, b]).chain([root]);
+        let mut constants: Vec<usize> = operands()
+            .filter_map(|o| match o {
+                Operand::Constant(i) => Some(i),
+                _ => None,
+            })
+            .collect();
+        constants.sort_unstable();
+        constants.dedup();
+        let mut lagranges: Vec<usize> = operands()
+            .filter_map(|o| match o {
+                Operand::Lagrange(i) => Some(i),
+                _ => None,
+            })
+            .collect();
+        lagranges.sort_unstable();
+        lagranges.dedup();
+        let remap = |o: Operand| match o {
+            Operand::Temp(i) => Operand::Temp(temp[i]),
+            Operand::Constant(i) => {
+                Operand::Constant(constants.iter().position(|&c| c == i).unwrap_or(0))
+            }
+            Operand::Lagrange(i) => {
+                Operand::Lagrange(lagranges.iter().position(|&l| l == i).unwrap_or(0))
+            }
+            other => other,
+        };
+        self.instructions = kept
+            .iter()
+            .map(|&(op, a, b)| (op, remap(a), remap(b)))
+            .collect();
+        self.instruction_index.clear();
+        let values: Vec<Fr> = constants.iter().map(|&i| self.constants[i]).collect();
+        self.constants.clear();
+        self.constant_index.clear();
+        for v in values {
+            self.constant(v);
+        }
+        (remap(root), lagranges)
     }
 }
 
@@ -234,6 +325,17 @@ pub fn build(bundle: &Bundle) -> Result<Key, KeyError> {
         }
     };
 
+    let mut all_pre = bundle.vk.fixed_commitments().clone();
+    all_pre.extend(bundle.vk.permutation().commitments().iter().copied());
+    if all_pre.len() != num_pre {
+        return Err(err("preprocessed commitments disagree with the protocol"));
+    }
+    // A fixed column committed to the identity is the zero polynomial: its queries are 0.
+    let zero_poly = |poly: usize| {
+        all_pre
+            .get(poly)
+            .is_some_and(|p| bool::from(p.is_identity()))
+    };
     // Where each query's value comes from.
     let eval_of: BTreeMap<(usize, i32), usize> = protocol
         .evaluations
@@ -263,7 +365,9 @@ pub fn build(bundle: &Bundle) -> Result<Key, KeyError> {
             Ok(Operand::Lagrange(at))
         },
         &|q| {
-            if let Some(&i) = eval_of.get(&(q.poly, q.rotation.0)) {
+            if zero_poly(q.poly) {
+                Ok(builder.borrow_mut().constant(Fr::ZERO))
+            } else if let Some(&i) = eval_of.get(&(q.poly, q.rotation.0)) {
                 Ok(Operand::Eval(i))
             } else if q.poly == instance_poly && q.rotation.0 == 0 {
                 Ok(Operand::Instance)
@@ -294,9 +398,10 @@ pub fn build(bundle: &Bundle) -> Result<Key, KeyError> {
             Ok(b.op(Op::Mul, a, s))
         },
     );
-    let numerator = numerator?;
     let mut b = builder.into_inner();
-    let lagrange_points = lagranges_used.into_inner();
+    let (numerator, kept) = b.retain(numerator?);
+    let used = lagranges_used.into_inner();
+    let lagrange_points: Vec<i32> = kept.iter().map(|&i| used[i]).collect();
     let lagranges: Vec<Operand> = lagrange_points
         .iter()
         .map(|&i| b.constant(rotate(i)))
@@ -346,11 +451,6 @@ pub fn build(bundle: &Bundle) -> Result<Key, KeyError> {
             .map(|&i| Operand::Eval(i))
             .ok_or_else(|| err(format!("opening of polynomial {poly} at {r} has no value")))
     };
-    let mut all_pre = bundle.vk.fixed_commitments().clone();
-    all_pre.extend(bundle.vk.permutation().commitments().iter().copied());
-    if all_pre.len() != num_pre {
-        return Err(err("preprocessed commitments disagree with the protocol"));
-    }
     let mut preprocessed: Vec<G1Affine> = Vec::new();
     let distinct: Vec<usize> = all_pre
         .iter()
@@ -696,16 +796,19 @@ impl Key {
         code
     }
 
-    /// Creation code that deploys [`Key::runtime_code`]:
-    /// `PUSH2 len PUSH1 12 PUSH1 0 CODECOPY PUSH2 len PUSH1 0 RETURN` then the code.
+    /// Creation code that deploys [`Key::runtime_code`].
     pub fn deployment_code(&self) -> Vec<u8> {
-        let runtime = self.runtime_code();
-        let len = (runtime.len() as u16).to_be_bytes();
-        let mut code = vec![
-            0x61, len[0], len[1], 0x60, 0x0e, 0x60, 0x00, 0x39, 0x61, len[0], len[1], 0x60, 0x00,
-            0xf3,
-        ];
-        code.extend(runtime);
-        code
+        deployment_of(&self.runtime_code())
     }
+}
+
+/// Creation code that deploys `runtime` as a contract's code:
+/// `PUSH2 len PUSH1 14 PUSH1 0 CODECOPY PUSH2 len PUSH1 0 RETURN`, then the code.
+pub fn deployment_of(runtime: &[u8]) -> Vec<u8> {
+    let len = (runtime.len() as u16).to_be_bytes();
+    let mut code = vec![
+        0x61, len[0], len[1], 0x60, 0x0e, 0x60, 0x00, 0x39, 0x61, len[0], len[1], 0x60, 0x00, 0xf3,
+    ];
+    code.extend(runtime);
+    code
 }

@@ -27,6 +27,7 @@ mod revm;
 pub mod snark;
 
 pub use self::revm::{Call, Chain};
+pub use ::revm::primitives::Address;
 pub use key::Key;
 
 /// The Solidity source of zkinfer's verifier (the same for every model).
