@@ -52,7 +52,7 @@ pub fn shard_cases(entry: &str, n: usize) -> anyhow::Result<Vec<Case>> {
     let input = read_inputs(&dir.join("input.json"))?;
     let compiled = compile_with(
         &dir.join("model.onnx"),
-        &[input.clone()],
+        std::slice::from_ref(&input),
         &CompileOptions::default(),
     )?;
     let shards = split_model(&compiled.model, &Cuts::Balanced(n), false)?;
