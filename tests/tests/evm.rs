@@ -291,16 +291,19 @@ fn every_part_of_the_key_contract_is_checked() {
     let code = key.runtime_code();
 
     // Every header word, one at a time (+1 in its last byte, or in the magic's first).
+    let data = key.program().len();
     for w in 0..HEADER_WORDS {
         let mut c = code.clone();
-        let at = 1 + 32 * w + if w == header::MAGIC { 0 } else { 31 };
+        let at = data + 32 * w + if w == header::MAGIC { 0 } else { 31 };
         c[at] = c[at].wrapping_add(1);
         assert!(!accepted_with(&mut chain, &c, case), "header word {w}");
     }
-    // The leading stop byte is the key's, not data.
-    let mut c = code.clone();
-    c[0] = 0x5b;
-    assert!(!accepted_with(&mut chain, &c, case), "leading byte");
+    // The program: any byte changed fails (every fifth byte, and the first four: its length).
+    for at in (0..4).chain((4..key.program().len()).step_by(5)) {
+        let mut c = code.clone();
+        c[at] ^= 0x01;
+        assert!(!accepted_with(&mut chain, &c, case), "code byte {at}");
+    }
     // The data cut short.
     assert!(
         !accepted_with(&mut chain, &code[..code.len() - 1], case),
@@ -361,10 +364,17 @@ fn every_part_of_the_key_contract_is_checked() {
         ins.op = match ins.op {
             Op::Add => Op::Mul,
             Op::Mul => Op::Sub,
-            Op::Sub => Op::Add,
+            Op::Sub => Op::Neg,
+            Op::Neg => Op::Add,
         };
         check(format!("instruction {i} op"), k);
-        for f in 0..3 {
+        // A negation has no second operand in the code.
+        let operands = if key.instructions[i].op == Op::Neg {
+            2
+        } else {
+            3
+        };
+        for f in 0..operands {
             let mut k = key.clone();
             let ins = &mut k.instructions[i];
             let field = match f {

@@ -14,7 +14,8 @@ contract Halo2Verifier {
             // Memory: 0x000-0x1ff precompile scratch; 0x200-0x3ff named words; the key's data
             // from 0x400; then the slot table, the transcript buffer and scratch arrays.
             // Named words: 0x200/0x220 MSM accumulator, 0x240 slot table, 0x260 transcript
-            // buffer, 0x280 scratch, 0x2a0 z^n, 0x2c0 1/(z^n - 1), 0x2e0 proof offset.
+            // buffer, 0x280 scratch, 0x2a0 z^n, 0x2c0 1/(z^n - 1), 0x2e0 proof offset,
+            // 0x300 commitment scalars, 0x320 the key's data offset.
 
             function fr() -> r {
                 r := 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001
@@ -110,32 +111,38 @@ contract Halo2Verifier {
             }
             function tables_ok() -> ok {
                 // The tables follow one another, each as long as its count says: segments,
-                // preprocessed points, SRS points, constants, Lagrange points, instructions,
-                // rotations, then the query sets up to the end (checked as they are read).
+                // preprocessed points, SRS points, constants, Lagrange points, rotations, then
+                // the query sets up to the end (checked as they are read).
                 ok := eq(h(12), 0x400)
                 ok := and(ok, eq(h(14), add(h(12), mul(h(11), 6))))
                 ok := and(ok, eq(h(15), add(h(14), shl(6, h(13)))))
                 ok := and(ok, eq(h(17), add(h(15), 0x140)))
                 ok := and(ok, eq(h(20), add(h(17), shl(5, h(16)))))
-                ok := and(ok, eq(h(23), add(h(20), shl(1, h(19)))))
-                ok := and(ok, eq(h(26), add(h(23), mul(h(22), 7))))
+                ok := and(ok, eq(h(26), add(h(20), shl(1, h(19)))))
                 ok := and(ok, eq(h(28), add(h(26), shl(1, h(25)))))
             }
 
-            // The key: copy it, check its version and the calldata's size.
+            // The key: copy its data, check its version, its layout and the calldata's size.
             function load_key() {
                 let key := calldataload(0)
                 if shr(160, key) { fail() }
                 let size := extcodesize(key)
-                if lt(size, 0x401) { fail() }
-                // The code from its first byte, a stop (0x00): the data lands at 0x400.
-                extcodecopy(key, 0x3ff, 0, size)
-                if byte(0, mload(0x3ff)) { fail() }
+                // The program starts with `PUSH2 len POP`: the data follows it; its header
+                // lands at 0x400.
+                extcodecopy(key, 0x00, 0, 4)
+                let head := shr(224, mload(0x00))
+                if iszero(eq(and(head, 0xff0000ff), 0x61000050)) { fail() }
+                let start := and(shr(8, head), 0xffff)
+                mstore(0x320, start)
+                if lt(size, add(start, 0x400)) { fail() }
+                extcodecopy(key, 0x400, start, 0x400)
                 // "zkinfer-vk-v1", left-aligned.
                 if iszero(eq(h(0), 0x7a6b696e6665722d766b2d763100000000000000000000000000000000000000)) {
                     fail()
                 }
-                if iszero(eq(h(31), sub(size, 1))) { fail() }
+                if iszero(eq(start, h(23))) { fail() }
+                if iszero(eq(size, add(start, h(31)))) { fail() }
+                extcodecopy(key, 0x800, add(start, 0x400), sub(h(31), 0x400))
                 if iszero(eq(calldatasize(), h(2))) { fail() }
                 if iszero(slots_ok()) { fail() }
                 if iszero(tables_ok()) { fail() }
@@ -145,7 +152,7 @@ contract Halo2Verifier {
                 mstore(0x260, tb)
                 mstore(0x280, add(tb, add(calldatasize(), 0x40)))
                 mstore(0x2e0, add(0x20, shl(5, h(1))))
-                extcodecopy(key, slot(h(18)), add(1, h(17)), shl(5, h(16)))
+                extcodecopy(key, slot(h(18)), add(start, h(17)), shl(5, h(16)))
             }
 
             // Fiat–Shamir: absorb the instances and each segment of the proof, squeeze the
@@ -252,24 +259,15 @@ contract Halo2Verifier {
                 mstore(0x2c0, word(d, sub(count, 1)))
             }
 
-            // The constraint expression: `dst = a op b` over slots; then the quotient's
-            // evaluation, expression / (z^n - 1).
+            // The constraint expression, evaluated by the key contract's program on the slots
+            // before the temporaries; then the quotient's evaluation, expression / (z^n - 1).
             function run_program() {
-                let v := mload(0x240)
-                let p := at(h(23))
-                let end := add(p, mul(h(22), 7))
-                let r := fr()
-                for {} lt(p, end) { p := add(p, 7) } {
-                    let w := mload(p)
-                    let a := mload(add(v, shl(5, and(shr(216, w), 0xffff))))
-                    let b := mload(add(v, shl(5, and(shr(200, w), 0xffff))))
-                    let d := add(v, shl(5, and(shr(232, w), 0xffff)))
-                    switch byte(0, w)
-                    case 0 { mstore(d, addmod(a, b, r)) }
-                    case 1 { mstore(d, mulmod(a, b, r)) }
-                    default { mstore(d, addmod(a, sub(r, b), r)) }
+                let inputs := shl(5, add(h(18), h(16)))
+                if iszero(staticcall(gas(), calldataload(0), mload(0x240), inputs, 0x00, 0x20)) {
+                    fail()
                 }
-                mstore(slot(add(h(7), 1)), mulmod(mload(slot(h(24))), mload(0x2c0), r))
+                if iszero(eq(returndatasize(), 0x20)) { fail() }
+                mstore(slot(add(h(7), 1)), mulmod(mload(0x00), mload(0x2c0), fr()))
             }
 
             // A query set at p: k shifts, m polynomials; its shift indices, its ell slots,

@@ -1,10 +1,12 @@
 //! The verifying-key contract of zkinfer's own Solidity verifier.
 //!
 //! One verifier contract (`Halo2Verifier.sol`, the same bytecode for every model) reads the
-//! model's verifying key from a separate data contract with `EXTCODECOPY`. The key is a
-//! program: the PLONK constraint expression as register-machine instructions, the transcript's
+//! model's verifying key from a separate contract with `EXTCODECOPY`: the transcript's
 //! segments, the constants, the preprocessed commitments, the SHPLONK query sets and the SRS
-//! points. This module builds it from a bundle and decodes it back.
+//! points. The key contract's code also evaluates the circuit's constraint expression: the
+//! verifier calls it with the scalars it needs and gets the expression's value back, so that
+//! the verifier's own code does not grow with the circuit. This module builds the key from a
+//! bundle.
 //!
 //! The circuit's constraint system becomes a PLONK protocol through snark-verifier's halo2
 //! translation (the same queries, evaluation order and quotient expression its own Solidity
@@ -13,9 +15,10 @@
 //!
 //! # Layout
 //!
-//! The key contract's runtime code is one `0x00` byte (a call to it stops at once) then the
-//! data: a header of [`HEADER_WORDS`] 32-byte words, then tables whose byte offsets the header
-//! gives. Scalars live in one table of 32-byte *slots* in the verifier's memory:
+//! The key contract's runtime code is the program, which starts with `PUSH2 len POP` (its own
+//! length, where the data starts), then the data. The data is a header of [`HEADER_WORDS`] 32-byte words, then tables whose byte
+//! offsets (from the data's start) the header gives. Scalars live in one table of 32-byte
+//! *slots*:
 //!
 //! | slots | what |
 //! |---|---|
@@ -24,7 +27,11 @@
 //! | `CH ..` | every challenge squeezed: the protocol's, then `z`, `mu`, `gamma`, `z'` |
 //! | `LAG ..` | the Lagrange polynomials the expression uses, evaluated at `z` |
 //! | `CONST ..` | constants: the expression's, `ω^i`, the SHPLONK set weights |
-//! | `TEMP ..` | the instructions' results |
+//! | `TEMP ..` | the instructions' results (in the key contract's memory only) |
+//!
+//! The program copies its calldata (slots `0 .. TEMP`) to memory, runs each instruction
+//! `dst = a op b` modulo the scalar field as straight-line EVM code (about 30 gas each) and
+//! returns the result slot.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -42,8 +49,6 @@ use crate::Bundle;
 pub const MAGIC: &[u8; 16] = b"zkinfer-vk-v1\0\0\0";
 /// Words in the header.
 pub const HEADER_WORDS: usize = 32;
-/// Bytes per instruction: opcode, destination, two operands (big-endian `u16`s).
-pub const INSTRUCTION_BYTES: usize = 7;
 
 /// An instruction's operation on slots: `dst = a op b` modulo the scalar field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,6 +57,8 @@ pub enum Op {
     Add = 0,
     Mul = 1,
     Sub = 2,
+    /// `dst = -a` (`b` is `a` and unused).
+    Neg = 3,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,6 +209,7 @@ impl Builder {
                     Op::Add => x + y,
                     Op::Mul => x * y,
                     Op::Sub => x - y,
+                    Op::Neg => -x,
                 })
             }
             (Op::Mul, x, _) if x == zero => return a,
@@ -385,9 +393,7 @@ pub fn build(bundle: &Bundle) -> Result<Key, KeyError> {
         },
         &|a: Res| {
             let a = a?;
-            let mut b = builder.borrow_mut();
-            let zero = b.constant(Fr::ZERO);
-            Ok(b.op(Op::Sub, zero, a))
+            Ok(builder.borrow_mut().op(Op::Neg, a, a))
         },
         &|a: Res, c: Res| Ok(builder.borrow_mut().op(Op::Add, a?, c?)),
         &|a: Res, c: Res| Ok(builder.borrow_mut().op(Op::Mul, a?, c?)),
@@ -681,7 +687,7 @@ pub mod header {
     pub const LAGRANGES: usize = 20;
     pub const LAGRANGE_BASE: usize = 21;
     pub const NUM_INSTRUCTIONS: usize = 22;
-    pub const INSTRUCTIONS: usize = 23;
+    pub const PROGRAM_LEN: usize = 23;
     pub const RESULT: usize = 24;
     pub const NUM_ROTATIONS: usize = 25;
     pub const ROTATIONS: usize = 26;
@@ -693,7 +699,7 @@ pub mod header {
 }
 
 impl Key {
-    /// The data the key contract holds (after its leading `0x00`).
+    /// The data the key contract holds (after its program).
     pub fn encode(&self) -> Vec<u8> {
         let mut tables = Vec::new();
         let base = 32 * HEADER_WORDS;
@@ -730,12 +736,6 @@ impl Key {
         let mut lag = Vec::new();
         u16s(&mut lag, self.lagranges.iter().copied());
         let lagranges = at(&mut tables, lag);
-        let mut ins = Vec::new();
-        for i in &self.instructions {
-            ins.push(i.op as u8);
-            u16s(&mut ins, [i.dst, i.a, i.b]);
-        }
-        let instructions = at(&mut tables, ins);
         let mut rot = Vec::new();
         u16s(&mut rot, self.rotations.iter().copied());
         let rotations = at(&mut tables, rot);
@@ -775,7 +775,7 @@ impl Key {
         h[header::LAGRANGES] = word(lagranges);
         h[header::LAGRANGE_BASE] = word(self.lagrange_base());
         h[header::NUM_INSTRUCTIONS] = word(self.instructions.len());
-        h[header::INSTRUCTIONS] = word(instructions);
+        h[header::PROGRAM_LEN] = word(self.program().len());
         h[header::RESULT] = word(self.result as usize);
         h[header::NUM_ROTATIONS] = word(self.rotations.len());
         h[header::ROTATIONS] = word(rotations);
@@ -789,9 +789,65 @@ impl Key {
         out
     }
 
-    /// The key contract's runtime code: `0x00` (stop) then the data.
+    /// The constraint expression as EVM code: copy the calldata (the input slots) to memory,
+    /// push the modulus, then per instruction `DUP1 (b) MLOAD [DUP2 SUB] (a) MLOAD op (dst)
+    /// MSTORE` (a negation: `(a) MLOAD DUP2 SUB (dst) MSTORE`), and return the result slot.
+    /// Values stay below 2^256 but may equal r (for 0) after a negation; every op reduces.
+    pub fn program(&self) -> Vec<u8> {
+        const MLOAD: u8 = 0x51;
+        fn push(code: &mut Vec<u8>, slot: u16) {
+            let addr = 32 * slot as u32;
+            if addr <= 0xffff {
+                code.push(0x61);
+                code.extend((addr as u16).to_be_bytes());
+            } else {
+                code.push(0x62);
+                code.extend(&addr.to_be_bytes()[1..]);
+            }
+        }
+        // PUSH2 len POP (the program's length: where the data starts), CALLDATASIZE PUSH1 0
+        // PUSH1 0 CALLDATACOPY, PUSH32 r.
+        let mut c = vec![0x61, 0, 0, 0x50, 0x36, 0x60, 0x00, 0x60, 0x00, 0x37, 0x7f];
+        let mut modulus = fr_word(&-Fr::ONE); // r - 1, which ends in 0x00
+        modulus[31] += 1;
+        c.extend(modulus);
+        for i in &self.instructions {
+            if i.op == Op::Neg {
+                // (a) MLOAD DUP2 SUB: r - a (r for 0: every later op reduces).
+                push(&mut c, i.a);
+                c.extend([MLOAD, 0x81, 0x03]);
+                push(&mut c, i.dst);
+                c.push(0x52); // MSTORE
+                continue;
+            }
+            c.push(0x80); // DUP1: the modulus
+            push(&mut c, i.b);
+            c.push(MLOAD);
+            if i.op == Op::Sub {
+                c.extend([0x81, 0x03]); // DUP2 SUB: r - b
+            }
+            push(&mut c, i.a);
+            c.push(MLOAD);
+            c.push(match i.op {
+                Op::Mul => 0x09,                     // MULMOD
+                Op::Add | Op::Sub | Op::Neg => 0x08, // ADDMOD
+            });
+            push(&mut c, i.dst);
+            c.push(0x52); // MSTORE
+        }
+        // PUSH1 32 (result) RETURN
+        c.extend([0x60, 0x20]);
+        push(&mut c, self.result);
+        c.push(0xf3);
+        let len = (c.len() as u16).to_be_bytes();
+        c[1..3].copy_from_slice(&len);
+        c
+    }
+
+    /// The key contract's runtime code: the program, then the data (never executed: the
+    /// program returns before it).
     pub fn runtime_code(&self) -> Vec<u8> {
-        let mut code = vec![0u8];
+        let mut code = self.program();
         code.extend(self.encode());
         code
     }
