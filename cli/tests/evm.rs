@@ -1,8 +1,9 @@
-//! The integrator flow for an MLP and a CNN from the corpus: compile for the EVM, export the
-//! verifier, its ABI and bytecode and the verifying key, encode calldata, and check proofs in
-//! an in-process EVM with the verifier compiled by solc 0.8.19. The contract accepts the valid
-//! proof, which `zkinfer verify` accepts too, and rejects a flipped proof byte, a changed
-//! instance and another model's proof.
+//! The integrator flow for an MLP and a CNN from the corpus: compile for the EVM, export
+//! zkinfer's verifier (its ABI and bytecode), the model's key contract and the verifying key,
+//! encode calldata, and check proofs in an in-process EVM with the contracts compiled by solc
+//! 0.8.19. The verifier accepts the valid proof, which `zkinfer verify` and snark-verifier's
+//! contract accept too, and rejects a flipped proof byte, a changed instance and another
+//! model's proof.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -67,12 +68,28 @@ fn verifier_contracts_accept_valid_proofs_and_reject_forgeries() {
             s(&dir.join("abi.json")),
             "--bytecode",
             s(&dir.join("bytecode.hex")),
+            "--key-bytecode",
+            s(&dir.join("key.hex")),
         ]);
         let size = number_after(&text, "(");
         assert!(size <= 24_576, "{name}: {text}");
+        let key_size = number_after(&text, "verifying-key contract:");
+        assert!(key_size <= 24_576, "{name}: {text}");
         assert!(std::fs::read_to_string(&sol)
             .unwrap()
             .contains("pragma solidity 0.8.19"));
+        let key_hex = std::fs::read_to_string(dir.join("key.hex")).unwrap();
+        assert!(key_hex.starts_with("0x61") && key_hex.len() > 2 * key_size as usize);
+        // snark-verifier's contract, the reference, still exports and accepts the proof.
+        let text = ok(&[
+            "export-verifier",
+            "--keys",
+            s(keys),
+            "-o",
+            s(&dir.join("SnarkVerifier.sol")),
+            "--snark-verifier",
+        ]);
+        assert!(number_after(&text, "(") <= 24_576, "{name}: {text}");
         let abi: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join("abi.json")).unwrap()).unwrap();
         assert!(abi.is_array(), "{abi}");
@@ -115,6 +132,18 @@ fn verifier_contracts_accept_valid_proofs_and_reject_forgeries() {
         ok(&["verify", "--keys", s(keys), "--proof", s(proof)]);
         let text = ok(&["verify-evm", "--keys", s(keys), "--proof", s(proof)]);
         assert!(text.contains("ACCEPTED"), "{text}");
+        let snark = ok(&[
+            "verify-evm",
+            "--keys",
+            s(keys),
+            "--proof",
+            s(proof),
+            "--snark-verifier",
+        ]);
+        assert!(
+            snark.contains("ACCEPTED by snark-verifier's contract"),
+            "{snark}"
+        );
         println!(
             "{name}: {} gas, runtime code {} bytes",
             number_after(&text, "contract:"),

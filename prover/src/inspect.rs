@@ -54,7 +54,7 @@ pub struct Inspection {
     pub cuda: String,
     pub instances: usize,
     pub packed: bool,
-    pub estimated_verifier_bytes: usize,
+    pub estimated_key_contract_bytes: usize,
 }
 
 /// Inspects an ONNX model (quantized with the default configuration, uniform calibration) or
@@ -119,7 +119,7 @@ pub fn inspect_model(compiled: &CompiledModel, name: &str) -> Result<Inspection,
         cuda: cuda_status(),
         instances,
         packed: compiled.settings.packed,
-        estimated_verifier_bytes: plan.estimated_verifier_bytes(instances),
+        estimated_key_contract_bytes: plan.estimated_key_contract_bytes(),
     })
 }
 
@@ -200,17 +200,17 @@ impl fmt::Display for Inspection {
             self.cuda,
             mib(self.estimated_prove_bytes)
         )?;
-        let size = self.estimated_verifier_bytes;
+        let size = self.estimated_key_contract_bytes;
         writeln!(
             f,
-            "  Solidity verifier ~ {size} bytes of runtime code ({} public instances{}; the EVM limit is {EVM_CODE_LIMIT}){}",
+            "  Solidity: zkinfer's verifier (one contract for every model) and a verifying-key contract of ~ {size} bytes (the EVM limit is {EVM_CODE_LIMIT}){}; {} public instances{}",
+            if size > EVM_CODE_LIMIT { ": too large" } else { "" },
             self.instances,
-            if self.packed { ", packed" } else { "" },
-            match (size > EVM_CODE_LIMIT, self.packed) {
-                (false, _) => "",
-                (true, false) => ": too large, recompile with --evm to pack the public values",
-                (true, true) => ": too large for one contract",
-            }
+            if self.packed {
+                ", packed"
+            } else {
+                " (--evm packs them: less calldata and gas)"
+            },
         )
     }
 }
