@@ -74,13 +74,6 @@ contract Halo2Verifier {
                     inv := mulmod(inv, v, fr())
                 }
             }
-            // An affine point of G1 with canonical coordinates (the identity is refused).
-            function check_point(x, y) {
-                let q := fq()
-                let ok := and(lt(x, q), lt(y, q))
-                ok := and(ok, eq(mulmod(y, y, q), addmod(mulmod(x, mulmod(x, x, q), q), 3, q)))
-                if iszero(ok) { fail() }
-            }
             // accumulator += s·(x, y)
             function msm_add(x, y, s) {
                 mstore(0x00, x)
@@ -148,9 +141,14 @@ contract Halo2Verifier {
                 if iszero(tables_ok()) { fail() }
                 let v := add(0x400, and(add(h(31), 31), not(31)))
                 mstore(0x240, v)
-                let tb := add(v, shl(5, h(29)))
+                // The slot table holds the inputs of the key's program (temporaries live there).
+                let tb := add(v, shl(5, add(h(18), h(16))))
                 mstore(0x260, tb)
-                mstore(0x280, add(tb, add(calldatasize(), 0x40)))
+                // Scratch after the transcript: the commitments' scalars (fresh, so zero), then
+                // the rest.
+                let sc := add(tb, add(calldatasize(), 0x40))
+                mstore(0x300, sc)
+                mstore(0x280, add(sc, shl(5, add(add(h(13), h(9)), 1))))
                 mstore(0x2e0, add(0x20, shl(5, h(1))))
                 extcodecopy(key, slot(h(18)), add(start, h(17)), shl(5, h(16)))
             }
@@ -200,17 +198,12 @@ contract Halo2Verifier {
                 if iszero(eq(ch, slot(h(21)))) { fail() }
             }
 
-            // Every point on the curve; every evaluation canonical, into slots 0..E.
+            // Every evaluation canonical, into slots 0..E.
             function read_proof() {
-                let points := add(h(9), h(8))
-                for { let i := 0 } lt(i, points) { i := add(i, 1) } {
-                    let p := proof_point(i)
-                    check_point(calldataload(p), calldataload(add(p, 0x20)))
-                }
-                let w := opening_points()
-                check_point(calldataload(w), calldataload(add(w, 0x20)))
-                check_point(calldataload(add(w, 0x40)), calldataload(add(w, 0x60)))
-                let e := proof_point(points)
+                // The points are checked where they are used: every one of them goes through
+                // the ecMul/ecAdd precompiles (`add_point`), which refuse a point off the curve
+                // or with a coordinate not below the field's modulus.
+                let e := proof_point(add(h(9), h(8)))
                 for { let i := 0 } lt(i, h(7)) { i := add(i, 1) } {
                     let x := calldataload(add(e, shl(5, i)))
                     if iszero(lt(x, fr())) { fail() }
@@ -333,14 +326,6 @@ contract Halo2Verifier {
                 if iszero(eq(p, at(h(31)))) { fail() }
                 let total := add(sub(ns, 1), count)
                 batch_invert(den, total, add(den, shl(5, total)))
-                // The scalars of the commitments, after the inversion's scratch, zeroed (the
-                // Lagrange inversion used that memory).
-                let sc := add(den, shl(6, total))
-                mstore(0x300, sc)
-                for { let i := add(add(h(13), h(9)), 1) } i {} {
-                    i := sub(i, 1)
-                    mstore(add(sc, shl(5, i)), 0)
-                }
             }
 
             // Pass 2: cc_S = z_S1/z_S (1 for the first set) and 1/Σ_j w_j per set.
@@ -367,8 +352,8 @@ contract Halo2Verifier {
                 batch_invert(sumw, ns, add(weights, shl(5, count)))
             }
 
-            // accumulator += s·P for P at p in memory (preprocessed) or calldata (proof); the
-            // identity and zero scalars add nothing, a scalar of one needs no multiplication.
+            // accumulator += s·(x, y) for a preprocessed point (from the key): the identity and
+            // zero scalars add nothing, a scalar of one needs no multiplication.
             function add_scaled(x, y, s) {
                 if iszero(or(iszero(s), iszero(or(x, y)))) {
                     switch eq(s, 1)
@@ -385,6 +370,22 @@ contract Halo2Verifier {
 
             // The multi-scalar multiplication of the commitments: distinct preprocessed points,
             // then the proof's witness points, then the quotient Σ_i (z^n)^i·Q_i.
+            // accumulator += s·(x, y) for a point of the proof: always through a precompile,
+            // which checks it.
+            function add_point(p, s) {
+                let x := calldataload(p)
+                let y := calldataload(add(p, 0x20))
+                switch eq(s, 1)
+                case 1 {
+                    mstore(0x00, mload(0x200))
+                    mstore(0x20, mload(0x220))
+                    mstore(0x40, x)
+                    mstore(0x60, y)
+                    if iszero(staticcall(gas(), 0x06, 0x00, 0x80, 0x200, 0x40)) { fail() }
+                }
+                default { msm_add(x, y, s) }
+            }
+
             function commitments_msm() {
                 let sc := mload(0x300)
                 let np := h(13)
@@ -395,38 +396,56 @@ contract Halo2Verifier {
                 }
                 let nw := h(9)
                 for { let i := 0 } lt(i, nw) { i := add(i, 1) } {
-                    let q := proof_point(i)
-                    add_scaled(calldataload(q), calldataload(add(q, 0x20)), word(sc, add(np, i)))
+                    add_point(proof_point(i), word(sc, add(np, i)))
                 }
                 let s := word(sc, add(np, nw))
                 for { let i := 0 } lt(i, h(8)) { i := add(i, 1) } {
-                    let q := proof_point(add(nw, i))
-                    add_scaled(calldataload(q), calldataload(add(q, 0x20)), s)
+                    add_point(proof_point(add(nw, i)), s)
                     s := mulmod(s, mload(0x2a0), fr())
                 }
             }
 
-            // r_eval of one polynomial: Σ_j w_j·eval_j.
-            function r_eval(evals, weights, k) -> r {
+            // r_p = Σ_j w_j·eval_j for the k evaluation slots at `evals`.
+            function r_eval(evals, weights, k) -> acc {
+                let v := mload(0x240)
                 for { let j := 0 } lt(j, k) { j := add(j, 1) } {
-                    let e := mload(slot(u16at(add(evals, shl(1, j)))))
-                    r := addmod(r, mulmod(word(weights, j), e, fr()), fr())
+                    let e := mload(add(v, shl(5, u16at(add(evals, shl(1, j))))))
+                    acc := addmod(acc, mulmod(e, mload(add(weights, shl(5, j))), fr()), fr())
                 }
             }
 
-            // One set's polynomials: scalar of C_p += μ^p·gp·cc; returns Σ_p μ^p·gp·r_p.
-            function set_msm(p, weights, gp, cc, scale) -> g {
+            // One set's polynomials: scalar of C_p += μ^p·gp·cc; returns Σ_p μ^p·gp·r_p, with
+            // the weights already scaled by cc/Σ w.
+            function set_msm(p, weights, gp, cc) -> g {
+                let r := fr()
                 let k := set_k(p)
-                let entry := set_polys(p)
-                let mp := gp
                 let sc := mload(0x300)
-                for { let i := u16at(add(p, 2)) } i { i := sub(i, 1) } {
-                    let c := add(sc, shl(5, u16at(entry)))
-                    mstore(c, addmod(mload(c), mulmod(mp, cc, fr()), fr()))
-                    let r := mulmod(r_eval(add(entry, 2), weights, k), scale, fr())
-                    g := addmod(g, mulmod(mp, r, fr()), fr())
-                    mp := mulmod(mp, challenge(1), fr())
-                    entry := add(entry, add(2, shl(1, k)))
+                let mu := challenge(1)
+                let mp := gp
+                let entry := set_polys(p)
+                switch k
+                case 1 {
+                    // One rotation (most polynomials): entries of 4 bytes, one weight.
+                    let w0 := mload(weights)
+                    let v := mload(0x240)
+                    for { let i := u16at(add(p, 2)) } i { i := sub(i, 1) } {
+                        let x := mload(entry)
+                        let c := add(sc, shl(5, shr(240, x)))
+                        mstore(c, addmod(mload(c), mulmod(mp, cc, r), r))
+                        let e := mload(add(v, shl(5, and(shr(224, x), 0xffff))))
+                        g := addmod(g, mulmod(mp, mulmod(e, w0, r), r), r)
+                        mp := mulmod(mp, mu, r)
+                        entry := add(entry, 4)
+                    }
+                }
+                default {
+                    for { let i := u16at(add(p, 2)) } i { i := sub(i, 1) } {
+                        let c := add(sc, shl(5, u16at(entry)))
+                        mstore(c, addmod(mload(c), mulmod(mp, cc, r), r))
+                        g := addmod(g, mulmod(mp, r_eval(add(entry, 2), weights, k), r), r)
+                        mp := mulmod(mp, mu, r)
+                        entry := add(entry, add(2, shl(1, k)))
+                    }
                 }
             }
 
@@ -435,14 +454,19 @@ contract Halo2Verifier {
             function shplonk_msm(weights) -> g {
                 let ns := h(27)
                 let cc := add(mload(0x280), shl(5, add(h(25), ns)))
-                let sumw := add(cc, shl(5, ns))
                 let gp := 1
                 let p := at(h(28))
                 for { let s := 0 } lt(s, ns) { s := add(s, 1) } {
                     let c := word(cc, s)
-                    let scale := mulmod(c, word(sumw, s), fr())
-                    g := addmod(g, set_msm(p, weights, gp, c, scale), fr())
-                    weights := add(weights, shl(5, set_k(p)))
+                    // w_j · cc/Σ w, in place.
+                    let scale := mulmod(c, word(add(cc, shl(5, ns)), s), fr())
+                    let k := set_k(p)
+                    for { let j := 0 } lt(j, k) { j := add(j, 1) } {
+                        let wj := add(weights, shl(5, j))
+                        mstore(wj, mulmod(mload(wj), scale, fr()))
+                    }
+                    g := addmod(g, set_msm(p, weights, gp, c), fr())
+                    weights := add(weights, shl(5, k))
                     gp := mulmod(gp, challenge(2), fr())
                     p := set_next(p)
                 }
@@ -453,8 +477,8 @@ contract Halo2Verifier {
                 let srs := at(h(15))
                 msm_add(mload(srs), mload(add(srs, 0x20)), neg(g))
                 let w := opening_points()
-                msm_add(calldataload(w), calldataload(add(w, 0x20)), neg(word(add(mload(0x280), shl(5, h(25))), 0)))
-                msm_add(calldataload(add(w, 0x40)), calldataload(add(w, 0x60)), challenge(3))
+                add_point(w, neg(word(add(mload(0x280), shl(5, h(25))), 0)))
+                add_point(add(w, 0x40), challenge(3))
                 // e(lhs, g2) · e(W', -s·g2) = 1
                 mstore(0x00, mload(0x200))
                 mstore(0x20, mload(0x220))
