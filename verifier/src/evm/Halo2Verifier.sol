@@ -203,24 +203,26 @@ contract Halo2Verifier {
                 // The points are checked where they are used: every one of them goes through
                 // the ecMul/ecAdd precompiles (`add_point`), which refuse a point off the curve
                 // or with a coordinate not below the field's modulus.
-                let e := proof_point(add(h(9), h(8)))
-                for { let i := 0 } lt(i, h(7)) { i := add(i, 1) } {
-                    let x := calldataload(add(e, shl(5, i)))
-                    if iszero(lt(x, fr())) { fail() }
-                    mstore(slot(i), x)
+                let v := mload(0x240)
+                let n := shl(5, h(7))
+                calldatacopy(v, proof_point(add(h(9), h(8))), n)
+                let r := fr()
+                let ok := 1
+                for { let p := v } lt(p, add(v, n)) { p := add(p, 0x20) } {
+                    ok := and(ok, lt(mload(p), r))
                 }
+                if iszero(ok) { fail() }
             }
 
             // z^n, 1/(z^n - 1), the Lagrange polynomials used and the instance polynomial,
             // all at z: L_i(z) = (z^n - 1)/n · ω^i/(z - ω^i), one batch inversion.
-            function common_polys() {
+            function common_denominators(d) -> count {
                 let z := mload(slot(add(h(30), h(10))))
                 let zn := z
                 for { let i := h(3) } i { i := sub(i, 1) } { zn := mulmod(zn, zn, fr()) }
                 mstore(0x2a0, zn)
                 let n := h(1)
                 let nl := h(19)
-                let d := mload(0x280)
                 let omega := h(4)
                 let w := 1
                 for { let j := 0 } lt(j, n) { j := add(j, 1) } {
@@ -232,12 +234,20 @@ contract Halo2Verifier {
                     let wl := mload(slot(u16at(add(lag, shl(1, l)))))
                     mstore(add(d, shl(5, add(n, l))), addmod(z, sub(fr(), wl), fr()))
                 }
-                let count := add(add(n, nl), 1)
+                count := add(add(n, nl), 1)
                 mstore(add(d, shl(5, sub(count, 1))), addmod(zn, sub(fr(), 1), fr()))
-                batch_invert(d, count, add(d, shl(5, count)))
+            }
+
+            // After the inversion of the `common_denominators` at d: the instance polynomial and
+            // the Lagrange polynomials at z, and 1/(z^n - 1).
+            function common_polys(d) {
+                let zn := mload(0x2a0)
+                let n := h(1)
+                let nl := h(19)
+                let omega := h(4)
                 let c := mulmod(addmod(zn, sub(fr(), 1), fr()), h(5), fr())
                 let acc := 0
-                w := 1
+                let w := 1
                 for { let j := 0 } lt(j, n) { j := add(j, 1) } {
                     let t := mulmod(calldataload(add(0x20, shl(5, j))), w, fr())
                     acc := addmod(acc, mulmod(t, word(d, j), fr()), fr())
@@ -245,11 +255,12 @@ contract Halo2Verifier {
                 }
                 mstore(slot(h(7)), mulmod(acc, c, fr()))
                 let base := h(21)
+                let lag := at(h(20))
                 for { let l := 0 } lt(l, nl) { l := add(l, 1) } {
                     let wl := mload(slot(u16at(add(lag, shl(1, l)))))
                     mstore(slot(add(base, l)), mulmod(mulmod(c, wl, fr()), word(d, add(n, l)), fr()))
                 }
-                mstore(0x2c0, word(d, sub(count, 1)))
+                mstore(0x2c0, word(d, add(n, nl)))
             }
 
             // The constraint expression, evaluated by the key contract's program on the slots
@@ -297,7 +308,8 @@ contract Halo2Verifier {
             }
 
             // SHPLONK, pass 1: z' - z·ω^r per rotation; per set, z_S = Π (z' - z·ω^r) and the
-            // barycentric denominators ell_j·z^{k-1}·(z' - z·ω^{r_j}); all inverted at once.
+            // barycentric denominators ell_j·z^{k-1}·(z' - z·ω^{r_j}); inverted at once with
+            // the common polynomials' denominators, which are then evaluated.
             // Scratch: zpm[rotations] | zs[sets] | cc[sets] | sumw[sets] | den: 1/z_S (S > 0),
             // weights | tmp.
             function shplonk_weights() -> weights {
@@ -324,8 +336,12 @@ contract Halo2Verifier {
                     p := set_next(p)
                 }
                 if iszero(eq(p, at(h(31)))) { fail() }
+                // The common polynomials' denominators follow; one inversion for all.
                 let total := add(sub(ns, 1), count)
-                batch_invert(den, total, add(den, shl(5, total)))
+                let d := add(den, shl(5, total))
+                let all := add(total, common_denominators(d))
+                batch_invert(den, all, add(den, shl(5, all)))
+                common_polys(d)
             }
 
             // Pass 2: cc_S = z_S1/z_S (1 for the first set) and 1/Σ_j w_j per set.
@@ -499,9 +515,8 @@ contract Halo2Verifier {
             load_key()
             transcript()
             read_proof()
-            common_polys()
-            run_program()
             let weights := shplonk_weights()
+            run_program()
             shplonk_coeffs(weights)
             let g := shplonk_msm(weights)
             commitments_msm()
