@@ -100,7 +100,7 @@ contract Halo2Verifier {
                 ok := and(ok, eq(h(21), add(add(h(30), h(10)), 4)))
                 ok := and(ok, eq(h(18), add(h(21), h(19))))
                 ok := and(ok, eq(h(29), add(add(h(18), h(16)), h(22))))
-                ok := and(ok, lt(h(24), h(29)))
+                ok := and(ok, iszero(h(24)))
             }
             function tables_ok() -> ok {
                 // The tables follow one another, each as long as its count says: segments,
@@ -368,24 +368,6 @@ contract Halo2Verifier {
                 batch_invert(sumw, ns, add(weights, shl(5, count)))
             }
 
-            // accumulator += s·(x, y) for a preprocessed point (from the key): the identity and
-            // zero scalars add nothing, a scalar of one needs no multiplication.
-            function add_scaled(x, y, s) {
-                if iszero(or(iszero(s), iszero(or(x, y)))) {
-                    switch eq(s, 1)
-                    case 1 {
-                        mstore(0x00, mload(0x200))
-                        mstore(0x20, mload(0x220))
-                        mstore(0x40, x)
-                        mstore(0x60, y)
-                        if iszero(staticcall(gas(), 0x06, 0x00, 0x80, 0x200, 0x40)) { fail() }
-                    }
-                    default { msm_add(x, y, s) }
-                }
-            }
-
-            // The multi-scalar multiplication of the commitments: distinct preprocessed points,
-            // then the proof's witness points, then the quotient Σ_i (z^n)^i·Q_i.
             // accumulator += s·(x, y) for a point of the proof: always through a precompile,
             // which checks it.
             function add_point(p, s) {
@@ -408,11 +390,24 @@ contract Halo2Verifier {
                 let pre := at(h(14))
                 for { let i := 0 } lt(i, np) { i := add(i, 1) } {
                     let p := add(pre, shl(6, i))
-                    add_scaled(mload(p), mload(add(p, 0x20)), word(sc, i))
+                    let x := mload(p)
+                    let y := mload(add(p, 0x20))
+                    let s := word(sc, i)
+                    // The identity and zero scalars add nothing.
+                    if iszero(or(iszero(or(x, y)), iszero(s))) {
+                        mstore(0x00, x)
+                        mstore(0x20, y)
+                        mstore(0x40, s)
+                        if iszero(staticcall(gas(), 0x07, 0x00, 0x60, 0x40, 0x40)) { fail() }
+                        mstore(0x00, mload(0x200))
+                        mstore(0x20, mload(0x220))
+                        if iszero(staticcall(gas(), 0x06, 0x00, 0x80, 0x200, 0x40)) { fail() }
+                    }
                 }
                 let nw := h(9)
+                let proof := mload(0x2e0)
                 for { let i := 0 } lt(i, nw) { i := add(i, 1) } {
-                    add_point(proof_point(i), word(sc, add(np, i)))
+                    add_point(add(proof, shl(6, i)), word(sc, add(np, i)))
                 }
                 let s := word(sc, add(np, nw))
                 for { let i := 0 } lt(i, h(8)) { i := add(i, 1) } {

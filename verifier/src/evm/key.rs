@@ -299,6 +299,43 @@ impl Builder {
     }
 }
 
+/// A register for each instruction's result, reused after the result's last use: the
+/// registers and how many there are.
+fn registers(instructions: &[(Op, Operand, Operand)], root: Operand) -> (Vec<usize>, usize) {
+    let n = instructions.len();
+    let mut last = vec![0; n];
+    for (i, &(_, a, b)) in instructions.iter().enumerate() {
+        for o in [a, b] {
+            if let Operand::Temp(t) = o {
+                last[t] = i;
+            }
+        }
+    }
+    if let Operand::Temp(t) = root {
+        last[t] = usize::MAX;
+    }
+    let (mut register, mut free, mut count) = (vec![0; n], Vec::new(), 0);
+    for (i, &(_, a, b)) in instructions.iter().enumerate() {
+        // Operands are loaded before the result is stored: their registers may take it.
+        for o in [a, b] {
+            if let Operand::Temp(t) = o {
+                if last[t] == i && !free.contains(&register[t]) {
+                    free.push(register[t]);
+                }
+            }
+        }
+        register[i] = free.pop().unwrap_or_else(|| {
+            count += 1;
+            count - 1
+        });
+        if last[i] < i || (last[i] == 0 && !matches!(root, Operand::Temp(t) if t == i)) {
+            // Never used: its register is free again at once.
+            free.push(register[i]);
+        }
+    }
+    (register, count)
+}
+
 /// The key of `bundle`'s circuit.
 pub fn build(bundle: &Bundle) -> Result<Key, KeyError> {
     let num_instance = bundle.header.settings.instance_len();
@@ -504,6 +541,9 @@ pub fn build(bundle: &Bundle) -> Result<Key, KeyError> {
         set_ops.push((shift_idx, ell, entries));
     }
 
+    // Temporaries share registers once their last use is past (the key program's memory).
+    let (register, num_registers) = registers(&b.instructions, numerator);
+
     // Number the slots.
     let challenge_base = num_evals + 2;
     let lagrange_base = challenge_base + num_protocol_challenges + 4;
@@ -516,7 +556,7 @@ pub fn build(bundle: &Bundle) -> Result<Key, KeyError> {
             Operand::Challenge(i) => challenge_base + i,
             Operand::Lagrange(i) => lagrange_base + i,
             Operand::Constant(i) => constant_base + i,
-            Operand::Temp(i) => temp_base + i,
+            Operand::Temp(i) => temp_base + register[i],
         })
     };
     let instructions = b
@@ -526,7 +566,7 @@ pub fn build(bundle: &Bundle) -> Result<Key, KeyError> {
         .map(|(i, &(op, a, c))| {
             Ok(Instruction {
                 op,
-                dst: slot(temp_base + i)?,
+                dst: slot(temp_base + register[i])?,
                 a: number(a)?,
                 b: number(c)?,
             })
@@ -613,7 +653,7 @@ pub fn build(bundle: &Bundle) -> Result<Key, KeyError> {
             .map(number)
             .collect::<Result<_, _>>()?,
         sets,
-        num_slots: temp_base + instructions.len(),
+        num_slots: temp_base + num_registers,
         instructions,
     })
 }
@@ -686,9 +726,10 @@ pub mod header {
     pub const NUM_LAGRANGES: usize = 19;
     pub const LAGRANGES: usize = 20;
     pub const LAGRANGE_BASE: usize = 21;
-    pub const NUM_INSTRUCTIONS: usize = 22;
+    pub const NUM_TEMPS: usize = 22;
     pub const PROGRAM_LEN: usize = 23;
-    pub const RESULT: usize = 24;
+    /// Reserved: zero (the program holds the result's slot).
+    pub const RESERVED: usize = 24;
     pub const NUM_ROTATIONS: usize = 25;
     pub const ROTATIONS: usize = 26;
     pub const NUM_SETS: usize = 27;
@@ -774,9 +815,8 @@ impl Key {
         h[header::NUM_LAGRANGES] = word(self.lagranges.len());
         h[header::LAGRANGES] = word(lagranges);
         h[header::LAGRANGE_BASE] = word(self.lagrange_base());
-        h[header::NUM_INSTRUCTIONS] = word(self.instructions.len());
+        h[header::NUM_TEMPS] = word(self.num_slots - self.temp_base());
         h[header::PROGRAM_LEN] = word(self.program().len());
-        h[header::RESULT] = word(self.result as usize);
         h[header::NUM_ROTATIONS] = word(self.rotations.len());
         h[header::ROTATIONS] = word(rotations);
         h[header::NUM_SETS] = word(self.sets.len());
