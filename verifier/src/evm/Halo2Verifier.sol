@@ -2,8 +2,10 @@
 pragma solidity 0.8.19;
 
 /// zkinfer's verifier of halo2 proofs (KZG on BN254, SHPLONK multi-opening, Keccak-256
-/// transcript). One contract serves every model: the model's verifying key is a separate data
-/// contract, read with EXTCODECOPY, whose layout `verifier/src/evm/key.rs` documents.
+/// transcript). One contract serves every model: the model's verifying key is a separate
+/// contract, read with EXTCODECOPY and called for the model's scalar arithmetic (its program),
+/// whose layout `verifier/src/evm/key.rs` documents. This contract runs the transcript, the
+/// Lagrange and SHPLONK inversions, the multi-scalar multiplication and the pairing.
 ///
 /// Calldata: the key contract's address (one 32-byte word), the public instances (32
 /// big-endian bytes each, below the scalar field's modulus), then the proof bytes. The call
@@ -98,9 +100,8 @@ contract Halo2Verifier {
             function slots_ok() -> ok {
                 ok := eq(h(30), add(h(7), 2))
                 ok := and(ok, eq(h(21), add(add(h(30), h(10)), 4)))
-                ok := and(ok, eq(h(18), add(h(21), h(19))))
+                ok := and(ok, eq(h(24), add(h(21), h(19))))
                 ok := and(ok, eq(h(29), add(add(h(18), h(16)), h(22))))
-                ok := and(ok, iszero(h(24)))
             }
             function tables_ok() -> ok {
                 // The tables follow one another, each as long as its count says: segments,
@@ -144,11 +145,11 @@ contract Halo2Verifier {
                 // The slot table holds the inputs of the key's program (temporaries live there).
                 let tb := add(v, shl(5, add(h(18), h(16))))
                 mstore(0x260, tb)
-                // Scratch after the transcript: the commitments' scalars (fresh, so zero), then
-                // the rest.
+                // Scratch after the transcript: the commitments' scalars and the generator's (the
+                // key's program returns them), then the rest.
                 let sc := add(tb, add(calldatasize(), 0x40))
                 mstore(0x300, sc)
-                mstore(0x280, add(sc, shl(5, add(add(h(13), h(9)), 1))))
+                mstore(0x280, add(sc, shl(5, add(add(h(13), h(9)), 2))))
                 mstore(0x2e0, add(0x20, shl(5, h(1))))
                 extcodecopy(key, slot(h(18)), add(start, h(17)), shl(5, h(16)))
             }
@@ -263,30 +264,28 @@ contract Halo2Verifier {
                 mstore(0x2c0, word(d, add(n, nl)))
             }
 
-            // The constraint expression, evaluated by the key contract's program on the slots
-            // before the temporaries; then the quotient's evaluation, expression / (z^n - 1).
+            // The key contract's program: on the slots before the constants (copied in) and the
+            // constants, the constraint expression, the quotient's evaluation and the SHPLONK
+            // scalars: each commitment's, then the generator's, into the scalars' array.
             function run_program() {
                 let inputs := shl(5, add(h(18), h(16)))
-                if iszero(staticcall(gas(), calldataload(0), mload(0x240), inputs, 0x00, 0x20)) {
+                let n := add(add(h(13), h(9)), 2)
+                if iszero(staticcall(gas(), calldataload(0), mload(0x240), inputs, mload(0x300), shl(5, n))) {
                     fail()
                 }
-                if iszero(eq(returndatasize(), 0x20)) { fail() }
-                mstore(slot(add(h(7), 1)), mulmod(mload(0x00), mload(0x2c0), fr()))
+                if iszero(eq(returndatasize(), shl(5, n))) { fail() }
             }
 
-            // A query set at p: k shifts, m polynomials; its shift indices, its ell slots,
-            // its polynomials (commitment, k evaluation slots) and the next set.
+            // A query set at p: k shifts, m polynomials, the shifts' rotation indices and their
+            // ell slots (the polynomials are in the key's program).
             function set_k(p) -> k {
                 k := u16at(p)
             }
             function set_ell(p) -> e {
                 e := add(add(p, 4), shl(1, set_k(p)))
             }
-            function set_polys(p) -> q {
-                q := add(add(p, 4), shl(2, set_k(p)))
-            }
             function set_next(p) -> q {
-                q := add(set_polys(p), mul(u16at(add(p, 2)), add(2, shl(1, set_k(p)))))
+                q := add(add(p, 4), shl(2, set_k(p)))
             }
             function challenge(i) -> c {
                 c := mload(slot(add(add(h(30), h(10)), i)))
@@ -336,6 +335,8 @@ contract Halo2Verifier {
                     p := set_next(p)
                 }
                 if iszero(eq(p, at(h(31)))) { fail() }
+                // The constants follow the SHPLONK inputs: 1/(z^n - 1), cc per set, the weights.
+                if iszero(eq(h(18), add(add(h(24), add(1, ns)), count))) { fail() }
                 // The common polynomials' denominators follow; one inversion for all.
                 let total := add(sub(ns, 1), count)
                 let d := add(den, shl(5, total))
@@ -366,6 +367,27 @@ contract Halo2Verifier {
                     p := set_next(p)
                 }
                 batch_invert(sumw, ns, add(weights, shl(5, count)))
+                shplonk_inputs(weights, cc)
+            }
+
+            // The program's inputs: 1/(z^n - 1), each cc, each weight · cc/Σ w.
+            function shplonk_inputs(weights, cc) {
+                let ns := h(27)
+                let sh := h(24)
+                mstore(slot(sh), mload(0x2c0))
+                let count := 0
+                let p := at(h(28))
+                for { let s := 0 } lt(s, ns) { s := add(s, 1) } {
+                    let c := word(cc, s)
+                    mstore(slot(add(add(sh, 1), s)), c)
+                    let scale := mulmod(c, word(add(cc, shl(5, ns)), s), fr())
+                    for { let j := set_k(p) } j { j := sub(j, 1) } {
+                        let w := mulmod(word(weights, count), scale, fr())
+                        mstore(slot(add(add(add(sh, 1), ns), count)), w)
+                        count := add(count, 1)
+                    }
+                    p := set_next(p)
+                }
             }
 
             // accumulator += s·(x, y) for a point of the proof: always through a precompile,
@@ -416,73 +438,6 @@ contract Halo2Verifier {
                 }
             }
 
-            // r_p = Σ_j w_j·eval_j for the k evaluation slots at `evals`.
-            function r_eval(evals, weights, k) -> acc {
-                let v := mload(0x240)
-                for { let j := 0 } lt(j, k) { j := add(j, 1) } {
-                    let e := mload(add(v, shl(5, u16at(add(evals, shl(1, j))))))
-                    acc := addmod(acc, mulmod(e, mload(add(weights, shl(5, j))), fr()), fr())
-                }
-            }
-
-            // One set's polynomials: scalar of C_p += μ^p·gp·cc; returns Σ_p μ^p·gp·r_p, with
-            // the weights already scaled by cc/Σ w.
-            function set_msm(p, weights, gp, cc) -> g {
-                let r := fr()
-                let k := set_k(p)
-                let sc := mload(0x300)
-                let mu := challenge(1)
-                let mp := gp
-                let entry := set_polys(p)
-                switch k
-                case 1 {
-                    // One rotation (most polynomials): entries of 4 bytes, one weight.
-                    let w0 := mload(weights)
-                    let v := mload(0x240)
-                    for { let i := u16at(add(p, 2)) } i { i := sub(i, 1) } {
-                        let x := mload(entry)
-                        let c := add(sc, shl(5, shr(240, x)))
-                        mstore(c, addmod(mload(c), mulmod(mp, cc, r), r))
-                        let e := mload(add(v, shl(5, and(shr(224, x), 0xffff))))
-                        g := addmod(g, mulmod(mp, mulmod(e, w0, r), r), r)
-                        mp := mulmod(mp, mu, r)
-                        entry := add(entry, 4)
-                    }
-                }
-                default {
-                    for { let i := u16at(add(p, 2)) } i { i := sub(i, 1) } {
-                        let c := add(sc, shl(5, u16at(entry)))
-                        mstore(c, addmod(mload(c), mulmod(mp, cc, r), r))
-                        g := addmod(g, mulmod(mp, r_eval(add(entry, 2), weights, k), r), r)
-                        mp := mulmod(mp, mu, r)
-                        entry := add(entry, add(2, shl(1, k)))
-                    }
-                }
-            }
-
-            // Pass 3: the scalars of Σ_S γ^S Σ_p μ^p (cc_S·C_p - r_p·G); returns the
-            // generator's.
-            function shplonk_msm(weights) -> g {
-                let ns := h(27)
-                let cc := add(mload(0x280), shl(5, add(h(25), ns)))
-                let gp := 1
-                let p := at(h(28))
-                for { let s := 0 } lt(s, ns) { s := add(s, 1) } {
-                    let c := word(cc, s)
-                    // w_j · cc/Σ w, in place.
-                    let scale := mulmod(c, word(add(cc, shl(5, ns)), s), fr())
-                    let k := set_k(p)
-                    for { let j := 0 } lt(j, k) { j := add(j, 1) } {
-                        let wj := add(weights, shl(5, j))
-                        mstore(wj, mulmod(mload(wj), scale, fr()))
-                    }
-                    g := addmod(g, set_msm(p, weights, gp, c), fr())
-                    weights := add(weights, shl(5, k))
-                    gp := mulmod(gp, challenge(2), fr())
-                    p := set_next(p)
-                }
-            }
-
             // lhs = MSM - g·G - z_S1·W + z'·W'; e(lhs, g2)·e(W', -s·g2) = 1.
             function pairing(g) {
                 let srs := at(h(15))
@@ -510,12 +465,10 @@ contract Halo2Verifier {
             load_key()
             transcript()
             read_proof()
-            let weights := shplonk_weights()
+            shplonk_coeffs(shplonk_weights())
             run_program()
-            shplonk_coeffs(weights)
-            let g := shplonk_msm(weights)
             commitments_msm()
-            pairing(g)
+            pairing(word(mload(0x300), add(add(h(13), h(9)), 1)))
             mstore(0x00, 1)
             return(0x00, 0x20)
         }
