@@ -43,8 +43,9 @@ pub enum EvmError {
     SolcMissing,
     #[error("solc failed: {0}")]
     Solc(String),
-    #[error("the verifier has {size} bytes of runtime code, over the EVM limit of {limit} (EIP-170): it cannot be deployed. {hint}")]
+    #[error("the {what} has {size} bytes of runtime code, over the EVM limit of {limit} (EIP-170): it cannot be deployed. {hint}")]
     TooLarge {
+        what: &'static str,
         size: usize,
         limit: usize,
         hint: &'static str,
@@ -198,9 +199,10 @@ pub fn key(bundle: &Bundle) -> Result<Key, EvmError> {
     let size = key.runtime_code().len();
     if size > EVM_CODE_LIMIT {
         return Err(EvmError::TooLarge {
+            what: "verifying-key contract",
             size,
             limit: EVM_CODE_LIMIT,
-            hint: "(the verifying-key contract)",
+            hint: "It grows with the circuit's fixed columns and constraints: `zkinfer compile --evm` keeps the narrowest layout",
         });
     }
     Ok(key)

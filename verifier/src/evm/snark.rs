@@ -48,6 +48,7 @@ pub fn verifier(bundle: &Bundle) -> Result<(String, Compiled), EvmError> {
     let compiled = compile_solidity(&source, false)?;
     if compiled.runtime.len() > EVM_CODE_LIMIT {
         return Err(EvmError::TooLarge {
+            what: "verifier",
             size: compiled.runtime.len(),
             limit: EVM_CODE_LIMIT,
             hint: if bundle.header.settings.packed {
