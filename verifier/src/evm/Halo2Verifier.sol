@@ -4,7 +4,7 @@ pragma solidity 0.8.19;
 /// zkinfer's verifier of halo2 proofs (KZG on BN254, SHPLONK multi-opening, Keccak-256
 /// transcript). One contract serves every model: the model's verifying key is a separate
 /// contract, read with EXTCODECOPY and called for the model's scalar arithmetic (its program),
-/// whose layout `verifier/src/evm/key.rs` documents. This contract runs the transcript, the
+/// whose layout `verifier/src/evm/key/mod.rs` documents. This contract runs the transcript, the
 /// Lagrange and SHPLONK inversions, the multi-scalar multiplication and the pairing.
 ///
 /// Calldata: the key contract's address (one 32-byte word), the public instances (32
@@ -21,9 +21,6 @@ contract Halo2Verifier {
 
             function fr() -> r {
                 r := 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001
-            }
-            function fq() -> q {
-                q := 0x30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd47
             }
             function fail() {
                 revert(0, 0)
@@ -95,8 +92,7 @@ contract Halo2Verifier {
                 p := add(proof_point(add(h(9), h(8))), shl(5, h(7)))
             }
 
-            // The slot table's regions follow one another (key.rs, `Key::*_base`).
-            // The slot table's regions follow one another (key.rs, `Key::*_base`).
+            // The slot table's regions follow one another (key/mod.rs, `Key::*_base`).
             function slots_ok() -> ok {
                 ok := eq(h(30), add(h(7), 2))
                 ok := and(ok, eq(h(21), add(add(h(30), h(10)), 4)))
@@ -309,8 +305,8 @@ contract Halo2Verifier {
             // SHPLONK, pass 1: z' - z·ω^r per rotation; per set, z_S = Π (z' - z·ω^r) and the
             // barycentric denominators ell_j·z^{k-1}·(z' - z·ω^{r_j}); inverted at once with
             // the common polynomials' denominators, which are then evaluated.
-            // Scratch: zpm[rotations] | zs[sets] | cc[sets] | sumw[sets] | den: 1/z_S (S > 0),
-            // weights | tmp.
+            // Scratch: zpm[rotations] | zs[sets] | cc[sets] | sumw[sets] | z_S (S > 0), the
+            // weights' denominators, the common denominators (inverted in place) | tmp.
             function shplonk_weights() -> weights {
                 let z := challenge(0)
                 let zp := challenge(3)
