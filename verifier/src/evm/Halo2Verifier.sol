@@ -412,15 +412,7 @@ contract Halo2Verifier {
                     let y := mload(add(p, 0x20))
                     let s := word(sc, i)
                     // The identity and zero scalars add nothing.
-                    if iszero(or(iszero(or(x, y)), iszero(s))) {
-                        mstore(0x00, x)
-                        mstore(0x20, y)
-                        mstore(0x40, s)
-                        if iszero(staticcall(gas(), 0x07, 0x00, 0x60, 0x40, 0x40)) { fail() }
-                        mstore(0x00, mload(0x200))
-                        mstore(0x20, mload(0x220))
-                        if iszero(staticcall(gas(), 0x06, 0x00, 0x80, 0x200, 0x40)) { fail() }
-                    }
+                    if iszero(or(iszero(or(x, y)), iszero(s))) { msm_add(x, y, s) }
                 }
                 let nw := h(9)
                 let proof := mload(0x2e0)

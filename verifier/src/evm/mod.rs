@@ -232,21 +232,24 @@ pub struct Report {
 /// the verifier with `proof`: the report when it accepts.
 pub fn verify(bundle: &Bundle, proof: &ProofFile, optimize: bool) -> Result<Report, EvmError> {
     let compiled = verifier(optimize)?;
-    let key = key(bundle)?;
+    let runtime = key(bundle)?.runtime_code();
     let mut chain = Chain::new();
     let verifier_at = chain.deploy(compiled.deployment.clone())?;
-    let key_at = chain.deploy(key.deployment_code())?;
+    let key_at = chain.deploy(key::deployment_of(&runtime))?;
     let data = calldata(key_at.as_ref(), proof)?;
-    let call = chain.call(verifier_at, data.clone())?;
-    if call.output.len() != 32 || call.output[31] != 1 {
+    let calldata_len = data.len();
+    let call = chain.call(verifier_at, data)?;
+    let mut success = [0u8; 32];
+    success[31] = 1;
+    if call.output != success {
         return Err(EvmError::Rejected(
             "the verifier returned no success word".into(),
         ));
     }
     Ok(Report {
         verifier_code: compiled.runtime.len(),
-        key_code: key.runtime_code().len(),
+        key_code: runtime.len(),
         gas: call.gas,
-        calldata: data.len(),
+        calldata: calldata_len,
     })
 }

@@ -256,6 +256,11 @@ pub mod header {
 impl Key {
     /// The data the key contract holds (after its program).
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_after(self.program().len())
+    }
+
+    /// [`Key::encode`] for a program of `program_len` bytes (its length is in the header).
+    fn encode_after(&self, program_len: usize) -> Vec<u8> {
         let mut tables = Vec::new();
         let base = 32 * HEADER_WORDS;
         let at = |tables: &mut Vec<u8>, bytes: Vec<u8>| {
@@ -326,7 +331,7 @@ impl Key {
         h[header::LAGRANGES] = word(lagranges);
         h[header::LAGRANGE_BASE] = word(self.lagrange_base());
         h[header::NUM_TEMPS] = word(self.num_slots - self.temp_base());
-        h[header::PROGRAM_LEN] = word(self.program().len());
+        h[header::PROGRAM_LEN] = word(program_len);
         h[header::NUM_ROTATIONS] = word(self.rotations.len());
         h[header::ROTATIONS] = word(rotations);
         h[header::NUM_SETS] = word(self.sets.len());
@@ -344,7 +349,7 @@ impl Key {
     /// program returns before it).
     pub fn runtime_code(&self) -> Vec<u8> {
         let mut code = self.program();
-        code.extend(self.encode());
+        code.extend(self.encode_after(code.len()));
         code
     }
 
