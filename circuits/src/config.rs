@@ -8,7 +8,7 @@
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::plonk::{
     Advice, Challenge, Column, ConstraintSystem, Expression, FirstPhase, Fixed, Instance,
-    SecondPhase, Selector, TableColumn,
+    SecondPhase, Selector, TableColumn, VirtualCells,
 };
 use halo2_axiom::poly::Rotation;
 use serde::{Deserialize, Serialize};
@@ -66,11 +66,12 @@ pub const MAX_LIMBS: usize = 2;
 
 impl CircuitParams {
     /// The parameters for `graph` with `lanes` lanes: Freivalds' columns only when the graph
-    /// has a product of two witnessed tensors.
+    /// has a product of two witnessed tensors, or a product with a constant matrix that
+    /// Freivalds' check lays out in fewer rows than the direct map.
     pub fn for_graph(graph: &Graph, lanes: usize) -> Self {
         Self {
             lanes,
-            freivalds: graph.nodes.iter().any(|n| n.op == Op::MatMul),
+            freivalds: needs_freivalds(graph) || dense_freivalds_pays(graph, lanes),
             gelu_line: Settings::needs_gelu_line(graph),
             ..Self::default()
         }
@@ -96,6 +97,23 @@ impl From<&Settings> for CircuitParams {
             gelu_line: s.gelu_line,
         }
     }
+}
+
+/// The graph has a product of two witnessed tensors (only Freivalds' check proves it).
+pub fn needs_freivalds(graph: &Graph) -> bool {
+    graph.nodes.iter().any(|n| n.op == Op::MatMul)
+}
+
+/// Some product with a constant matrix takes fewer rows by Freivalds' check than by the direct
+/// map at `lanes` lanes (in a circuit with Freivalds' columns, each such product is laid out
+/// that way).
+pub fn dense_freivalds_pays(graph: &Graph, lanes: usize) -> bool {
+    graph.nodes.iter().any(|n| match &n.op {
+        Op::Dense(d) => n.inputs.first().is_some_and(|&i| {
+            crate::layout::DenseDims::new(d, &graph.nodes[i].shape).freivalds_pays(lanes)
+        }),
+        _ => false,
+    })
 }
 
 /// Smallest lane count: the arithmetic and division gates use lanes 0..3.
@@ -213,8 +231,11 @@ pub struct FreivaldsConfig {
     pub v: Column<Advice>,
     /// `h[next] = chain·ρ^L·h + Σ_i ρ^(L-1-i)·x_i`: Horner over `L` lanes per row.
     pub s_horner: Selector,
-    /// `h[next] = chain·ρ·h + acc`: Horner over one `acc` cell per row.
+    /// `h[next] = chain·ρ·h + acc − c`: Horner over one `acc` cell per row, less a fixed bias.
     pub s_horner_acc: Selector,
+    /// `h[next] = chain·ρ^L·h + Σ_i ρ^(L-1-i)·w_i`: Horner over `L` fixed weights per row (a
+    /// constant matrix's `W·r`).
+    pub s_horner_fixed: Selector,
     /// `h[next] = chain·h + x_0·v`: one product per row of `A·(B·r)`.
     pub s_fdot: Selector,
 }
@@ -224,27 +245,41 @@ impl FreivaldsConfig {
         meta: &mut ConstraintSystem<Fr>,
         x: &[Column<Advice>],
         acc: Column<Advice>,
-        chain: Column<Fixed>,
+        [chain, c]: [Column<Fixed>; 2],
+        w: &[Column<Fixed>],
     ) -> Self {
         let challenge = meta.challenge_usable_after(FirstPhase);
         let h = meta.advice_column_in(SecondPhase);
         let v = meta.advice_column_in(SecondPhase);
         meta.enable_equality(h);
         meta.enable_equality(v);
-        let (s_horner, s_horner_acc, s_fdot) = (meta.selector(), meta.selector(), meta.selector());
+        let [s_horner, s_horner_acc, s_fdot, s_horner_fixed] = [(); 4].map(|_| meta.selector());
         let lanes = x.len();
+        // Horner over one row of `L` lanes, advice (`x`) or fixed (`w`).
+        let horner =
+            |m: &mut VirtualCells<'_, Fr>,
+             s: Selector,
+             lane: &dyn Fn(&mut VirtualCells<'_, Fr>, usize) -> Expression<Fr>| {
+                let s = m.query_selector(s);
+                let rho = m.query_challenge(challenge);
+                let pow = |e: usize| {
+                    (0..e).fold(Expression::Constant(Fr::one()), |acc, _| acc * rho.clone())
+                };
+                let h_cur = m.query_advice(h, Rotation::cur());
+                let h_next = m.query_advice(h, Rotation::next());
+                let sum = (0..lanes).fold(
+                    m.query_fixed(chain, Rotation::cur()) * pow(lanes) * h_cur,
+                    |e, i| e + pow(lanes - 1 - i) * lane(m, i),
+                );
+                vec![s * (h_next - sum)]
+            };
         meta.create_gate("freivalds horner", |m| {
-            let s = m.query_selector(s_horner);
-            let rho = m.query_challenge(challenge);
-            let pow =
-                |e: usize| (0..e).fold(Expression::Constant(Fr::one()), |acc, _| acc * rho.clone());
-            let h_cur = m.query_advice(h, Rotation::cur());
-            let h_next = m.query_advice(h, Rotation::next());
-            let sum = x.iter().enumerate().fold(
-                m.query_fixed(chain, Rotation::cur()) * pow(lanes) * h_cur,
-                |e, (i, &xi)| e + pow(lanes - 1 - i) * m.query_advice(xi, Rotation::cur()),
-            );
-            vec![s * (h_next - sum)]
+            horner(m, s_horner, &|m, i| m.query_advice(x[i], Rotation::cur()))
+        });
+        meta.create_gate("freivalds horner fixed", |m| {
+            horner(m, s_horner_fixed, &|m, i| {
+                m.query_fixed(w[i], Rotation::cur())
+            })
         });
         meta.create_gate("freivalds horner acc", |m| {
             let s = m.query_selector(s_horner_acc);
@@ -252,7 +287,8 @@ impl FreivaldsConfig {
             let h_cur = m.query_advice(h, Rotation::cur());
             let h_next = m.query_advice(h, Rotation::next());
             let step = m.query_fixed(chain, Rotation::cur()) * rho * h_cur
-                + m.query_advice(acc, Rotation::cur());
+                + m.query_advice(acc, Rotation::cur())
+                - m.query_fixed(c, Rotation::cur());
             vec![s * (h_next - step)]
         });
         meta.create_gate("freivalds dot", |m| {
@@ -270,6 +306,7 @@ impl FreivaldsConfig {
             s_horner,
             s_horner_acc,
             s_fdot,
+            s_horner_fixed,
         }
     }
 }
@@ -481,7 +518,7 @@ impl ModelConfig {
 
         let freivalds = params
             .freivalds
-            .then(|| FreivaldsConfig::configure(meta, &x, acc, chain));
+            .then(|| FreivaldsConfig::configure(meta, &x, acc, [chain, c], &w));
         let poseidon = params
             .poseidon()
             .then(|| PoseidonConfig::configure(meta, &x, [acc, q, r], &w));

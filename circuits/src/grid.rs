@@ -56,6 +56,8 @@ pub enum Sel {
     EnA,
     Horner,
     HornerAcc,
+    /// Horner over fixed weights (a constant matrix's `W·r`).
+    HornerFixed,
     FDot,
     PoseidonFull,
     PoseidonPartial,
@@ -269,6 +271,7 @@ impl RegionGrid<'_, '_> {
             Sel::EnA => self.config.en_a,
             Sel::Horner => self.freivalds()?.s_horner,
             Sel::HornerAcc => self.freivalds()?.s_horner_acc,
+            Sel::HornerFixed => self.freivalds()?.s_horner_fixed,
             Sel::FDot => self.freivalds()?.s_fdot,
             Sel::PoseidonFull => self.poseidon()?.s_full,
             Sel::PoseidonPartial => self.poseidon()?.s_partial,

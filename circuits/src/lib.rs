@@ -15,14 +15,14 @@ mod table;
 
 pub use circuit::ModelCircuit;
 pub use config::{
-    blinding_factors, column_counts, CircuitParams, FreivaldsConfig, ModelConfig, PoseidonConfig,
-    MIN_LANES,
+    blinding_factors, column_counts, dense_freivalds_pays, needs_freivalds, CircuitParams,
+    FreivaldsConfig, ModelConfig, PoseidonConfig, MIN_LANES,
 };
 pub use error::CircuitError;
 pub use grid::{fe, Adv, AdvCell, DryRun, Grid, Tamper};
 pub use layout::{
-    commit_rows, instance_len, instance_len_with, lay_out, lay_out_with, sponge_rows, LayoutReport,
-    Placement,
+    commit_rows, instance_len, instance_len_with, lay_out, lay_out_with, sponge_rows, DenseDims,
+    LayoutReport, Placement,
 };
 pub use plan::{
     dry_run, lane_choices, limb_choices, plan, plan_for, plan_with, work_at, Plan, MAX_K,

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use zkinfer_ir::{Graph, TableBounds};
 
-use crate::config::{blinding_factors, column_counts, CircuitParams, MAX_LIMBS, MIN_LANES};
+use crate::config::{
+    blinding_factors, column_counts, needs_freivalds, CircuitParams, MAX_LIMBS, MIN_LANES,
+};
 use crate::grid::DryRun;
 use crate::layout::{instance_len_with, lay_out_with};
 use crate::table::TableSet;
@@ -235,7 +237,19 @@ fn plan_lanes(
     let packed = public.packed;
     let table_rows = TableSet::for_graph(graph, table).rows();
     let mut best: Option<Plan> = None;
-    for &lanes in lane_choices(packed) {
+    // Products with constant matrices take Freivalds' check where it saves rows; without a
+    // product of two witnessed tensors the circuit may also do without its columns, whichever
+    // costs less work.
+    let choices = lane_choices(packed).iter().flat_map(|&lanes| {
+        let with = CircuitParams::for_graph(graph, lanes);
+        let without = (with.freivalds && !needs_freivalds(graph)).then_some(CircuitParams {
+            freivalds: false,
+            ..with
+        });
+        std::iter::once(with).chain(without)
+    });
+    for base in choices {
+        let lanes = base.lanes;
         let params = CircuitParams {
             packed,
             commit_inputs: public.commit_inputs,
@@ -243,7 +257,7 @@ fn plan_lanes(
             packed_inputs: public.packed_inputs,
             packed_outputs: public.packed_outputs,
             limb_bits: table.limbs(),
-            ..CircuitParams::for_graph(graph, lanes)
+            ..base
         };
         let run = dry_run(graph, table, params)?;
         let instances = instance_len_with(graph, params);

@@ -36,6 +36,8 @@ pub enum MapFn {
     Softsign,
     /// `x · tanh(softplus(x))`.
     Mish,
+    /// `x · σ(x)` (SiLU, Swish): the importer fuses `Mul(x, Sigmoid(x))` into it.
+    Silu,
     /// `x · min(max(x + 3, 0), 6) / 6`.
     HardSwish,
     /// `x` for `x > 0`, `alpha · (e^x − 1)` below (Elu).
@@ -108,6 +110,7 @@ impl MapFn {
                 | MapFn::GeluTanh
                 | MapFn::Softplus
                 | MapFn::Mish
+                | MapFn::Silu
                 | MapFn::HardSwish
                 | MapFn::Elu { .. }
                 | MapFn::Celu { .. }
@@ -122,6 +125,7 @@ impl MapFn {
         match self {
             MapFn::Gelu | MapFn::GeluTanh => -0.76,
             MapFn::Mish => -1.2,
+            MapFn::Silu => -1.28,
             MapFn::HardSwish => -1.5,
             _ => 0.0,
         }
@@ -160,6 +164,7 @@ impl MapFn {
             MapFn::Softplus => softplus(v),
             MapFn::Softsign => v / (1.0 + v.abs()),
             MapFn::Mish => v * softplus(v).tanh(),
+            MapFn::Silu => v / (1.0 + (-v).exp()),
             MapFn::HardSwish => v * (v + 3.0).clamp(0.0, 6.0) / 6.0,
             MapFn::Elu { alpha_bits } => match v > 0.0 {
                 true => v,
@@ -204,6 +209,7 @@ impl MapFn {
             MapFn::Softplus => "softplus",
             MapFn::Softsign => "softsign",
             MapFn::Mish => "mish",
+            MapFn::Silu => "silu",
             MapFn::HardSwish => "hardswish",
             MapFn::Elu { .. } => "elu",
             MapFn::Celu { .. } => "celu",

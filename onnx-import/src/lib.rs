@@ -1,8 +1,9 @@
 //! ONNX import for zkinfer: protobuf → float graph (constant folding, shape inference with
-//! symbolic dimensions set to 1, Add-into-bias and affine fusion) → quantized IR graph.
+//! symbolic dimensions set to 1, Add-into-bias, affine and activation fusion) → quantized IR graph.
 
 mod error;
 mod float;
+mod fuse;
 mod model;
 mod ops;
 pub mod proto;

@@ -218,6 +218,7 @@ fn import_graph(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> {
             }
         }
     }
+    crate::fuse::fuse_activations(&mut fg);
     fg.prune();
     Ok(fg)
 }

@@ -6,6 +6,8 @@ mod audit_tests;
 #[cfg(test)]
 mod cnn_tests;
 #[cfg(test)]
+mod dense_tests;
+#[cfg(test)]
 mod integer_tests;
 #[cfg(test)]
 mod matmul_tests;

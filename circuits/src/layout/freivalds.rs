@@ -13,7 +13,7 @@
 
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::plonk::Error;
-use zkinfer_ir::MatMulDims;
+use zkinfer_ir::{Dense, MatMulDims, WeightSide};
 
 use super::{wrap, Layout, Wire};
 use crate::grid::{fe, Adv, Fix, Grid, Sel};
@@ -24,14 +24,20 @@ use crate::CircuitError;
 enum Step {
     /// `h' = ρ^L·h + Σ_i ρ^(L-1-i)·x_i` (gate `freivalds horner`).
     Lanes,
-    /// `h' = ρ·h + acc` (gate `freivalds horner acc`).
+    /// `h' = ρ·h + acc − c`, `c` a fixed bias (gate `freivalds horner acc`).
     Acc,
+    /// `h' = ρ^L·h + Σ_i ρ^(L-1-i)·w_i` over fixed weights (gate `freivalds horner fixed`).
+    Fixed,
     /// `h' = h + x_0·v_k` with `v_k` the `k`-th Horner result of `B` (gate `freivalds dot`).
     Dot,
 }
 
+/// The entries of a checked product `C` (row-major wires) and the chains that hold them.
+type CChains<C> = (Vec<Wire<C>>, Vec<Chain>);
+
 /// A chain laid out in the first phase: its first row and, per row, the first-phase values its
-/// step reads. Its accumulator cells are assigned in the second phase.
+/// step reads (an `Acc` row: the `acc` value and the fixed bias; a `Fixed` row: the weights).
+/// Its accumulator cells are assigned in the second phase.
 #[derive(Clone, Debug)]
 struct Chain {
     start: usize,
@@ -53,6 +59,7 @@ impl<G: Grid> Layout<'_, G> {
         let sel = match step {
             Step::Lanes => Sel::Horner,
             Step::Acc => Sel::HornerAcc,
+            Step::Fixed => Sel::HornerFixed,
             Step::Dot => Sel::FDot,
         };
         (0..len)
@@ -110,54 +117,162 @@ impl<G: Grid> Layout<'_, G> {
             });
         }
         // C: one entry per row in `acc`, where its rescale can share the row.
+        let (out, c_chains) = self.c_chains(m, p, |i, j| {
+            let value = match c {
+                Some(c) => Some(c[dims.c(out_block, i, j)]),
+                None => (0..n)
+                    .map(|k| {
+                        let (x, y) = (a[dims.a(ba, i, k)].value, b[dims.b(bb, k, j)].value);
+                        x.zip(y).map(|(x, y)| x as i128 * y as i128)
+                    })
+                    .sum::<Option<i128>>()
+                    .and_then(|v| i64::try_from(v).ok()),
+            };
+            (value, 0)
+        })?;
+        product.c = c_chains;
+        // A: row i against B·r, one product per row.
+        product.a = self.dot_chains(m, n, |i, k| &a[dims.a(ba, i, k)])?;
+        self.products.push(product);
+        Ok(out)
+    }
+
+    /// `m` chains of `p` rows, one entry of `C` per row in `acc` (where its rescale can share
+    /// the row) and its fixed bias in `c`: `entry(i, j)` gives the value and the bias. Returns
+    /// the entries' wires, row-major, and the chains.
+    fn c_chains(
+        &mut self,
+        m: usize,
+        p: usize,
+        entry: impl Fn(usize, usize) -> (Option<i64>, i64),
+    ) -> Result<CChains<G::Cell>, CircuitError> {
         let mut out = Vec::with_capacity(m * p);
+        let mut chains = Vec::with_capacity(m);
         for i in 0..m {
             let rows = wrap(self.chain_rows(Step::Acc, p))?;
             self.place("freivalds.c", rows[0]);
             let mut values = Vec::with_capacity(p);
             for (j, &row) in rows.iter().enumerate() {
-                let value = match c {
-                    Some(c) => Some(c[dims.c(out_block, i, j)]),
-                    None => (0..n)
-                        .map(|k| {
-                            let (x, y) = (a[dims.a(ba, i, k)].value, b[dims.b(bb, k, j)].value);
-                            x.zip(y).map(|(x, y)| x as i128 * y as i128)
-                        })
-                        .sum::<Option<i128>>()
-                        .and_then(|v| i64::try_from(v).ok()),
-                };
+                let (value, bias) = entry(i, j);
                 let cell = wrap(self.grid.advice(Adv::Acc, row, value))?;
+                wrap(self.grid.fixed(Fix::C, row, bias))?;
                 out.push(Wire {
                     cell,
                     value,
                     acc_row: Some(row),
                 });
-                values.push(vec![value]);
+                values.push(vec![value, Some(bias)]);
             }
-            product.c.push(Chain {
+            chains.push(Chain {
                 start: rows[0],
                 step: Step::Acc,
                 rows: values,
             });
         }
-        // A: row i against B·r, one product per row.
+        Ok((out, chains))
+    }
+
+    /// `m` chains of `n` rows: row `i` of `A` (`a(i, k)`) against `B·r`, one product per row.
+    fn dot_chains<'w>(
+        &mut self,
+        m: usize,
+        n: usize,
+        a: impl Fn(usize, usize) -> &'w Wire<G::Cell>,
+    ) -> Result<Vec<Chain>, CircuitError>
+    where
+        G::Cell: 'w,
+    {
+        let mut chains = Vec::with_capacity(m);
         for i in 0..m {
             let rows = wrap(self.chain_rows(Step::Dot, n))?;
             self.place("freivalds.a", rows[0]);
             let mut values = Vec::with_capacity(n);
             for (k, &row) in rows.iter().enumerate() {
-                let w = &a[dims.a(ba, i, k)];
+                let w = a(i, k);
                 wrap(self.copy_in(w, Adv::X(0), row))?;
                 values.push(vec![w.value]);
             }
-            product.a.push(Chain {
+            chains.push(Chain {
                 start: rows[0],
                 step: Step::Dot,
                 rows: values,
             });
         }
+        Ok(chains)
+    }
+
+    /// A product with a constant matrix by Freivalds' check, `Y = X·M + bias` seen as
+    /// [`DenseDims`] says: `v = M·r` by Horner's rule over the fixed weights (no advice but
+    /// the accumulators), then `X·v = (Y − bias)·r` row by row of `X`. `Y` is a witness: its
+    /// values are the trace's `y` when given (the circuit checks them), else computed.
+    /// Returns `Y`'s wires in the output's order.
+    pub(super) fn dense_freivalds(
+        &mut self,
+        x: &[Wire<G::Cell>],
+        dense: &Dense,
+        dims: &DenseDims,
+        y: Option<&[i64]>,
+        node: &str,
+    ) -> Result<Vec<Wire<G::Cell>>, CircuitError> {
+        let lanes = self.lanes;
+        let (w, bias) = (dense.weight.data(), dense.bias.as_ref().map(|b| b.data()));
+        let mut product = Product::default();
+        // M·r: row k of M in ⌈d_out/L⌉ rows of fixed weights, zero-padded at the front.
+        let per = dims.d_out.div_ceil(lanes).max(1);
+        let pad = per * lanes - dims.d_out;
+        for k in 0..dims.d_in {
+            let rows = wrap(self.chain_rows(Step::Fixed, per))?;
+            self.place("freivalds.w", rows[0]);
+            let mut values = Vec::with_capacity(per);
+            for (r, &row) in rows.iter().enumerate() {
+                let mut lane_values = Vec::with_capacity(lanes);
+                for lane in 0..lanes {
+                    let s = r * lanes + lane;
+                    let weight = match s.checked_sub(pad) {
+                        Some(j) => w[dims.w(k, j)],
+                        None => 0,
+                    };
+                    wrap(self.grid.fixed(Fix::W(lane), row, weight))?;
+                    lane_values.push(Some(weight));
+                }
+                values.push(lane_values);
+            }
+            product.b.push(Chain {
+                start: rows[0],
+                step: Step::Fixed,
+                rows: values,
+            });
+        }
+        let (wires, c_chains) = self.c_chains(dims.rows, dims.d_out, |t, j| {
+            let at = dims.y(t, j);
+            let b = bias.map_or(0, |b| b[at]);
+            let value = match y {
+                Some(y) => Some(y[at]),
+                None => (0..dims.d_in)
+                    .map(|k| {
+                        x[dims.x(t, k)]
+                            .value
+                            .map(|v| v as i128 * w[dims.w(k, j)] as i128)
+                    })
+                    .sum::<Option<i128>>()
+                    .and_then(|v| i64::try_from(v + b as i128).ok()),
+            };
+            (value, b)
+        })?;
+        product.c = c_chains;
+        product.a = self.dot_chains(dims.rows, dims.d_in, |t, k| &x[dims.x(t, k)])?;
         self.products.push(product);
-        Ok(out)
+        // The chains hold Y row by row of X; the output's order is the node's.
+        let mut out: Vec<Option<Wire<G::Cell>>> = vec![None; wires.len()];
+        for (i, wire) in wires.into_iter().enumerate() {
+            out[dims.y(i / dims.d_out, i % dims.d_out)] = Some(wire);
+        }
+        out.into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| CircuitError::Layout {
+                node: node.into(),
+                reason: "the product's rows do not cover its output".into(),
+            })
     }
 
     /// Ends the first phase and fills every product's check with the challenge.
@@ -189,14 +304,19 @@ impl<G: Grid> Layout<'_, G> {
         v: &[(G::Cell, Option<Fr>)],
     ) -> Result<(G::Cell, Option<Fr>), CircuitError> {
         let lanes = self.lanes;
-        let pow = |e: usize| rho.map(|r| (0..e).fold(Fr::one(), |acc, _| acc * r));
+        let powers: Option<Vec<Fr>> = rho.map(|r| {
+            std::iter::successors(Some(Fr::one()), |p| Some(*p * r))
+                .take(lanes + 1)
+                .collect()
+        });
+        let pow = |e: usize| powers.as_ref().map(|p| p[e]);
         let mut h: Option<Fr> = Some(Fr::zero());
         let mut last = None;
         for (t, row_values) in chain.rows.iter().enumerate() {
             let row = chain.start + t;
             let prev = if t == 0 { Some(Fr::zero()) } else { h };
             h = match chain.step {
-                Step::Lanes => row_values.iter().enumerate().fold(
+                Step::Lanes | Step::Fixed => row_values.iter().enumerate().fold(
                     prev.zip(pow(lanes)).map(|(h, p)| h * p),
                     |acc, (lane, x)| {
                         let term = pow(lanes - 1 - lane).zip(*x).map(|(p, x)| p * fe(x));
@@ -204,7 +324,7 @@ impl<G: Grid> Layout<'_, G> {
                     },
                 ),
                 Step::Acc => {
-                    let x = row_values[0].map(fe);
+                    let x = row_values[0].zip(row_values[1]).map(|(x, c)| fe(x) - fe(c));
                     prev.zip(rho).zip(x).map(|((h, r), x)| h * r + x)
                 }
                 Step::Dot => {
@@ -222,5 +342,82 @@ impl<G: Grid> Layout<'_, G> {
             reason: "an empty Freivalds chain".into(),
         })?;
         Ok((cell, h))
+    }
+}
+
+/// A product with a constant matrix (`Dense`) as `rows` rows of `X` (`d_in` each) times a
+/// `d_in × d_out` matrix `M`: `M = W` when the weight stands on the right, `M = Wᵀ` (and
+/// `X = xᵀ`) when it stands on the left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DenseDims {
+    pub rows: usize,
+    pub d_in: usize,
+    pub d_out: usize,
+    pub(crate) side: WeightSide,
+}
+
+impl DenseDims {
+    pub fn new(dense: &Dense, x_shape: &[usize]) -> Self {
+        let ws = dense.weight.shape();
+        let (a, b) = (
+            ws.first().copied().unwrap_or(0),
+            ws.get(1).copied().unwrap_or(0),
+        );
+        match dense.side {
+            WeightSide::Right => Self {
+                rows: x_shape.iter().product::<usize>() / a.max(1),
+                d_in: a,
+                d_out: b,
+                side: WeightSide::Right,
+            },
+            WeightSide::Left => Self {
+                rows: x_shape.get(1).copied().unwrap_or(1),
+                d_in: b,
+                d_out: a,
+                side: WeightSide::Left,
+            },
+        }
+    }
+
+    /// Flat index into `x` of `X[t][k]`.
+    fn x(&self, t: usize, k: usize) -> usize {
+        match self.side {
+            WeightSide::Right => t * self.d_in + k,
+            WeightSide::Left => k * self.rows + t,
+        }
+    }
+
+    /// Flat index into the output of `Y[t][j]`.
+    fn y(&self, t: usize, j: usize) -> usize {
+        match self.side {
+            WeightSide::Right => t * self.d_out + j,
+            WeightSide::Left => j * self.rows + t,
+        }
+    }
+
+    /// Flat index into the weight of `M[k][j]`.
+    fn w(&self, k: usize, j: usize) -> usize {
+        match self.side {
+            WeightSide::Right => k * self.d_out + j,
+            WeightSide::Left => j * self.d_in + k,
+        }
+    }
+
+    /// Rows of the direct map: one dot chain of `⌈d_in/L⌉` rows per output.
+    pub fn direct_rows(&self, lanes: usize) -> usize {
+        self.rows * self.d_out * self.d_in.div_ceil(lanes).max(1)
+    }
+
+    /// Rows of Freivalds' check: `M·r` over the fixed weights (`d_in·⌈d_out/L⌉`), one row per
+    /// output entry, one per product `X·v`.
+    pub fn freivalds_rows(&self, lanes: usize) -> usize {
+        self.d_in * self.d_out.div_ceil(lanes).max(1) + self.rows * (self.d_out + self.d_in)
+    }
+
+    /// Whether Freivalds' check takes fewer rows than the direct map (an empty product always
+    /// takes the direct one).
+    pub fn freivalds_pays(&self, lanes: usize) -> bool {
+        self.d_in * self.d_out * self.rows > 0
+            && self.freivalds_rows(lanes) < self.direct_rows(lanes)
     }
 }

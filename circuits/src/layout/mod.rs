@@ -22,6 +22,7 @@ mod softmax;
 pub(crate) mod topk;
 use crate::table::TableSet;
 use crate::CircuitError;
+pub use freivalds::DenseDims;
 pub use poseidon::{commit_rows, sponge_rows};
 
 /// A value on the grid.
@@ -361,6 +362,15 @@ pub fn lay_out_with<G: Grid>(
                     public.extend(w.iter().cloned());
                 }
                 w
+            }
+            Op::Dense(dense)
+                if params.freivalds
+                    && DenseDims::new(dense, &graph.nodes[node.inputs[0]].shape)
+                        .freivalds_pays(lanes) =>
+            {
+                let dims = DenseDims::new(dense, &graph.nodes[node.inputs[0]].shape);
+                let y = trace.map(|t| t.values[id].data());
+                l.dense_freivalds(arg(0), dense, &dims, y, &node.name)?
             }
             Op::Dense(dense) => {
                 let x = arg(0);

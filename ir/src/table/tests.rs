@@ -92,6 +92,7 @@ fn functions_that_turn_into_the_identity_are_exact_beyond_their_tables() {
     for g in [
         MapFn::Softplus,
         MapFn::Mish,
+        MapFn::Silu,
         MapFn::HardSwish,
         MapFn::elu(1.0),
         MapFn::elu(0.5),

@@ -336,3 +336,105 @@ fn a_small_variance_is_normalized_to_the_activation_precision() {
         .fold(0.0, f64::max);
     assert!(worst < 8.0 / 8192.0, "max error {worst}");
 }
+
+/// GPT-2's tanh-GELU as the TorchScript exporter writes it, with `c` in place of 0.044715
+/// and the operands of the last Mul in the given order.
+fn gelu_chain(c: f32, swap: bool) -> Vec<u8> {
+    let last: [&str; 2] = if swap {
+        ["one", "half"]
+    } else {
+        ["half", "one"]
+    };
+    model(
+        vec![
+            node("Mul", "half", &["x", "c_half"], &["half"], vec![]),
+            node("Pow", "pow", &["x", "c_three"], &["cube"], vec![]),
+            node("Mul", "mul1", &["cube", "c_cube"], &["cube_c"], vec![]),
+            node("Add", "add", &["x", "cube_c"], &["inner"], vec![]),
+            node("Mul", "mul2", &["inner", "c_sqrt"], &["scaled"], vec![]),
+            node("Tanh", "tanh", &["scaled"], &["th"], vec![]),
+            node("Add", "add1", &["th", "c_one"], &["one"], vec![]),
+            node("Mul", "mul3", &last, &["out"], vec![]),
+        ],
+        vec![
+            tensor_f32("c_half", &[], &[0.5]),
+            tensor_f32("c_three", &[], &[3.0]),
+            tensor_f32("c_cube", &[], &[c]),
+            tensor_f32("c_sqrt", &[], &[(2.0 / std::f32::consts::PI).sqrt()]),
+            tensor_f32("c_one", &[], &[1.0]),
+        ],
+        value_info("x", &[Some(2), Some(8)]),
+        "out",
+    )
+}
+
+fn ops(g: &crate::FloatGraph) -> Vec<&FloatOp> {
+    g.nodes.iter().map(|n| &n.op).collect()
+}
+
+#[test]
+fn an_exported_tanh_gelu_chain_is_one_table() {
+    use zkinfer_ir::MapFn;
+    for swap in [false, true] {
+        let g = import_onnx(&gelu_chain(0.044715, swap), "mem.onnx").unwrap();
+        // Input and one GELU lookup: no cube, no tanh left.
+        assert_eq!(
+            ops(&g),
+            vec![&FloatOp::Input(0), &FloatOp::Map(MapFn::GeluTanh)]
+        );
+        let x: Vec<f32> = (0..16).map(|i| (i as f32 - 8.0) * 0.7).collect();
+        let out = &g.eval(std::slice::from_ref(&x)).unwrap()[g.outputs[0]];
+        for (v, y) in x.iter().zip(out) {
+            let v = *v as f64;
+            let want = 0.5
+                * v
+                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (v + 0.044715 * v * v * v)).tanh());
+            assert!((y - want).abs() < 1e-6, "{v}: {y} vs {want}");
+        }
+    }
+}
+
+#[test]
+fn a_chain_that_computes_another_function_is_left_alone() {
+    // 0.05 instead of 0.044715: close to GELU, but not it.
+    let g = import_onnx(&gelu_chain(0.05, false), "mem.onnx").unwrap();
+    assert!(
+        ops(&g)
+            .iter()
+            .any(|op| matches!(op, FloatOp::Map(zkinfer_ir::MapFn::Tanh))),
+        "{:?}",
+        ops(&g)
+    );
+    assert!(!ops(&g)
+        .iter()
+        .any(|op| matches!(op, FloatOp::Map(zkinfer_ir::MapFn::GeluTanh))));
+}
+
+#[test]
+fn silu_fuses_unless_its_sigmoid_is_read_elsewhere() {
+    use zkinfer_ir::MapFn;
+    let silu = |extra_reader: bool| {
+        let mut nodes = vec![
+            node("Sigmoid", "sig", &["x"], &["s"], vec![]),
+            node("Mul", "silu", &["x", "s"], &["y"], vec![]),
+        ];
+        if extra_reader {
+            nodes.push(node("Add", "use_s", &["y", "s"], &["out"], vec![]));
+        } else {
+            nodes.push(node("Relu", "relu", &["y"], &["out"], vec![]));
+        }
+        model(nodes, vec![], value_info("x", &[Some(1), Some(8)]), "out")
+    };
+    let g = import_onnx(&silu(false), "mem.onnx").unwrap();
+    assert_eq!(
+        ops(&g),
+        vec![
+            &FloatOp::Input(0),
+            &FloatOp::Map(MapFn::Silu),
+            &FloatOp::Relu
+        ]
+    );
+    // The sigmoid's value is needed by another node: the chain is not only SiLU's.
+    let g = import_onnx(&silu(true), "mem.onnx").unwrap();
+    assert!(ops(&g).contains(&&FloatOp::Sigmoid), "{:?}", ops(&g));
+}
