@@ -123,7 +123,9 @@ fn chain(fg: &FloatGraph, root: usize, consumers: &[usize]) -> Option<(usize, Ve
 
 /// Whether the chain, as a function of `x`'s value, is `g` on a grid over [-12, 12].
 fn computes(fg: &FloatGraph, x: usize, chain: &[usize], g: MapFn) -> bool {
-    let root = *chain.last().expect("a chain has its root");
+    let Some(&root) = chain.last() else {
+        return false;
+    };
     (-2400..=2400).all(|step| {
         let v = f64::from(step) * 0.005;
         let mut values: HashMap<usize, f64> = HashMap::from([(x, v)]);
