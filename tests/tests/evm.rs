@@ -270,6 +270,49 @@ fn every_part_of_the_proof_layout_is_checked() {
     assert!(chain.call(data).is_err(), "lenet's key accepted");
 }
 
+/// The program's bytes that address a slot holding the opening of a zero fixed column.
+fn zero_eval_reads(key: &Key) -> std::collections::HashSet<usize> {
+    use halo2_axiom::halo2curves::group::prime::PrimeCurveAffine;
+    let zero: Vec<u16> = key
+        .sets
+        .iter()
+        .flat_map(|s| &s.polys)
+        .filter(|(c, _)| {
+            key.preprocessed
+                .get(*c as usize)
+                .is_some_and(|p| bool::from(p.is_identity()))
+        })
+        .flat_map(|(_, evals)| evals.iter().copied())
+        .collect();
+    let push = |s: u16| if 32 * s as u32 <= 0xffff { 3 } else { 4 };
+    let mut out = std::collections::HashSet::new();
+    let mut at = 11 + 32; // the header and the modulus
+    let mark = |start: usize, slot: u16, out: &mut std::collections::HashSet<usize>| {
+        if zero.contains(&slot) {
+            out.extend(start + 1..start + push(slot));
+        }
+    };
+    for i in key.instructions.iter().chain(&key.shplonk_instructions()) {
+        if i.op == Op::Neg {
+            mark(at, i.a, &mut out);
+            at += push(i.a) + 3 + push(i.dst) + 1;
+            continue;
+        }
+        mark(at + 1, i.b, &mut out);
+        let a_at = at + 1 + push(i.b) + 1 + if i.op == Op::Sub { 2 } else { 0 };
+        mark(a_at, i.a, &mut out);
+        let dst_at = a_at + push(i.a) + 2;
+        // `x += 0` in place: where it stores makes no difference either.
+        let in_place_zero = i.op == Op::Add
+            && ((i.dst == i.a && zero.contains(&i.b)) || (i.dst == i.b && zero.contains(&i.a)));
+        if in_place_zero {
+            out.extend(dst_at + 1..dst_at + push(i.dst));
+        }
+        at = dst_at + push(i.dst) + 1;
+    }
+    out
+}
+
 /// Deploys `runtime` as a key contract and checks the valid proof against it.
 fn accepted_with(chain: &mut Onchain, runtime: &[u8], case: &Case) -> bool {
     match chain.deploy_key_code(runtime) {
@@ -299,7 +342,14 @@ fn every_part_of_the_key_contract_is_checked() {
         assert!(!accepted_with(&mut chain, &c, case), "header word {w}");
     }
     // The program: any byte changed fails (every fifth byte, and the first four: its length).
+    // Except an address byte of an opening of a zero fixed column (committed to the identity):
+    // that word is 0 in every valid proof, and a misaligned read starting inside it may read
+    // 0 too; and where `h += 0` stores its sum. A changed evaluation is rejected (`every_model_deploys_accepts_its_proof_and_rejects_forgeries`).
+    let zero_reads = zero_eval_reads(&key);
     for at in (0..4).chain((4..key.program().len()).step_by(5)) {
+        if zero_reads.contains(&at) {
+            continue;
+        }
         let mut c = code.clone();
         c[at] ^= 0x01;
         assert!(!accepted_with(&mut chain, &c, case), "code byte {at}");

@@ -109,13 +109,21 @@ impl Key {
             }
             // Scalars: γ^S·cc_S·μ^p, accumulated per commitment.
             let mut mp_slot = 0;
-            for (p, (c, _)) in set.polys.iter().enumerate() {
+            let is_zero = |c: usize| {
+                self.preprocessed
+                    .get(c)
+                    .is_some_and(|q| bool::from(q.is_identity()))
+            };
+            // Past the last commitment that is not the identity, μ^p is read by nobody.
+            let live = set
+                .polys
+                .iter()
+                .rposition(|(c, _)| !is_zero(*c as usize))
+                .map_or(0, |p| p + 1);
+            for (p, (c, _)) in set.polys.iter().enumerate().take(live) {
                 let c = *c as usize;
                 // The identity (a zero fixed column) needs no scalar: only μ^p goes on.
-                let zero = self
-                    .preprocessed
-                    .get(c)
-                    .is_some_and(|q| bool::from(q.is_identity()));
+                let zero = is_zero(c);
                 let dst = if seen[c] || zero { mp } else { out + c };
                 match (p, s) {
                     (0, 0) => op(Op::Mul, dst, cc, cc),
