@@ -289,3 +289,73 @@ fn plan_lanes(
     }
     Ok(best)
 }
+
+/// One part of a circuit's layout in [`row_breakdown`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowPart {
+    /// The operator (`Dense`, `Rescale`, …).
+    pub op: String,
+    /// The part of its layout (`freivalds.w`, `lookup`, …; empty for the operator's main rows).
+    pub part: String,
+    /// Rows where this part assigns the most cells.
+    pub rows: usize,
+    pub cells: usize,
+}
+
+/// Where the rows of the circuit with `params` go: each row counts for the operator part
+/// that assigns most of its cells, parts with the most rows first. The same dry run as the
+/// planner's, with every cell's owner recorded.
+pub fn row_breakdown(
+    graph: &Graph,
+    table: &TableBounds,
+    params: CircuitParams,
+) -> Result<Vec<RowPart>, CircuitError> {
+    use std::collections::HashMap;
+    let tables = TableSet::for_graph(graph, table);
+    let mut grid = DryRun {
+        owners: Some(HashMap::new()),
+        ..DryRun::default()
+    };
+    lay_out_with(&mut grid, graph, params, &tables, None)?;
+    let owners = grid.owners.unwrap_or_default();
+    let op_of = |node: usize| {
+        graph
+            .nodes
+            .get(node)
+            .map_or("(public values)".to_string(), |n| n.op.name().to_string())
+    };
+    // Per row, cells per owner part.
+    let mut per_row: HashMap<usize, HashMap<(String, &'static str), usize>> = HashMap::new();
+    let mut cells: HashMap<(String, &'static str), usize> = HashMap::new();
+    for (&(_, row), &(node, what)) in &owners {
+        // The second phase is filled after every node, under the last one's name.
+        let op = match what.contains("second phase") {
+            true => String::new(),
+            false => op_of(node),
+        };
+        let key = (op, what);
+        *per_row
+            .entry(row)
+            .or_default()
+            .entry(key.clone())
+            .or_default() += 1;
+        *cells.entry(key).or_default() += 1;
+    }
+    let mut rows: HashMap<(String, &'static str), usize> = HashMap::new();
+    for parts in per_row.values() {
+        if let Some((key, _)) = parts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))) {
+            *rows.entry(key.clone()).or_default() += 1;
+        }
+    }
+    let mut out: Vec<RowPart> = cells
+        .into_iter()
+        .map(|(key, cells)| RowPart {
+            rows: rows.get(&key).copied().unwrap_or(0),
+            op: key.0,
+            part: key.1.to_string(),
+            cells,
+        })
+        .collect();
+    out.sort_by(|a, b| b.rows.cmp(&a.rows).then(b.cells.cmp(&a.cells)));
+    Ok(out)
+}

@@ -116,7 +116,13 @@ enum Command {
         proof: PathBuf,
     },
     /// Describe a model: ops, parameters, rows, k, columns, estimated proving cost.
-    Inspect { model: PathBuf },
+    Inspect {
+        model: PathBuf,
+        /// Also where the rows go: per operator and part of its layout (a dry run of the
+        /// layout; seconds for a large circuit)
+        #[arg(long)]
+        rows: bool,
+    },
     #[cfg(feature = "evm")]
     #[command(flatten)]
     Evm(evm::EvmCommand),
@@ -160,7 +166,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Setup { model, output, srs } => cmd_setup(&model, &output, srs.as_deref()),
         Command::Prove(args) => cmd_prove(&args),
         Command::Verify { keys, proof } => cmd_verify(&keys, &proof),
-        Command::Inspect { model } => cmd_inspect(&model),
+        Command::Inspect { model, rows } => cmd_inspect(&model, rows),
         #[cfg(feature = "evm")]
         Command::Evm(cmd) => evm::run(cmd),
         Command::Shard(cmd) => shard::run(cmd),
@@ -429,7 +435,18 @@ fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
     Ok(())
 }
 
-fn cmd_inspect(path: &Path) -> Result<()> {
+fn cmd_inspect(path: &Path, rows: bool) -> Result<()> {
     print!("{}", zkinfer_prover::inspect(path)?);
+    if rows {
+        let compiled = match path.extension().is_some_and(|e| e == "onnx") {
+            true => zkinfer_prover::compile(path, &[], &zkinfer_onnx::QuantConfig::default())?.0,
+            false => zkinfer_ir::CompiledModel::read(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        };
+        print!(
+            "{}",
+            zkinfer_prover::format_row_parts(&zkinfer_prover::row_parts(&compiled)?, 16)
+        );
+    }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::Path;
 
 use serde::Serialize;
-use zkinfer_circuits::{CircuitParams, TableSet};
+use zkinfer_circuits::{CircuitParams, RowPart, TableSet};
 use zkinfer_ir::{CompiledModel, ShardInfo, TableBounds, TensorInfo};
 use zkinfer_onnx::QuantConfig;
 
@@ -121,6 +121,49 @@ pub fn inspect_model(compiled: &CompiledModel, name: &str) -> Result<Inspection,
         packed: compiled.settings.packed,
         estimated_key_contract_bytes: plan.estimated_key_contract_bytes(),
     })
+}
+
+/// Where the rows of a compiled model's circuit go ([`zkinfer_circuits::row_breakdown`] at
+/// the layout its settings fix).
+pub fn row_parts(compiled: &CompiledModel) -> Result<Vec<RowPart>, CompileError> {
+    let params = CircuitParams::from(&compiled.settings);
+    Ok(zkinfer_circuits::row_breakdown(
+        &compiled.graph,
+        &compiled.settings.table,
+        params,
+    )?)
+}
+
+/// [`row_parts`] as a table: the parts with the most rows, the rest summed in one line.
+pub fn format_row_parts(parts: &[RowPart], shown: usize) -> String {
+    let total: usize = parts.iter().map(|p| p.rows).sum();
+    let mut out = format!("rows by part ({total} rows with cells):\n");
+    for p in parts.iter().take(shown) {
+        let name = [p.op.as_str(), p.part.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
+        out += &format!(
+            "  {name:<40} {:>9} rows {:>5.1} %  {:>10} cells\n",
+            p.rows,
+            100.0 * p.rows as f64 / total.max(1) as f64,
+            p.cells
+        );
+    }
+    if parts.len() > shown {
+        let rest = &parts[shown..];
+        let (rows, cells) = rest
+            .iter()
+            .fold((0, 0), |(r, c), p| (r + p.rows, c + p.cells));
+        out += &format!(
+            "  {:<40} {rows:>9} rows {:>5.1} %  {cells:>10} cells\n",
+            format!("({} more)", rest.len()),
+            100.0 * rows as f64 / total.max(1) as f64
+        );
+    }
+    out
 }
 
 fn mib(bytes: u64) -> f64 {

@@ -22,7 +22,9 @@ pub use compile::{
 };
 pub use error::ProveError;
 pub use input::{parse_inputs, read_inputs, read_samples};
-pub use inspect::{inspect, inspect_model, Inspection, TableInfo, EVM_CODE_LIMIT};
+pub use inspect::{
+    format_row_parts, inspect, inspect_model, row_parts, Inspection, TableInfo, EVM_CODE_LIMIT,
+};
 pub use keys::{circuit_for, setup, KeyHeader, Keys, BUNDLE_FILE, PK_FILE, VK_FILE};
 pub use profile::{Category, SectionProfiler, Sections};
 pub use prove::{

@@ -283,3 +283,30 @@ fn a_real_proof_of_a_wrong_product_fails_verification() {
     assert!(prove_and_verify(eval(&g, &TB, &x).unwrap()));
     assert!(!prove_and_verify(forged(&g, &x, Some(41), &[1])));
 }
+
+#[test]
+fn the_row_breakdown_accounts_for_every_cell_and_row() {
+    let (g, _) = product(WeightSide::Right);
+    for p in [
+        params(&g),
+        CircuitParams {
+            freivalds: false,
+            ..params(&g)
+        },
+    ] {
+        let parts = crate::row_breakdown(&g, &TB, p).unwrap();
+        let run = crate::dry_run(&g, &TB, p).unwrap();
+        let cells: usize = parts.iter().map(|p| p.cells).sum();
+        let rows: usize = parts.iter().map(|p| p.rows).sum();
+        assert_eq!(cells, run.advice_cells);
+        assert!(rows <= run.rows && rows > 0, "{rows} of {}", run.rows);
+        // Sorted, and the product is there under its own name.
+        assert!(parts.windows(2).all(|w| w[0].rows >= w[1].rows));
+        let dense: usize = parts
+            .iter()
+            .filter(|p| p.op == "Dense")
+            .map(|p| p.cells)
+            .sum();
+        assert!(dense > 0, "{parts:?}");
+    }
+}
