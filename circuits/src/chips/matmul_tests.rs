@@ -5,18 +5,13 @@
 use std::sync::Arc;
 
 use halo2_axiom::dev::MockProver;
-use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_axiom::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, Circuit};
-use halo2_axiom::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_axiom::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
-use halo2_axiom::poly::kzg::strategy::SingleStrategy;
-use halo2_axiom::transcript::{
-    Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
-};
+use halo2_axiom::halo2curves::bn256::Bn256;
+use halo2_axiom::plonk::{keygen_pk, keygen_vk, Circuit};
+use halo2_axiom::poly::kzg::commitment::ParamsKZG;
 use rand::rngs::OsRng;
 use zkinfer_ir::{eval, rescale, Graph, Input, Op, Rescale, TableFn, Tensor, Trace};
 
-use super::tests::{graph, node, t, TB};
+use super::tests::{graph, node, real_proof_verifies, t, TB};
 use crate::grid::{Adv, Tamper};
 use crate::{plan, CircuitParams, ModelCircuit};
 
@@ -130,32 +125,7 @@ fn a_real_proof_of_a_wrong_product_fails_verification() {
     let pk = keygen_pk(&params, vk.clone(), &shape.without_witnesses()).unwrap();
     let prove_and_verify = |trace: Trace| {
         let (_, c, instances) = circuit(&g, trace, vec![]);
-        let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(Vec::new());
-        create_proof::<
-            KZGCommitmentScheme<Bn256>,
-            ProverSHPLONK<'_, Bn256>,
-            Challenge255<G1Affine>,
-            _,
-            _,
-            _,
-        >(&params, &pk, &[c], &[&[&instances]], OsRng, &mut transcript)
-        .unwrap();
-        let proof = transcript.finalize();
-        let mut read = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof[..]);
-        verify_proof::<
-            KZGCommitmentScheme<Bn256>,
-            VerifierSHPLONK<'_, Bn256>,
-            Challenge255<G1Affine>,
-            _,
-            SingleStrategy<'_, Bn256>,
-        >(
-            &params,
-            &vk,
-            SingleStrategy::new(&params),
-            &[&[&instances]],
-            &mut read,
-        )
-        .is_ok()
+        real_proof_verifies(&params, &pk, c, &instances)
     };
     assert!(prove_and_verify(eval(&g, &TB, &x).unwrap()));
     assert!(!prove_and_verify(forged(&g, &x, 6)));

@@ -501,3 +501,54 @@ fn split_exponential_rejects_a_forged_half_or_split() {
         "{err}"
     );
 }
+
+/// Proves `circuit` with a real KZG proof (SHPLONK, Blake2b) and verifies it: whether the
+/// verifier accepts. The prover itself must succeed, on a forged witness too.
+pub(super) fn real_proof_verifies(
+    srs: &halo2_axiom::poly::kzg::commitment::ParamsKZG<halo2_axiom::halo2curves::bn256::Bn256>,
+    pk: &halo2_axiom::plonk::ProvingKey<halo2_axiom::halo2curves::bn256::G1Affine>,
+    circuit: ModelCircuit,
+    instances: &[halo2_axiom::halo2curves::bn256::Fr],
+) -> bool {
+    use halo2_axiom::halo2curves::bn256::{Bn256, G1Affine};
+    use halo2_axiom::plonk::{create_proof, verify_proof};
+    use halo2_axiom::poly::kzg::commitment::KZGCommitmentScheme;
+    use halo2_axiom::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+    use halo2_axiom::poly::kzg::strategy::SingleStrategy;
+    use halo2_axiom::transcript::{
+        Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
+    };
+    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(Vec::new());
+    create_proof::<
+        KZGCommitmentScheme<Bn256>,
+        ProverSHPLONK<'_, Bn256>,
+        Challenge255<G1Affine>,
+        _,
+        _,
+        _,
+    >(
+        srs,
+        pk,
+        &[circuit],
+        &[&[instances]],
+        rand::rngs::OsRng,
+        &mut transcript,
+    )
+    .expect("the prover runs on any witness: only verification may fail");
+    let proof = transcript.finalize();
+    let mut read = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof[..]);
+    verify_proof::<
+        KZGCommitmentScheme<Bn256>,
+        VerifierSHPLONK<'_, Bn256>,
+        Challenge255<G1Affine>,
+        _,
+        SingleStrategy<'_, Bn256>,
+    >(
+        srs,
+        pk.get_vk(),
+        SingleStrategy::new(srs),
+        &[&[instances]],
+        &mut read,
+    )
+    .is_ok()
+}
