@@ -42,6 +42,10 @@ pub struct CircuitParams {
     /// The GELU line gate (`Settings::gelu_line`).
     #[serde(default)]
     pub gelu_line: bool,
+    /// Freivalds' check of products with constant matrices, with the matrices' own fixed
+    /// columns (`Settings::fixed_weights`; implies `freivalds`).
+    #[serde(default)]
+    pub fixed_weights: bool,
 }
 
 impl Default for CircuitParams {
@@ -56,6 +60,7 @@ impl Default for CircuitParams {
             packed_outputs: false,
             limb_bits: zkinfer_ir::DEFAULT_LIMB_BITS,
             gelu_line: false,
+            fixed_weights: false,
         }
     }
 }
@@ -69,10 +74,12 @@ impl CircuitParams {
     /// has a product of two witnessed tensors, or a product with a constant matrix that
     /// Freivalds' check lays out in fewer rows than the direct map.
     pub fn for_graph(graph: &Graph, lanes: usize) -> Self {
+        let fixed_weights = dense_freivalds_pays(graph, lanes);
         Self {
             lanes,
-            freivalds: needs_freivalds(graph) || dense_freivalds_pays(graph, lanes),
+            freivalds: needs_freivalds(graph) || fixed_weights,
             gelu_line: Settings::needs_gelu_line(graph),
+            fixed_weights,
             ..Self::default()
         }
     }
@@ -95,6 +102,7 @@ impl From<&Settings> for CircuitParams {
             packed_outputs: s.shard.as_ref().is_some_and(|s| s.packed_outputs),
             limb_bits: s.table.limbs(),
             gelu_line: s.gelu_line,
+            fixed_weights: s.fixed_weights,
         }
     }
 }
@@ -233,11 +241,23 @@ pub struct FreivaldsConfig {
     pub s_horner: Selector,
     /// `h[next] = chain·ρ·h + acc − c`: Horner over one `acc` cell per row, less a fixed bias.
     pub s_horner_acc: Selector,
-    /// `h[next] = chain·ρ^L·h + Σ_i ρ^(L-1-i)·w_i`: Horner over `L` fixed weights per row (a
-    /// constant matrix's `W·r`).
-    pub s_horner_fixed: Selector,
     /// `h[next] = chain·h + x_0·v`: one product per row of `A·(B·r)`.
     pub s_fdot: Selector,
+    /// The columns of constant matrices' `W·r` (circuits with `fixed_weights`).
+    pub fixed: Option<FixedWeightsConfig>,
+}
+
+/// A constant matrix's `W·r` by Horner's rule over its entries, `L` per row, in fixed columns
+/// of their own with their own accumulator: `h[next] = chain·ρ^L·h + Σ_i ρ^(L-1-i)·w_i`
+/// (gate `freivalds horner fixed`). Nothing else reads these columns, so the matrices' rows
+/// run beside the rest of the layout, from row 0, instead of after it.
+#[derive(Clone, Debug)]
+pub struct FixedWeightsConfig {
+    pub w: Vec<Column<Fixed>>,
+    pub chain: Column<Fixed>,
+    /// Second phase: the Horner accumulators.
+    pub h: Column<Advice>,
+    pub s_horner: Selector,
 }
 
 impl FreivaldsConfig {
@@ -246,19 +266,21 @@ impl FreivaldsConfig {
         x: &[Column<Advice>],
         acc: Column<Advice>,
         [chain, c]: [Column<Fixed>; 2],
-        w: &[Column<Fixed>],
+        fixed_weights: bool,
     ) -> Self {
         let challenge = meta.challenge_usable_after(FirstPhase);
         let h = meta.advice_column_in(SecondPhase);
         let v = meta.advice_column_in(SecondPhase);
         meta.enable_equality(h);
         meta.enable_equality(v);
-        let [s_horner, s_horner_acc, s_fdot, s_horner_fixed] = [(); 4].map(|_| meta.selector());
+        let [s_horner, s_horner_acc, s_fdot] = [(); 3].map(|_| meta.selector());
         let lanes = x.len();
-        // Horner over one row of `L` lanes, advice (`x`) or fixed (`w`).
+        // Horner over one row of `L` lanes into accumulator `h` chained by `chain`, the lanes
+        // advice (`x`) or fixed (a matrix's own columns).
         let horner =
             |m: &mut VirtualCells<'_, Fr>,
              s: Selector,
+             (h, chain): (Column<Advice>, Column<Fixed>),
              lane: &dyn Fn(&mut VirtualCells<'_, Fr>, usize) -> Expression<Fr>| {
                 let s = m.query_selector(s);
                 let rho = m.query_challenge(challenge);
@@ -274,12 +296,27 @@ impl FreivaldsConfig {
                 vec![s * (h_next - sum)]
             };
         meta.create_gate("freivalds horner", |m| {
-            horner(m, s_horner, &|m, i| m.query_advice(x[i], Rotation::cur()))
-        });
-        meta.create_gate("freivalds horner fixed", |m| {
-            horner(m, s_horner_fixed, &|m, i| {
-                m.query_fixed(w[i], Rotation::cur())
+            horner(m, s_horner, (h, chain), &|m, i| {
+                m.query_advice(x[i], Rotation::cur())
             })
+        });
+        let fixed = fixed_weights.then(|| {
+            let w: Vec<_> = (0..lanes).map(|_| meta.fixed_column()).collect();
+            let chain = meta.fixed_column();
+            let h = meta.advice_column_in(SecondPhase);
+            meta.enable_equality(h);
+            let s_horner = meta.selector();
+            meta.create_gate("freivalds horner fixed", |m| {
+                horner(m, s_horner, (h, chain), &|m, i| {
+                    m.query_fixed(w[i], Rotation::cur())
+                })
+            });
+            FixedWeightsConfig {
+                w,
+                chain,
+                h,
+                s_horner,
+            }
         });
         meta.create_gate("freivalds horner acc", |m| {
             let s = m.query_selector(s_horner_acc);
@@ -306,7 +343,7 @@ impl FreivaldsConfig {
             s_horner,
             s_horner_acc,
             s_fdot,
-            s_horner_fixed,
+            fixed,
         }
     }
 }
@@ -516,9 +553,8 @@ impl ModelConfig {
             ]
         });
 
-        let freivalds = params
-            .freivalds
-            .then(|| FreivaldsConfig::configure(meta, &x, acc, [chain, c], &w));
+        let freivalds = (params.freivalds || params.fixed_weights)
+            .then(|| FreivaldsConfig::configure(meta, &x, acc, [chain, c], params.fixed_weights));
         let poseidon = params
             .poseidon()
             .then(|| PoseidonConfig::configure(meta, &x, [acc, q, r], &w));
@@ -569,6 +605,13 @@ pub fn blinding_factors(params: CircuitParams) -> usize {
 /// Number of advice columns, lookup arguments and equality-enabled columns.
 pub fn column_counts(params: CircuitParams) -> (usize, usize, usize) {
     let lanes = params.lanes.max(MIN_LANES);
-    let second = if params.freivalds { 2 } else { 0 };
+    let second = match (
+        params.freivalds || params.fixed_weights,
+        params.fixed_weights,
+    ) {
+        (true, true) => 3,
+        (true, false) => 2,
+        _ => 0,
+    };
     (lanes + 4 + second, 2, lanes + 4 + 1 + 1 + second)
 }

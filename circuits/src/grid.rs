@@ -6,7 +6,7 @@ use halo2_axiom::circuit::{Cell, Region, Value};
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::plonk::{Advice, Column, Error, Fixed, Selector};
 
-use crate::config::{FreivaldsConfig, ModelConfig, PoseidonConfig};
+use crate::config::{FixedWeightsConfig, FreivaldsConfig, ModelConfig, PoseidonConfig};
 
 /// An advice column of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -20,12 +20,18 @@ pub enum Adv {
     H,
     /// Second phase: Freivalds' `B·r` entries.
     V,
+    /// Second phase: the accumulators of constant matrices' `W·r`.
+    HW,
 }
 
 /// A fixed column of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fix {
     W(usize),
+    /// A constant matrix's entries (for its `W·r`).
+    WF(usize),
+    /// The chain flag of a constant matrix's `W·r`.
+    ChainW,
     C,
     Chain,
     Pow,
@@ -222,6 +228,10 @@ impl RegionGrid<'_, '_> {
         self.config.freivalds.as_ref().ok_or(Error::Synthesis)
     }
 
+    fn fixed_weights(&self) -> Result<&FixedWeightsConfig, Error> {
+        self.freivalds()?.fixed.as_ref().ok_or(Error::Synthesis)
+    }
+
     fn poseidon(&self) -> Result<&PoseidonConfig, Error> {
         self.config.poseidon.as_ref().ok_or(Error::Synthesis)
     }
@@ -235,12 +245,15 @@ impl RegionGrid<'_, '_> {
             Adv::F => self.config.f,
             Adv::H => self.freivalds()?.h,
             Adv::V => self.freivalds()?.v,
+            Adv::HW => self.fixed_weights()?.h,
         })
     }
 
-    fn fixed_col(&self, col: Fix) -> Column<Fixed> {
-        match col {
+    fn fixed_col(&self, col: Fix) -> Result<Column<Fixed>, Error> {
+        Ok(match col {
             Fix::W(i) => self.config.w[i],
+            Fix::WF(i) => *self.fixed_weights()?.w.get(i).ok_or(Error::Synthesis)?,
+            Fix::ChainW => self.fixed_weights()?.chain,
             Fix::C => self.config.c,
             Fix::Chain => self.config.chain,
             Fix::Pow => self.config.pow,
@@ -251,7 +264,7 @@ impl RegionGrid<'_, '_> {
             Fix::Cmax => self.config.cmax,
             Fix::SatLo => self.config.half,
             Fix::SatHi => self.config.cmax,
-        }
+        })
     }
 
     fn selector(&self, sel: Sel) -> Result<Selector, Error> {
@@ -271,7 +284,7 @@ impl RegionGrid<'_, '_> {
             Sel::EnA => self.config.en_a,
             Sel::Horner => self.freivalds()?.s_horner,
             Sel::HornerAcc => self.freivalds()?.s_horner_acc,
-            Sel::HornerFixed => self.freivalds()?.s_horner_fixed,
+            Sel::HornerFixed => self.fixed_weights()?.s_horner,
             Sel::FDot => self.freivalds()?.s_fdot,
             Sel::PoseidonFull => self.poseidon()?.s_full,
             Sel::PoseidonPartial => self.poseidon()?.s_partial,
@@ -303,13 +316,13 @@ impl Grid for RegionGrid<'_, '_> {
     }
 
     fn fixed(&mut self, col: Fix, row: usize, v: i64) -> Result<(), Error> {
-        let column = self.fixed_col(col);
+        let column = self.fixed_col(col)?;
         self.region.assign_fixed(column, row, fe(v));
         Ok(())
     }
 
     fn fixed_field(&mut self, col: Fix, row: usize, v: Fr) -> Result<(), Error> {
-        let column = self.fixed_col(col);
+        let column = self.fixed_col(col)?;
         self.region.assign_fixed(column, row, v);
         Ok(())
     }

@@ -16,7 +16,7 @@ mod table;
 pub use circuit::ModelCircuit;
 pub use config::{
     blinding_factors, column_counts, dense_freivalds_pays, needs_freivalds, CircuitParams,
-    FreivaldsConfig, ModelConfig, PoseidonConfig, MIN_LANES,
+    FixedWeightsConfig, FreivaldsConfig, ModelConfig, PoseidonConfig, MIN_LANES,
 };
 pub use error::CircuitError;
 pub use grid::{fe, Adv, AdvCell, DryRun, Grid, Tamper};

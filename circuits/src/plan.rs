@@ -23,6 +23,9 @@ pub struct Plan {
     pub limb_bits: u32,
     /// Second-phase columns for Freivalds' check (the graph has a witnessed matrix product).
     pub freivalds: bool,
+    /// Freivalds' check of products with constant matrices, in their own fixed columns.
+    #[serde(default)]
+    pub fixed_weights: bool,
     pub k: u32,
     /// Rows the layout uses.
     pub rows: usize,
@@ -244,6 +247,7 @@ fn plan_lanes(
         let with = CircuitParams::for_graph(graph, lanes);
         let without = (with.freivalds && !needs_freivalds(graph)).then_some(CircuitParams {
             freivalds: false,
+            fixed_weights: false,
             ..with
         });
         std::iter::once(with).chain(without)
@@ -268,6 +272,7 @@ fn plan_lanes(
             lanes,
             limb_bits: table.limbs(),
             freivalds: params.freivalds,
+            fixed_weights: params.fixed_weights,
             k,
             rows: run.rows,
             table_rows,

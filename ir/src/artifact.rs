@@ -13,7 +13,7 @@ use crate::IrError;
 /// Format name of a compiled model (`model.zkc`).
 pub const MODEL_FORMAT: &str = "zkinfer-model";
 /// Current version of the compiled-model format.
-pub const MODEL_VERSION: u32 = 4;
+pub const MODEL_VERSION: u32 = 5;
 /// Magic at the start of every binary artifact.
 pub const MAGIC: &[u8; 8] = b"ZKINFER\0";
 

@@ -41,6 +41,10 @@ pub struct Settings {
     /// The circuit has a second phase for Freivalds' check of witnessed matrix products.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub freivalds: bool,
+    /// Products with constant matrices use Freivalds' check, the matrices in fixed columns of
+    /// their own (implies `freivalds`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fixed_weights: bool,
     /// The public values are packed several to an instance (`zkinfer compile --evm`): a
     /// verifier contract's size grows with the instance count.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

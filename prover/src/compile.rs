@@ -67,6 +67,7 @@ pub fn compile(
         },
         lanes: p.lanes,
         freivalds: p.freivalds,
+        fixed_weights: p.fixed_weights,
         packed: cfg.pack_public,
         k: p.k,
         rows: p.rows,

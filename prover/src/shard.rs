@@ -311,6 +311,7 @@ pub fn split_model(
                 },
                 lanes: plan.lanes,
                 freivalds: plan.freivalds,
+                fixed_weights: plan.fixed_weights,
                 packed: false,
                 k: plan.k,
                 rows: plan.rows,

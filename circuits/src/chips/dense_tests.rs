@@ -152,14 +152,16 @@ fn the_planner_takes_the_check_where_it_saves_rows() {
     assert_eq!(dims.direct_rows(LANES), 320);
     assert_eq!(dims.freivalds_rows(LANES), 224);
     assert!(dims.freivalds_pays(LANES));
-    assert!(params(&g).freivalds);
+    assert!(params(&g).freivalds && params(&g).fixed_weights);
     let (rows_check, placed) = layout(&g, params(&g));
-    assert!(
-        placed.iter().any(|&(w, _)| w == "freivalds.w"),
-        "{placed:?}"
-    );
+    // The matrix's `M·r` (12·⌈10/3⌉ = 48 rows) takes its own columns from row 0, beside the
+    // rest of the layout, not after it.
+    let first = |what| placed.iter().find(|&&(w, _)| w == what).unwrap().1;
+    assert_eq!(first("freivalds.w"), 0, "{placed:?}");
+    assert!(first("freivalds.c") < 48, "{placed:?}");
     let direct = CircuitParams {
         freivalds: false,
+        fixed_weights: false,
         ..params(&g)
     };
     let (rows_direct, placed) = layout(&g, direct);
@@ -180,6 +182,7 @@ fn an_honest_product_passes_with_the_weight_on_either_side() {
         // The direct map of the same graph agrees.
         let direct = CircuitParams {
             freivalds: false,
+            fixed_weights: false,
             ..params(&g)
         };
         mock(&g, direct, eval(&g, &TB, &x).unwrap(), vec![]).unwrap();
@@ -220,13 +223,13 @@ fn a_forged_accumulator_fails_its_gate() {
     let (g, x) = product(WeightSide::Right);
     let honest = eval(&g, &TB, &x).unwrap();
     let (_, placed) = layout(&g, params(&g));
-    for (what, gate) in [
-        ("freivalds.w", "freivalds horner fixed"),
-        ("freivalds.c", "freivalds horner acc"),
-        ("freivalds.a", "freivalds dot"),
+    for (what, gate, col) in [
+        ("freivalds.w", "freivalds horner fixed", Adv::HW),
+        ("freivalds.c", "freivalds horner acc", Adv::H),
+        ("freivalds.a", "freivalds dot", Adv::H),
     ] {
         let row = placed.iter().find(|&&(w, _)| w == what).unwrap().1;
-        let err = mock(&g, params(&g), honest.clone(), vec![t(Adv::H, row + 1, 7)])
+        let err = mock(&g, params(&g), honest.clone(), vec![t(col, row + 1, 7)])
             .expect_err("a forged accumulator must not verify");
         assert!(err.contains(&format!("\"{gate}\"")), "{what}: {err}");
     }
@@ -260,6 +263,7 @@ fn the_row_breakdown_accounts_for_every_cell_and_row() {
         params(&g),
         CircuitParams {
             freivalds: false,
+            fixed_weights: false,
             ..params(&g)
         },
     ] {

@@ -54,19 +54,26 @@ pub(super) struct Product {
 }
 
 impl<G: Grid> Layout<'_, G> {
-    /// Rows of one chain with step `step`: selector and `chain` flag (0 on the first row).
+    /// Rows of one chain with step `step`: selector and chain flag (0 on the first row). A
+    /// constant matrix's `W·r` chain takes rows of its own columns; the others fresh rows.
     fn chain_rows(&mut self, step: Step, len: usize) -> Result<Vec<usize>, Error> {
-        let sel = match step {
-            Step::Lanes => Sel::Horner,
-            Step::Acc => Sel::HornerAcc,
-            Step::Fixed => Sel::HornerFixed,
-            Step::Dot => Sel::FDot,
+        let (sel, flag) = match step {
+            Step::Lanes => (Sel::Horner, Fix::Chain),
+            Step::Acc => (Sel::HornerAcc, Fix::Chain),
+            Step::Fixed => (Sel::HornerFixed, Fix::ChainW),
+            Step::Dot => (Sel::FDot, Fix::Chain),
         };
         (0..len)
             .map(|t| {
-                let row = self.fresh_row();
+                let row = match step {
+                    Step::Fixed => {
+                        self.weight_row += 1;
+                        self.weight_row - 1
+                    }
+                    _ => self.fresh_row(),
+                };
                 self.grid.enable(sel, row)?;
-                self.grid.fixed(Fix::Chain, row, i64::from(t > 0))?;
+                self.grid.fixed(flag, row, i64::from(t > 0))?;
                 Ok(row)
             })
             .collect()
@@ -202,8 +209,8 @@ impl<G: Grid> Layout<'_, G> {
     }
 
     /// A product with a constant matrix by Freivalds' check, `Y = X·M + bias` seen as
-    /// [`DenseDims`] says: `v = M·r` by Horner's rule over the fixed weights (no advice but
-    /// the accumulators), then `X·v = (Y − bias)·r` row by row of `X`. `Y` is a witness: its
+    /// [`DenseDims`] says: `v = M·r` by Horner's rule over the fixed weights in their own
+    /// columns (no advice but the accumulators; these rows run beside the rest), then `X·v = (Y − bias)·r` row by row of `X`. `Y` is a witness: its
     /// values are the trace's `y` when given (the circuit checks them), else computed.
     /// Returns `Y`'s wires in the output's order.
     pub(super) fn dense_freivalds(
@@ -232,7 +239,7 @@ impl<G: Grid> Layout<'_, G> {
                         Some(j) => w[dims.w(k, j)],
                         None => 0,
                     };
-                    wrap(self.grid.fixed(Fix::W(lane), row, weight))?;
+                    wrap(self.grid.fixed(Fix::WF(lane), row, weight))?;
                     lane_values.push(Some(weight));
                 }
                 values.push(lane_values);
@@ -335,7 +342,11 @@ impl<G: Grid> Layout<'_, G> {
                     prev.zip(x).zip(*v_value).map(|((h, x), v)| h + x * v)
                 }
             };
-            last = Some(wrap(self.grid.advice_field(Adv::H, row + 1, h))?);
+            let col = match chain.step {
+                Step::Fixed => Adv::HW,
+                _ => Adv::H,
+            };
+            last = Some(wrap(self.grid.advice_field(col, row + 1, h))?);
         }
         let cell = last.ok_or_else(|| CircuitError::Layout {
             node: "MatMul".into(),

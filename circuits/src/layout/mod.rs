@@ -66,6 +66,8 @@ pub struct Layout<'a, G: Grid> {
     /// Where range units look for free rescale slots next, and the end of the last one.
     slot_row: usize,
     slot_end: usize,
+    /// Next row of the constant matrices' `W·r` chains (their own columns, from row 0).
+    weight_row: usize,
     pub placements: Vec<Placement>,
     node: NodeId,
     /// Witnessed products whose Freivalds check runs in the second phase.
@@ -89,6 +91,7 @@ impl<'a, G: Grid> Layout<'a, G> {
             rescale_used: HashSet::new(),
             slot_row: 0,
             slot_end: 0,
+            weight_row: 0,
             placements: Vec::new(),
             node: 0,
             products: Vec::new(),
@@ -98,7 +101,11 @@ impl<'a, G: Grid> Layout<'a, G> {
 
     /// Rows used so far.
     pub fn rows(&self) -> usize {
-        (self.row + usize::from(self.acc_taken)).max(self.slot_end)
+        // A `W·r` chain's last accumulator lies one row past it.
+        let weights = self.weight_row + usize::from(self.weight_row > 0);
+        (self.row + usize::from(self.acc_taken))
+            .max(self.slot_end)
+            .max(weights)
     }
 
     fn place(&mut self, what: &'static str, row: usize) {
@@ -364,7 +371,7 @@ pub fn lay_out_with<G: Grid>(
                 w
             }
             Op::Dense(dense)
-                if params.freivalds
+                if params.fixed_weights
                     && DenseDims::new(dense, &graph.nodes[node.inputs[0]].shape)
                         .freivalds_pays(lanes) =>
             {
@@ -572,7 +579,7 @@ pub fn lay_out_with<G: Grid>(
     l.grid.owner(last, "public values (packing, commitments)");
     l.expose_public(graph, params, &wires, public, offset)?;
     // Last: the second phase cannot take first-phase cells after it.
-    if params.freivalds {
+    if params.freivalds || params.fixed_weights {
         l.grid.owner(last, "Freivalds' checks (second phase)");
         l.check_products()?;
     }
