@@ -42,10 +42,11 @@ pub struct CircuitParams {
     /// The GELU line gate (`Settings::gelu_line`).
     #[serde(default)]
     pub gelu_line: bool,
-    /// Freivalds' check of products with constant matrices, with the matrices' own fixed
-    /// columns (`Settings::fixed_weights`; implies `freivalds`).
+    /// Fixed columns per row of constant matrices' `W·r` (`Settings::weight_lanes`): with
+    /// them, products with constant matrices take Freivalds' check where it saves rows (the
+    /// circuit has its second phase); 0: none, every such product takes the direct map.
     #[serde(default)]
-    pub fixed_weights: bool,
+    pub weight_lanes: usize,
 }
 
 impl Default for CircuitParams {
@@ -60,7 +61,7 @@ impl Default for CircuitParams {
             packed_outputs: false,
             limb_bits: zkinfer_ir::DEFAULT_LIMB_BITS,
             gelu_line: false,
-            fixed_weights: false,
+            weight_lanes: 0,
         }
     }
 }
@@ -70,18 +71,30 @@ impl Default for CircuitParams {
 pub const MAX_LIMBS: usize = 2;
 
 impl CircuitParams {
+    /// The parameters for `graph` with `lanes` lanes, and as many per row of constant
+    /// matrices' `W·r`: see [`CircuitParams::for_graph_with`].
+    pub fn for_graph(graph: &Graph, lanes: usize) -> Self {
+        Self::for_graph_with(graph, lanes, lanes)
+    }
+
     /// The parameters for `graph` with `lanes` lanes: Freivalds' columns only when the graph
     /// has a product of two witnessed tensors, or a product with a constant matrix that
-    /// Freivalds' check lays out in fewer rows than the direct map.
-    pub fn for_graph(graph: &Graph, lanes: usize) -> Self {
-        let fixed_weights = dense_freivalds_pays(graph, lanes);
+    /// Freivalds' check (`weight_lanes` entries of `W` per row) lays out in fewer rows than
+    /// the direct map; the columns of `W·r` only in the latter case.
+    pub fn for_graph_with(graph: &Graph, lanes: usize, weight_lanes: usize) -> Self {
+        let fixed = dense_freivalds_pays(graph, lanes, weight_lanes);
         Self {
             lanes,
-            freivalds: needs_freivalds(graph) || fixed_weights,
+            freivalds: needs_freivalds(graph) || fixed,
             gelu_line: Settings::needs_gelu_line(graph),
-            fixed_weights,
+            weight_lanes: if fixed { weight_lanes } else { 0 },
             ..Self::default()
         }
+    }
+
+    /// The circuit has the second-phase columns of Freivalds' check.
+    pub fn second_phase(&self) -> bool {
+        self.freivalds || self.weight_lanes > 0
     }
 
     /// The circuit has the Poseidon gates.
@@ -102,7 +115,7 @@ impl From<&Settings> for CircuitParams {
             packed_outputs: s.shard.as_ref().is_some_and(|s| s.packed_outputs),
             limb_bits: s.table.limbs(),
             gelu_line: s.gelu_line,
-            fixed_weights: s.fixed_weights,
+            weight_lanes: s.weight_lanes,
         }
     }
 }
@@ -112,13 +125,14 @@ pub fn needs_freivalds(graph: &Graph) -> bool {
     graph.nodes.iter().any(|n| n.op == Op::MatMul)
 }
 
-/// Some product with a constant matrix takes fewer rows by Freivalds' check than by the direct
-/// map at `lanes` lanes (in a circuit with Freivalds' columns, each such product is laid out
-/// that way).
-pub fn dense_freivalds_pays(graph: &Graph, lanes: usize) -> bool {
+/// Some product with a constant matrix takes fewer rows by Freivalds' check (`weight_lanes`
+/// entries of `W` per row) than by the direct map at `lanes` lanes (in a circuit with the
+/// columns of `W·r`, each such product is laid out that way).
+pub fn dense_freivalds_pays(graph: &Graph, lanes: usize, weight_lanes: usize) -> bool {
     graph.nodes.iter().any(|n| match &n.op {
         Op::Dense(d) => n.inputs.first().is_some_and(|&i| {
-            crate::layout::DenseDims::new(d, &graph.nodes[i].shape).freivalds_pays(lanes)
+            crate::layout::DenseDims::new(d, &graph.nodes[i].shape)
+                .freivalds_pays(lanes, weight_lanes)
         }),
         _ => false,
     })
@@ -243,7 +257,7 @@ pub struct FreivaldsConfig {
     pub s_horner_acc: Selector,
     /// `h[next] = chain·h + x_0·v`: one product per row of `A·(B·r)`.
     pub s_fdot: Selector,
-    /// The columns of constant matrices' `W·r` (circuits with `fixed_weights`).
+    /// The columns of constant matrices' `W·r` (circuits with `weight_lanes`).
     pub fixed: Option<FixedWeightsConfig>,
 }
 
@@ -266,7 +280,7 @@ impl FreivaldsConfig {
         x: &[Column<Advice>],
         acc: Column<Advice>,
         [chain, c]: [Column<Fixed>; 2],
-        fixed_weights: bool,
+        weight_lanes: usize,
     ) -> Self {
         let challenge = meta.challenge_usable_after(FirstPhase);
         let h = meta.advice_column_in(SecondPhase);
@@ -275,12 +289,12 @@ impl FreivaldsConfig {
         meta.enable_equality(v);
         let [s_horner, s_horner_acc, s_fdot] = [(); 3].map(|_| meta.selector());
         let lanes = x.len();
-        // Horner over one row of `L` lanes into accumulator `h` chained by `chain`, the lanes
+        // Horner over one row of `n` lanes into accumulator `h` chained by `chain`, the lanes
         // advice (`x`) or fixed (a matrix's own columns).
         let horner =
             |m: &mut VirtualCells<'_, Fr>,
              s: Selector,
-             (h, chain): (Column<Advice>, Column<Fixed>),
+             (h, chain, lanes): (Column<Advice>, Column<Fixed>, usize),
              lane: &dyn Fn(&mut VirtualCells<'_, Fr>, usize) -> Expression<Fr>| {
                 let s = m.query_selector(s);
                 let rho = m.query_challenge(challenge);
@@ -296,18 +310,18 @@ impl FreivaldsConfig {
                 vec![s * (h_next - sum)]
             };
         meta.create_gate("freivalds horner", |m| {
-            horner(m, s_horner, (h, chain), &|m, i| {
+            horner(m, s_horner, (h, chain, lanes), &|m, i| {
                 m.query_advice(x[i], Rotation::cur())
             })
         });
-        let fixed = fixed_weights.then(|| {
-            let w: Vec<_> = (0..lanes).map(|_| meta.fixed_column()).collect();
+        let fixed = (weight_lanes > 0).then(|| {
+            let w: Vec<_> = (0..weight_lanes).map(|_| meta.fixed_column()).collect();
             let chain = meta.fixed_column();
             let h = meta.advice_column_in(SecondPhase);
             meta.enable_equality(h);
             let s_horner = meta.selector();
             meta.create_gate("freivalds horner fixed", |m| {
-                horner(m, s_horner, (h, chain), &|m, i| {
+                horner(m, s_horner, (h, chain, weight_lanes), &|m, i| {
                     m.query_fixed(w[i], Rotation::cur())
                 })
             });
@@ -553,8 +567,9 @@ impl ModelConfig {
             ]
         });
 
-        let freivalds = (params.freivalds || params.fixed_weights)
-            .then(|| FreivaldsConfig::configure(meta, &x, acc, [chain, c], params.fixed_weights));
+        let freivalds = params
+            .second_phase()
+            .then(|| FreivaldsConfig::configure(meta, &x, acc, [chain, c], params.weight_lanes));
         let poseidon = params
             .poseidon()
             .then(|| PoseidonConfig::configure(meta, &x, [acc, q, r], &w));
@@ -605,13 +620,10 @@ pub fn blinding_factors(params: CircuitParams) -> usize {
 /// Number of advice columns, lookup arguments and equality-enabled columns.
 pub fn column_counts(params: CircuitParams) -> (usize, usize, usize) {
     let lanes = params.lanes.max(MIN_LANES);
-    let second = match (
-        params.freivalds || params.fixed_weights,
-        params.fixed_weights,
-    ) {
-        (true, true) => 3,
-        (true, false) => 2,
-        _ => 0,
+    // Freivalds' accumulators and copies of `B·r`, and the accumulators of `W·r`.
+    let second = match params.second_phase() {
+        true => 2 + usize::from(params.weight_lanes > 0),
+        false => 0,
     };
     (lanes + 4 + second, 2, lanes + 4 + 1 + 1 + second)
 }

@@ -23,9 +23,9 @@ pub struct Plan {
     pub limb_bits: u32,
     /// Second-phase columns for Freivalds' check (the graph has a witnessed matrix product).
     pub freivalds: bool,
-    /// Freivalds' check of products with constant matrices, in their own fixed columns.
+    /// Fixed columns per row of constant matrices' `W·r` (0: none).
     #[serde(default)]
-    pub fixed_weights: bool,
+    pub weight_lanes: usize,
     pub k: u32,
     /// Rows the layout uses.
     pub rows: usize,
@@ -243,14 +243,25 @@ fn plan_lanes(
     // Products with constant matrices take Freivalds' check where it saves rows; without a
     // product of two witnessed tensors the circuit may also do without its columns, whichever
     // costs less work.
+    // Constant matrices' `W·r` takes its own fixed columns: one, two or four per lane (up to
+    // 16), fewer rows against more columns.
     let choices = lane_choices(packed).iter().flat_map(|&lanes| {
-        let with = CircuitParams::for_graph(graph, lanes);
-        let without = (with.freivalds && !needs_freivalds(graph)).then_some(CircuitParams {
-            freivalds: false,
-            fixed_weights: false,
-            ..with
-        });
-        std::iter::once(with).chain(without)
+        let mut out: Vec<CircuitParams> = [1, 2, 4]
+            .iter()
+            .map(|&m| lanes * m)
+            .filter(|&w| w == lanes || w <= 16)
+            .map(|w| CircuitParams::for_graph_with(graph, lanes, w))
+            .collect();
+        out.dedup();
+        let with = out[0];
+        if with.freivalds && !needs_freivalds(graph) {
+            out.push(CircuitParams {
+                freivalds: false,
+                weight_lanes: 0,
+                ..with
+            });
+        }
+        out
     });
     for base in choices {
         let lanes = base.lanes;
@@ -267,12 +278,15 @@ fn plan_lanes(
         let instances = instance_len_with(graph, params);
         let rows = run.rows.max(table_rows).max(instances);
         let (k, work) = work_at(params, rows, blinding_factors(params));
+        // A fixed column of `W·r` costs about half an advice column (its extended-domain
+        // evaluations in the quotient, none of the commitments).
+        let work = work + (params.weight_lanes as u64 / 2) * (1u64 << k);
         let (advice, lookups, _) = column_counts(params);
         let candidate = Plan {
             lanes,
             limb_bits: table.limbs(),
             freivalds: params.freivalds,
-            fixed_weights: params.fixed_weights,
+            weight_lanes: params.weight_lanes,
             k,
             rows: run.rows,
             table_rows,

@@ -41,10 +41,11 @@ pub struct Settings {
     /// The circuit has a second phase for Freivalds' check of witnessed matrix products.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub freivalds: bool,
-    /// Products with constant matrices use Freivalds' check, the matrices in fixed columns of
-    /// their own (implies `freivalds`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub fixed_weights: bool,
+    /// Fixed columns per row of constant matrices' `W·r`: with them, products with constant
+    /// matrices use Freivalds' check where it saves rows, the matrices in columns of their own
+    /// (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub weight_lanes: usize,
     /// The public values are packed several to an instance (`zkinfer compile --evm`): a
     /// verifier contract's size grows with the instance count.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -191,4 +192,8 @@ impl Settings {
             info(&graph.outputs, &graph.output_names),
         )
     }
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
 }

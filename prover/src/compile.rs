@@ -67,7 +67,7 @@ pub fn compile(
         },
         lanes: p.lanes,
         freivalds: p.freivalds,
-        fixed_weights: p.fixed_weights,
+        weight_lanes: p.weight_lanes,
         packed: cfg.pack_public,
         k: p.k,
         rows: p.rows,

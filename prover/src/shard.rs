@@ -311,7 +311,7 @@ pub fn split_model(
                 },
                 lanes: plan.lanes,
                 freivalds: plan.freivalds,
-                fixed_weights: plan.fixed_weights,
+                weight_lanes: plan.weight_lanes,
                 packed: false,
                 k: plan.k,
                 rows: plan.rows,

@@ -151,8 +151,13 @@ fn the_planner_takes_the_check_where_it_saves_rows() {
     // Direct: 8·10 outputs of ⌈12/3⌉ rows; the check: 12·⌈10/3⌉ + 8·(10 + 12).
     assert_eq!(dims.direct_rows(LANES), 320);
     assert_eq!(dims.freivalds_rows(LANES), 224);
-    assert!(dims.freivalds_pays(LANES));
-    assert!(params(&g).freivalds && params(&g).fixed_weights);
+    assert!(dims.freivalds_pays(LANES, LANES));
+    // Twice the weights per row: 12·⌈10/6⌉ + 8·(10 + 12).
+    assert_eq!(dims.freivalds_rows(2 * LANES), 200);
+    assert_eq!(
+        (params(&g).freivalds, params(&g).weight_lanes),
+        (true, LANES)
+    );
     let (rows_check, placed) = layout(&g, params(&g));
     // The matrix's `M·r` (12·⌈10/3⌉ = 48 rows) takes its own columns from row 0, beside the
     // rest of the layout, not after it.
@@ -161,7 +166,7 @@ fn the_planner_takes_the_check_where_it_saves_rows() {
     assert!(first("freivalds.c") < 48, "{placed:?}");
     let direct = CircuitParams {
         freivalds: false,
-        fixed_weights: false,
+        weight_lanes: 0,
         ..params(&g)
     };
     let (rows_direct, placed) = layout(&g, direct);
@@ -169,7 +174,7 @@ fn the_planner_takes_the_check_where_it_saves_rows() {
     assert!(rows_check < rows_direct, "{rows_check} ≥ {rows_direct}");
     // One token: the direct map is shorter, and the circuit needs no second phase.
     let one = DenseDims { rows: 1, ..dims };
-    assert!(!one.freivalds_pays(LANES));
+    assert!(!one.freivalds_pays(LANES, LANES));
 }
 
 #[test]
@@ -179,10 +184,14 @@ fn an_honest_product_passes_with_the_weight_on_either_side() {
         let (_, placed) = layout(&g, params(&g));
         assert!(placed.iter().any(|&(w, _)| w == "freivalds.w"), "{side:?}");
         mock(&g, params(&g), eval(&g, &TB, &x).unwrap(), vec![]).unwrap();
+        // Twice the weights per row of `M·r` (fewer, wider rows) agrees too.
+        let wide = CircuitParams::for_graph_with(&g, LANES, 2 * LANES);
+        assert_eq!(wide.weight_lanes, 2 * LANES);
+        mock(&g, wide, eval(&g, &TB, &x).unwrap(), vec![]).unwrap();
         // The direct map of the same graph agrees.
         let direct = CircuitParams {
             freivalds: false,
-            fixed_weights: false,
+            weight_lanes: 0,
             ..params(&g)
         };
         mock(&g, direct, eval(&g, &TB, &x).unwrap(), vec![]).unwrap();
@@ -193,8 +202,14 @@ fn an_honest_product_passes_with_the_weight_on_either_side() {
 fn one_wrong_entry_of_y_fails_only_the_freivalds_equality() {
     for side in [WeightSide::Right, WeightSide::Left] {
         let (g, x) = product(side);
-        for idx in [0, 37, 79] {
-            let err = mock(&g, params(&g), forged(&g, &x, Some(idx), &[1]), vec![])
+        let wide = CircuitParams::for_graph_with(&g, LANES, 2 * LANES);
+        for (idx, p) in [
+            (0, params(&g)),
+            (37, params(&g)),
+            (79, params(&g)),
+            (41, wide),
+        ] {
+            let err = mock(&g, p, forged(&g, &x, Some(idx), &[1]), vec![])
                 .expect_err("a wrong product must not verify");
             // Every gate and lookup holds (the Horner sums agree with the forged Y); only the
             // equality of X·(M·r) and (Y − bias)·r fails, on the second-phase column.
@@ -263,7 +278,7 @@ fn the_row_breakdown_accounts_for_every_cell_and_row() {
         params(&g),
         CircuitParams {
             freivalds: false,
-            fixed_weights: false,
+            weight_lanes: 0,
             ..params(&g)
         },
     ] {

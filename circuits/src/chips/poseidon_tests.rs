@@ -21,7 +21,7 @@ const COMMITTED: CircuitParams = CircuitParams {
     packed_outputs: false,
     limb_bits: 8,
     gelu_line: false,
-    fixed_weights: false,
+    weight_lanes: 0,
 };
 
 /// x[n] → 2x + 1, both sides committed. The inputs (|x| < 2^6) fit the activation range

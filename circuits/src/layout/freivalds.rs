@@ -218,13 +218,14 @@ impl<G: Grid> Layout<'_, G> {
         x: &[Wire<G::Cell>],
         dense: &Dense,
         dims: &DenseDims,
+        lanes: usize,
         y: Option<&[i64]>,
         node: &str,
     ) -> Result<Vec<Wire<G::Cell>>, CircuitError> {
-        let lanes = self.lanes;
         let (w, bias) = (dense.weight.data(), dense.bias.as_ref().map(|b| b.data()));
         let mut product = Product::default();
-        // M·r: row k of M in ⌈d_out/L⌉ rows of fixed weights, zero-padded at the front.
+        // M·r: row k of M in ⌈d_out/L⌉ rows of `L = lanes` fixed weights (the circuit's
+        // `weight_lanes`), zero-padded at the front.
         let per = dims.d_out.div_ceil(lanes).max(1);
         let pad = per * lanes - dims.d_out;
         for k in 0..dims.d_in {
@@ -310,7 +311,8 @@ impl<G: Grid> Layout<'_, G> {
         rho: Option<Fr>,
         v: &[(G::Cell, Option<Fr>)],
     ) -> Result<(G::Cell, Option<Fr>), CircuitError> {
-        let lanes = self.lanes;
+        // A row of lanes holds as many values as the chain's gate has lanes.
+        let lanes = chain.rows.first().map_or(self.lanes, Vec::len);
         let powers: Option<Vec<Fr>> = rho.map(|r| {
             std::iter::successors(Some(Fr::one()), |p| Some(*p * r))
                 .take(lanes + 1)
@@ -419,16 +421,21 @@ impl DenseDims {
         self.rows * self.d_out * self.d_in.div_ceil(lanes).max(1)
     }
 
-    /// Rows of Freivalds' check: `M·r` over the fixed weights (`d_in·⌈d_out/L⌉`), one row per
-    /// output entry, one per product `X·v`.
-    pub fn freivalds_rows(&self, lanes: usize) -> usize {
-        self.d_in * self.d_out.div_ceil(lanes).max(1) + self.rows * (self.d_out + self.d_in)
+    /// Rows of Freivalds' check: `M·r` over the fixed weights (`d_in·⌈d_out/W⌉` with
+    /// `W = weight_lanes` per row, in columns of their own), one row per output entry, one per
+    /// product `X·v`.
+    pub fn freivalds_rows(&self, weight_lanes: usize) -> usize {
+        self.d_in * self.d_out.div_ceil(weight_lanes.max(1)).max(1)
+            + self.rows * (self.d_out + self.d_in)
     }
 
-    /// Whether Freivalds' check takes fewer rows than the direct map (an empty product always
-    /// takes the direct one).
-    pub fn freivalds_pays(&self, lanes: usize) -> bool {
+    /// Whether Freivalds' check with `weight_lanes` entries of `M` per row takes fewer rows
+    /// than the direct map at `lanes` lanes (an empty product always takes the direct one).
+    /// The count is the sum, though `M·r` runs beside the rest: the check is taken only where
+    /// it saves rows even laid out after it.
+    pub fn freivalds_pays(&self, lanes: usize, weight_lanes: usize) -> bool {
         self.d_in * self.d_out * self.rows > 0
-            && self.freivalds_rows(lanes) < self.direct_rows(lanes)
+            && weight_lanes > 0
+            && self.freivalds_rows(weight_lanes) < self.direct_rows(lanes)
     }
 }

@@ -371,13 +371,13 @@ pub fn lay_out_with<G: Grid>(
                 w
             }
             Op::Dense(dense)
-                if params.fixed_weights
+                if params.weight_lanes > 0
                     && DenseDims::new(dense, &graph.nodes[node.inputs[0]].shape)
-                        .freivalds_pays(lanes) =>
+                        .freivalds_pays(lanes, params.weight_lanes) =>
             {
                 let dims = DenseDims::new(dense, &graph.nodes[node.inputs[0]].shape);
                 let y = trace.map(|t| t.values[id].data());
-                l.dense_freivalds(arg(0), dense, &dims, y, &node.name)?
+                l.dense_freivalds(arg(0), dense, &dims, params.weight_lanes, y, &node.name)?
             }
             Op::Dense(dense) => {
                 let x = arg(0);
@@ -579,7 +579,7 @@ pub fn lay_out_with<G: Grid>(
     l.grid.owner(last, "public values (packing, commitments)");
     l.expose_public(graph, params, &wires, public, offset)?;
     // Last: the second phase cannot take first-phase cells after it.
-    if params.freivalds || params.fixed_weights {
+    if params.second_phase() {
         l.grid.owner(last, "Freivalds' checks (second phase)");
         l.check_products()?;
     }
