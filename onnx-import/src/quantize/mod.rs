@@ -149,15 +149,23 @@ impl Lowering<'_> {
             TableFn::Negative => 0,
             _ => in_scale,
         };
-        if self.fusable[x] {
-            if let Op::Rescale(rs) = &mut self.nodes[x].op {
+        // A view (reshape, transpose) read only here of a rescale read only by the view: the
+        // table applies elementwise, so it fuses into the rescale behind the view.
+        let target = match self.nodes[x].op {
+            Op::Reshape | Op::Transpose(_) if self.fusable[x] => self.nodes[x].inputs[0],
+            _ => x,
+        };
+        if self.fusable[target] {
+            if let Op::Rescale(rs) = &mut self.nodes[target].op {
                 if rs.table == TableFn::Identity {
                     rs.table = table;
                     for s in rs.shifts.iter_mut() {
                         *s += extra;
                     }
-                    self.nodes[x].scale = out_scale;
-                    self.fusable[x] = false;
+                    for id in [target, x] {
+                        self.nodes[id].scale = out_scale;
+                        self.fusable[id] = false;
+                    }
                     return x;
                 }
             }
@@ -479,7 +487,13 @@ impl Lowering<'_> {
                             *i = self.align(name, *i, scale)?;
                         }
                     }
+                    let view = matches!(op, Op::Reshape | Op::Transpose(_))
+                        && ins.len() == 1
+                        && self.fusable[ins[0]];
                     let id = self.push(name, op.clone(), ins, shape, scale);
+                    // A view of a rescale read only by it: an activation read only by the view
+                    // fuses into that rescale (see `activation`).
+                    self.fusable[id] = view && single;
                     // An integer viewed as a float (`Cast`) takes the activation scale, so
                     // that float arithmetic after it keeps its fractions.
                     let from_exact = fnode

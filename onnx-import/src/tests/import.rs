@@ -438,3 +438,88 @@ fn silu_fuses_unless_its_sigmoid_is_read_elsewhere() {
     let g = import_onnx(&silu(true), "mem.onnx").unwrap();
     assert!(ops(&g).contains(&&FloatOp::Sigmoid), "{:?}", ops(&g));
 }
+
+/// `x·W` reshaped, then GPT-2's GELU chain on the reshaped product (as GPT-2's exporter writes
+/// its MLP: Gemm, Reshape, GELU).
+fn gemm_reshape_gelu() -> Vec<u8> {
+    let w: Vec<f32> = (0..48)
+        .map(|i| ((i * 5 % 13) as f32 - 6.0) * 0.05)
+        .collect();
+    let mut nodes = vec![
+        node("Gemm", "fc", &["x", "w"], &["y"], vec![]),
+        node("Reshape", "view", &["y", "shape"], &["v"], vec![]),
+    ];
+    let gelu = [
+        ("Mul", "half", vec!["v", "c_half"], "half"),
+        ("Pow", "pow", vec!["v", "c_three"], "cube"),
+        ("Mul", "mul1", vec!["cube", "c_cube"], "cube_c"),
+        ("Add", "add", vec!["v", "cube_c"], "inner"),
+        ("Mul", "mul2", vec!["inner", "c_sqrt"], "scaled"),
+        ("Tanh", "tanh", vec!["scaled"], "th"),
+        ("Add", "add1", vec!["th", "c_one"], "one"),
+        ("Mul", "mul3", vec!["half", "one"], "out"),
+    ];
+    for (op, name, ins, out) in gelu {
+        nodes.push(node(op, name, &ins, &[out], vec![]));
+    }
+    model(
+        nodes,
+        vec![
+            tensor_f32("w", &[8, 6], &w),
+            tensor_i64("shape", &[3], &[1, 2, 6]),
+            tensor_f32("c_half", &[], &[0.5]),
+            tensor_f32("c_three", &[], &[3.0]),
+            tensor_f32("c_cube", &[], &[0.044715]),
+            tensor_f32("c_sqrt", &[], &[(2.0 / std::f32::consts::PI).sqrt()]),
+            tensor_f32("c_one", &[], &[1.0]),
+        ],
+        value_info("x", &[Some(2), Some(8)]),
+        "out",
+    )
+}
+
+#[test]
+fn an_activation_behind_a_reshape_fuses_into_the_products_rescale() {
+    use zkinfer_ir::{Op, TableFn};
+    let g = import_onnx(&gemm_reshape_gelu(), "mem.onnx").unwrap();
+    let sample = |seed: usize| -> Vec<f32> {
+        (0..16)
+            .map(|i| (((i + seed) * 7 % 11) as f32 - 5.0) * 0.3)
+            .collect()
+    };
+    let calibration: Vec<Vec<Vec<f32>>> = (0..4).map(|s| vec![sample(s)]).collect();
+    let cfg = crate::QuantConfig {
+        scale: 10,
+        ..Default::default()
+    };
+    let q = crate::quantize(&g, &calibration, &cfg).unwrap();
+    // One rescale, after the product, and it carries GELU's table: the reshape between them
+    // does not leave an identity rescale and a second one for the activation.
+    let rescales: Vec<&TableFn> = q
+        .graph
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.op {
+            Op::Rescale(rs) => Some(&rs.table),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rescales.len(), 1, "{:?}", q.graph.nodes);
+    assert!(matches!(rescales[0], TableFn::Map { .. }), "{rescales:?}");
+    // And the quantized graph still computes GELU of the product.
+    let x = sample(2);
+    let want = &g.eval(std::slice::from_ref(&x)).unwrap()[g.outputs[0]];
+    let input = &q.graph.nodes[q.graph.inputs[0]];
+    let qx = zkinfer_ir::Tensor::new(input.shape.clone(), zkinfer_ir::quantize(&x, input.scale))
+        .unwrap();
+    let trace = zkinfer_ir::eval(&q.graph, &q.table, &[qx]).unwrap();
+    let out = q.graph.outputs[0];
+    let scale = (1u64 << q.graph.nodes[out].scale) as f64;
+    let worst = trace.values[out]
+        .data()
+        .iter()
+        .zip(want)
+        .map(|(&a, b)| (a as f64 / scale - b).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 0.01, "max error {worst}");
+}
