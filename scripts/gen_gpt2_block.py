@@ -24,8 +24,13 @@ onnxruntime output. Each block is one folder in the corpus entry format:
     OUT_DIR/block-i/  model.onnx, input.json, expected_output.json (onnxruntime CPU, 1 thread),
                       meta.json
 
+With --merged, OUT_DIR/blocks-N/ also holds the N blocks as one model (block i reads block
+i-1's output; node names are already distinct, `/h.i/...`), its input block 0's and its
+expected output the last block's: `zkinfer split --at /h.i/output` cuts it back into blocks,
+chained by Poseidon commitments (benches/gpt2_chain.sh).
+
 usage: .venv/bin/python scripts/gen_gpt2_block.py OUT_DIR [--blocks 1] [--seq 16] [--seed 0]
-       [--d 768] [--heads 12]
+       [--d 768] [--heads 12] [--merged]
 """
 import argparse
 import json
@@ -139,6 +144,30 @@ def block_model(i, rng, d, heads, t):
     return model
 
 
+def merged_model(models):
+    """The blocks as one model: block i's `hidden_in` is block i-1's output."""
+    nodes, inits = [], []
+    for i, m in enumerate(models):
+        rename = {"hidden_in": f"/h.{i - 1}/output_0"} if i > 0 else {}
+        if i + 1 < len(models):
+            rename["hidden_out"] = f"/h.{i}/output_0"
+        for n in m.graph.node:
+            n = onnx.NodeProto.FromString(n.SerializeToString())
+            n.input[:] = [rename.get(x, x) for x in n.input]
+            n.output[:] = [rename.get(x, x) for x in n.output]
+            nodes.append(n)
+        inits.extend(m.graph.initializer)
+    graph = helper.make_graph(
+        nodes, f"gpt2_blocks_{len(models)}",
+        list(models[0].graph.input), list(models[-1].graph.output), inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="zkinfer scripts/gen_gpt2_block.py --merged")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
 def flat(a):
     return [float(str(v)) for v in np.asarray(a, np.float32).reshape(-1)]
 
@@ -151,6 +180,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--d", type=int, default=768)
     ap.add_argument("--heads", type=int, default=12)
+    ap.add_argument("--merged", action="store_true")
     args = ap.parse_args()
     t, d = args.seq, args.d
     rng = np.random.default_rng(args.seed)
@@ -159,6 +189,7 @@ def main():
     hidden = (rng.normal(0, 0.02, (1, t, d)) + rng.normal(0, 0.02, (1, t, d))).astype(np.float32)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
+    first_input, models = hidden, []
     for i in range(args.blocks):
         model = block_model(i, rng, d, args.heads, t)
         sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
@@ -185,6 +216,21 @@ def main():
         print(f"{folder}: {len(model.graph.node)} nodes, {params} parameters, "
               f"|out| max {np.abs(out).max():.4f}")
         hidden = out
+        models.append(model)
+    if args.merged:
+        model = merged_model(models)
+        sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        (out,) = sess.run(None, {"hidden_in": first_input})
+        # The merged model computes what the blocks did one after the other.
+        assert np.array_equal(out, hidden), np.abs(out - hidden).max()
+        folder = os.path.join(args.out_dir, f"blocks-{args.blocks}")
+        os.makedirs(folder, exist_ok=True)
+        onnx.save(model, os.path.join(folder, "model.onnx"))
+        with open(os.path.join(folder, "input.json"), "w") as f:
+            json.dump({"input_data": [flat(first_input)]}, f, separators=(",", ":"))
+        with open(os.path.join(folder, "expected_output.json"), "w") as f:
+            json.dump({"output_data": [flat(out)]}, f, separators=(",", ":"))
+        print(f"{folder}: {len(model.graph.node)} nodes, the {args.blocks} blocks in one model")
 
 
 if __name__ == "__main__":

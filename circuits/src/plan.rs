@@ -244,9 +244,11 @@ fn plan_lanes(
     // product of two witnessed tensors the circuit may also do without its columns, whichever
     // costs less work.
     // Constant matrices' `W·r` takes its own fixed columns: one, two or four per lane (up to
-    // 16), fewer rows against more columns.
+    // 16), fewer rows against more columns; one per lane in a packed circuit, whose Solidity
+    // verifier grows with every column.
+    let per_lane: &[usize] = if packed { &[1] } else { &[1, 2, 4] };
     let choices = lane_choices(packed).iter().flat_map(|&lanes| {
-        let mut out: Vec<CircuitParams> = [1, 2, 4]
+        let mut out: Vec<CircuitParams> = per_lane
             .iter()
             .map(|&m| lanes * m)
             .filter(|&w| w == lanes || w <= 16)

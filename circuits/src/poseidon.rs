@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::halo2curves::ff::{Field, PrimeField};
 
-use zkinfer_ir::{Graph, NodeId, Op, Packing, TableBounds, TableFn};
+use zkinfer_ir::{BinaryKind, Graph, NodeId, Op, Packing, TableBounds, TableFn};
 
 use crate::grid::fe;
 
@@ -209,19 +209,34 @@ pub fn commit_boundary(values: &[i64], packing: Option<Packing>) -> Option<Fr> {
 }
 
 /// The packing of the boundary tensors `ids` of `graph`: packed when every value lies in the
-/// table's domain `[-neg, pos)`, known from its bound (see `Packing::for_boundary`), from the
-/// lookup that made it (a ReLU or identity rescale's output is a table entry), or because it
-/// is one of such values (a maximum, which the circuit constrains to equal one of its window,
-/// or an index map: reshape, transpose, concat, gather). The receiving shard range-checks
-/// every value before packing; the sending shard relies on this rule, so it admits only
-/// values the circuit itself confines to the domain.
+/// table's domain `[-neg, pos)` or is range-checked into it by the sending shard. A value lies
+/// in it when the circuit confines it there: from its bound (see `Packing::for_boundary`),
+/// from the lookup that made it (a ReLU or identity rescale's output is a table entry), or
+/// because it is one of such values (a maximum, which the circuit constrains to equal one of
+/// its window, or an index map: reshape, transpose, concat, gather). A sum or difference of
+/// two such values (a residual stream) may leave it by one bit: the sending shard checks it
+/// into the domain before packing (an input that drives it out fails to prove, as one beyond
+/// a table does). The receiving shard range-checks every value before packing.
 pub fn boundary_packing(graph: &Graph, ids: &[NodeId], table: &TableBounds) -> Option<Packing> {
     ids.iter()
-        .all(|&i| in_table_domain(graph, i, table))
+        .all(|&i| in_table_domain(graph, i, table) || checked_into_domain(graph, i, table))
         .then(|| Packing::for_table(table))
 }
 
-fn in_table_domain(graph: &Graph, id: NodeId, table: &TableBounds) -> bool {
+/// A sum or difference of two values in the table's domain, which a sending shard
+/// range-checks into it (see [`boundary_packing`]).
+fn checked_into_domain(graph: &Graph, id: NodeId, table: &TableBounds) -> bool {
+    let node = &graph.nodes[id];
+    matches!(&node.op, Op::Binary(b) if matches!(b.kind, BinaryKind::Add | BinaryKind::Sub) && b.lhs_shift == 0 && b.rhs_shift == 0)
+        && node
+            .inputs
+            .iter()
+            .all(|&i| in_table_domain(graph, i, table))
+}
+
+/// The circuit confines every value of node `id` to the table's domain (see
+/// [`boundary_packing`]).
+pub fn in_table_domain(graph: &Graph, id: NodeId, table: &TableBounds) -> bool {
     let node = &graph.nodes[id];
     let inputs_in = || {
         node.inputs

@@ -156,3 +156,77 @@ fn the_layout_takes_the_rows_it_reports() {
     );
     assert_eq!(crate::sponge_rows(5), 3 * (poseidon::ROUNDS + 1) + 2 * 2);
 }
+
+/// x[n] → x + x, outputs committed: a sum of two values in the table's domain (a residual
+/// stream), which may leave it by one bit.
+fn residual(n: usize, x: Vec<i64>, input_bits: u32) -> (Graph, Vec<Tensor<i64>>) {
+    use zkinfer_ir::{Binary, BinaryKind};
+    let add = Op::Binary(Binary {
+        kind: BinaryKind::Add,
+        lhs_shift: 0,
+        rhs_shift: 0,
+    });
+    let g = graph(
+        vec![
+            node(
+                "x",
+                Op::Input(Input { index: 0 }),
+                vec![],
+                vec![n],
+                input_bits,
+            ),
+            node("sum", add, vec![0, 0], vec![n], input_bits + 1),
+        ],
+        vec![0],
+        1,
+    );
+    (g, vec![Tensor::new(vec![n], x).unwrap()])
+}
+
+#[test]
+fn a_residual_sum_is_packed_after_the_sending_shard_checks_its_range() {
+    let packed = CircuitParams {
+        commit_inputs: false,
+        packed_inputs: false,
+        packed_outputs: true,
+        ..COMMITTED
+    };
+    let ranges = |g: &Graph| {
+        let tables = TableSet::for_graph(g, &TB);
+        let report = lay_out_with(&mut DryRun::default(), g, packed, &tables, None).unwrap();
+        report
+            .placements
+            .iter()
+            .filter(|p| p.node == 1 && p.what == "range")
+            .count()
+    };
+    // Inputs in the domain [−2^9, 2^9): their sum packs, each value range-checked first (two
+    // units per value: both sides of the exact bound).
+    let (g, x) = residual(6, vec![-256, -7, 0, 5, 200, 255], 9);
+    assert!(crate::poseidon::boundary_packing(&g, &[1], &TB).is_some());
+    assert_eq!(ranges(&g), 2 * 6);
+    let trace = eval(&g, &TB, &x).unwrap();
+    let instances = ModelCircuit::instances_for(&g, &trace, &TB, packed, None).unwrap();
+    let c = ModelCircuit::new(Arc::new(g.clone()), &TB, packed).with_trace(Arc::new(trace));
+    let k = plan_with(&g, &TB, packed).unwrap().k;
+    MockProver::run(k, &c, vec![instances])
+        .unwrap()
+        .verify()
+        .unwrap();
+    // A sum outside the domain (−600) cannot be packed: the range check refuses it.
+    let (g, x) = residual(1, vec![-300], 9);
+    let trace = eval(&g, &TB, &x).unwrap();
+    let tables = TableSet::for_graph(&g, &TB);
+    let err = lay_out_with(&mut DryRun::default(), &g, packed, &tables, Some(&trace))
+        .err()
+        .expect("a sum outside the table's domain must not pack");
+    assert!(format!("{err}").contains("outside"), "{err}");
+    // Values that the circuit itself confines need no check; a product of two does not pack.
+    let (g, _) = affine(4);
+    assert!(crate::poseidon::boundary_packing(&g, &[0], &TB).is_some());
+    let mut g = residual(2, vec![1, 2], 9).0;
+    if let Op::Binary(b) = &mut g.nodes[1].op {
+        b.kind = zkinfer_ir::BinaryKind::Mul;
+    }
+    assert!(crate::poseidon::boundary_packing(&g, &[1], &TB).is_none());
+}

@@ -41,7 +41,18 @@ impl<G: Grid> Layout<'_, G> {
             let packing = params
                 .packed_outputs
                 .then(|| Packing::for_table(&self.tables.bounds));
-            // The outputs are computed within their bounds: no range check needed to pack them.
+            // Outputs that the circuit computed within the table's domain need no range check
+            // to be packed; the others (a sum of two such values: the residual stream) are
+            // checked into it first (see `poseidon::boundary_packing`).
+            if packing.is_some() {
+                for &id in &graph.outputs {
+                    if !crate::poseidon::in_table_domain(graph, id, &self.tables.bounds) {
+                        for w in &wires[id] {
+                            self.bound_exact(w, "shard outputs")?;
+                        }
+                    }
+                }
+            }
             self.commit(&outputs, offset, packing, false)?;
         } else {
             for w in flat(&graph.outputs) {

@@ -156,7 +156,9 @@ impl Key {
                 op(Op::Add, h, slot(h), rp);
                 h_slot = slot(h);
             }
-            if k == 1 {
+            // A single-point set's weight is `w·cc_S/Σ w = cc_S`: 1 for the first set, where
+            // the product would only copy `h`.
+            if k == 1 && s > 0 {
                 op(Op::Mul, h, h_slot, slot(weight));
                 h_slot = slot(h);
             }

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# GPT-2 small transformer blocks as a chain of shards, one block per node: generates N blocks
+# as one model (scripts/gen_gpt2_block.py --merged), compiles it, cuts it with `zkinfer split`
+# after each block, sets up and proves every shard from the previous shard's activations
+# (each step timed with its peak memory), and verifies the chain with `verify-chain`. Prints
+# one table row per shard and the chain's verify time. About 8 minutes and 14 GB per block on
+# 2 cores; the keys take about 2.5 GB of disk per block.
+#
+# usage: bash benches/gpt2_chain.sh [BLOCKS (default 2)] [WORKDIR (default target/gpt2-chain)]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+blocks=${1:-2}
+bash scripts/ensure-onnxruntime.sh
+cargo build --release --bin zkinfer
+work=${2:-target/gpt2-chain}
+z=$PWD/target/release/zkinfer
+mkdir -p "$work"
+m=blocks-$blocks
+[ -f "$work/$m/model.onnx" ] || .venv/bin/python scripts/gen_gpt2_block.py "$work" --blocks "$blocks" --merged
+cd "$work"
+
+# `timed NAME CMD...`: runs CMD, keeps its output in NAME.log, and its wall seconds and peak
+# RSS (KiB) in NAME.time.
+timed() {
+  local name=$1
+  shift
+  /usr/bin/time -f "%e %M" -o "$name.time" "$@" > "$name.log" 2>&1
+  tail -1 "$name.log" | cut -c1-200
+}
+timed compile "$z" compile "$m/model.onnx" --input "$m/input.json" -o "$m.zkc"
+cuts=$(seq -s, -f "/h.%g/output" 0 $((blocks - 2)))
+rm -rf shards
+timed split "$z" split "$m.zkc" --at "$cuts" -o shards
+cat split.log
+chain=()
+for i in $(seq 0 $((blocks - 1))); do
+  timed "setup-$i" "$z" setup "shards/shard-$i.zkc" -o "keys-$i"
+  input=(--input "$m/input.json")
+  [ "$i" -gt 0 ] && input=(--input-activations "act-$((i - 1)).json")
+  out=()
+  [ "$i" -lt $((blocks - 1)) ] && out=(--output-activations "act-$i.json")
+  timed "prove-$i" "$z" prove "shards/shard-$i.zkc" --keys "keys-$i" "${input[@]}" \
+    -o "proof-$i.json" "${out[@]}"
+  chain+=(--keys "keys-$i" --proof "proof-$i.json")
+  # The next node needs only this shard's proof and activations: the keys go.
+  rm -rf "keys-$i/pk.bin"
+done
+timed verify "$z" verify-chain "${chain[@]}"
+
+python3 - "$blocks" "$m" <<'PY'
+import json, re, sys
+blocks, m = int(sys.argv[1]), sys.argv[2]
+t = lambda n: open(f"{n}.time").read().split()
+mib = lambda kib: f"{int(kib) / 1024:.0f}"
+print("| shard | k | rows | setup (s) | setup peak (MiB) | prove (s) | prove peak (MiB) | proof (B) |")
+print("|---|---|---|---|---|---|---|---|")
+for i in range(blocks):
+    info = open(f"shards/shard-{i}.zkc.info").read() if False else ""
+    log = open(f"prove-{i}.log").read()
+    proof = re.search(r"\((\d+) bytes\)", log).group(1)
+    s, p = t(f"setup-{i}"), t(f"prove-{i}")
+    k = re.search(r"k = (\d+)", open(f"setup-{i}.log").read() + open("split.log").read())
+    print(f"| block {i} | {k.group(1) if k else '?'} | | {float(s[0]):.0f} | {mib(s[1])} "
+          f"| {float(p[0]):.0f} | {mib(p[1])} | {proof} |")
+v = t("verify")
+print(f"\nverify-chain: {1000 * float(v[0]):.0f} ms for {blocks} proofs")
+# The chain's final output against onnxruntime's for the merged model.
+got = json.load(open(f"proof-{blocks - 1}.json"))["outputs"][0]
+want = json.load(open(f"{m}/expected_output.json"))["output_data"][0]
+print(f"max |proven - onnxruntime| over the chain's output: {max(abs(a - b) for a, b in zip(got, want)):.4f}")
+PY
