@@ -217,9 +217,9 @@ fn a_residual_sum_is_packed_after_the_sending_shard_checks_its_range() {
     let (g, x) = residual(1, vec![-300], 9);
     let trace = eval(&g, &TB, &x).unwrap();
     let tables = TableSet::for_graph(&g, &TB);
-    let err = lay_out_with(&mut DryRun::default(), &g, packed, &tables, Some(&trace))
-        .err()
-        .expect("a sum outside the table's domain must not pack");
+    let Err(err) = lay_out_with(&mut DryRun::default(), &g, packed, &tables, Some(&trace)) else {
+        panic!("a sum outside the table's domain must not pack");
+    };
     assert!(format!("{err}").contains("outside"), "{err}");
     // Values that the circuit itself confines need no check; a product of two does not pack.
     let (g, _) = affine(4);
