@@ -27,8 +27,10 @@ timed() {
   /usr/bin/time -f "%e %M" -o "$name.time" "$@" > "$name.log" 2>&1
   tail -1 "$name.log" | cut -c1-200
 }
-timed compile "$z" compile "$m/model.onnx" --input "$m/input.json" -o "$m.zkc"
-cuts=$(seq -s, -f "/h.%g/output" 0 $((blocks - 2)))
+# (Compiled once: delete WORKDIR/blocks-N.zkc to recompile.)
+[ -f "$m.zkc" ] || timed compile "$z" compile "$m/model.onnx" --input "$m/input.json" -o "$m.zkc"
+# Block i ends with its second residual sum, `/h.i/Add_1`.
+cuts=$(seq -s, -f "/h.%g/Add_1" 0 $((blocks - 2)))
 rm -rf shards
 timed split "$z" split "$m.zkc" --at "$cuts" -o shards
 cat split.log
@@ -54,13 +56,15 @@ t = lambda n: open(f"{n}.time").read().split()
 mib = lambda kib: f"{int(kib) / 1024:.0f}"
 print("| shard | k | rows | setup (s) | setup peak (MiB) | prove (s) | prove peak (MiB) | proof (B) |")
 print("|---|---|---|---|---|---|---|---|")
+# `split` prints one line per shard: index, nodes, k, rows, ...
+shards = {int(a): (k, rows) for a, k, rows in
+          re.findall(r"^\s+(\d+)\s+#\S+ \(.*\)\s+(\d+) (\d+)\s", open("split.log").read(), re.M)}
 for i in range(blocks):
-    info = open(f"shards/shard-{i}.zkc.info").read() if False else ""
     log = open(f"prove-{i}.log").read()
     proof = re.search(r"\((\d+) bytes\)", log).group(1)
     s, p = t(f"setup-{i}"), t(f"prove-{i}")
-    k = re.search(r"k = (\d+)", open(f"setup-{i}.log").read() + open("split.log").read())
-    print(f"| block {i} | {k.group(1) if k else '?'} | | {float(s[0]):.0f} | {mib(s[1])} "
+    k, rows = shards[i]
+    print(f"| block {i} | {k} | {rows} | {float(s[0]):.0f} | {mib(s[1])} "
           f"| {float(p[0]):.0f} | {mib(p[1])} | {proof} |")
 v = t("verify")
 print(f"\nverify-chain: {1000 * float(v[0]):.0f} ms for {blocks} proofs")

@@ -26,7 +26,7 @@ onnxruntime output. Each block is one folder in the corpus entry format:
 
 With --merged, OUT_DIR/blocks-N/ also holds the N blocks as one model (block i reads block
 i-1's output; node names are already distinct, `/h.i/...`), its input block 0's and its
-expected output the last block's: `zkinfer split --at /h.i/output` cuts it back into blocks,
+expected output the last block's: `zkinfer split --at /h.i/Add_1` cuts it back into blocks,
 chained by Poseidon commitments (benches/gpt2_chain.sh).
 
 usage: .venv/bin/python scripts/gen_gpt2_block.py OUT_DIR [--blocks 1] [--seq 16] [--seed 0]

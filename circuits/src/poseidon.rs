@@ -214,24 +214,31 @@ pub fn commit_boundary(values: &[i64], packing: Option<Packing>) -> Option<Fr> {
 /// from the lookup that made it (a ReLU or identity rescale's output is a table entry), or
 /// because it is one of such values (a maximum, which the circuit constrains to equal one of
 /// its window, or an index map: reshape, transpose, concat, gather). A sum or difference of
-/// two such values (a residual stream) may leave it by one bit: the sending shard checks it
-/// into the domain before packing (an input that drives it out fails to prove, as one beyond
-/// a table does). The receiving shard range-checks every value before packing.
+/// such values, or of such sums (a residual stream), may leave it by a bit per sum: the
+/// sending shard checks it into the domain before packing (an input that drives it out fails
+/// to prove, as one beyond a table does). The receiving shard range-checks every value before
+/// packing.
 pub fn boundary_packing(graph: &Graph, ids: &[NodeId], table: &TableBounds) -> Option<Packing> {
     ids.iter()
         .all(|&i| in_table_domain(graph, i, table) || checked_into_domain(graph, i, table))
         .then(|| Packing::for_table(table))
 }
 
-/// A sum or difference of two values in the table's domain, which a sending shard
-/// range-checks into it (see [`boundary_packing`]).
+/// A residual stream: a sum or difference of values in the table's domain or of such sums,
+/// which a sending shard range-checks into it (see [`boundary_packing`]). Its calibrated
+/// values lie in the domain like every activation's; the check makes the packing injective
+/// whatever the prover computed.
 fn checked_into_domain(graph: &Graph, id: NodeId, table: &TableBounds) -> bool {
     let node = &graph.nodes[id];
-    matches!(&node.op, Op::Binary(b) if matches!(b.kind, BinaryKind::Add | BinaryKind::Sub) && b.lhs_shift == 0 && b.rhs_shift == 0)
+    let residual = matches!(&node.op, Op::Binary(b)
+        if matches!(b.kind, BinaryKind::Add | BinaryKind::Sub)
+            && b.lhs_shift == 0
+            && b.rhs_shift == 0);
+    residual
         && node
             .inputs
             .iter()
-            .all(|&i| in_table_domain(graph, i, table))
+            .all(|&i| in_table_domain(graph, i, table) || checked_into_domain(graph, i, table))
 }
 
 /// The circuit confines every value of node `id` to the table's domain (see

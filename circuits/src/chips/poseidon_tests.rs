@@ -221,6 +221,14 @@ fn a_residual_sum_is_packed_after_the_sending_shard_checks_its_range() {
         panic!("a sum outside the table's domain must not pack");
     };
     assert!(format!("{err}").contains("outside"), "{err}");
+    // A sum of such a sum and a value (the residual stream after its second sum) packs too.
+    let mut g = residual(2, vec![1, 2], 9).0;
+    let mut second = g.nodes[1].clone();
+    second.name = "sum2".into();
+    second.inputs = vec![1, 0];
+    g.nodes.push(second);
+    g.outputs = vec![2];
+    assert!(crate::poseidon::boundary_packing(&g, &[2], &TB).is_some());
     // Values that the circuit itself confines need no check; a product of two does not pack.
     let (g, _) = affine(4);
     assert!(crate::poseidon::boundary_packing(&g, &[0], &TB).is_some());

@@ -42,8 +42,8 @@ impl<G: Grid> Layout<'_, G> {
                 .packed_outputs
                 .then(|| Packing::for_table(&self.tables.bounds));
             // Outputs that the circuit computed within the table's domain need no range check
-            // to be packed; the others (a sum of two such values: the residual stream) are
-            // checked into it first (see `poseidon::boundary_packing`).
+            // to be packed; the others (a residual stream: sums of such values) are checked
+            // into it first (see `poseidon::boundary_packing`).
             if packing.is_some() {
                 for &id in &graph.outputs {
                     if !crate::poseidon::in_table_domain(graph, id, &self.tables.bounds) {
