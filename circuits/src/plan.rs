@@ -47,10 +47,15 @@ impl Plan {
     /// 0.59 s, 0.52 to 0.55 s) and the transformer block at k = 14 with Freivalds' columns
     /// (1.82 s, 1.84 s). The constant per row covers what every circuit has alike: the two
     /// lookup arguments, the fixed and permutation columns and the quotient. More cores speed
-    /// up the per-row part by √(cores / 2).
+    /// up the per-row part by √(cores / 2). Each fixed column of constant matrices' `W·r`
+    /// adds half an advice column's time (its extended-domain evaluations in the quotient, no
+    /// commitment): fitted to the GPT-2 small block at k = 20 with 3 lanes and 12 such
+    /// columns (163 s measured for the whole `zkinfer prove`, 163 s estimated; 115 s without
+    /// the term).
     pub fn estimated_prove_seconds(&self, cores: usize) -> f64 {
         let n = (1u64 << self.k) as f64;
-        let per_row = 7.5e-6 * self.advice_columns as f64 + 3.5e-5;
+        let per_row =
+            7.5e-6 * self.advice_columns as f64 + 3.75e-6 * self.weight_lanes as f64 + 3.5e-5;
         0.16 + n * per_row * (2.0 / cores.max(1) as f64).sqrt()
     }
 
@@ -68,10 +73,13 @@ impl Plan {
     /// Estimated peak proving memory in bytes: `8.3 MiB + 2^k · (380 B · advice columns +
     /// 5253 B)`, the column polynomials and their extended-domain evaluations (each lane adds
     /// an advice, a fixed and a permutation column). Fitted to the same runs' peak RSS, each
-    /// within 5 % (18 to 145 MiB).
+    /// within 5 % (18 to 145 MiB). Each fixed column of `W·r` adds 232 B per row (its values
+    /// and coefficients in the proving key, and its part of the quotient's evaluations),
+    /// fitted to the GPT-2 small block's 11,844 MiB (9,061 MiB without the term).
     pub fn estimated_prove_bytes(&self) -> u64 {
         let n = 1u64 << self.k;
-        (83 << 20) / 10 + n * (380 * self.advice_columns as u64 + 5253)
+        (83 << 20) / 10
+            + n * (380 * self.advice_columns as u64 + 232 * self.weight_lanes as u64 + 5253)
     }
 }
 
