@@ -11,7 +11,10 @@ rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
 version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $version$"; then
   echo "installing wasm-bindgen-cli $version"
-  cargo install --locked wasm-bindgen-cli --version "$version"
+  # Its own Cargo.lock first; when a version it pins is gone from the registry (webpki-roots
+  # 1.0.11, seen 2026-12-01), the newest compatible dependencies instead.
+  cargo install --locked wasm-bindgen-cli --version "$version" \
+    || cargo install wasm-bindgen-cli --version "$version"
 fi
 cargo build --profile wasm -p zkinfer-wasm --target wasm32-unknown-unknown
 wasm=target/wasm32-unknown-unknown/wasm/zkinfer_wasm.wasm
