@@ -15,15 +15,8 @@ z=$PWD/target/release/zkinfer
 mkdir -p "$work"
 [ -f "$work/block-0/model.onnx" ] || .venv/bin/python scripts/gen_gpt2_block.py "$work"
 cd "$work"
+. "$OLDPWD/benches/timed.sh"
 
-# `timed NAME CMD...`: runs CMD, keeps its output in NAME.log, and its wall seconds and peak
-# RSS (MiB) in NAME.time.
-timed() {
-  local name=$1
-  shift
-  /usr/bin/time -f "%e %M" -o "$name.time" "$@" > "$name.log" 2>&1
-  tail -2 "$name.log" | cut -c1-200
-}
 timed compile "$z" compile block-0/model.onnx --input block-0/input.json -o block-0.zkc
 "$z" inspect block-0.zkc --rows | sed -n '/^circuit:/,$p'
 timed setup "$z" setup block-0.zkc -o block-0.keys

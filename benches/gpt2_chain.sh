@@ -18,15 +18,8 @@ mkdir -p "$work"
 m=blocks-$blocks
 [ -f "$work/$m/model.onnx" ] || .venv/bin/python scripts/gen_gpt2_block.py "$work" --blocks "$blocks" --merged
 cd "$work"
+. "$OLDPWD/benches/timed.sh"
 
-# `timed NAME CMD...`: runs CMD, keeps its output in NAME.log, and its wall seconds and peak
-# RSS (KiB) in NAME.time.
-timed() {
-  local name=$1
-  shift
-  /usr/bin/time -f "%e %M" -o "$name.time" "$@" > "$name.log" 2>&1
-  tail -1 "$name.log" | cut -c1-200
-}
 # (Compiled once: delete WORKDIR/blocks-N.zkc to recompile.)
 [ -f "$m.zkc" ] || timed compile "$z" compile "$m/model.onnx" --input "$m/input.json" -o "$m.zkc"
 # Block i ends with its second residual sum, `/h.i/Add_1`.

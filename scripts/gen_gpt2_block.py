@@ -172,6 +172,14 @@ def flat(a):
     return [float(str(v)) for v in np.asarray(a, np.float32).reshape(-1)]
 
 
+def write_case(folder, x, y):
+    """The corpus entry's input.json and expected_output.json."""
+    with open(os.path.join(folder, "input.json"), "w") as f:
+        json.dump({"input_data": [flat(x)]}, f, separators=(",", ":"))
+    with open(os.path.join(folder, "expected_output.json"), "w") as f:
+        json.dump({"output_data": [flat(y)]}, f, separators=(",", ":"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out_dir")
@@ -197,10 +205,7 @@ def main():
         folder = os.path.join(args.out_dir, f"block-{i}")
         os.makedirs(folder, exist_ok=True)
         onnx.save(model, os.path.join(folder, "model.onnx"))
-        with open(os.path.join(folder, "input.json"), "w") as f:
-            json.dump({"input_data": [flat(hidden)]}, f, separators=(",", ":"))
-        with open(os.path.join(folder, "expected_output.json"), "w") as f:
-            json.dump({"output_data": [flat(out)]}, f, separators=(",", ":"))
+        write_case(folder, hidden, out)
         params = sum(int(np.prod(x.dims)) for x in model.graph.initializer)
         meta = {
             "source": "zkinfer scripts/gen_gpt2_block.py (numpy + onnx; the node pattern of "
@@ -226,10 +231,7 @@ def main():
         folder = os.path.join(args.out_dir, f"blocks-{args.blocks}")
         os.makedirs(folder, exist_ok=True)
         onnx.save(model, os.path.join(folder, "model.onnx"))
-        with open(os.path.join(folder, "input.json"), "w") as f:
-            json.dump({"input_data": [flat(first_input)]}, f, separators=(",", ":"))
-        with open(os.path.join(folder, "expected_output.json"), "w") as f:
-            json.dump({"output_data": [flat(out)]}, f, separators=(",", ":"))
+        write_case(folder, first_input, out)
         print(f"{folder}: {len(model.graph.node)} nodes, the {args.blocks} blocks in one model")
 
 

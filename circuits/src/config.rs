@@ -7,12 +7,17 @@
 
 use halo2_axiom::halo2curves::bn256::Fr;
 use halo2_axiom::plonk::{
-    Advice, Challenge, Column, ConstraintSystem, Expression, FirstPhase, Fixed, Instance,
-    SecondPhase, Selector, TableColumn, VirtualCells,
+    Advice, Column, ConstraintSystem, Expression, Fixed, Instance, Selector, TableColumn,
 };
 use halo2_axiom::poly::Rotation;
 use serde::{Deserialize, Serialize};
 use zkinfer_ir::{Graph, Op, Settings};
+
+mod freivalds;
+mod poseidon;
+
+pub use freivalds::{FixedWeightsConfig, FreivaldsConfig};
+pub use poseidon::PoseidonConfig;
 
 /// What `configure` needs to know: the number of dot-product lanes, and whether the circuit
 /// has the second-phase columns of Freivalds' check.
@@ -180,186 +185,6 @@ pub struct ModelConfig {
     pub t_y: TableColumn,
     pub freivalds: Option<FreivaldsConfig>,
     pub poseidon: Option<PoseidonConfig>,
-}
-
-/// One Poseidon round per row (see `crate::poseidon`): the state in lanes 0..3, the round
-/// constants in the fixed weights `w[0..3]`, the squares of `x_j + c_j` in `acc`, `q`, `r`,
-/// and the next state in the next row's lanes. Squares keep the gates at degree 4:
-/// `x' = sq²·(x + c)` is the S-box x⁵.
-#[derive(Clone, Debug)]
-pub struct PoseidonConfig {
-    pub s_full: Selector,
-    pub s_partial: Selector,
-}
-
-impl PoseidonConfig {
-    fn configure(
-        meta: &mut ConstraintSystem<Fr>,
-        x: &[Column<Advice>],
-        squares: [Column<Advice>; 3],
-        w: &[Column<Fixed>],
-    ) -> Self {
-        let (s_full, s_partial) = (meta.selector(), meta.selector());
-        let mds = crate::poseidon::spec().mds;
-        let gate = |m: &mut halo2_axiom::plonk::VirtualCells<'_, Fr>, full: bool| {
-            let s = m.query_selector(if full { s_full } else { s_partial });
-            let xs: Vec<Expression<Fr>> = (0..3)
-                .map(|j| {
-                    m.query_advice(x[j], Rotation::cur()) + m.query_fixed(w[j], Rotation::cur())
-                })
-                .collect();
-            let sq: Vec<Expression<Fr>> = squares
-                .iter()
-                .map(|&c| m.query_advice(c, Rotation::cur()))
-                .collect();
-            let with_sbox = if full { 3 } else { 1 };
-            let mut out: Vec<Expression<Fr>> = (0..with_sbox)
-                .map(|j| s.clone() * (sq[j].clone() - xs[j].clone() * xs[j].clone()))
-                .collect();
-            let after: Vec<Expression<Fr>> = (0..3)
-                .map(|j| match j < with_sbox {
-                    true => sq[j].clone() * sq[j].clone() * xs[j].clone(),
-                    false => xs[j].clone(),
-                })
-                .collect();
-            for (i, row) in mds.iter().enumerate() {
-                let next = m.query_advice(x[i], Rotation::next());
-                let sum = row
-                    .iter()
-                    .zip(&after)
-                    .fold(Expression::Constant(Fr::zero()), |e, (&c, a)| {
-                        e + Expression::Constant(c) * a.clone()
-                    });
-                out.push(s.clone() * (next - sum));
-            }
-            out
-        };
-        meta.create_gate("poseidon full round", |m| gate(m, true));
-        meta.create_gate("poseidon partial round", |m| gate(m, false));
-        Self { s_full, s_partial }
-    }
-}
-
-/// Freivalds' check of a witnessed product `C = A·B`: a challenge `ρ` drawn after every
-/// first-phase column (so after `A`, `B` and `C`) is committed, and two second-phase columns.
-/// With `r = (ρ^(p-1), …, ρ, 1)` the circuit computes `B·r` and `C·r` by Horner's rule and
-/// checks `A·(B·r) = C·r` row by row of `A`.
-#[derive(Clone, Debug)]
-pub struct FreivaldsConfig {
-    pub challenge: Challenge,
-    /// Horner accumulators and dot-product accumulators.
-    pub h: Column<Advice>,
-    /// The entries of `B·r`, copied next to the row of `A` they multiply.
-    pub v: Column<Advice>,
-    /// `h[next] = chain·ρ^L·h + Σ_i ρ^(L-1-i)·x_i`: Horner over `L` lanes per row.
-    pub s_horner: Selector,
-    /// `h[next] = chain·ρ·h + acc − c`: Horner over one `acc` cell per row, less a fixed bias.
-    pub s_horner_acc: Selector,
-    /// `h[next] = chain·h + x_0·v`: one product per row of `A·(B·r)`.
-    pub s_fdot: Selector,
-    /// The columns of constant matrices' `W·r` (circuits with `weight_lanes`).
-    pub fixed: Option<FixedWeightsConfig>,
-}
-
-/// A constant matrix's `W·r` by Horner's rule over its entries, `L` per row, in fixed columns
-/// of their own with their own accumulator: `h[next] = chain·ρ^L·h + Σ_i ρ^(L-1-i)·w_i`
-/// (gate `freivalds horner fixed`). Nothing else reads these columns, so the matrices' rows
-/// run beside the rest of the layout, from row 0, instead of after it.
-#[derive(Clone, Debug)]
-pub struct FixedWeightsConfig {
-    pub w: Vec<Column<Fixed>>,
-    pub chain: Column<Fixed>,
-    /// Second phase: the Horner accumulators.
-    pub h: Column<Advice>,
-    pub s_horner: Selector,
-}
-
-impl FreivaldsConfig {
-    fn configure(
-        meta: &mut ConstraintSystem<Fr>,
-        x: &[Column<Advice>],
-        acc: Column<Advice>,
-        [chain, c]: [Column<Fixed>; 2],
-        weight_lanes: usize,
-    ) -> Self {
-        let challenge = meta.challenge_usable_after(FirstPhase);
-        let h = meta.advice_column_in(SecondPhase);
-        let v = meta.advice_column_in(SecondPhase);
-        meta.enable_equality(h);
-        meta.enable_equality(v);
-        let [s_horner, s_horner_acc, s_fdot] = [(); 3].map(|_| meta.selector());
-        let lanes = x.len();
-        // Horner over one row of `n` lanes into accumulator `h` chained by `chain`, the lanes
-        // advice (`x`) or fixed (a matrix's own columns).
-        let horner =
-            |m: &mut VirtualCells<'_, Fr>,
-             s: Selector,
-             (h, chain, lanes): (Column<Advice>, Column<Fixed>, usize),
-             lane: &dyn Fn(&mut VirtualCells<'_, Fr>, usize) -> Expression<Fr>| {
-                let s = m.query_selector(s);
-                let rho = m.query_challenge(challenge);
-                let pow = |e: usize| {
-                    (0..e).fold(Expression::Constant(Fr::one()), |acc, _| acc * rho.clone())
-                };
-                let h_cur = m.query_advice(h, Rotation::cur());
-                let h_next = m.query_advice(h, Rotation::next());
-                let sum = (0..lanes).fold(
-                    m.query_fixed(chain, Rotation::cur()) * pow(lanes) * h_cur,
-                    |e, i| e + pow(lanes - 1 - i) * lane(m, i),
-                );
-                vec![s * (h_next - sum)]
-            };
-        meta.create_gate("freivalds horner", |m| {
-            horner(m, s_horner, (h, chain, lanes), &|m, i| {
-                m.query_advice(x[i], Rotation::cur())
-            })
-        });
-        let fixed = (weight_lanes > 0).then(|| {
-            let w: Vec<_> = (0..weight_lanes).map(|_| meta.fixed_column()).collect();
-            let chain = meta.fixed_column();
-            let h = meta.advice_column_in(SecondPhase);
-            meta.enable_equality(h);
-            let s_horner = meta.selector();
-            meta.create_gate("freivalds horner fixed", |m| {
-                horner(m, s_horner, (h, chain, weight_lanes), &|m, i| {
-                    m.query_fixed(w[i], Rotation::cur())
-                })
-            });
-            FixedWeightsConfig {
-                w,
-                chain,
-                h,
-                s_horner,
-            }
-        });
-        meta.create_gate("freivalds horner acc", |m| {
-            let s = m.query_selector(s_horner_acc);
-            let rho = m.query_challenge(challenge);
-            let h_cur = m.query_advice(h, Rotation::cur());
-            let h_next = m.query_advice(h, Rotation::next());
-            let step = m.query_fixed(chain, Rotation::cur()) * rho * h_cur
-                + m.query_advice(acc, Rotation::cur())
-                - m.query_fixed(c, Rotation::cur());
-            vec![s * (h_next - step)]
-        });
-        meta.create_gate("freivalds dot", |m| {
-            let s = m.query_selector(s_fdot);
-            let h_cur = m.query_advice(h, Rotation::cur());
-            let h_next = m.query_advice(h, Rotation::next());
-            let step = m.query_fixed(chain, Rotation::cur()) * h_cur
-                + m.query_advice(x[0], Rotation::cur()) * m.query_advice(v, Rotation::cur());
-            vec![s * (h_next - step)]
-        });
-        Self {
-            challenge,
-            h,
-            v,
-            s_horner,
-            s_horner_acc,
-            s_fdot,
-            fixed,
-        }
-    }
 }
 
 impl ModelConfig {

@@ -303,6 +303,24 @@ fn a_reciprocal_deviation_times_x_is_one_division() {
     }
 }
 
+/// The largest difference between the quantized graph's output on `x` (its integer reference)
+/// and the float graph's.
+fn quantized_error(g: &crate::FloatGraph, q: &crate::Quantized, x: &[f32]) -> f64 {
+    let want = &g.eval(&[x.to_vec()]).unwrap()[g.outputs[0]];
+    let input = &q.graph.nodes[q.graph.inputs[0]];
+    let qx =
+        zkinfer_ir::Tensor::new(input.shape.clone(), zkinfer_ir::quantize(x, input.scale)).unwrap();
+    let trace = zkinfer_ir::eval(&q.graph, &q.table, &[qx]).unwrap();
+    let out = q.graph.outputs[0];
+    let scale = (1u64 << q.graph.nodes[out].scale) as f64;
+    trace.values[out]
+        .data()
+        .iter()
+        .zip(want)
+        .map(|(&a, b)| (a as f64 / scale - b).abs())
+        .fold(0.0, f64::max)
+}
+
 #[test]
 fn a_small_variance_is_normalized_to_the_activation_precision() {
     // Inputs of magnitude 0.05: a deviation near 0.03. Looked up at the activation scale the
@@ -320,20 +338,7 @@ fn a_small_variance_is_normalized_to_the_activation_precision() {
         ..Default::default()
     };
     let q = crate::quantize(&g, &calibration, &cfg).unwrap();
-    let x = sample(1);
-    let want = &g.eval(std::slice::from_ref(&x)).unwrap()[g.outputs[0]];
-    let input = &q.graph.nodes[q.graph.inputs[0]];
-    let qx = zkinfer_ir::Tensor::new(input.shape.clone(), zkinfer_ir::quantize(&x, input.scale))
-        .unwrap();
-    let trace = zkinfer_ir::eval(&q.graph, &q.table, &[qx]).unwrap();
-    let out = q.graph.outputs[0];
-    let scale = (1u64 << q.graph.nodes[out].scale) as f64;
-    let worst = trace.values[out]
-        .data()
-        .iter()
-        .zip(want)
-        .map(|(&a, b)| (a as f64 / scale - b).abs())
-        .fold(0.0, f64::max);
+    let worst = quantized_error(&g, &q, &sample(1));
     assert!(worst < 8.0 / 8192.0, "max error {worst}");
 }
 
@@ -507,19 +512,6 @@ fn an_activation_behind_a_reshape_fuses_into_the_products_rescale() {
     assert_eq!(rescales.len(), 1, "{:?}", q.graph.nodes);
     assert!(matches!(rescales[0], TableFn::Map { .. }), "{rescales:?}");
     // And the quantized graph still computes GELU of the product.
-    let x = sample(2);
-    let want = &g.eval(std::slice::from_ref(&x)).unwrap()[g.outputs[0]];
-    let input = &q.graph.nodes[q.graph.inputs[0]];
-    let qx = zkinfer_ir::Tensor::new(input.shape.clone(), zkinfer_ir::quantize(&x, input.scale))
-        .unwrap();
-    let trace = zkinfer_ir::eval(&q.graph, &q.table, &[qx]).unwrap();
-    let out = q.graph.outputs[0];
-    let scale = (1u64 << q.graph.nodes[out].scale) as f64;
-    let worst = trace.values[out]
-        .data()
-        .iter()
-        .zip(want)
-        .map(|(&a, b)| (a as f64 / scale - b).abs())
-        .fold(0.0, f64::max);
+    let worst = quantized_error(&g, &q, &sample(2));
     assert!(worst < 0.01, "max error {worst}");
 }
