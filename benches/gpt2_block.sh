@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-onnxruntime.sh
 cargo build --release --bin zkinfer
 work=${1:-target/gpt2-small}
-z=$PWD/target/release/zkinfer
+# ZKINFER: another build of the CLI (say, a copy, so that rebuilding meanwhile does not change it).
+z=${ZKINFER:-$PWD/target/release/zkinfer}
 mkdir -p "$work"
 [ -f "$work/block-0/model.onnx" ] || .venv/bin/python scripts/gen_gpt2_block.py "$work"
 cd "$work"

@@ -13,7 +13,8 @@ blocks=${1:-2}
 bash scripts/ensure-onnxruntime.sh
 cargo build --release --bin zkinfer
 work=${2:-target/gpt2-chain}
-z=$PWD/target/release/zkinfer
+# ZKINFER: another build of the CLI (say, a copy, so that rebuilding meanwhile does not change it).
+z=${ZKINFER:-$PWD/target/release/zkinfer}
 mkdir -p "$work"
 m=blocks-$blocks
 [ -f "$work/$m/model.onnx" ] || .venv/bin/python scripts/gen_gpt2_block.py "$work" --blocks "$blocks" --merged

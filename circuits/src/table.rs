@@ -48,6 +48,7 @@ impl TableSet {
                 | Op::IntDiv(_)
                 | Op::Select(_)
                 | Op::TopK(_)
+                | Op::OneHot(_)
                 | Op::MatMul => {}
             }
         }

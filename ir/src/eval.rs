@@ -378,6 +378,20 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                 }
                 out
             }
+            Op::OneHot(h) => {
+                let mut out = vec![0; arg(0).len() * h.depth];
+                for (p, &k) in arg(0).data().iter().enumerate() {
+                    let at = usize::try_from(k)
+                        .ok()
+                        .filter(|&k| k < h.depth)
+                        .ok_or_else(|| IrError::InvalidNode {
+                            node: node.name.clone(),
+                            reason: format!("index {k} of element {p} is outside 0..{}", h.depth),
+                        })?;
+                    out[p * h.depth + at] = 1;
+                }
+                out
+            }
             Op::IntDiv(d) => {
                 let (a, b) = (arg(0), arg(1));
                 let ia = broadcast_indices(a.shape(), &node.shape);

@@ -173,6 +173,7 @@ pub fn index_map(
         | Op::IntDiv(_)
         | Op::Select(_)
         | Op::TopK(_)
+        | Op::OneHot(_)
         | Op::MatMul => None,
     }
 }

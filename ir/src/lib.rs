@@ -29,7 +29,7 @@ pub use eval::{
 pub use graph::{index_map, Graph, Node, NodeId};
 pub use op::{
     dense_terms, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Gather, Input, IntDiv,
-    Linear, MatMulDims, Mean, Op, Remap, Rescale, Select, Softmax, Source, TopK, Transpose,
+    Linear, MatMulDims, Mean, OneHot, Op, Remap, Rescale, Select, Softmax, Source, TopK, Transpose,
     WeightSide, Windows,
 };
 pub use packing::{Limbs, Packing};

@@ -59,6 +59,12 @@ pub enum Op {
     /// The positions of the `k` largest (or smallest) elements of each window, in order (ties:
     /// the lower position first), as ONNX's TopK gives its indices: shape `[windows, k]`.
     TopK(TopK),
+    /// One-hot rows of an integer index (input 0): output `[.., depth]`, 1 at the position the
+    /// index names (each index one of `0..depth`), 0 elsewhere. Proven by a one-hot selector;
+    /// an embedding lookup of a large constant table is this followed by a constant product
+    /// (`Dense`), which Freivalds' check proves at about the table's size, not the size times
+    /// the number of tokens.
+    OneHot(OneHot),
     /// The exact product `A · B` of two witnessed tensors (numpy `matmul`: batched over the
     /// leading axes, a vector operand promoted to a matrix), proven by Freivalds' check.
     MatMul,
@@ -296,6 +302,12 @@ impl Select {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OneHot {
+    /// The length of each one-hot row: the positions an index may name.
+    pub depth: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TopK {
     /// Per row, the flat input indices of its elements, in axis order.
     pub windows: Vec<Vec<usize>>,
@@ -399,6 +411,7 @@ impl Op {
             Op::Remap(_) => "Remap",
             Op::Select(_) => "Select",
             Op::TopK(_) => "TopK",
+            Op::OneHot(_) => "OneHot",
             Op::Linear(_) => "Linear",
             Op::Max(_) => "Max",
             Op::ArgMax(_) => "ArgMax",
@@ -432,6 +445,7 @@ impl Op {
             | Op::Div(_)
             | Op::IntDiv(_)
             | Op::TopK(_)
+            | Op::OneHot(_)
             | Op::MatMul => 0,
         }
     }

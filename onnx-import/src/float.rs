@@ -77,6 +77,10 @@ pub enum FloatOp {
         index: Vec<usize>,
         choices: Vec<Vec<(i64, Pick)>>,
     },
+    /// One-hot rows `[.., depth]` of an integer index (input 0); see `Op::OneHot`.
+    OneHot {
+        depth: usize,
+    },
     /// `⌊x⌋`, or with `ceil` `⌈x⌉`: integer-valued floats.
     Floor {
         ceil: bool,
@@ -371,6 +375,19 @@ impl FloatGraph {
                             Pick::Const(v) => v,
                             Pick::Data(i) => data[i],
                         });
+                    }
+                    out
+                }
+                FloatOp::OneHot { depth } => {
+                    let mut out = vec![0.0; arg(0).len() * depth];
+                    for (p, &k) in arg(0).iter().enumerate() {
+                        if k < 0.0 || k >= *depth as f64 || k.fract() != 0.0 {
+                            return Err(ImportError::Input {
+                                name: node.name.clone(),
+                                reason: format!("index {k} of element {p} is outside 0..{depth}"),
+                            });
+                        }
+                        out[p * depth + k as usize] = 1.0;
                     }
                     out
                 }

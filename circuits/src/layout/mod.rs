@@ -486,6 +486,15 @@ pub fn lay_out_with<G: Grid>(
                 }
                 out
             }
+            Op::OneHot(h) => {
+                let idx = arg(0).clone();
+                let keys: Vec<i64> = (0..h.depth as i64).collect();
+                let mut out = Vec::with_capacity(idx.len() * h.depth);
+                for (p, index) in idx.iter().enumerate() {
+                    out.extend(l.selector((node.inputs[0], p), index, &keys, &node.name)?);
+                }
+                out
+            }
             Op::TopK(t) => {
                 let x = arg(0).clone();
                 let bits = graph.nodes[node.inputs[0]].bound;

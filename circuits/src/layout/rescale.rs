@@ -60,6 +60,11 @@ impl<G: Grid> Layout<'_, G> {
             )?),
             None => None,
         };
+        if shift == 0 && table == TableFn::Identity {
+            // No rounding: the check that the value lies in the activation range.
+            self.bound_signed(x, node_name)?;
+            return Ok(x.clone());
+        }
         // A remainder wider than a limb is split, r = r0 + 2^l·r1: r1 is taken out of the
         // accumulator first and checked on its own, r0 stays in the rescale row.
         let (x, w, mul_b) = match self.tables.range_mul(shift) {

@@ -202,6 +202,12 @@ fn pick(data: &Value, i: usize) -> Pick {
     }
 }
 
+/// Rows of a constant table above which a lookup of whole rows by an index of unknown range
+/// is a one-hot product (an embedding of a large vocabulary) rather than a selection per
+/// element: the selection's terms grow as tokens × rows × width, the product's (proven by
+/// Freivalds' check over the table) as tokens × rows + rows × width.
+const EMBEDDING_ROWS: usize = 1024;
+
 /// `Gather(data, indices)` with computed indices.
 pub fn gather_computed(
     ctx: &mut Ctx<'_>,
@@ -213,6 +219,11 @@ pub fn gather_computed(
     let is = ctx.graph.nodes[idx].shape.clone();
     let n = ds[ax];
     let ranges = value_sets(ctx.graph, idx);
+    if let Value::Const(table) = &data {
+        if ax == 0 && ds.len() == 2 && n > EMBEDDING_ROWS && ranges.is_none() {
+            return Ok(embedding(ctx, table, idx, is));
+        }
+    }
     let mut shape = ds[..ax].to_vec();
     shape.extend_from_slice(&is);
     shape.extend_from_slice(&ds[ax + 1..]);
@@ -234,6 +245,30 @@ pub fn gather_computed(
         }
     }
     build(ctx, &data, idx, idx_of, choices, shape)
+}
+
+/// `table[idx]` for a constant `[n, d]` table: the index's one-hot rows `[.., n]` times the
+/// table, a product with a constant matrix (an index outside `0..n` is refused).
+fn embedding(ctx: &mut Ctx<'_>, table: &Tensor<f64>, idx: usize, is: Vec<usize>) -> Value {
+    let (n, d) = (table.shape()[0], table.shape()[1]);
+    let mut hot_shape = is.clone();
+    hot_shape.push(n);
+    let hot = ctx.add_typed(
+        FloatOp::OneHot { depth: n },
+        vec![idx],
+        hot_shape,
+        zkinfer_ir::ElemType::Bool,
+    );
+    let hot = ctx.as_node(hot);
+    let mut shape = is;
+    shape.push(d);
+    let dense = FloatOp::Dense {
+        weight: table.clone(),
+        side: zkinfer_ir::WeightSide::Right,
+        bias: None,
+    };
+    let dtype = ctx.dtype(0);
+    ctx.add_typed(dense, vec![hot], shape, dtype)
 }
 
 /// `GatherElements(data, indices)`: `out[p] = data[p with its axis coordinate replaced by

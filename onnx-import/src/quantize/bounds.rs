@@ -260,6 +260,7 @@ pub(super) fn set_bounds(graph: &mut Graph, table: &TableBounds, input_bounds: &
             Op::IntDiv(d) if d.remainder => b(0).min(b(1)),
             Op::IntDiv(_) => b(0),
             Op::TopK(t) => bits(t.windows.first().map_or(1, Vec::len) as u128),
+            Op::OneHot(_) => 1,
             Op::Select(sel) => {
                 let data = node.inputs.get(1).map_or(0, |_| b(1));
                 sel.choices

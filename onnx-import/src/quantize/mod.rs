@@ -107,6 +107,13 @@ impl Lowering<'_> {
         self.nodes.len() - 1
     }
 
+    /// Whether node `id` is a sum of two tensors at one scale that nothing has checked into
+    /// the activation range.
+    fn unchecked_sum(&self, id: usize) -> bool {
+        matches!(&self.nodes[id].op, Op::Binary(b)
+            if b.kind == BinaryKind::Add && b.lhs_shift == 0 && b.rhs_shift == 0)
+    }
+
     fn lower(&mut self, uses: &[usize]) -> Result<(), ImportError> {
         let cfg = self.cfg.clone();
         let variance_squares = variance::variance_squares(self.fg, uses);
@@ -227,7 +234,21 @@ impl Lowering<'_> {
                                 lhs_shift: s - sa,
                                 rhs_shift: s - sb,
                             });
-                            self.push(name, op, vec![a, b], shape, s)
+                            let sum = self.push(name, op, vec![a, b], shape.clone(), s);
+                            if *kind == BinaryKind::Add
+                                && s == cfg.scale
+                                && (self.unchecked_sum(a) || self.unchecked_sum(b))
+                            {
+                                // A sum of a sum (a residual stream): its bound would grow by
+                                // a bit per sum, block after block, until a LayerNorm's
+                                // squares wrap the field. Checked into the activation range
+                                // instead, where calibration puts it (a value beyond fails to
+                                // prove, as one beyond a table does).
+                                let check = Op::Rescale(Rescale::uniform(0, TableFn::Identity));
+                                self.push(name, check, vec![sum], shape, s)
+                            } else {
+                                sum
+                            }
                         }
                     }
                 }
@@ -382,6 +403,19 @@ impl Lowering<'_> {
                 FloatOp::Where => {
                     let cxy = [arg(0), arg(1), arg(2)];
                     self.where_(name, cxy, shape, single)
+                }
+                FloatOp::OneHot { depth } => {
+                    if self.nodes[arg(0)].scale != 0 {
+                        return Err(ImportError::Node {
+                            node: name.into(),
+                            op: "Gather".into(),
+                            reason: "the indices are not integers".into(),
+                        });
+                    }
+                    let op = Op::OneHot(zkinfer_ir::OneHot { depth: *depth });
+                    let id = self.push(name, op, vec![arg(0)], shape, 0);
+                    self.nodes[id].dtype = zkinfer_ir::ElemType::Bool;
+                    id
                 }
                 FloatOp::Select { index, choices } => {
                     let idx = arg(0);
