@@ -2,11 +2,14 @@
 //! candidate, or replaced by a non-boolean combination with the right sum and key, fails
 //! only the constraint under test.
 
-use zkinfer_ir::{ElemType, Graph, Input, Op, Select, Source, TableBounds, Tensor};
+use zkinfer_ir::{
+    Dense, ElemType, Graph, Input, OneHot, Op, Select, Source, TableBounds, Tensor, WeightSide,
+};
 
-use super::tests::{check, check_claiming, forge, graph, node, rows_of, TB};
+use super::tests::{check, check_claiming, check_claims, forge, graph, node, rows_of, TB};
 use crate::grid::Adv;
 use crate::plan::plan;
+use crate::CircuitParams;
 
 const VALUES: [i64; 3] = [10, -20, 30];
 
@@ -123,4 +126,104 @@ fn a_non_one_hot_selector_fails_its_booleanity() {
     cells.retain(|&(c, r, _)| !(c == Adv::Acc && r == row));
     let err = check_claiming(&g, &x, TB, forge(&g, &cells), Some((0, out))).unwrap_err();
     assert!(err.contains("\"arith\""), "{err}");
+}
+
+/// idx: [2] (int64, keys 0..3) → its one-hot rows [2, 3].
+fn one_hot_graph() -> (Graph, Vec<Tensor<i64>>) {
+    let mut idx = node("idx", Op::Input(Input { index: 0 }), vec![], vec![2], 3);
+    idx.dtype = ElemType::Int64;
+    let mut hot = node(
+        "hot",
+        Op::OneHot(OneHot { depth: 3 }),
+        vec![0],
+        vec![2, 3],
+        1,
+    );
+    hot.dtype = ElemType::Bool;
+    let g = graph(vec![idx, hot], vec![0], 1);
+    (g, vec![Tensor::new(vec![2], vec![1, 2]).unwrap()])
+}
+
+#[test]
+fn one_hot_rows_are_a_selector_each_and_refuse_an_index_outside_the_depth() {
+    let (g, x) = one_hot_graph();
+    let t = zkinfer_ir::eval(&g, &TB, &x).unwrap();
+    assert_eq!(t.values[1].data(), &[0, 1, 0, 0, 0, 1]);
+    check(&g, &x, vec![]).unwrap();
+    for bad in [3, -1] {
+        let err = zkinfer_ir::eval(&g, &TB, &[Tensor::new(vec![2], vec![1, bad]).unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hot") && err.contains("outside 0..3"), "{err}");
+    }
+}
+
+#[test]
+fn a_one_hot_row_moved_to_another_position_fails_the_key_check() {
+    // Element 0's index is 1; the forger's row puts the 1 at position 2 and claims it as the
+    // output. Booleanity and Σ e = 1 hold, the keyed sum (2) is recomputed, and only its
+    // difference from the index (constrained to 0) fails.
+    let (g, x) = one_hot_graph();
+    let lanes = plan(&g, &TB).unwrap().lanes;
+    let wit = rows_of(&g, 1, "select.e");
+    let arith = rows_of(&g, 1, "arith");
+    let dots = rows_of(&g, 1, "dot");
+    let e = [0, 0, 1];
+    let mut cells: Vec<(Adv, usize, i64)> = (0..3).map(|j| (Adv::X(0), wit[j], e[j])).collect();
+    let keyed: Vec<(i64, i64)> = e.iter().enumerate().map(|(k, &v)| (v, k as i64)).collect();
+    cells.extend(dot_cells(dots[1], &keyed, 0, lanes));
+    cells.push((Adv::Acc, arith[3], 2 - 1));
+    let tamper = forge(&g, &cells);
+    let claims = [(1, 0), (2, 1)];
+    let err = check_claims(&g, &x, TB, tamper.clone(), &claims).unwrap_err();
+    assert!(
+        err.contains("Permutation") || err.contains("Equality"),
+        "{err}"
+    );
+    for holds in ["\"arith\"", "\"dot\"", "Lookup"] {
+        assert!(!err.contains(holds), "{holds} must hold: {err}");
+    }
+    // Without the forged row, the claim alone fails too: the output is the selector's cells.
+    assert!(check_claims(&g, &x, TB, vec![], &claims).is_err());
+}
+
+#[test]
+fn an_embedding_is_a_one_hot_product_checked_by_freivalds() {
+    // 4 tokens from a 64-row table of width 16: Freivalds' check over the table takes fewer
+    // rows than the direct map, so the product is laid out with it.
+    let mut idx = node("ids", Op::Input(Input { index: 0 }), vec![], vec![4], 7);
+    idx.dtype = ElemType::Int64;
+    let mut hot = node(
+        "hot",
+        Op::OneHot(OneHot { depth: 64 }),
+        vec![0],
+        vec![4, 64],
+        1,
+    );
+    hot.dtype = ElemType::Bool;
+    let table: Vec<i64> = (0..64 * 16).map(|i| (i * 37 % 201) - 100).collect();
+    let dense = Op::Dense(Dense {
+        weight: Tensor::new(vec![64, 16], table.clone()).unwrap(),
+        side: WeightSide::Right,
+        bias: None,
+    });
+    let g = graph(
+        vec![idx, hot, node("emb", dense, vec![1], vec![4, 16], 8)],
+        vec![0],
+        2,
+    );
+    let p = plan(&g, &TB).unwrap();
+    assert!(CircuitParams::for_graph(&g, p.lanes).weight_lanes > 0);
+    let ids = [5, 63, 0, 5];
+    let x = vec![Tensor::new(vec![4], ids.to_vec()).unwrap()];
+    let t = zkinfer_ir::eval(&g, &TB, &x).unwrap();
+    let want: Vec<i64> = ids
+        .iter()
+        .flat_map(|&k| table[k as usize * 16..(k as usize + 1) * 16].to_vec())
+        .collect();
+    assert_eq!(t.values[2].data(), &want[..]);
+    check(&g, &x, vec![]).unwrap();
+    // Another row's entry claimed for token 1 fails.
+    let err = check_claims(&g, &x, TB, vec![], &[(16, table[0])]).unwrap_err();
+    assert!(!err.is_empty());
 }

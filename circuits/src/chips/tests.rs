@@ -186,6 +186,18 @@ pub(super) fn check_claiming(
     tamper: Vec<Tamper>,
     output: Option<(usize, i64)>,
 ) -> Result<(), String> {
+    check_claims(g, inputs, tb, tamper, output.as_slice())
+}
+
+/// [`check_claiming`] with every element `i` of the first output in `claims` replaced by its
+/// `v`.
+pub(super) fn check_claims(
+    g: &Graph,
+    inputs: &[Tensor<i64>],
+    tb: TableBounds,
+    tamper: Vec<Tamper>,
+    claims: &[(usize, i64)],
+) -> Result<(), String> {
     let trace = eval(g, &tb, inputs).unwrap();
     let p = plan(g, &tb).unwrap();
     let mut c = ModelCircuit::new(
@@ -196,10 +208,12 @@ pub(super) fn check_claiming(
     .with_trace(Arc::new(trace.clone()));
     c.tamper = tamper;
     let mut claimed = trace;
-    if let Some((i, v)) = output {
+    if !claims.is_empty() {
         let out = &mut claimed.values[g.outputs[0]];
         let mut data = out.data().to_vec();
-        data[i] = v;
+        for &(i, v) in claims {
+            data[i] = v;
+        }
         *out = Tensor::new(out.shape().to_vec(), data).unwrap();
     }
     let instances = ModelCircuit::instances(g, &claimed);
