@@ -22,7 +22,9 @@ cd "$work"
 . "$OLDPWD/benches/timed.sh"
 
 # (Compiled once: delete WORKDIR/blocks-N.zkc to recompile.)
-[ -f "$m.zkc" ] || timed compile "$z" compile "$m/model.onnx" --input "$m/input.json" -o "$m.zkc"
+# COMPILE_ARGS: more arguments for `zkinfer compile` (say, "--scale 12 --max-shift 19").
+# shellcheck disable=SC2086
+[ -f "$m.zkc" ] || timed compile "$z" compile "$m/model.onnx" --input "$m/input.json" -o "$m.zkc" ${COMPILE_ARGS:-}
 # Block i ends with its second residual sum, `/h.i/Add_1`.
 cuts=$(seq -s, -f "/h.%g/Add_1" 0 $((blocks - 2)))
 rm -rf shards

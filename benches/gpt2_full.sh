@@ -7,17 +7,18 @@
 # and verifies the chain with `verify-chain`. Prints one table row per shard, the chain's
 # verify time and the proven next token against onnxruntime's.
 #
-# On 2 cores: about 5 minutes and 13 GB per block, 2 minutes per slice; with 12 layers and 8
-# slices, about 100 minutes. The keys of one shard at a time are kept (up to 2.5 GB).
+# On 2 cores: about 5 minutes and 13 GB per block, 3 minutes per embedding slice and 2 per head
+# slice; with 12 layers and 9 slices, about 2.5 hours with the compile. The proving key of one
+# shard at a time is kept (up to 2.5 GB).
 #
-# usage: bash benches/gpt2_full.sh [LAYERS (default 12)] [SLICES (default 8)]
+# usage: bash benches/gpt2_full.sh [LAYERS (default 12)] [SLICES (default 9, odd: see the generator)]
 #        [WORKDIR (default target/gpt2-full)]
 # GEN_ARGS: more arguments for the generator (a smaller model: "--d 64 --heads 4 --vocab 5000").
 # ZKINFER: another build of the CLI (say, a copy, so that rebuilding meanwhile does not change it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 layers=${1:-12}
-slices=${2:-8}
+slices=${2:-9}
 work=${3:-target/gpt2-full}
 bash scripts/ensure-onnxruntime.sh
 cargo build --release --bin zkinfer
@@ -31,7 +32,9 @@ cd "$work"
 . "$OLDPWD/benches/timed.sh"
 
 # (Compiled once: delete WORKDIR/gpt2-L.zkc to recompile.)
-[ -f "$m.zkc" ] || timed compile "$z" compile "$m/model.onnx" --input "$m/input.json" -o "$m.zkc"
+# COMPILE_ARGS: more arguments for `zkinfer compile` (say, "--scale 12 --max-shift 19").
+# shellcheck disable=SC2086
+[ -f "$m.zkc" ] || timed compile "$z" compile "$m/model.onnx" --input "$m/input.json" -o "$m.zkc" ${COMPILE_ARGS:-}
 tail -2 compile.log
 # Shard names, and the node each ends with. Slice 0's sum with the position embedding is
 # folded into its product's bias, so it ends with its Gather; the last head slice ends the model.

@@ -17,8 +17,10 @@ alone (the blocks are scripts/gen_gpt2_block.py's).
     outputs: token [1, 1] (int64), best [1, 1] (its logit)
 
 A row of wte is looked up by a one-hot product that Freivalds' check proves over the slice's
-table, so a slice costs about its size: 8 slices of 6,283 rows x 768 fit k = 19 each. The
-running argmax is strict (an earlier slice wins a tie), as ArgMax's first-index rule is over
+table, so a slice costs about its size (a slice of 6,283 rows x 768 takes 804k rows, k = 20).
+The number of slices is odd by default (9): the embedding's running sum is checked into the
+activation range every other sum (see the quantizer), so an odd count ends it checked, and
+every block's check then falls on its last sum, where the chain is cut. The running argmax is strict (an earlier slice wins a tie), as ArgMax's first-index rule is over
 the whole vocabulary. `zkinfer split --at` the names above cuts it into node-sized shards:
 benches/gpt2_full.sh.
 
@@ -26,7 +28,7 @@ Writes OUT_DIR/gpt2-L/ (model.onnx, input.json, expected_output.json by onnxrunt
 1 thread, meta.json); the model's logits over the whole vocabulary are checked against the
 slices' argmax.
 
-usage: .venv/bin/python scripts/gen_gpt2_full.py OUT_DIR [--layers 12] [--slices 8] [--seq 16]
+usage: .venv/bin/python scripts/gen_gpt2_full.py OUT_DIR [--layers 12] [--slices 9] [--seq 16]
        [--seed 0] [--d 768] [--heads 12] [--vocab 50257]
 """
 import argparse
@@ -134,7 +136,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out_dir")
     ap.add_argument("--layers", type=int, default=12)
-    ap.add_argument("--slices", type=int, default=8)
+    ap.add_argument("--slices", type=int, default=9)
     ap.add_argument("--seq", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--d", type=int, default=768)

@@ -165,7 +165,13 @@ pub fn limb_choices(graph: &Graph, table: &TableBounds) -> Vec<u32> {
         })
         .filter(|&l| l <= MAX_LIMB_BITS)
         .collect();
-    out.push(widest.max(narrowest).clamp(4, MAX_LIMB_BITS));
+    // A limb as wide as the widest rescale's shift keeps every remainder in one limb; a bit
+    // or three narrower splits only the widest ones, and its table is half to an eighth the
+    // size (what lets a GPT-2 block's 2^20-row range table give way to its 2^19 rows).
+    let one_limb = widest.max(narrowest);
+    out.extend(
+        (one_limb.saturating_sub(3)..=one_limb).map(|l| l.max(narrowest).clamp(4, MAX_LIMB_BITS)),
+    );
     out.sort_unstable();
     out.dedup();
     out
@@ -229,7 +235,11 @@ pub fn plan_with(
         };
         match plan_lanes(graph, &table, public) {
             Ok(candidate) => {
-                if best.as_ref().is_none_or(|b| candidate.work < b.work) {
+                // At equal work, fewer rows: more room for what a shard adds at its cuts.
+                if best
+                    .as_ref()
+                    .is_none_or(|b| (candidate.work, candidate.rows) < (b.work, b.rows))
+                {
                     best = Some(candidate);
                 }
             }
@@ -305,7 +315,10 @@ fn plan_lanes(
             advice_cells: run.advice_cells,
             work,
         };
-        if best.as_ref().is_none_or(|b| candidate.work < b.work) {
+        if best
+            .as_ref()
+            .is_none_or(|b| (candidate.work, candidate.rows) < (b.work, b.rows))
+        {
             best = Some(candidate);
         }
     }

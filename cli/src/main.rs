@@ -86,6 +86,11 @@ enum Command {
         /// than 16 calibration samples, else 1).
         #[arg(long)]
         margin_bits: Option<u32>,
+        /// The largest rescale shift, in bits (default 24): weights are quantized no finer than
+        /// this many bits below the activations. At the range table's limb width or under it,
+        /// no remainder splits in two: a GPT-2 block at 19 keeps a 2^19-row range table.
+        #[arg(long)]
+        max_shift: Option<u32>,
         /// Choose the scale and headroom from the calibration samples: `accuracy` (smallest
         /// error against the float model) or `resources` (smallest circuit that keeps its
         /// predictions). Prints every candidate; overrides --scale and --margin-bits.
@@ -152,6 +157,7 @@ fn run(cli: Cli) -> Result<()> {
             calibrate,
             scale,
             margin_bits,
+            max_shift,
             target,
             evm,
         } => cmd_compile(
@@ -159,7 +165,7 @@ fn run(cli: Cli) -> Result<()> {
             &output,
             input.as_deref(),
             &calibrate,
-            (scale, margin_bits),
+            (scale, margin_bits, max_shift),
             target,
             evm,
         ),
@@ -223,7 +229,7 @@ fn cmd_compile(
     output: &Path,
     input: Option<&Path>,
     calibrate: &[PathBuf],
-    (scale, margin_bits): (Option<u32>, Option<u32>),
+    (scale, margin_bits, max_shift): (Option<u32>, Option<u32>, Option<u32>),
     target: Option<TargetArg>,
     evm: bool,
 ) -> Result<()> {
@@ -238,6 +244,7 @@ fn cmd_compile(
     let opts = CompileOptions {
         scale,
         margin_bits,
+        max_shift,
         target: target.map(|t| match t {
             TargetArg::Accuracy => Target::Accuracy,
             TargetArg::Resources => Target::Resources,

@@ -335,6 +335,8 @@ pub fn choose_quantization(
 pub struct CompileOptions {
     pub scale: Option<u32>,
     pub margin_bits: Option<u32>,
+    /// The largest rescale shift (default: `QuantConfig`'s); weights are quantized no finer.
+    pub max_shift: Option<u32>,
     pub target: Option<Target>,
     /// Pack the public values for a Solidity verifier.
     pub evm: bool,
@@ -377,6 +379,9 @@ pub fn compile_with(
         }
     };
     cfg.pack_public = opts.evm;
+    if let Some(s) = opts.max_shift {
+        cfg.max_shift = s;
+    }
     let (model, plan) = match finest {
         true => {
             let (model, plan, scale) = compile_finest(onnx, samples, &cfg)?;

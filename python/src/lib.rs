@@ -102,6 +102,7 @@ fn compile(
             margin_bits,
             target,
             evm,
+            ..CompileOptions::default()
         };
         let c = zkinfer_prover::compile_with(&model, &all, &opts).map_err(err)?;
         c.model.write(&output).map_err(err)?;
