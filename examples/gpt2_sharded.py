@@ -9,8 +9,17 @@ from the activations file node i-1 wrote, and writes its own; the client runs
 model's integer reference (`zkinfer prove` of the whole model). Prints, per node, the shard's
 k and rows, prove time, peak memory and proof size, then the chain's verify time.
 
+With --full DIR, the model is GPT-2 small as scripts/gen_gpt2_full.py writes it (DIR/gpt2-L:
+token ids in, next token out): one node per embedding slice, per block and per LM-head slice.
+Each node then sets up its own shard just before proving (a network's node holds its own keys
+only; all of GPT-2 small's proving keys at once would take 70 GB of disk) and keeps only the
+verifying key for the client. No unsharded proof (k = 23), and the chain's next token is
+compared with onnxruntime's.
+
 usage: python3 examples/gpt2_sharded.py [--model exports/gpt2_tiny_op17] [--blocks 2]
        [--scale 13] [--work DIR] [--no-whole]
+       python3 examples/gpt2_sharded.py --full target/gpt2-full/gpt2-12 [--scale 12]
+       [--max-shift 19] [--work DIR]
 (the corpus's tiny GPT-2 by default; any GPT-2 export whose nodes are named
 /lm/transformer/h.N/... as transformers' exporter writes them)
 """
@@ -51,14 +60,77 @@ def block_ends(zkc, blocks):
     return cuts
 
 
+def full_cuts(layers, slices):
+    """gen_gpt2_full.py's shards: the node each ends with (slice 0's sum with the position
+    embedding is its product's bias, so it ends with its Gather), and its role."""
+    cuts, roles = [], []
+    for s in range(slices):
+        cuts.append("/wte.0/Gather" if s == 0 else f"/wte.{s}/Add")
+        roles.append(f"embedding slice {s}")
+    for b in range(layers):
+        cuts.append(f"/h.{b}/Add_1")
+        roles.append(f"block {b}")
+    for s in range(slices):
+        cuts.append(f"/lm.{s}/Max")
+        roles.append(("ln_f + " if s == 0 else "") + f"LM head slice {s}")
+    return cuts[:-1], roles
+
+
+def full(a):
+    """GPT-2 small from token ids to the next token, one node per shard (see --full)."""
+    meta = json.load(open(os.path.join(a.full, "meta.json")))
+    os.makedirs(a.work, exist_ok=True)
+    w = lambda *p: os.path.join(a.work, *p)  # noqa: E731
+    inputs = os.path.join(a.full, "input.json")
+    if not os.path.exists(w("model.zkc")):
+        run(["compile", os.path.join(a.full, "model.onnx"), "-o", w("model.zkc"), "--input", inputs,
+             "--scale", str(a.scale), "--max-shift", str(a.max_shift)])
+    cuts, roles = full_cuts(meta["layers"], meta["slices"])
+    out, _, _ = run(["split", w("model.zkc"), "--at", ",".join(cuts), "-o", w("shards")])
+    plan = {int(m.group(1)): (int(m.group(2)), int(m.group(3))) for m in
+            re.finditer(r"^\s*(\d+)\s+#\S+ \(.*?\)\s+(\d+)\s+(\d+)", out, re.M)}
+    n = len(roles)
+    print(f"GPT-2 ({meta['layers']} blocks, {meta['slices']} vocabulary slices): {n} nodes")
+    print("| node | shard | k | rows | setup (s) | prove (s) | peak memory (MiB) | proof (B) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for i in range(n):
+        shard = w("shards", f"shard-{i}.zkc")
+        _, setup_secs, _ = run(["setup", shard, "-o", w(f"keys-{i}")])
+        args = ["prove", shard, "--keys", w(f"keys-{i}"), "-o", w(f"proof-{i}.json"), "--no-reference"]
+        args += ["--input", inputs] if i == 0 else ["--input-activations", w(f"acts-{i - 1}.json")]
+        if i + 1 < n:
+            args += ["--output-activations", w(f"acts-{i}.json")]
+        out, secs, peak = run(args, timed=True)
+        # The node keeps its proving key to itself; the client gets the rest.
+        os.remove(w(f"keys-{i}", "pk.bin"))
+        size = int(re.search(r"\((\d+) bytes\)", out).group(1))
+        k, rows = plan.get(i, ("?", "?"))
+        print(f"| {i} | {roles[i]} | {k} | {rows} | {setup_secs:.0f} | {secs:.1f} | {peak:.0f} | {size} |",
+              flush=True)
+    links = []
+    for i in range(n):
+        links += ["--keys", w(f"keys-{i}"), "--proof", w(f"proof-{i}.json")]
+    out, secs, _ = run(["verify-chain"] + links)
+    inner = re.search(r"verified in ([\d.]+) ms", out).group(1)
+    print(f"client: chain of {n} proofs VALID, verified in {inner} ms ({secs:.2f} s with process start)")
+    token = json.load(open(w(f"proof-{n - 1}.json")))["outputs"][0][0]
+    want = json.load(open(os.path.join(a.full, "expected_output.json")))["output_data"][0][0]
+    print(f"next token: proven {int(token)}, onnxruntime {int(want)}")
+    return 0 if int(token) == int(want) else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="exports/gpt2_tiny_op17")
     ap.add_argument("--blocks", type=int, default=2)
     ap.add_argument("--scale", type=int, default=13)
+    ap.add_argument("--full", help="a model folder written by scripts/gen_gpt2_full.py")
+    ap.add_argument("--max-shift", type=int, default=19, help="with --full: compile's --max-shift")
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "gpt2-sharded"))
     ap.add_argument("--no-whole", action="store_true", help="skip the unsharded proof")
     a = ap.parse_args()
+    if a.full:
+        return full(a)
     entry = os.path.join(CORPUS, a.model)
     os.makedirs(a.work, exist_ok=True)
     w = lambda *p: os.path.join(a.work, *p)  # noqa: E731
