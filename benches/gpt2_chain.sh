@@ -20,6 +20,7 @@ m=blocks-$blocks
 [ -f "$work/$m/model.onnx" ] || .venv/bin/python scripts/gen_gpt2_block.py "$work" --blocks "$blocks" --merged
 cd "$work"
 . "$OLDPWD/benches/timed.sh"
+. "$OLDPWD/benches/chain.sh"
 
 # (Compiled once: delete WORKDIR/blocks-N.zkc to recompile.)
 # COMPILE_ARGS: more arguments for `zkinfer compile` (say, "--scale 12 --max-shift 19").
@@ -30,40 +31,12 @@ cuts=$(seq -s, -f "/h.%g/Add_1" 0 $((blocks - 2)))
 rm -rf shards
 timed split "$z" split "$m.zkc" --at "$cuts" -o shards
 cat split.log
-chain=()
-for i in $(seq 0 $((blocks - 1))); do
-  timed "setup-$i" "$z" setup "shards/shard-$i.zkc" -o "keys-$i"
-  input=(--input "$m/input.json")
-  [ "$i" -gt 0 ] && input=(--input-activations "act-$((i - 1)).json")
-  out=()
-  [ "$i" -lt $((blocks - 1)) ] && out=(--output-activations "act-$i.json")
-  timed "prove-$i" "$z" prove "shards/shard-$i.zkc" --keys "keys-$i" "${input[@]}" \
-    -o "proof-$i.json" "${out[@]}"
-  chain+=(--keys "keys-$i" --proof "proof-$i.json")
-  # The next node needs only this shard's proof and activations: the keys go.
-  rm -rf "keys-$i/pk.bin"
-done
-timed verify "$z" verify-chain "${chain[@]}"
+seq -f "block %g" 0 $((blocks - 1)) > names.txt
+prove_chain "$z" "$m/input.json" "$blocks"
 
 python3 - "$blocks" "$m" <<'PY'
-import json, re, sys
+import json, sys
 blocks, m = int(sys.argv[1]), sys.argv[2]
-t = lambda n: open(f"{n}.time").read().split()
-mib = lambda kib: f"{int(kib) / 1024:.0f}"
-print("| shard | k | rows | setup (s) | setup peak (MiB) | prove (s) | prove peak (MiB) | proof (B) |")
-print("|---|---|---|---|---|---|---|---|")
-# `split` prints one line per shard: index, nodes, k, rows, ...
-shards = {int(a): (k, rows) for a, k, rows in
-          re.findall(r"^\s+(\d+)\s+#\S+ \(.*\)\s+(\d+) (\d+)\s", open("split.log").read(), re.M)}
-for i in range(blocks):
-    log = open(f"prove-{i}.log").read()
-    proof = re.search(r"\((\d+) bytes\)", log).group(1)
-    s, p = t(f"setup-{i}"), t(f"prove-{i}")
-    k, rows = shards[i]
-    print(f"| block {i} | {k} | {rows} | {float(s[0]):.0f} | {mib(s[1])} "
-          f"| {float(p[0]):.0f} | {mib(p[1])} | {proof} |")
-v = t("verify")
-print(f"\nverify-chain: {1000 * float(v[0]):.0f} ms for {blocks} proofs")
 # The chain's final output against onnxruntime's for the merged model.
 got = json.load(open(f"proof-{blocks - 1}.json"))["outputs"][0]
 want = json.load(open(f"{m}/expected_output.json"))["output_data"][0]

@@ -30,6 +30,7 @@ m=gpt2-$layers
   .venv/bin/python scripts/gen_gpt2_full.py "$work" --layers "$layers" --slices "$slices" ${GEN_ARGS:-}
 cd "$work"
 . "$OLDPWD/benches/timed.sh"
+. "$OLDPWD/benches/chain.sh"
 
 # (Compiled once: delete WORKDIR/gpt2-L.zkc to recompile.)
 # COMPILE_ARGS: more arguments for `zkinfer compile` (say, "--scale 12 --max-shift 19").
@@ -51,45 +52,13 @@ done
 rm -rf shards
 timed split "$z" split "$m.zkc" --at "$(IFS=,; echo "${cuts[*]}")" -o shards
 sed -n '1,2p' split.log
-n=${#names[@]}
-chain=()
-for i in $(seq 0 $((n - 1))); do
-  timed "setup-$i" "$z" setup "shards/shard-$i.zkc" -o "keys-$i"
-  input=(--input "$m/input.json") out=()
-  if [ "$i" -gt 0 ]; then input=(--input-activations "act-$((i - 1)).json"); fi
-  if [ "$i" -lt $((n - 1)) ]; then out=(--output-activations "act-$i.json"); fi
-  timed "prove-$i" "$z" prove "shards/shard-$i.zkc" --keys "keys-$i" "${input[@]}" \
-    -o "proof-$i.json" "${out[@]}"
-  echo "shard $i (${names[$i]}): setup $(cut -d' ' -f1 "setup-$i.time") s, prove $(cut -d' ' -f1 "prove-$i.time") s"
-  chain+=(--keys "keys-$i" --proof "proof-$i.json")
-  # The next node needs only this shard's proof and activations: the proving key goes.
-  rm -rf "keys-$i/pk.bin"
-done
-timed verify "$z" verify-chain "${chain[@]}"
-
 printf '%s\n' "${names[@]}" > names.txt
+n=${#names[@]}
+prove_chain "$z" "$m/input.json" "$n"
+
 python3 - "$n" "$m" <<'PY'
-import json, re, sys
+import json, sys
 n, m = int(sys.argv[1]), sys.argv[2]
-names = open("names.txt").read().splitlines()
-t = lambda f: open(f"{f}.time").read().split()
-mib = lambda kib: f"{int(kib) / 1024:.0f}"
-print("| shard | k | rows | setup (s) | setup peak (MiB) | prove (s) | prove peak (MiB) | proof (B) |")
-print("|---|---|---|---|---|---|---|---|")
-# `split` prints one line per shard: index, nodes, k, rows, ...
-shards = {int(a): (k, rows) for a, k, rows in
-          re.findall(r"^\s+(\d+)\s+#\S+ \(.*\)\s+(\d+)\s+(\d+)\s", open("split.log").read(), re.M)}
-total = 0.0
-for i in range(n):
-    proof = re.search(r"\((\d+) bytes\)", open(f"prove-{i}.log").read()).group(1)
-    s, p = t(f"setup-{i}"), t(f"prove-{i}")
-    total += float(p[0])
-    k, rows = shards[i]
-    print(f"| {names[i]} | {k} | {rows} | {float(s[0]):.0f} | {mib(s[1])} "
-          f"| {float(p[0]):.0f} | {mib(p[1])} | {proof} |")
-print(f"\nproving, all shards one after the other: {total / 60:.1f} min")
-v = t("verify")
-print(f"verify-chain: {1000 * float(v[0]):.0f} ms for {n} proofs")
 got = json.load(open(f"proof-{n - 1}.json"))["outputs"]
 want = json.load(open(f"{m}/expected_output.json"))["output_data"]
 print(f"next token: proven {int(got[0][0])}, onnxruntime {int(want[0][0])}; "

@@ -60,6 +60,16 @@ def block_ends(zkc, blocks):
     return cuts
 
 
+def verify_chain(w, n):
+    """The client: every proof with its shard's keys, and every hand-off."""
+    links = []
+    for i in range(n):
+        links += ["--keys", w(f"keys-{i}"), "--proof", w(f"proof-{i}.json")]
+    out, secs, _ = run(["verify-chain"] + links)
+    inner = re.search(r"verified in ([\d.]+) ms", out).group(1)
+    print(f"client: chain of {n} proofs VALID, verified in {inner} ms ({secs:.2f} s with process start)")
+
+
 def full_cuts(layers, slices):
     """gen_gpt2_full.py's shards: the node each ends with (slice 0's sum with the position
     embedding is its product's bias, so it ends with its Gather), and its role."""
@@ -107,12 +117,7 @@ def full(a):
         k, rows = plan.get(i, ("?", "?"))
         print(f"| {i} | {roles[i]} | {k} | {rows} | {setup_secs:.0f} | {secs:.1f} | {peak:.0f} | {size} |",
               flush=True)
-    links = []
-    for i in range(n):
-        links += ["--keys", w(f"keys-{i}"), "--proof", w(f"proof-{i}.json")]
-    out, secs, _ = run(["verify-chain"] + links)
-    inner = re.search(r"verified in ([\d.]+) ms", out).group(1)
-    print(f"client: chain of {n} proofs VALID, verified in {inner} ms ({secs:.2f} s with process start)")
+    verify_chain(w, n)
     token = json.load(open(w(f"proof-{n - 1}.json")))["outputs"][0][0]
     want = json.load(open(os.path.join(a.full, "expected_output.json")))["output_data"][0][0]
     print(f"next token: proven {int(token)}, onnxruntime {int(want)}")
@@ -166,12 +171,7 @@ def main():
         print(f"| {i} | {roles[i]} | {k} | {rows} | {secs:.1f} | {peak:.0f} | {size} |", flush=True)
 
     # The client: every proof and every hand-off, then the logits.
-    links = []
-    for i in range(n):
-        links += ["--keys", w(f"keys-{i}"), "--proof", w(f"proof-{i}.json")]
-    out, secs, _ = run(["verify-chain"] + links)
-    inner = re.search(r"verified in ([\d.]+) ms", out).group(1)
-    print(f"client: chain of {n} proofs VALID, verified in {inner} ms ({secs:.2f} s with process start)")
+    verify_chain(w, n)
     chain = json.load(open(w(f"proof-{n - 1}.json")))["outputs"][0]
     if not a.no_whole:
         run(["setup", w("model.zkc"), "-o", w("keys-whole")])

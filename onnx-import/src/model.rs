@@ -320,3 +320,7 @@ pub const MAX_INPUT_ELEMENTS: usize = 1 << 26;
 #[cfg(test)]
 #[path = "tests/import.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "tests/lowering.rs"]
+mod lowering_tests;
