@@ -47,6 +47,9 @@ pub struct CircuitParams {
     /// The GELU line gate (`Settings::gelu_line`).
     #[serde(default)]
     pub gelu_line: bool,
+    /// The boolean-lanes gate (`Settings::booleans`).
+    #[serde(default)]
+    pub booleans: bool,
     /// Fixed columns per row of constant matrices' `W·r` (`Settings::weight_lanes`): with
     /// them, products with constant matrices take Freivalds' check where it saves rows (the
     /// circuit has its second phase); 0: none, every such product takes the direct map.
@@ -66,6 +69,7 @@ impl Default for CircuitParams {
             packed_outputs: false,
             limb_bits: zkinfer_ir::DEFAULT_LIMB_BITS,
             gelu_line: false,
+            booleans: false,
             weight_lanes: 0,
         }
     }
@@ -92,6 +96,7 @@ impl CircuitParams {
             lanes,
             freivalds: needs_freivalds(graph) || fixed,
             gelu_line: Settings::needs_gelu_line(graph),
+            booleans: Settings::needs_booleans(graph),
             weight_lanes: if fixed { weight_lanes } else { 0 },
             ..Self::default()
         }
@@ -120,6 +125,7 @@ impl From<&Settings> for CircuitParams {
             packed_outputs: s.shard.as_ref().is_some_and(|s| s.packed_outputs),
             limb_bits: s.table.limbs(),
             gelu_line: s.gelu_line,
+            booleans: s.booleans,
             weight_lanes: s.weight_lanes,
         }
     }
@@ -178,6 +184,8 @@ pub struct ModelConfig {
     /// GELU above its table: the output `q[j+2] = f(c) + slope·max(u, 0)`, the slope in the
     /// `pow` column of the unit's first row (only in circuits with GELU).
     pub s_sat_line: Option<Selector>,
+    /// Every lane of the row is 0 or 1 (only in circuits that select by a computed index).
+    pub s_bool: Option<Selector>,
     pub en_a: Selector,
     pub instance: Column<Instance>,
     pub t_tag: TableColumn,
@@ -218,6 +226,7 @@ impl ModelConfig {
         let s_relu = meta.selector();
         let s_sat = meta.complex_selector();
         let s_sat_line = params.gelu_line.then(|| meta.selector());
+        let s_bool = params.booleans.then(|| meta.selector());
         let (t_tag, t_x, t_y) = (
             meta.lookup_table_column(),
             meta.lookup_table_column(),
@@ -370,6 +379,22 @@ impl ModelConfig {
             });
         }
 
+        // boolean lanes: x_i·(x_i − 1) = 0 in every lane. Enabled on the rows of a dot chain
+        // whose lanes are one-hot entries witnessed there, it makes the chain both their
+        // booleanity and their sum.
+        if let Some(s_bool) = s_bool {
+            meta.create_gate("boolean lanes", |m| {
+                let s = m.query_selector(s_bool);
+                let one = Expression::Constant(Fr::one());
+                x.iter()
+                    .map(|&xi| {
+                        let v = m.query_advice(xi, Rotation::cur());
+                        s.clone() * v.clone() * (v - one.clone())
+                    })
+                    .collect::<Vec<_>>()
+            });
+        }
+
         // Lookup A: (tag_a, q, f) is a row of the table when enabled.
         meta.lookup("table A (q, f)", |m| {
             let en = m.query_selector(en_a);
@@ -422,6 +447,7 @@ impl ModelConfig {
             s_clamp,
             s_range,
             s_relu,
+            s_bool,
             s_sat,
             s_sat_line,
             en_a,

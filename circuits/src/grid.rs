@@ -57,6 +57,8 @@ pub enum Sel {
     /// The range unit of `n` limbs (1 ≤ n ≤ `MAX_LIMBS`).
     Range(usize),
     Relu,
+    /// Every lane of the row is 0 or 1.
+    Bool,
     Sat,
     SatLine,
     EnA,
@@ -279,6 +281,7 @@ impl RegionGrid<'_, '_> {
                 .and_then(|i| self.config.s_range.get(i))
                 .ok_or(Error::Synthesis)?,
             Sel::Relu => self.config.s_relu,
+            Sel::Bool => self.config.s_bool.ok_or(Error::Synthesis)?,
             Sel::Sat => self.config.s_sat,
             Sel::SatLine => self.config.s_sat_line.ok_or(Error::Synthesis)?,
             Sel::EnA => self.config.en_a,

@@ -54,6 +54,10 @@ pub struct Settings {
     /// units): only models with GELU, since every gate adds to the Solidity verifier.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gelu_line: bool,
+    /// The circuit has the gate that makes every lane of a row 0 or 1 (one-hot selectors
+    /// witnessed in their own sum's chain): only models that select by a computed index.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub booleans: bool,
     /// The circuit has `2^k` rows.
     pub k: u32,
     /// Rows the layout uses (from the planner's dry run).
@@ -113,6 +117,14 @@ impl Settings {
             .nodes
             .iter()
             .any(|n| matches!(&n.op, crate::op::Op::Rescale(rs) if rs.table.slope_above() != 0))
+    }
+
+    /// Whether `graph` needs the boolean-lanes gate (it selects by a computed index).
+    pub fn needs_booleans(graph: &Graph) -> bool {
+        graph
+            .nodes
+            .iter()
+            .any(|n| matches!(&n.op, crate::op::Op::Select(_) | crate::op::Op::OneHot(_)))
     }
 
     /// Public values: every input element, then every output element.

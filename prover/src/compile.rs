@@ -61,6 +61,7 @@ pub fn compile(
     let (inputs, outputs) = Settings::io_from_graph(&q.graph);
     let settings = Settings {
         gelu_line: Settings::needs_gelu_line(&q.graph),
+        booleans: Settings::needs_booleans(&q.graph),
         table: TableBounds {
             limb_bits: p.limb_bits,
             ..q.table

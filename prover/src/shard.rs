@@ -305,6 +305,7 @@ pub fn split_model(
             let (inputs, outputs) = Settings::io_from_graph(&graph);
             let settings = Settings {
                 gelu_line: Settings::needs_gelu_line(&graph),
+                booleans: Settings::needs_booleans(&graph),
                 table: TableBounds {
                     limb_bits: plan.limb_bits,
                     ..model.settings.table

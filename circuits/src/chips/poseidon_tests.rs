@@ -21,6 +21,7 @@ const COMMITTED: CircuitParams = CircuitParams {
     packed_outputs: false,
     limb_bits: 8,
     gelu_line: false,
+    booleans: false,
     weight_lanes: 0,
 };
 

@@ -52,25 +52,32 @@ fn dot_cells(
     out
 }
 
+/// The cells of element 0's selector entries `e`: witnessed in the lanes of their own sum's
+/// chain (the first `dot` placement of node 1), `lanes` a row.
+fn entry_cells(g: &Graph, e: &[i64]) -> Vec<(Adv, usize, i64)> {
+    let lanes = plan(g, &TB).unwrap().lanes;
+    let start = rows_of(g, 1, "select.e")[0];
+    assert_eq!(start, rows_of(g, 1, "dot")[0]);
+    e.iter()
+        .enumerate()
+        .map(|(j, &v)| (Adv::X(j % lanes), start + j / lanes, v))
+        .collect()
+}
+
 /// Element 0's selector forged to `e` (index 1 in the instance), with every cell the chip
-/// derives from it recomputed: the booleanity rows, the three dot chains and the key
-/// difference. Returns the cells and the output the forger claims.
+/// derives from it recomputed: the entries with their sum's chain, the keyed and valued dot
+/// chains and the key difference. Returns the cells and the output the forger claims.
 fn forged(g: &Graph, tb: &TableBounds, e: [i64; 3]) -> (Vec<(Adv, usize, i64)>, i64) {
     let lanes = plan(g, tb).unwrap().lanes;
-    let wit = rows_of(g, 1, "select.e");
     let arith = rows_of(g, 1, "arith");
     let dots = rows_of(g, 1, "dot");
-    let mut cells = Vec::new();
-    for j in 0..3 {
-        cells.push((Adv::X(0), wit[j], e[j]));
-        cells.push((Adv::Acc, arith[j], e[j] * e[j] - e[j]));
-    }
+    let mut cells = entry_cells(g, &e);
     let ones: Vec<(i64, i64)> = e.iter().map(|&v| (v, 1)).collect();
     cells.extend(dot_cells(dots[0], &ones, -1, lanes));
     let keyed: Vec<(i64, i64)> = e.iter().enumerate().map(|(k, &v)| (v, k as i64)).collect();
     let key = keyed.iter().map(|(v, k)| v * k).sum::<i64>();
     cells.extend(dot_cells(dots[1], &keyed, 0, lanes));
-    cells.push((Adv::Acc, arith[3], key - 1));
+    cells.push((Adv::Acc, arith[0], key - 1));
     let valued: Vec<(i64, i64)> = e.iter().zip(VALUES).map(|(&v, c)| (v, c)).collect();
     let out = valued.iter().map(|(v, c)| v * c).sum::<i64>();
     cells.extend(dot_cells(dots[2], &valued, 0, lanes));
@@ -113,19 +120,57 @@ fn a_non_one_hot_selector_fails_its_booleanity() {
     let (cells, out) = forged(&g, &TB, [1, -1, 1]);
     assert_eq!(out, 60);
     let err = check_claiming(&g, &x, TB, forge(&g, &cells), Some((0, out))).unwrap_err();
-    assert!(
-        err.contains("Permutation") || err.contains("Equality"),
-        "{err}"
-    );
-    for holds in ["\"arith\"", "\"dot\"", "Lookup"] {
+    for holds in ["\"arith\"", "\"dot\"", "Lookup", "Permutation", "Equality"] {
         assert!(!err.contains(holds), "{holds} must hold: {err}");
     }
-    // The same forgery with the booleanity row left honest breaks the arith gate instead.
-    let (mut cells, out) = forged(&g, &TB, [1, -1, 1]);
-    let row = rows_of(&g, 1, "arith")[1];
-    cells.retain(|&(c, r, _)| !(c == Adv::Acc && r == row));
-    let err = check_claiming(&g, &x, TB, forge(&g, &cells), Some((0, out))).unwrap_err();
-    assert!(err.contains("\"arith\""), "{err}");
+    // One failure: the gate's constraint of lane 1 (holding −1), in the entries' row.
+    assert_eq!(err.matches("ConstraintCaseDebug").count(), 1, "{err}");
+    assert!(err.contains("\"boolean lanes\""), "{err}");
+    let start = rows_of(&g, 1, "select.e")[0];
+    assert!(err.contains(&format!("row: {start}")), "{err}");
+    assert!(err.contains("\"-1\""), "{err}");
+    // The honest entries pass the same check.
+    let (cells, out) = forged(&g, &TB, [0, 1, 0]);
+    assert_eq!(out, -20);
+    check_claiming(&g, &x, TB, forge(&g, &cells), Some((0, out))).unwrap();
+}
+
+#[test]
+fn a_selectors_entries_take_only_their_sums_rows() {
+    // With the boolean-lanes gate the entries take their sum's rows only; a circuit compiled
+    // before it (no gate) lays them out one witness row and one booleanity row each, and both
+    // layouts prove the honest selection.
+    let (g, x) = select_graph();
+    let p = plan(&g, &TB).unwrap();
+    let tables = crate::TableSet::for_graph(&g, &TB);
+    let with = CircuitParams::for_graph(&g, p.lanes);
+    assert!(with.booleans);
+    let without = CircuitParams {
+        booleans: false,
+        ..with
+    };
+    let rows = |params| {
+        crate::lay_out_with(&mut crate::DryRun::default(), &g, params, &tables, None)
+            .unwrap()
+            .rows
+    };
+    // Two selectors of 3 entries: at least 2·3·2 rows fewer (the sum's chain is the same
+    // rows; a witness row after a chain also skips the chain's last `acc` row).
+    assert!(
+        rows(without) >= rows(with) + 12,
+        "{} {}",
+        rows(without),
+        rows(with)
+    );
+    for params in [with, without] {
+        let trace = zkinfer_ir::eval(&g, &TB, &x).unwrap();
+        let c = crate::ModelCircuit::new(std::sync::Arc::new(g.clone()), &TB, params)
+            .with_trace(std::sync::Arc::new(trace.clone()));
+        let instances = crate::ModelCircuit::instances(&g, &trace);
+        halo2_axiom::dev::MockProver::run(p.k, &c, vec![instances])
+            .unwrap()
+            .assert_satisfied();
+    }
 }
 
 /// idx: [2] (int64, keys 0..3) → its one-hot rows [2, 3].
@@ -165,14 +210,13 @@ fn a_one_hot_row_moved_to_another_position_fails_the_key_check() {
     // difference from the index (constrained to 0) fails.
     let (g, x) = one_hot_graph();
     let lanes = plan(&g, &TB).unwrap().lanes;
-    let wit = rows_of(&g, 1, "select.e");
     let arith = rows_of(&g, 1, "arith");
     let dots = rows_of(&g, 1, "dot");
     let e = [0, 0, 1];
-    let mut cells: Vec<(Adv, usize, i64)> = (0..3).map(|j| (Adv::X(0), wit[j], e[j])).collect();
+    let mut cells = entry_cells(&g, &e);
     let keyed: Vec<(i64, i64)> = e.iter().enumerate().map(|(k, &v)| (v, k as i64)).collect();
     cells.extend(dot_cells(dots[1], &keyed, 0, lanes));
-    cells.push((Adv::Acc, arith[3], 2 - 1));
+    cells.push((Adv::Acc, arith[0], 2 - 1));
     let tamper = forge(&g, &cells);
     let claims = [(1, 0), (2, 1)];
     let err = check_claims(&g, &x, TB, tamper.clone(), &claims).unwrap_err();

@@ -39,9 +39,6 @@ pub struct Wire<C> {
 /// proving.
 type FieldCell<C> = (C, Option<halo2_axiom::halo2curves::bn256::Fr>);
 
-/// One term of a dot product: a wire and its fixed weight.
-type Term<'w, C> = (&'w Wire<C>, i64);
-
 /// A one-hot selector's identity: the index node, its element, and the candidate keys.
 type SelectorKey = (NodeId, usize, Vec<i64>);
 
@@ -57,6 +54,8 @@ pub struct Placement {
 pub struct Layout<'a, G: Grid> {
     pub grid: &'a mut G,
     pub lanes: usize,
+    /// The circuit has the boolean-lanes gate (`CircuitParams::booleans`).
+    pub booleans: bool,
     pub tables: &'a TableSet,
     /// Next row whose main slot (lanes, `acc`) is free, except that its `acc` cell is taken
     /// when `acc_taken` (a dot chain may still start there: its first row ignores `acc`).
@@ -85,6 +84,7 @@ impl<'a, G: Grid> Layout<'a, G> {
         Self {
             grid,
             lanes,
+            booleans: false,
             tables,
             row: 0,
             acc_taken: false,
@@ -190,32 +190,46 @@ impl<'a, G: Grid> Layout<'a, G> {
         terms: &[(&Wire<G::Cell>, i64)],
         bias: i64,
     ) -> Result<Wire<G::Cell>, Error> {
+        self.chain(terms.len(), bias, None, |l, i, lane, row| {
+            let (w, weight) = terms[i];
+            l.copy_in(w, Adv::X(lane), row)?;
+            Ok((w.value, weight))
+        })
+    }
+
+    /// A dot chain of `n` terms from `bias`: `put(l, i, lane, row)` places term `i` in
+    /// `(X(lane), row)` and gives its value and weight; `extra` is enabled on every row
+    /// beside `dot`.
+    fn chain(
+        &mut self,
+        n: usize,
+        bias: i64,
+        extra: Option<Sel>,
+        mut put: impl FnMut(&mut Self, usize, usize, usize) -> Result<(Option<i64>, i64), Error>,
+    ) -> Result<Wire<G::Cell>, Error> {
         let start = self.row;
-        let chunks: Vec<&[Term<'_, G::Cell>]> = if terms.is_empty() {
-            vec![&[]]
-        } else {
-            terms.chunks(self.lanes).collect()
-        };
+        let rows = n.div_ceil(self.lanes).max(1);
         let mut acc: Option<i128> = Some(bias as i128);
-        for (t, chunk) in chunks.iter().enumerate() {
+        for t in 0..rows {
             let row = start + t;
             self.grid.enable(Sel::Dot, row)?;
+            if let Some(sel) = extra {
+                self.grid.enable(sel, row)?;
+            }
             self.grid.fixed(Fix::Chain, row, i64::from(t > 0))?;
             self.grid
                 .fixed(Fix::C, row, if t == 0 { bias } else { 0 })?;
-            for (lane, (w, weight)) in chunk.iter().enumerate() {
-                self.copy_in(w, Adv::X(lane), row)?;
-                self.grid.fixed(Fix::W(lane), row, *weight)?;
-                acc = acc
-                    .zip(w.value)
-                    .map(|(a, v)| a + v as i128 * *weight as i128);
+            for (lane, i) in (t * self.lanes..n.min((t + 1) * self.lanes)).enumerate() {
+                let (value, weight) = put(self, i, lane, row)?;
+                self.grid.fixed(Fix::W(lane), row, weight)?;
+                acc = acc.zip(value).map(|(a, v)| a + v as i128 * weight as i128);
             }
             let value = acc.and_then(|a| i64::try_from(a).ok());
-            if t + 1 < chunks.len() {
+            if t + 1 < rows {
                 self.grid.advice(Adv::Acc, row + 1, value)?;
             }
         }
-        let end = start + chunks.len();
+        let end = start + rows;
         self.place("dot", start);
         let value = acc.and_then(|a| i64::try_from(a).ok());
         let cell = self.grid.advice(Adv::Acc, end, value)?;
@@ -348,6 +362,7 @@ pub fn lay_out_with<G: Grid>(
 ) -> Result<LayoutReport, CircuitError> {
     let lanes = params.lanes;
     let mut l = Layout::new(grid, lanes, tables);
+    l.booleans = params.booleans;
     // Public values, in instance order, when they are packed at the end.
     let mut public: Vec<Wire<G::Cell>> = Vec::new();
     let mut wires: Vec<Vec<Wire<G::Cell>>> = Vec::with_capacity(graph.nodes.len());

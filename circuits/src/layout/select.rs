@@ -8,7 +8,7 @@
 use zkinfer_ir::Source;
 
 use super::{wrap, Layout, Wire};
-use crate::grid::Grid;
+use crate::grid::{Adv, Grid, Sel};
 use crate::CircuitError;
 
 impl<G: Grid> Layout<'_, G> {
@@ -39,15 +39,38 @@ impl<G: Grid> Layout<'_, G> {
             }
             None => None,
         };
+        let entry = |j: usize| picked.map(|p| i64::from(p == j));
         let mut e = Vec::with_capacity(keys.len());
-        for j in 0..keys.len() {
-            let ej = self.witness(picked.map(|p| i64::from(p == j)), "select.e")?;
-            let boolean = wrap(self.arith(&ej, Some(&ej), [1, -1, 0, 0]))?;
-            wrap(self.grid.zero(&boolean.cell))?;
-            e.push(ej);
-        }
-        let ones: Vec<(&Wire<G::Cell>, i64)> = e.iter().map(|w| (w, 1)).collect();
-        let total = wrap(self.dot(&ones, -1))?;
+        let total = match self.booleans {
+            // The entries witnessed in the lanes of their own sum's chain, whose rows' gate
+            // makes each lane 0 or 1: booleanity and sum in `⌈n/L⌉` rows.
+            true => {
+                self.place("select.e", self.row);
+                wrap(
+                    self.chain(keys.len(), -1, Some(Sel::Bool), |l, j, lane, row| {
+                        let cell = l.grid.advice(Adv::X(lane), row, entry(j))?;
+                        e.push(Wire {
+                            cell,
+                            value: entry(j),
+                            acc_row: None,
+                        });
+                        Ok((entry(j), 1))
+                    }),
+                )?
+            }
+            // A circuit without that gate (an artifact compiled before it): one witness row
+            // and one `e·e − e = 0` row per entry, then the sum.
+            false => {
+                for j in 0..keys.len() {
+                    let ej = self.witness(entry(j), "select.e")?;
+                    let boolean = wrap(self.arith(&ej, Some(&ej), [1, -1, 0, 0]))?;
+                    wrap(self.grid.zero(&boolean.cell))?;
+                    e.push(ej);
+                }
+                let ones: Vec<(&Wire<G::Cell>, i64)> = e.iter().map(|w| (w, 1)).collect();
+                wrap(self.dot(&ones, -1))?
+            }
+        };
         wrap(self.grid.zero(&total.cell))?;
         let keyed: Vec<(&Wire<G::Cell>, i64)> = e.iter().zip(keys).map(|(w, &k)| (w, k)).collect();
         let key = wrap(self.dot(&keyed, 0))?;
