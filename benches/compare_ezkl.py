@@ -8,7 +8,7 @@ its own process; peak memory is that process's max RSS (os.wait4). Times are med
 included for both). Prints a Markdown table.
 
 usage: compare_ezkl.py [--model sklearn/mlp2_relu_digits_stdops[,cnn/lenet_digits,...]] [--reps 3]
-                        [--target accuracy | --scale S] [--json OUT.json]
+                        [--target accuracy | --scale S] [--json OUT.json] [--finite-mask V]
 
 With several models (comma-separated, or --model issue13 for the three of the precision
 issue: mlp2_relu_digits_stdops, lenet_digits, tiny_block_op17) each gets its table, then one
@@ -17,6 +17,11 @@ summary table of all of them.
 zkinfer compiles calibrated on the model's input.json (what EZKL calibrates on), or with
 --target, on inputs_batch.json with `zkinfer compile --target T` (EZKL keeps calibrating on
 input.json with its "resources" target).
+
+--finite-mask V runs both tools on a copy of each model whose float constants at or below
+-1e30 (the exporters' causal masks: torch.finfo(float32).min) are V, with onnxruntime's
+output of the copy as the reference: EZKL refuses -3.4e38 ("significant bit truncation"), and
+its tables grow with the mask's magnitude (the tiny decoders: k = 26 at -1e4, k = 21 at -64).
 """
 import argparse
 import json
@@ -86,6 +91,38 @@ def number_after(text, marker):
     return float(tail.split()[0])
 
 
+def finite_mask(entry, value):
+    """A copy of the model directory `entry` whose float constants <= -1e30 are `value`, with
+    onnxruntime's output for its input.json."""
+    import numpy as np
+    import onnx
+    import onnxruntime
+    from onnx import numpy_helper
+
+    def patch(t):
+        a = numpy_helper.to_array(t)
+        if a.dtype.kind == "f" and a.size and a.min() <= -1e30:
+            t.CopyFrom(numpy_helper.from_array(np.where(a <= -1e30, value, a).astype(a.dtype), t.name))
+            return 1
+        return 0
+
+    m = onnx.load(os.path.join(entry, "model.onnx"))
+    n = sum(patch(t) for t in m.graph.initializer)
+    n += sum(patch(at.t) for node in m.graph.node for at in node.attribute if at.type == onnx.AttributeProto.TENSOR)
+    out = tempfile.mkdtemp(prefix="finite-mask-")
+    onnx.save(m, os.path.join(out, "model.onnx"))
+    data = json.load(open(os.path.join(entry, "input.json")))
+    json.dump(data, open(os.path.join(out, "input.json"), "w"))
+    s = onnxruntime.InferenceSession(os.path.join(out, "model.onnx"))
+    types = {"tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(float)": np.float32}
+    feeds = {i.name: np.array(x, dtype=types[i.type]).reshape([d if isinstance(d, int) else 1 for d in i.shape])
+             for i, x in zip(s.get_inputs(), data["input_data"])}
+    outs = s.run(None, feeds)
+    json.dump({"output_data": [o.flatten().tolist() for o in outs]}, open(os.path.join(out, "expected_output.json"), "w"))
+    print(f"{entry}: {n} constant(s) <= -1e30 set to {value}", flush=True)
+    return out
+
+
 def max_abs(a, b):
     return max(abs(x - y) for x, y in zip(a, b))
 
@@ -100,6 +137,7 @@ def main():
     ap.add_argument("--target", choices=["accuracy", "resources"])
     ap.add_argument("--scale", type=int, help="zkinfer's scale (2^-SCALE), calibrated on inputs_batch.json")
     ap.add_argument("--json", help="write every measurement to this file")
+    ap.add_argument("--finite-mask", type=float, help="float constants <= -1e30 become this value (both tools)")
     args = ap.parse_args()
     models = ISSUE13 if args.model == "issue13" else args.model
     results = []
@@ -120,6 +158,8 @@ def main():
 
 def compare(model, args):
     entry = os.path.join(CORPUS, model)
+    if args.finite_mask is not None:
+        entry = finite_mask(entry, args.finite_mask)
     onnx, data = os.path.join(entry, "model.onnx"), os.path.join(entry, "input.json")
     expected = json.load(open(os.path.join(entry, "expected_output.json")))["output_data"]
     expected = [x for row in expected for x in row]
