@@ -5,6 +5,7 @@ scale given; prints the k (logrows) it asks for or its error. For models too lar
 unusual for a full side-by-side run (benches/compare_ezkl.sh).
 
 usage: .venv/bin/python benches/ezkl_settings.py exports/gpt2_tiny_op17[,...] [--scales 7,4,1]
+       [--finite-mask V]  (on a copy whose float constants <= -1e30 are V: compare_ezkl.py)
 """
 import argparse
 import asyncio
@@ -25,8 +26,11 @@ def call(f, *a, **k):
     return asyncio.run(r) if inspect.isawaitable(r) else r
 
 
-def attempt(model, scale):
+def attempt(model, scale, mask=None):
     d = os.path.join(CORPUS, model)
+    if mask is not None:
+        from compare_ezkl import finite_mask
+        d = finite_mask(d, mask)
     settings = os.path.join(tempfile.mkdtemp(prefix="ezkl-settings-"), "settings.json")
     args = ezkl.PyRunArgs()
     args.input_visibility, args.output_visibility, args.param_visibility = "public", "public", "fixed"
@@ -46,12 +50,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("models")
     ap.add_argument("--scales", default="7,4,1")
+    ap.add_argument("--finite-mask", type=float)
     a = ap.parse_args()
     print(f"| model | scale | EZKL {ezkl.__version__} |")
     print("|---|---|---|")
     for m in a.models.split(","):
         for s in (int(x) for x in a.scales.split(",")):
-            print(f"| {m} | 2^-{s} | {attempt(m, s)} |", flush=True)
+            print(f"| {m} | 2^-{s} | {attempt(m, s, a.finite_mask)} |", flush=True)
 
 
 if __name__ == "__main__":
