@@ -1,5 +1,4 @@
-//! Lays a quantized graph out on the grid: one pass over the nodes, each handed to the chip of
-//! its family. Index-map ops (Reshape, Transpose, Concat, Gather) only rearrange wires.
+//! Lays a quantized graph out on the grid, each node by its family's chip (index maps: wires).
 
 use std::collections::HashSet;
 
@@ -23,6 +22,7 @@ pub(crate) mod topk;
 use crate::table::TableSet;
 use crate::CircuitError;
 pub use freivalds::DenseDims;
+pub use packing::{instance_len, instance_len_with};
 pub use poseidon::{commit_rows, sponge_rows};
 
 /// A value on the grid.
@@ -318,20 +318,6 @@ impl<'a, G: Grid> Layout<'a, G> {
 pub struct LayoutReport {
     pub rows: usize,
     pub placements: Vec<Placement>,
-}
-
-/// Instance layout: every input element, then every output element.
-pub fn instance_len(graph: &Graph) -> usize {
-    instance_len_with(graph, CircuitParams::default())
-}
-
-/// [`instance_len`] for the circuit with `params`: a committed side is one instance.
-pub fn instance_len_with(graph: &Graph, params: CircuitParams) -> usize {
-    let side = |ids: &[NodeId], committed: bool| match committed {
-        true => 1,
-        false => ids.iter().map(|&i| graph.nodes[i].len()).sum(),
-    };
-    side(&graph.inputs, params.commit_inputs) + side(&graph.outputs, params.commit_outputs)
 }
 
 /// Lays out `graph` with `lanes` lanes and one public instance per value. With a trace the

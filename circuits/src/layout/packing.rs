@@ -132,3 +132,17 @@ impl<G: Grid> Layout<'_, G> {
         Ok(out)
     }
 }
+
+/// Instance layout: every input element, then every output element.
+pub fn instance_len(graph: &Graph) -> usize {
+    instance_len_with(graph, CircuitParams::default())
+}
+
+/// [`instance_len`] for the circuit with `params`: a committed side is one instance.
+pub fn instance_len_with(graph: &Graph, params: CircuitParams) -> usize {
+    let side = |ids: &[zkinfer_ir::NodeId], committed: bool| match committed {
+        true => 1,
+        false => ids.iter().map(|&i| graph.nodes[i].len()).sum(),
+    };
+    side(&graph.inputs, params.commit_inputs) + side(&graph.outputs, params.commit_outputs)
+}
