@@ -25,8 +25,8 @@ pub use layout::{
     LayoutReport, Placement,
 };
 pub use plan::{
-    dry_run, lane_choices, limb_choices, plan, plan_for, plan_with, row_breakdown, work_at, Plan,
-    RowPart, MAX_K,
+    dry_run, lane_choices, limb_choices, plan, plan_for, plan_products, plan_with, row_breakdown,
+    work_at, Plan, RowPart, WeightProducts, MAX_K,
 };
 pub use table::TableSet;
 

@@ -15,6 +15,17 @@ use crate::CircuitError;
 /// Largest circuit zkinfer will build.
 pub const MAX_K: u32 = 24;
 
+/// How products with constant matrices are proven.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WeightProducts {
+    /// Freivalds' check where it saves rows, the direct map elsewhere, whichever layout costs
+    /// the least proving work.
+    #[default]
+    Auto,
+    /// Always the direct map, term by term (for measuring the check against it).
+    Direct,
+}
+
 /// What the circuit for a graph costs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -220,6 +231,16 @@ pub fn plan_with(
     table: &TableBounds,
     public: CircuitParams,
 ) -> Result<Plan, CircuitError> {
+    plan_products(graph, table, public, WeightProducts::Auto)
+}
+
+/// [`plan_with`], with constant matrices' products proven as `products` says.
+pub fn plan_products(
+    graph: &Graph,
+    table: &TableBounds,
+    public: CircuitParams,
+    products: WeightProducts,
+) -> Result<Plan, CircuitError> {
     let limbs = match table.limb_bits {
         0 => limb_choices(graph, table),
         l => vec![l],
@@ -233,7 +254,7 @@ pub fn plan_with(
             limb_bits: l,
             ..*table
         };
-        match plan_lanes(graph, &table, public) {
+        match plan_lanes(graph, &table, public, products) {
             Ok(candidate) => {
                 // At equal work, fewer rows: more room for what a shard adds at its cuts.
                 if best
@@ -254,6 +275,7 @@ fn plan_lanes(
     graph: &Graph,
     table: &TableBounds,
     public: CircuitParams,
+    products: WeightProducts,
 ) -> Result<Plan, CircuitError> {
     let packed = public.packed;
     let table_rows = TableSet::for_graph(graph, table).rows();
@@ -264,7 +286,11 @@ fn plan_lanes(
     // Constant matrices' `W·r` takes its own fixed columns: one, two or four per lane (up to
     // 16), fewer rows against more columns; one per lane in a packed circuit, whose Solidity
     // verifier grows with every column.
-    let per_lane: &[usize] = if packed { &[1] } else { &[1, 2, 4] };
+    let per_lane: &[usize] = match (products, packed) {
+        (WeightProducts::Direct, _) => &[0],
+        (WeightProducts::Auto, true) => &[1],
+        (WeightProducts::Auto, false) => &[1, 2, 4],
+    };
     let choices = lane_choices(packed).iter().flat_map(|&lanes| {
         let mut out: Vec<CircuitParams> = per_lane
             .iter()

@@ -13,6 +13,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use zkinfer_circuits::WeightProducts;
 use zkinfer_ir::{CompiledModel, ElemType};
 use zkinfer_prover::{
     compile_with, load_srs, prove_trace, read_inputs, read_samples, reference_run, setup, Backend,
@@ -101,6 +102,11 @@ enum Command {
         /// instance and must stay under the EVM's 24,576-byte limit.
         #[arg(long)]
         evm: bool,
+        /// How products with constant matrices are proven: `auto` (Freivalds' check over the
+        /// fixed weights where it saves rows, the direct map elsewhere) or `direct` (always the
+        /// direct map; for measuring the check against it, `benches/freivalds_crossover.sh`).
+        #[arg(long, value_enum, default_value = "auto")]
+        products: ProductsArg,
     },
     /// Generate the proving key, verifying key and verifier bundle.
     Setup {
@@ -160,6 +166,7 @@ fn run(cli: Cli) -> Result<()> {
             max_shift,
             target,
             evm,
+            products,
         } => cmd_compile(
             &model,
             &output,
@@ -167,7 +174,7 @@ fn run(cli: Cli) -> Result<()> {
             &calibrate,
             (scale, margin_bits, max_shift),
             target,
-            evm,
+            (evm, products),
         ),
         Command::Setup { model, output, srs } => cmd_setup(&model, &output, srs.as_deref()),
         Command::Prove(args) => cmd_prove(&args),
@@ -188,6 +195,12 @@ fn secs(t: Instant) -> String {
 enum TargetArg {
     Accuracy,
     Resources,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ProductsArg {
+    Auto,
+    Direct,
 }
 
 /// Prints every candidate quantization, marking the picked one.
@@ -231,7 +244,7 @@ fn cmd_compile(
     calibrate: &[PathBuf],
     (scale, margin_bits, max_shift): (Option<u32>, Option<u32>, Option<u32>),
     target: Option<TargetArg>,
-    evm: bool,
+    (evm, products): (bool, ProductsArg),
 ) -> Result<()> {
     let t = Instant::now();
     let mut samples = Vec::new();
@@ -250,6 +263,10 @@ fn cmd_compile(
             TargetArg::Resources => Target::Resources,
         }),
         evm,
+        products: match products {
+            ProductsArg::Auto => WeightProducts::Auto,
+            ProductsArg::Direct => WeightProducts::Direct,
+        },
     };
     let c = compile_with(model, &samples, &opts)?;
     if let Some(picked) = c.picked {
@@ -283,6 +300,12 @@ fn cmd_compile(
         },
         cfg.margin_bits, plan.k, plan.rows, plan.table_rows, plan.lanes, plan.limb_bits
     );
+    if plan.weight_lanes > 0 {
+        println!(
+            "  products with constant matrices: Freivalds' check where it saves rows, W·r over {} weights per row",
+            plan.weight_lanes
+        );
+    }
     if evm {
         println!(
             "  public values packed for a Solidity verifier: {} instances for {} values",

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use zkinfer_circuits::{plan_for, Plan};
+use zkinfer_circuits::{plan_for, plan_products, CircuitParams, Plan, WeightProducts};
 use zkinfer_ir::{CompiledModel, Settings, SourceInfo, TableBounds};
 use zkinfer_onnx::{load_onnx, quantize, FloatGraph, QuantConfig};
 
@@ -50,6 +50,16 @@ pub fn compile(
     calibration: &[Vec<Vec<f32>>],
     cfg: &QuantConfig,
 ) -> Result<(CompiledModel, Plan), CompileError> {
+    compile_as(onnx, calibration, cfg, WeightProducts::Auto)
+}
+
+/// [`compile`], with constant matrices' products proven as `products` says.
+fn compile_as(
+    onnx: &Path,
+    calibration: &[Vec<Vec<f32>>],
+    cfg: &QuantConfig,
+    products: WeightProducts,
+) -> Result<(CompiledModel, Plan), CompileError> {
     let fg = load_onnx(onnx)?;
     let samples = if calibration.is_empty() {
         default_calibration(&fg, 8)
@@ -57,7 +67,11 @@ pub fn compile(
         calibration.to_vec()
     };
     let q = quantize(&fg, &samples, cfg)?;
-    let p = plan_for(&q.graph, &q.table, cfg.pack_public)?;
+    let public = CircuitParams {
+        packed: cfg.pack_public,
+        ..CircuitParams::default()
+    };
+    let p = plan_products(&q.graph, &q.table, public, products)?;
     let (inputs, outputs) = Settings::io_from_graph(&q.graph);
     let settings = Settings {
         gelu_line: Settings::needs_gelu_line(&q.graph),
@@ -102,12 +116,22 @@ pub fn compile_finest(
     calibration: &[Vec<Vec<f32>>],
     cfg: &QuantConfig,
 ) -> Result<(CompiledModel, Plan, u32), CompileError> {
+    finest_as(onnx, calibration, cfg, WeightProducts::Auto)
+}
+
+/// [`compile_finest`], with constant matrices' products proven as `products` says.
+fn finest_as(
+    onnx: &Path,
+    calibration: &[Vec<Vec<f32>>],
+    cfg: &QuantConfig,
+    products: WeightProducts,
+) -> Result<(CompiledModel, Plan, u32), CompileError> {
     let at = |scale: u32| {
         let cfg = QuantConfig {
             scale,
             ..cfg.clone()
         };
-        compile(onnx, calibration, &cfg)
+        compile_as(onnx, calibration, &cfg, products)
     };
     let coarsest = *DEFAULT_SCALES.start();
     let (model, plan) = at(coarsest)?;
@@ -341,6 +365,8 @@ pub struct CompileOptions {
     pub target: Option<Target>,
     /// Pack the public values for a Solidity verifier.
     pub evm: bool,
+    /// How products with constant matrices are proven (default: the planner's choice).
+    pub products: WeightProducts,
 }
 
 /// A compiled model with the quantization that made it.
@@ -385,11 +411,11 @@ pub fn compile_with(
     }
     let (model, plan) = match finest {
         true => {
-            let (model, plan, scale) = compile_finest(onnx, samples, &cfg)?;
+            let (model, plan, scale) = finest_as(onnx, samples, &cfg, opts.products)?;
             cfg.scale = scale;
             (model, plan)
         }
-        false => compile(onnx, samples, &cfg)?,
+        false => compile_as(onnx, samples, &cfg, opts.products)?,
     };
     Ok(Compiled {
         model,

@@ -177,6 +177,42 @@ fn the_planner_takes_the_check_where_it_saves_rows() {
     assert!(!one.freivalds_pays(LANES, LANES));
 }
 
+/// `x · W` with x `[t, d]` and W `[d, d]`, then a rescale by 2^1.
+fn square_product(t: usize, d: usize) -> Graph {
+    let weight = Tensor::new(vec![d, d], ints(d * d, 1, 3)).unwrap();
+    let dense = Dense {
+        weight,
+        side: WeightSide::Right,
+        bias: None,
+    };
+    let rescale = Op::Rescale(Rescale::uniform(1, TableFn::Identity));
+    graph(
+        vec![
+            node("x", Op::Input(Input { index: 0 }), vec![], vec![t, d], 5),
+            node("fc", Op::Dense(dense), vec![0], vec![t, d], 12),
+            node("rs", rescale, vec![1], vec![t, d], 9),
+        ],
+        vec![0],
+        2,
+    )
+}
+
+#[test]
+fn the_planner_can_be_told_to_take_the_direct_map() {
+    use crate::{plan, plan_products, WeightProducts};
+    // 32 tokens through a 64 × 64 matrix, where the check pays: `Auto` takes it, `Direct`
+    // does not, and its circuit has neither the second phase nor the matrix's own columns.
+    let g = square_product(32, 64);
+    let public = CircuitParams::default();
+    let auto = plan_products(&g, &TB, public, WeightProducts::Auto).unwrap();
+    assert!(auto.freivalds && auto.weight_lanes > 0, "{auto:?}");
+    assert_eq!(plan(&g, &TB).unwrap(), auto);
+    let direct = plan_products(&g, &TB, public, WeightProducts::Direct).unwrap();
+    assert!(!direct.freivalds && direct.weight_lanes == 0, "{direct:?}");
+    // `Auto` weighs the direct map too (at every lane count), so it never costs more work.
+    assert!(auto.work < direct.work, "{} vs {}", auto.work, direct.work);
+}
+
 #[test]
 fn an_honest_product_passes_with_the_weight_on_either_side() {
     for side in [WeightSide::Right, WeightSide::Left] {
