@@ -10,7 +10,7 @@ use serde::Deserialize;
 use zkinfer_ir::{CompiledModel, Trace};
 use zkinfer_prover::read_inputs;
 use zkinfer_prover::{cut_points, split_model, witness_quantized, Activations, Cuts};
-use zkinfer_verifier::{check_input_commitment, verify_chain, Bundle, ProofFile, VerifiedOutput};
+use zkinfer_verifier::{check_input_commitment, Bundle, ChainVerifier, ProofFile, VerifiedOutput};
 
 use crate::ProveArgs;
 
@@ -275,22 +275,25 @@ fn read_manifest(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
 
 fn cmd_verify_chain(links: &[(PathBuf, PathBuf)], input: Option<&Path>) -> Result<()> {
     let t = Instant::now();
-    let mut loaded = Vec::with_capacity(links.len());
+    // One shard's keys in memory at a time: each link is read, checked and dropped.
+    let mut chain = ChainVerifier::new(links.len());
+    let (mut first_settings, mut insecure) = (None, false);
     for (keys, proof) in links {
         let bundle = Bundle::read(&keys.join(zkinfer_prover::BUNDLE_FILE))?;
         let p = ProofFile::read(proof)?;
-        loaded.push((bundle, p));
+        chain.push(&bundle, &p)?;
+        insecure |= bundle.header.srs.insecure;
+        first_settings.get_or_insert(bundle.header.settings);
     }
-    let refs: Vec<(&Bundle, &ProofFile)> = loaded.iter().map(|(b, p)| (b, p)).collect();
-    let out = verify_chain(&refs)?;
-    if let (Some(path), Some((first, _))) = (input, loaded.first()) {
+    let out = chain.finish()?;
+    if let (Some(path), Some(first)) = (input, &first_settings) {
         let values = read_inputs(path)?;
-        check_input_commitment(&first.header.settings, &out, &values)
+        check_input_commitment(first, &out, &values)
             .with_context(|| format!("--input {}", path.display()))?;
         println!("the chain's input is {}", path.display());
     }
     let ms = t.elapsed().as_secs_f64() * 1e3;
-    if loaded.iter().any(|(b, _)| b.header.srs.insecure) {
+    if insecure {
         eprintln!("{}", zkinfer_prover::INSECURE_WARNING);
     }
     println!(

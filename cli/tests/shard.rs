@@ -11,6 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{compile_setup_prove, corpus, fails, ok, s};
+use zkinfer_verifier::{verify_chain, Bundle, ChainVerifier, ProofFile, VerifyError};
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
@@ -214,6 +215,44 @@ fn a_broken_chain_is_rejected_with_the_reason() {
     fails(&chain_args(&keys[..2], &proofs[..2]), "a shard is missing");
     let k = [keys[0].clone(), keys[1].clone(), dir.join("keys")];
     fails(&chain_args(&k, &proofs), "unsharded model");
+
+    // The library's verifier link by link (the CLI's, holding one shard's keys at a time):
+    // the whole chain gives `verify_chain`'s output; a chain that stops early, or skips a
+    // shard, is refused.
+    let links: Vec<(Bundle, ProofFile)> = (0..3)
+        .map(|i| {
+            let bundle = Bundle::read(&keys[i].join("bundle.bin")).unwrap();
+            (bundle, ProofFile::read(&proofs[i]).unwrap())
+        })
+        .collect();
+    let mut whole_chain = ChainVerifier::new(3);
+    for (bundle, proof) in &links {
+        whole_chain.push(bundle, proof).unwrap();
+    }
+    let refs: Vec<(&Bundle, &ProofFile)> = links.iter().map(|(b, p)| (b, p)).collect();
+    assert_eq!(whole_chain.finish().unwrap(), verify_chain(&refs).unwrap());
+    let mut early = ChainVerifier::new(3);
+    for (bundle, proof) in &links[..2] {
+        early.push(bundle, proof).unwrap();
+    }
+    let err = early.finish().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VerifyError::ChainLength {
+                expected: 3,
+                got: 2
+            }
+        ),
+        "{err}"
+    );
+    let mut skipping = ChainVerifier::new(3);
+    skipping.push(&links[0].0, &links[0].1).unwrap();
+    let err = skipping.push(&links[2].0, &links[2].1).unwrap_err();
+    assert!(
+        matches!(err, VerifyError::ChainOrder { position: 1, .. }),
+        "{err}"
+    );
 
     // A middle node without the previous activations, and activations of the wrong shard.
     fails(

@@ -12,28 +12,70 @@ use crate::{fr_to_hex, verify, Bundle, ProofFile, VerifiedOutput, VerifyError};
 /// whole chain establishes: the first shard's inputs and the last shard's outputs. A single
 /// unsharded model is a chain of one.
 pub fn verify_chain(links: &[(&Bundle, &ProofFile)]) -> Result<VerifiedOutput, VerifyError> {
-    let Some((first, _)) = links.first() else {
-        return Err(VerifyError::EmptyChain);
-    };
-    let parent = first
-        .header
-        .settings
-        .shard
-        .as_ref()
-        .map(|s| (&s.parent, s.count));
-    let expected = parent.map_or(1, |(_, count)| count);
-    if links.len() != expected {
-        return Err(VerifyError::ChainLength {
-            expected,
-            got: links.len(),
-        });
+    let mut chain = ChainVerifier::new(links.len());
+    for (bundle, proof) in links {
+        chain.push(bundle, proof)?;
     }
-    for (position, (bundle, _)) in links.iter().enumerate() {
+    chain.finish()
+}
+
+/// [`verify_chain`] one link at a time, so that a client holds one shard's keys at a time (a
+/// GPT-2 block's verifying key takes about 300 MB once read) and can check each proof as it
+/// arrives. Every link is checked for its place in the chain, then verified, then its
+/// hand-off compared with the previous shard's; [`ChainVerifier::finish`] checks that none
+/// is missing.
+#[derive(Debug)]
+pub struct ChainVerifier {
+    /// Links the caller will give.
+    len: usize,
+    /// The model the chain was cut from and its shard count (from the first link's keys;
+    /// `None` for an unsharded model).
+    parent: Option<(String, usize)>,
+    /// The first link's verified output, and the latest one's.
+    first: Option<VerifiedOutput>,
+    last: Option<VerifiedOutput>,
+    /// Links verified so far.
+    done: usize,
+}
+
+impl ChainVerifier {
+    /// A verifier for a chain of `len` links.
+    pub fn new(len: usize) -> Self {
+        Self {
+            len,
+            parent: None,
+            first: None,
+            last: None,
+            done: 0,
+        }
+    }
+
+    /// Checks the next link: its keys' place in the chain, its proof, and its hand-off from
+    /// the previous link.
+    pub fn push(&mut self, bundle: &Bundle, proof: &ProofFile) -> Result<(), VerifyError> {
+        let position = self.done;
+        let shard = bundle.header.settings.shard.as_ref();
+        if position == 0 {
+            self.parent = shard.map(|s| (s.parent.clone(), s.count));
+            let expected = shard.map_or(1, |s| s.count);
+            if self.len != expected {
+                return Err(VerifyError::ChainLength {
+                    expected,
+                    got: self.len,
+                });
+            }
+        }
+        if position >= self.len {
+            return Err(VerifyError::ChainLength {
+                expected: self.len,
+                got: position + 1,
+            });
+        }
         let order = |reason: String| VerifyError::ChainOrder { position, reason };
-        match (&bundle.header.settings.shard, parent) {
+        match (shard, &self.parent) {
             (None, None) => {}
             (Some(s), Some((p, count))) => {
-                if &s.parent != p || s.count != count {
+                if &s.parent != p || s.count != *count {
                     return Err(order(format!(
                         "these keys are for a shard of model {} split into {}, the chain's first \
                          shard comes from model {p} split into {count}",
@@ -54,34 +96,47 @@ pub fn verify_chain(links: &[(&Bundle, &ProofFile)]) -> Result<VerifiedOutput, V
                 return Err(order("these keys are for a shard of a split model".into()));
             }
         }
-    }
-    let mut verified = Vec::with_capacity(links.len());
-    for (shard, (bundle, proof)) in links.iter().enumerate() {
         let out = verify(bundle, proof).map_err(|e| VerifyError::ChainLink {
-            shard,
+            shard: position,
             source: Box::new(e),
         })?;
-        verified.push(out);
-    }
-    for (shard, pair) in verified.windows(2).enumerate() {
-        let (out, into) = (&pair[0].output_commitment, &pair[1].input_commitment);
-        match (out, into) {
-            (Some(out), Some(into)) if out == into => {}
-            _ => {
-                return Err(VerifyError::ChainBroken {
-                    shard,
-                    next: shard + 1,
-                    out: out.clone().unwrap_or_else(|| "none".into()),
-                    into: into.clone().unwrap_or_else(|| "none".into()),
-                })
+        if let Some(prev) = &self.last {
+            match (&prev.output_commitment, &out.input_commitment) {
+                (Some(out), Some(into)) if out == into => {}
+                (out, into) => {
+                    return Err(VerifyError::ChainBroken {
+                        shard: position - 1,
+                        next: position,
+                        out: out.clone().unwrap_or_else(|| "none".into()),
+                        into: into.clone().unwrap_or_else(|| "none".into()),
+                    })
+                }
             }
         }
+        if position == 0 {
+            self.first = Some(out.clone());
+        }
+        self.last = Some(out);
+        self.done += 1;
+        Ok(())
     }
-    let mut last = verified.pop().ok_or(VerifyError::EmptyChain)?;
-    let first = verified.into_iter().next().unwrap_or_else(|| last.clone());
-    last.inputs = first.inputs;
-    last.input_commitment = first.input_commitment;
-    Ok(last)
+
+    /// What the whole chain establishes (the first shard's inputs, the last shard's outputs),
+    /// once every link is verified.
+    pub fn finish(self) -> Result<VerifiedOutput, VerifyError> {
+        let (Some(first), Some(mut last)) = (self.first, self.last) else {
+            return Err(VerifyError::EmptyChain);
+        };
+        if self.done != self.len {
+            return Err(VerifyError::ChainLength {
+                expected: self.len,
+                got: self.done,
+            });
+        }
+        last.inputs = first.inputs;
+        last.input_commitment = first.input_commitment;
+        Ok(last)
+    }
 }
 
 /// Checks that `inputs` (floats, one list per model input, as in an input file) are the input

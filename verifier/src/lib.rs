@@ -31,7 +31,7 @@ use halo2_axiom::transcript::TranscriptReadBuffer;
 use zkinfer_ir::Settings;
 
 pub use bundle::{Bundle, BundleHeader, SrsInfo};
-pub use chain::{check_input_commitment, verify_chain};
+pub use chain::{check_input_commitment, verify_chain, ChainVerifier};
 pub use error::VerifyError;
 pub use proof::{ProofFile, Reference, PROOF_FORMAT, PROOF_VERSION};
 pub use transcript::{KeccakChallenge, KeccakRead, KeccakWrite};
