@@ -392,6 +392,8 @@ fn cmd_prove(a: &ProveArgs) -> Result<()> {
         (None, None) => bail!("pass --input (or a shard's --input-activations)"),
     };
     let trace = std::sync::Arc::new(trace);
+    // The next node can start as soon as it has the activations: they go out before the proof.
+    let handed_on = shard::hand_on(&compiled, &trace, a.output_activations.as_deref())?;
     let keys = Keys::read(&a.keys, &compiled)?;
     let t = Instant::now();
     let (params, info) = load_srs(compiled.settings.k, keys.srs_path(a.srs.as_deref()))?;
@@ -427,7 +429,7 @@ fn cmd_prove(a: &ProveArgs) -> Result<()> {
             None => println!("max |proven - onnxruntime| = {:.6}", r.max_abs_error),
         }
     }
-    shard::report_prove(&compiled, &proof, &trace, a.output_activations.as_deref())?;
+    shard::report_prove(&compiled, &proof, handed_on.as_ref());
     println!(
         "proof written to {} ({} bytes); proved in {prove_ms:.1} ms on {backend} (SRS load included)",
         a.output.display(),

@@ -213,15 +213,33 @@ pub fn trace_from_activations(model: &CompiledModel, path: &Path) -> Result<Trac
     Ok(witness_quantized(model, &inputs)?)
 }
 
-/// After a shard proof: the commitments it exposes, and the activations file for the next node.
-pub fn report_prove(
+/// Before a shard's proof: its activations, written for the next node (`--output-activations`)
+/// as soon as the witness is computed, so that the next node need not wait for this proof. Its
+/// output commitment is in them; `None` for an unsharded model.
+pub fn hand_on(
     model: &CompiledModel,
-    proof: &ProofFile,
     trace: &Trace,
     output_activations: Option<&Path>,
-) -> Result<()> {
-    let Some(s) = &model.settings.shard else {
-        return Ok(());
+) -> Result<Option<Activations>> {
+    if model.settings.shard.is_none() {
+        return Ok(None);
+    }
+    let acts = Activations::from_trace(model, trace);
+    if let Some(path) = output_activations {
+        acts.write(path)?;
+        println!(
+            "activations for the next node written to {} ({} values), before proving",
+            path.display(),
+            acts.tensors.iter().map(|t| t.values.len()).sum::<usize>()
+        );
+    }
+    Ok(Some(acts))
+}
+
+/// After a shard proof: the commitments it exposes.
+pub fn report_prove(model: &CompiledModel, proof: &ProofFile, acts: Option<&Activations>) {
+    let (Some(s), Some(acts)) = (&model.settings.shard, acts) else {
+        return;
     };
     let column = proof.instances.first().map_or(&[][..], |c| c.as_slice());
     if s.commits_inputs() {
@@ -229,19 +247,9 @@ pub fn report_prove(
             println!("input commitment:  {c}");
         }
     }
-    let acts = Activations::from_trace(model, trace);
     if s.commits_outputs() {
         println!("output commitment: {}", acts.commitment);
     }
-    if let Some(path) = output_activations {
-        acts.write(path)?;
-        println!(
-            "activations for the next node written to {} ({} values)",
-            path.display(),
-            acts.tensors.iter().map(|t| t.values.len()).sum::<usize>()
-        );
-    }
-    Ok(())
 }
 
 pub fn report_commitments(out: &VerifiedOutput) {
