@@ -65,8 +65,14 @@ print(json.dumps({"ms": (time.perf_counter() - t) * 1e3}))
 """
 
 
-def run(cmd):
-    """Runs cmd; returns (stdout, wall seconds, peak RSS in MiB)."""
+class StageFailed(Exception):
+    """An EZKL stage that did not finish: the table says where and why."""
+
+
+def run(cmd, may_fail=False):
+    """Runs cmd; returns (stdout, wall seconds, peak RSS in MiB). A failure exits, or with
+    may_fail raises StageFailed with the reason (a kill, as by the OOM killer, with the peak
+    memory it had reached)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=out, stderr=err)
@@ -76,14 +82,40 @@ def run(cmd):
         out.seek(0)
         err.seek(0)
         so, se = out.read().decode(), err.read().decode()
+    rss = usage.ru_maxrss / 1024
     if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{so}\n{se}")
-    return so, wall, usage.ru_maxrss / 1024
+        if not may_fail:
+            sys.exit(f"failed: {' '.join(cmd)}\n{so}\n{se}")
+        if p.returncode == -9:
+            raise StageFailed(f"killed (SIGKILL: out of memory on this {total_mib() / 1024:.0f} GiB machine) "
+                              f"after {wall:.0f} s at {rss:,.0f} MiB")
+        last = (se.strip() or so.strip() or f"exit status {p.returncode}").splitlines()[-1]
+        raise StageFailed(f"failed after {wall:.0f} s: {last[:200]}")
+    return so, wall, rss
+
+
+def total_mib():
+    with open("/proc/meminfo") as f:
+        return int(f.readline().split()[1]) / 1024
 
 
 def ezkl(stage, **args):
-    so, wall, rss = run([sys.executable, "-c", EZKL_CHILD, stage, json.dumps(args)])
+    try:
+        so, wall, rss = run([sys.executable, "-c", EZKL_CHILD, stage, json.dumps(args)], may_fail=True)
+    except StageFailed as e:
+        raise StageFailed(f"{stage} {e}") from None
     return json.loads(so.strip().splitlines()[-1])["ms"], rss
+
+
+def ezkl_srs(k):
+    """EZKL's SRS for 2^k rows, generated once (`gen_srs`: minutes at k = 21) and kept in
+    target/ezkl-srs."""
+    path = os.path.join(ROOT, "target", "ezkl-srs", f"k{k}.srs")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        ezkl("srs", srs=path + ".tmp", logrows=k)
+        os.replace(path + ".tmp", path)
+    return path
 
 
 def number_after(text, marker):
@@ -148,6 +180,10 @@ def main():
         print("| model | zkinfer k (table rows) | EZKL k | prove zkinfer / EZKL (s) | speedup | memory zkinfer / EZKL (MiB) | ratio | max err zkinfer | max err EZKL |")
         print("|---|---|---|---|---|---|---|---|---|")
         for model, z, e in results:
+            if "failed" in e:
+                print(f"| {model} | {z['k']} ({z['table_rows']}) | {e.get('k', '—')} | {z['prove'] / 1e3:.3g} / — | "
+                      f"EZKL: {e['failed']} | {z['rss']:.0f} / — | | {z['err']:.4g} | — |")
+                continue
             print(f"| {model} | {z['k']} ({z['table_rows']}) | {e['k']} | {z['prove'] / 1e3:.3g} / {e['prove'] / 1e3:.3g} | "
                   f"{e['prove'] / z['prove']:.1f}x | {z['rss']:.0f} / {e['rss']:.0f} | {z['rss'] / e['rss']:.2f} | "
                   f"{z['err']:.4g} | {e['err']:.4g} |")
@@ -193,11 +229,20 @@ def compare(model, args):
              size=len(pj["proof"]) // 2 - 1, err=max_abs([x for row in pj["outputs"] for x in row], expected))
 
     # EZKL
-    s, c, srs, vk, pk, wit, eproof = (os.path.join(work, n) for n in (
-        "settings.json", "network.ezkl", "kzg.srs", "vk.key", "pk.key", "witness.json", "ezkl_proof.json"))
+    try:
+        run_ezkl(e, onnx, data, expected, work, args)
+    except StageFailed as failure:
+        e["failed"] = str(failure)
+    return report(model, args, z, e)
+
+
+def run_ezkl(e, onnx, data, expected, work, args):
+    """EZKL's stages, each measurement into `e` as it is made."""
+    s, c, vk, pk, wit, eproof = (os.path.join(work, n) for n in (
+        "settings.json", "network.ezkl", "vk.key", "pk.key", "witness.json", "ezkl_proof.json"))
     ezkl("settings", model=onnx, settings=s, data=data, compiled=c)
     e["k"] = json.load(open(s))["run_args"]["logrows"]
-    ezkl("srs", srs=srs, logrows=e["k"])
+    srs = ezkl_srs(e["k"])
     e["setup"] = ezkl("setup", compiled=c, vk=vk, pk=pk, srs=srs)[0] / 1e3
     ezkl("witness", data=data, compiled=c, witness=wit)
     prove_ms, prove_rss, verify_ms = [], [], []
@@ -216,24 +261,30 @@ def compare(model, args):
         err = float("nan")
     e.update(prove=statistics.median(prove_ms), rss=max(prove_rss), verify=statistics.median(verify_ms), size=size, err=err)
 
+
+def report(model, args, z, e):
     how = f"zkinfer --target {args.target}" if args.target else "zkinfer calibrated on input.json"
     print(f"\nzkinfer vs EZKL 23.0.5 on {model} ({os.cpu_count()} cores, median of {args.reps}; {how}; "
           f"zkinfer scale 2^-{z['scale']}, {z['rows']} layout rows, {z['table_rows']} table rows)\n")
+    if "failed" in e:
+        print(f"EZKL did not finish: {e['failed']}" + (f" (its settings: k = {e['k']})" if "k" in e else "") + "\n")
     print("| metric | zkinfer | EZKL | EZKL / zkinfer |")
     print("|---|---|---|---|")
+    ms = lambda d, key: d[key] / 1e3 if key in d else None  # noqa: E731
     rows = [
-        ("k (log2 rows)", z["k"], e["k"], None),
-        ("prove time (s, SRS+key load included)", z["prove"] / 1e3, e["prove"] / 1e3, e["prove"] / z["prove"]),
-        ("peak memory while proving (MiB)", z["rss"], e["rss"], e["rss"] / z["rss"]),
-        ("proof size (bytes)", z["size"], e["size"], e["size"] / z["size"]),
-        ("verify time (ms)", z["verify"], e["verify"], e["verify"] / z["verify"]),
-        ("setup / keygen (s)", z["setup"], e["setup"], e["setup"] / z["setup"]),
-        ("max |output - onnxruntime|", z["err"], e["err"], None),
+        ("k (log2 rows)", z["k"], e.get("k"), False),
+        ("prove time (s, SRS+key load included)", ms(z, "prove"), ms(e, "prove"), True),
+        ("peak memory while proving (MiB)", z["rss"], e.get("rss"), True),
+        ("proof size (bytes)", z["size"], e.get("size"), True),
+        ("verify time (ms)", z["verify"], e.get("verify"), True),
+        ("setup / keygen (s)", z["setup"], e.get("setup"), True),
+        ("max |output - onnxruntime|", z["err"], e.get("err"), False),
     ]
-    for name, a, b, r in rows:
+    for name, a, b, ratio in rows:
         fa = f"{a:.4g}" if isinstance(a, float) else str(a)
-        fb = f"{b:.4g}" if isinstance(b, float) else str(b)
-        print(f"| {name} | {fa} | {fb} | {'' if r is None else f'{r:.2f}x'} |", flush=True)
+        fb = "—" if b is None else f"{b:.4g}" if isinstance(b, float) else str(b)
+        r = f"{b / a:.2f}x" if ratio and b is not None and a else ""
+        print(f"| {name} | {fa} | {fb} | {r} |", flush=True)
     return model, z, e
 
 
