@@ -40,27 +40,34 @@ CORPUS = os.path.join(ROOT, "..", "shared", "corpus")
 ZKINFER = os.path.join(ROOT, "target", "release", "zkinfer")
 
 
+# Wraps a timed command to report its peak memory (see `peak_mib`).
+TIMED = ["/usr/bin/time", "-f", "peak-rss-kb %M"] if os.path.exists("/usr/bin/time") else []
+
+
+def peak_mib(out):
+    """The peak RSS, in MiB, that TIMED printed into a command's output."""
+    m = re.search(r"peak-rss-kb (\d+)", out)
+    return int(m.group(1)) / 1024 if m else None
+
+
 def run(args, timed=False):
     """Runs a zkinfer command in its own process: (output, seconds, peak RSS MiB)."""
-    prefix = ["/usr/bin/time", "-f", "peak-rss-kb %M"] if timed and os.path.exists("/usr/bin/time") else []
     t = time.perf_counter()
-    p = subprocess.run(prefix + [ZKINFER] + args, capture_output=True, text=True)
+    p = subprocess.run((TIMED if timed else []) + [ZKINFER] + args, capture_output=True, text=True)
     secs = time.perf_counter() - t
     out = p.stdout + p.stderr
     if p.returncode != 0:
         sys.exit(f"zkinfer {args[0]} failed:\n{out}")
-    m = re.search(r"peak-rss-kb (\d+)", out)
-    return out, secs, (int(m.group(1)) / 1024 if m else None)
+    return out, secs, peak_mib(out)
 
 
 def run_concurrently(nodes):
     """Runs the nodes' `prove` commands as a network would, each in its own process: node i
     starts as soon as node i-1 has written its activations file, which `prove` does before
     proving. Returns, per node, (output, seconds, peak RSS MiB), and the wall time of all."""
-    prefix = ["/usr/bin/time", "-f", "peak-rss-kb %M"] if os.path.exists("/usr/bin/time") else []
     started, procs, heads = time.perf_counter(), [], []
     for i, args in enumerate(nodes):
-        p = subprocess.Popen(prefix + [ZKINFER] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        p = subprocess.Popen(TIMED + [ZKINFER] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True)
         procs.append((p, time.perf_counter()))
         head = []
@@ -78,8 +85,7 @@ def run_concurrently(nodes):
         secs = time.perf_counter() - t
         if p.returncode != 0:
             sys.exit(f"zkinfer {nodes[len(results)][0]} failed:\n{out}")
-        m = re.search(r"peak-rss-kb (\d+)", out)
-        results.append((out, secs, int(m.group(1)) / 1024 if m else None))
+        results.append((out, secs, peak_mib(out)))
     return results, time.perf_counter() - started
 
 
