@@ -468,6 +468,61 @@ pub fn blinding_factors(params: CircuitParams) -> usize {
     cs.blinding_factors()
 }
 
+/// The halo2 shape of a circuit with `params`: what the prover's quotient works over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CircuitShape {
+    /// The largest degree of a gate, lookup or permutation constraint.
+    pub degree: usize,
+    /// The extended domain is `quotient_parts` times the circuit's: the quotient evaluates
+    /// every column on that many cosets of size `2^k` (one FFT of `2^k` each).
+    pub quotient_parts: usize,
+    pub advice: usize,
+    /// Fixed columns, the selectors (one fixed column each) and the table columns included.
+    pub fixed: usize,
+    pub selectors: usize,
+    pub instance: usize,
+    /// Columns in the equality (copy) argument: one permutation polynomial each.
+    pub permutation: usize,
+    /// Grand-product polynomials of the copy argument (`degree − 2` columns each).
+    pub permutation_products: usize,
+    pub lookups: usize,
+}
+
+impl CircuitShape {
+    /// Polynomials brought to each coset of the extended domain: fixed, advice, instance,
+    /// the three Lagrange polynomials (first, last, active rows), the copy argument's
+    /// permutations and products, and each lookup's product and two permuted columns.
+    pub fn polys_per_part(&self) -> usize {
+        self.fixed
+            + self.advice
+            + self.instance
+            + 3
+            + self.permutation
+            + self.permutation_products
+            + 3 * self.lookups
+    }
+}
+
+/// The halo2 shape of the circuit with `params` (from its constraint system, no layout).
+pub fn circuit_shape(params: CircuitParams) -> CircuitShape {
+    let mut cs = ConstraintSystem::<Fr>::default();
+    ModelConfig::configure(&mut cs, params);
+    let degree = cs.degree();
+    let permutation = cs.permutation().get_columns().len();
+    let chunk = degree.saturating_sub(2).max(1);
+    CircuitShape {
+        degree,
+        quotient_parts: (degree - 1).next_power_of_two(),
+        advice: cs.num_advice_columns(),
+        fixed: cs.num_fixed_columns() + cs.num_selectors(),
+        selectors: cs.num_selectors(),
+        instance: cs.num_instance_columns(),
+        permutation,
+        permutation_products: permutation.div_ceil(chunk),
+        lookups: cs.lookups().len(),
+    }
+}
+
 /// Number of advice columns, lookup arguments and equality-enabled columns.
 pub fn column_counts(params: CircuitParams) -> (usize, usize, usize) {
     let lanes = params.lanes.max(MIN_LANES);
@@ -477,4 +532,35 @@ pub fn column_counts(params: CircuitParams) -> (usize, usize, usize) {
         false => 0,
     };
     (lanes + 4 + second, 2, lanes + 4 + 1 + 1 + second)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_circuit_shape_agrees_with_the_planners_column_counts() {
+        for params in [
+            CircuitParams::default(),
+            CircuitParams {
+                lanes: 8,
+                freivalds: true,
+                weight_lanes: 12,
+                gelu_line: true,
+                ..CircuitParams::default()
+            },
+        ] {
+            let shape = circuit_shape(params);
+            let (advice, lookups, permutation) = column_counts(params);
+            assert_eq!(
+                (shape.advice, shape.lookups, shape.permutation),
+                (advice, lookups, permutation),
+                "{params:?}"
+            );
+            // Lookups have degree 5 (a selector times a column, against a table column), so
+            // the quotient works on 4 cosets.
+            assert_eq!((shape.degree, shape.quotient_parts), (5, 4), "{params:?}");
+            assert!(shape.fixed > shape.selectors + params.weight_lanes);
+        }
+    }
 }

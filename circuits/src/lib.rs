@@ -15,8 +15,9 @@ mod table;
 
 pub use circuit::ModelCircuit;
 pub use config::{
-    blinding_factors, column_counts, dense_freivalds_pays, needs_freivalds, CircuitParams,
-    FixedWeightsConfig, FreivaldsConfig, ModelConfig, PoseidonConfig, MIN_LANES,
+    blinding_factors, circuit_shape, column_counts, dense_freivalds_pays, needs_freivalds,
+    CircuitParams, CircuitShape, FixedWeightsConfig, FreivaldsConfig, ModelConfig, PoseidonConfig,
+    MIN_LANES,
 };
 pub use error::CircuitError;
 pub use grid::{fe, Adv, AdvCell, DryRun, Grid, Tamper};

@@ -169,38 +169,126 @@ impl<H: Serialize + for<'de> Deserialize<'de>> Envelope<H> {
 
     /// Decodes an artifact of `kind`; `path` names the file in errors.
     pub fn decode(bytes: &[u8], kind: ArtifactKind, path: &str) -> Result<Self, IrError> {
-        let bad = |reason: &str| IrError::ArtifactFormat {
-            path: path.into(),
-            expected: kind.name().into(),
-            reason: reason.into(),
-        };
-        if bytes.len() < 17 || &bytes[..8] != MAGIC {
-            return Err(bad("missing zkinfer magic"));
-        }
-        if bytes[8] != kind.byte() {
-            return Err(bad(&format!("it is an artifact of kind {}", bytes[8])));
-        }
-        let word = |at: usize| {
-            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-        };
-        let version = word(9);
-        if version != BINARY_VERSION {
-            return Err(IrError::ArtifactVersion {
-                path: path.into(),
-                kind: kind.name().into(),
-                got: version,
-                supported: BINARY_VERSION,
-            });
-        }
-        let len = word(13) as usize;
-        let end = 17usize.checked_add(len).filter(|&e| e <= bytes.len());
-        let end = end.ok_or_else(|| bad("truncated header"))?;
-        let header = serde_json::from_slice(&bytes[17..end]).map_err(|e| bad(&e.to_string()))?;
+        let prefix = bytes.get(..PREFIX_LEN).unwrap_or(bytes);
+        let len = header_len(prefix, kind, path)?;
+        let end = PREFIX_LEN.checked_add(len).filter(|&e| e <= bytes.len());
+        let end = end.ok_or_else(|| artifact_error(kind, path, "truncated header"))?;
         Ok(Self {
             kind,
-            header,
+            header: parse_header(&bytes[PREFIX_LEN..end], kind, path)?,
             payload: bytes[end..].to_vec(),
         })
+    }
+}
+
+/// Bytes before an artifact's header: magic, kind, version and the header's length.
+const PREFIX_LEN: usize = 17;
+
+fn artifact_error(kind: ArtifactKind, path: &str, reason: &str) -> IrError {
+    IrError::ArtifactFormat {
+        path: path.into(),
+        expected: kind.name().into(),
+        reason: reason.into(),
+    }
+}
+
+/// Checks an artifact's prefix (magic, kind, version) and returns its header's length.
+fn header_len(prefix: &[u8], kind: ArtifactKind, path: &str) -> Result<usize, IrError> {
+    if prefix.len() < PREFIX_LEN || &prefix[..8] != MAGIC {
+        return Err(artifact_error(kind, path, "missing zkinfer magic"));
+    }
+    if prefix[8] != kind.byte() {
+        let reason = format!("it is an artifact of kind {}", prefix[8]);
+        return Err(artifact_error(kind, path, &reason));
+    }
+    let word = |at: usize| {
+        u32::from_le_bytes([prefix[at], prefix[at + 1], prefix[at + 2], prefix[at + 3]])
+    };
+    let version = word(9);
+    if version != BINARY_VERSION {
+        return Err(IrError::ArtifactVersion {
+            path: path.into(),
+            kind: kind.name().into(),
+            got: version,
+            supported: BINARY_VERSION,
+        });
+    }
+    Ok(word(13) as usize)
+}
+
+fn parse_header<H: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    kind: ArtifactKind,
+    path: &str,
+) -> Result<H, IrError> {
+    serde_json::from_slice(bytes).map_err(|e| artifact_error(kind, path, &e.to_string()))
+}
+
+/// An artifact file read without holding its payload in memory (a proving key is gigabytes):
+/// the header, where the payload starts and the payload's digest, streamed through SHA-256.
+/// Parse the payload from [`StreamedArtifact::payload_reader`] once the digest is checked.
+#[derive(Clone, Debug)]
+pub struct StreamedArtifact<H> {
+    pub header: H,
+    pub payload_digest: String,
+    path: std::path::PathBuf,
+    payload_offset: u64,
+}
+
+impl<H: for<'de> Deserialize<'de>> StreamedArtifact<H> {
+    /// Reads the artifact of `kind` at `path`: its header, then its payload in chunks through
+    /// SHA-256 (the same digest as [`digest`] of the payload).
+    pub fn read(path: &Path, kind: ArtifactKind) -> Result<Self, IrError> {
+        use std::io::Read;
+        let name = path.display().to_string();
+        let io = |source| IrError::Io {
+            path: name.clone(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let mut prefix = Vec::with_capacity(PREFIX_LEN);
+        (&mut file)
+            .take(PREFIX_LEN as u64)
+            .read_to_end(&mut prefix)
+            .map_err(io)?;
+        let len = header_len(&prefix, kind, &name)?;
+        let mut header = Vec::with_capacity(len.min(1 << 20));
+        (&mut file)
+            .take(len as u64)
+            .read_to_end(&mut header)
+            .map_err(io)?;
+        if header.len() < len {
+            return Err(artifact_error(kind, &name, "truncated header"));
+        }
+        let header = parse_header(&header, kind, &name)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 22];
+        loop {
+            let n = file.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(Self {
+            header,
+            payload_digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+            path: path.to_path_buf(),
+            payload_offset: (PREFIX_LEN + len) as u64,
+        })
+    }
+
+    /// A buffered reader over the payload (the file reopened at the payload's start).
+    pub fn payload_reader(&self) -> Result<impl std::io::Read, IrError> {
+        use std::io::{Seek, SeekFrom};
+        let io = |source| IrError::Io {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let mut file = std::fs::File::open(&self.path).map_err(io)?;
+        file.seek(SeekFrom::Start(self.payload_offset))
+            .map_err(io)?;
+        Ok(std::io::BufReader::with_capacity(1 << 20, file))
     }
 }
 
@@ -253,5 +341,47 @@ mod tests {
             "vk"
         )
         .is_err());
+    }
+
+    #[test]
+    fn a_streamed_artifact_has_the_payload_digest_and_reads_the_payload_back() {
+        use std::io::Read;
+        let dir = std::env::temp_dir().join(format!("zkinfer-streamed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let payload: Vec<u8> = (0..10_000_000u32).map(|i| (i % 251) as u8).collect();
+        let env = Envelope {
+            kind: ArtifactKind::ProvingKey,
+            header: serde_json::json!({"model_digest": "x"}),
+            payload: payload.clone(),
+        };
+        let path = dir.join("pk.bin");
+        std::fs::write(&path, env.encode()).unwrap();
+        let file = StreamedArtifact::<serde_json::Value>::read(&path, ArtifactKind::ProvingKey);
+        let file = file.unwrap();
+        assert_eq!(file.header, env.header);
+        assert_eq!(file.payload_digest, digest(&payload));
+        let mut back = Vec::new();
+        file.payload_reader()
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
+        assert!(back == payload, "the payload read back differs");
+
+        // Another kind, another version and a cut header are errors naming the file.
+        let other = StreamedArtifact::<serde_json::Value>::read(&path, ArtifactKind::Bundle);
+        assert!(
+            matches!(other, Err(IrError::ArtifactFormat { path: p, .. }) if p.ends_with("pk.bin"))
+        );
+        let mut bytes = env.encode();
+        bytes[9] = 0;
+        std::fs::write(&path, &bytes).unwrap();
+        let old = StreamedArtifact::<serde_json::Value>::read(&path, ArtifactKind::ProvingKey);
+        assert!(matches!(old, Err(IrError::ArtifactVersion { .. })));
+        std::fs::write(&path, &env.encode()[..20]).unwrap();
+        let cut = StreamedArtifact::<serde_json::Value>::read(&path, ArtifactKind::ProvingKey);
+        assert!(
+            matches!(cut, Err(IrError::ArtifactFormat { reason, .. }) if reason == "truncated header")
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

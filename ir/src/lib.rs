@@ -18,7 +18,7 @@ mod tensor;
 
 pub use artifact::{
     digest, read_file, write_file, ArtifactKind, CompiledModel, Envelope, SourceInfo,
-    BINARY_VERSION, MAGIC, MODEL_FORMAT, MODEL_VERSION,
+    StreamedArtifact, BINARY_VERSION, MAGIC, MODEL_FORMAT, MODEL_VERSION,
 };
 pub use dtype::{int_div, ElemType};
 pub use error::IrError;

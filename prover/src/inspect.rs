@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::Path;
 
 use serde::Serialize;
-use zkinfer_circuits::{CircuitParams, RowPart, TableSet};
+use zkinfer_circuits::{CircuitParams, CircuitShape, RowPart, TableSet};
 use zkinfer_ir::{CompiledModel, ShardInfo, TableBounds, TensorInfo};
 use zkinfer_onnx::QuantConfig;
 
@@ -47,6 +47,8 @@ pub struct Inspection {
     pub advice_columns: usize,
     pub lookups: usize,
     pub advice_cells: usize,
+    /// The constraint system's shape: degree, quotient parts, every kind of column.
+    pub shape: CircuitShape,
     /// The cores the estimates assume (this machine's).
     pub cores: usize,
     pub estimated_prove_seconds: f64,
@@ -113,6 +115,7 @@ pub fn inspect_model(compiled: &CompiledModel, name: &str) -> Result<Inspection,
         advice_columns: plan.advice_columns,
         lookups: plan.lookups,
         advice_cells: plan.advice_cells,
+        shape: zkinfer_circuits::circuit_shape(CircuitParams::from(&compiled.settings)),
         cores,
         estimated_prove_seconds: plan.estimated_prove_seconds(cores),
         estimated_prove_bytes: plan.estimated_prove_bytes(),
@@ -229,6 +232,21 @@ impl fmt::Display for Inspection {
             f,
             "  columns: {} advice, {} lookups, {} advice cells assigned",
             self.advice_columns, self.lookups, self.advice_cells
+        )?;
+        let sh = &self.shape;
+        writeln!(
+            f,
+            "  quotient: degree {}, {} cosets of 2^{}, {} polynomials on each ({} fixed of which {} selectors, {} advice, {} copy-argument permutations and {} products, {} lookups x 3)",
+            sh.degree,
+            sh.quotient_parts,
+            self.k,
+            sh.polys_per_part(),
+            sh.fixed,
+            sh.selectors,
+            sh.advice,
+            sh.permutation,
+            sh.permutation_products,
+            sh.lookups,
         )?;
         writeln!(f, "estimates (before proving, {} cores):", self.cores)?;
         writeln!(

@@ -10,7 +10,7 @@ use halo2_axiom::poly::kzg::commitment::ParamsKZG;
 use halo2_axiom::SerdeFormat;
 use serde::{Deserialize, Serialize};
 use zkinfer_circuits::{CircuitParams, ModelCircuit};
-use zkinfer_ir::{ArtifactKind, CompiledModel, Envelope};
+use zkinfer_ir::{ArtifactKind, CompiledModel, Envelope, StreamedArtifact};
 use zkinfer_verifier::{Bundle, BundleHeader, SrsInfo};
 
 use crate::ProveError;
@@ -116,12 +116,21 @@ impl Keys {
         given.or_else(|| (!srs.insecure).then(|| Path::new(&srs.source)))
     }
 
-    /// Reads the keys in `dir` for `model`, checking that they were made for it.
+    /// Reads the keys in `dir` for `model`, checking that they were made for it. The proving
+    /// key (gigabytes for a large model) is streamed: its digest in one pass, then parsed
+    /// from the file, never held in memory as bytes.
     pub fn read(dir: &Path, model: &CompiledModel) -> Result<Self, ProveError> {
         let path = dir.join(PK_FILE);
-        let bytes = zkinfer_ir::read_file(&path)?;
+        let name = path.display().to_string();
         let bundle = Bundle::read(&dir.join(BUNDLE_FILE))?;
-        Self::from_bytes(&bytes, bundle, model, &path.display().to_string())
+        let file = StreamedArtifact::<KeyHeader>::read(&path, ArtifactKind::ProvingKey)?;
+        check_pk(&file.header, &file.payload_digest, &bundle, model, &name)?;
+        let pk = parse_pk(&mut file.payload_reader()?, &file.header, model, &name)?;
+        Ok(Self {
+            pk,
+            header: file.header,
+            bundle,
+        })
     }
 
     /// Parses proving-key bytes (`pk.bin`) for `model`, beside its verifier `bundle`; `name`
@@ -132,62 +141,80 @@ impl Keys {
         model: &CompiledModel,
         name: &str,
     ) -> Result<Self, ProveError> {
-        let name = name.to_string();
-        let env = Envelope::<KeyHeader>::decode(bytes, ArtifactKind::ProvingKey, &name)?;
-        let digest = model.digest();
-        if env.header.model_digest != digest {
-            return Err(zkinfer_ir::IrError::DigestMismatch {
-                path: name,
-                what: "model".into(),
-                expected: digest,
-                got: env.header.model_digest,
-                hint: "these keys belong to another model; run `zkinfer setup` on this model.zkc"
-                    .into(),
-            }
-            .into());
-        }
+        let env = Envelope::<KeyHeader>::decode(bytes, ArtifactKind::ProvingKey, name)?;
         let payload_digest = zkinfer_ir::digest(&env.payload);
-        if payload_digest != env.header.payload_digest {
-            return Err(zkinfer_ir::IrError::DigestMismatch {
-                path: name,
-                what: "proving key".into(),
-                expected: env.header.payload_digest,
-                got: payload_digest,
-                hint: "the file is truncated or corrupted; rerun `zkinfer setup`".into(),
-            }
-            .into());
-        }
-        let params = CircuitParams {
-            lanes: env.header.lanes,
-            freivalds: env.header.freivalds,
-            ..CircuitParams::from(&model.settings)
-        };
-        let pk = std::panic::catch_unwind(|| {
-            ProvingKey::<G1Affine>::read::<_, ModelCircuit>(
-                &mut &env.payload[..],
-                SerdeFormat::RawBytes,
-                params,
-            )
-        })
-        .map_err(|_| ProveError::Key {
-            path: name.clone(),
-            reason: "malformed proving key".into(),
-        })?
-        .map_err(|e| ProveError::Key {
-            path: name.clone(),
-            reason: e.to_string(),
-        })?;
-        if bundle.header.vk_digest != env.header.vk_digest {
-            return Err(ProveError::Key {
-                path: name,
-                reason: "pk.bin and bundle.bin come from different setups; rerun `zkinfer setup`"
-                    .into(),
-            });
-        }
+        check_pk(&env.header, &payload_digest, &bundle, model, name)?;
+        let pk = parse_pk(&mut &env.payload[..], &env.header, model, name)?;
         Ok(Self {
             pk,
             header: env.header,
             bundle,
         })
     }
+}
+
+/// Checks a proving key's header before its payload is parsed: made for `model`, its payload
+/// intact (`payload_digest` as read), from the same setup as `bundle`.
+fn check_pk(
+    header: &KeyHeader,
+    payload_digest: &str,
+    bundle: &Bundle,
+    model: &CompiledModel,
+    name: &str,
+) -> Result<(), ProveError> {
+    let digest = model.digest();
+    if header.model_digest != digest {
+        return Err(zkinfer_ir::IrError::DigestMismatch {
+            path: name.into(),
+            what: "model".into(),
+            expected: digest,
+            got: header.model_digest.clone(),
+            hint: "these keys belong to another model; run `zkinfer setup` on this model.zkc"
+                .into(),
+        }
+        .into());
+    }
+    if payload_digest != header.payload_digest {
+        return Err(zkinfer_ir::IrError::DigestMismatch {
+            path: name.into(),
+            what: "proving key".into(),
+            expected: header.payload_digest.clone(),
+            got: payload_digest.into(),
+            hint: "the file is truncated or corrupted; rerun `zkinfer setup`".into(),
+        }
+        .into());
+    }
+    if bundle.header.vk_digest != header.vk_digest {
+        return Err(ProveError::Key {
+            path: name.into(),
+            reason: "pk.bin and bundle.bin come from different setups; rerun `zkinfer setup`"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Parses a proving key's payload from `reader` (a malformed key is an error, not a panic).
+fn parse_pk(
+    reader: &mut impl std::io::Read,
+    header: &KeyHeader,
+    model: &CompiledModel,
+    name: &str,
+) -> Result<ProvingKey<G1Affine>, ProveError> {
+    let params = CircuitParams {
+        lanes: header.lanes,
+        freivalds: header.freivalds,
+        ..CircuitParams::from(&model.settings)
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ProvingKey::<G1Affine>::read::<_, ModelCircuit>(reader, SerdeFormat::RawBytes, params)
+    }))
+    .map_err(|_| ProveError::Key {
+        path: name.into(),
+        reason: "malformed proving key".into(),
+    })?
+    .map_err(|e| ProveError::Key {
+        path: name.into(),
+        reason: e.to_string(),
+    })
 }
