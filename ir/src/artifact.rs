@@ -312,6 +312,58 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), IrError> {
     })
 }
 
+/// The digest ([`digest`]) of the bytes `payload` writes, without keeping them.
+pub fn digest_of_writes(
+    payload: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<String> {
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = std::io::BufWriter::with_capacity(1 << 20, Hashing(Sha256::new()));
+    payload(&mut sink)?;
+    let hashing = sink.into_inner().map_err(|e| e.into_error())?;
+    Ok(format!("sha256:{}", hex::encode(hashing.0.finalize())))
+}
+
+/// Writes the artifact of `kind` with `header` to `path`, its payload written by `payload`
+/// straight into the file (the same bytes as [`Envelope::encode`], never all in memory).
+pub fn write_streamed<H: Serialize>(
+    path: &Path,
+    kind: ArtifactKind,
+    header: &H,
+    payload: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), IrError> {
+    use std::io::Write;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| IrError::Io {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    let io = |source| IrError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let header = serde_json::to_vec(header).unwrap_or_default();
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    out.write_all(MAGIC).map_err(io)?;
+    out.write_all(&[kind.byte()]).map_err(io)?;
+    out.write_all(&BINARY_VERSION.to_le_bytes()).map_err(io)?;
+    out.write_all(&(header.len() as u32).to_le_bytes())
+        .map_err(io)?;
+    out.write_all(&header).map_err(io)?;
+    payload(&mut out).map_err(io)?;
+    out.flush().map_err(io)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +434,22 @@ mod tests {
         assert!(
             matches!(cut, Err(IrError::ArtifactFormat { reason, .. }) if reason == "truncated header")
         );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_streamed_write_is_the_encoded_envelope_and_its_digest_the_payloads() {
+        let dir = std::env::temp_dir().join(format!("zkinfer-write-{}", std::process::id()));
+        let env = Envelope {
+            kind: ArtifactKind::ProvingKey,
+            header: serde_json::json!({"payload_digest": "y"}),
+            payload: (0..3_000_000u32).map(|i| (i % 7) as u8).collect::<Vec<_>>(),
+        };
+        let path = dir.join("pk.bin");
+        let payload = |w: &mut dyn std::io::Write| w.write_all(&env.payload);
+        write_streamed(&path, env.kind, &env.header, payload).unwrap();
+        assert!(std::fs::read(&path).unwrap() == env.encode());
+        assert_eq!(digest_of_writes(payload).unwrap(), digest(&env.payload));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

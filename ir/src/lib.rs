@@ -17,8 +17,8 @@ mod table;
 mod tensor;
 
 pub use artifact::{
-    digest, read_file, write_file, ArtifactKind, CompiledModel, Envelope, SourceInfo,
-    StreamedArtifact, BINARY_VERSION, MAGIC, MODEL_FORMAT, MODEL_VERSION,
+    digest, digest_of_writes, read_file, write_file, write_streamed, ArtifactKind, CompiledModel,
+    Envelope, SourceInfo, StreamedArtifact, BINARY_VERSION, MAGIC, MODEL_FORMAT, MODEL_VERSION,
 };
 pub use dtype::{int_div, ElemType};
 pub use error::IrError;

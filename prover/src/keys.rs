@@ -85,25 +85,31 @@ pub fn setup(
 }
 
 impl Keys {
-    /// Writes `pk.bin`, `vk.bin` and `bundle.bin` into `dir`.
+    /// Writes `pk.bin`, `vk.bin` and `bundle.bin` into `dir`. The proving key is written
+    /// twice through its serializer, once into its digest and once into the file, so that its
+    /// bytes (gigabytes for a large model) are never all in memory.
     pub fn write(&self, dir: &Path) -> Result<(), ProveError> {
-        let envelope = |kind, payload: Vec<u8>| Envelope {
-            kind,
+        let pk_bytes =
+            |mut w: &mut dyn std::io::Write| self.pk.write(&mut w, SerdeFormat::RawBytes);
+        let pk_path = dir.join(PK_FILE);
+        let io = |source| zkinfer_ir::IrError::Io {
+            path: pk_path.display().to_string(),
+            source,
+        };
+        let header = KeyHeader {
+            payload_digest: zkinfer_ir::digest_of_writes(pk_bytes).map_err(io)?,
+            ..self.header.clone()
+        };
+        zkinfer_ir::write_streamed(&pk_path, ArtifactKind::ProvingKey, &header, pk_bytes)?;
+        let payload = self.pk.get_vk().to_bytes(SerdeFormat::RawBytes);
+        let vk = Envelope {
+            kind: ArtifactKind::VerifyingKey,
             header: KeyHeader {
                 payload_digest: zkinfer_ir::digest(&payload),
                 ..self.header.clone()
             },
             payload,
         };
-        let pk = envelope(
-            ArtifactKind::ProvingKey,
-            self.pk.to_bytes(SerdeFormat::RawBytes),
-        );
-        zkinfer_ir::write_file(&dir.join(PK_FILE), &pk.encode())?;
-        let vk = envelope(
-            ArtifactKind::VerifyingKey,
-            self.pk.get_vk().to_bytes(SerdeFormat::RawBytes),
-        );
         zkinfer_ir::write_file(&dir.join(VK_FILE), &vk.encode())?;
         zkinfer_ir::write_file(&dir.join(BUNDLE_FILE), &self.bundle.to_bytes())?;
         Ok(())
