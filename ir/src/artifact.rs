@@ -19,7 +19,29 @@ pub const MAGIC: &[u8; 8] = b"ZKINFER\0";
 
 /// Hex SHA-256 of `bytes`, prefixed `sha256:`.
 pub fn digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    let mut hashing = Hashing(Sha256::new());
+    hashing.0.update(bytes);
+    hashing.finish()
+}
+
+/// A writer into SHA-256: what [`digest`], [`digest_of_writes`] and [`StreamedArtifact`]
+/// hash through.
+struct Hashing(Sha256);
+
+impl Hashing {
+    fn finish(self) -> String {
+        format!("sha256:{}", hex::encode(self.0.finalize()))
+    }
+}
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The ONNX file a model was compiled from (for the float reference at proving time).
@@ -156,13 +178,7 @@ pub struct Envelope<H> {
 
 impl<H: Serialize + for<'de> Deserialize<'de>> Envelope<H> {
     pub fn encode(&self) -> Vec<u8> {
-        let header = serde_json::to_vec(&self.header).unwrap_or_default();
-        let mut out = Vec::with_capacity(17 + header.len() + self.payload.len());
-        out.extend_from_slice(MAGIC);
-        out.push(self.kind.byte());
-        out.extend_from_slice(&BINARY_VERSION.to_le_bytes());
-        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        out.extend_from_slice(&header);
+        let mut out = prefix_and_header(self.kind, &self.header);
         out.extend_from_slice(&self.payload);
         out
     }
@@ -183,6 +199,18 @@ impl<H: Serialize + for<'de> Deserialize<'de>> Envelope<H> {
 
 /// Bytes before an artifact's header: magic, kind, version and the header's length.
 const PREFIX_LEN: usize = 17;
+
+/// An artifact's bytes before its payload: magic, kind, version, header length and header.
+fn prefix_and_header<H: Serialize>(kind: ArtifactKind, header: &H) -> Vec<u8> {
+    let header = serde_json::to_vec(header).unwrap_or_default();
+    let mut out = Vec::with_capacity(PREFIX_LEN + header.len());
+    out.extend_from_slice(MAGIC);
+    out.push(kind.byte());
+    out.extend_from_slice(&BINARY_VERSION.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out
+}
 
 fn artifact_error(kind: ArtifactKind, path: &str, reason: &str) -> IrError {
     IrError::ArtifactFormat {
@@ -261,18 +289,11 @@ impl<H: for<'de> Deserialize<'de>> StreamedArtifact<H> {
             return Err(artifact_error(kind, &name, "truncated header"));
         }
         let header = parse_header(&header, kind, &name)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 22];
-        loop {
-            let n = file.read(&mut buf).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
+        let mut hashing = Hashing(Sha256::new());
+        std::io::copy(&mut file, &mut hashing).map_err(io)?;
         Ok(Self {
             header,
-            payload_digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+            payload_digest: hashing.finish(),
             path: path.to_path_buf(),
             payload_offset: (PREFIX_LEN + len) as u64,
         })
@@ -299,13 +320,19 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, IrError> {
     })
 }
 
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), IrError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| IrError::Io {
+/// Creates the folder `path` goes in, if it has one.
+fn create_parent(path: &Path) -> Result<(), IrError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|source| IrError::Io {
             path: parent.display().to_string(),
             source,
-        })?;
+        }),
+        None => Ok(()),
     }
+}
+
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), IrError> {
+    create_parent(path)?;
     std::fs::write(path, bytes).map_err(|source| IrError::Io {
         path: path.display().to_string(),
         source,
@@ -316,20 +343,9 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), IrError> {
 pub fn digest_of_writes(
     payload: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> std::io::Result<String> {
-    struct Hashing(Sha256);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.update(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     let mut sink = std::io::BufWriter::with_capacity(1 << 20, Hashing(Sha256::new()));
     payload(&mut sink)?;
-    let hashing = sink.into_inner().map_err(|e| e.into_error())?;
-    Ok(format!("sha256:{}", hex::encode(hashing.0.finalize())))
+    Ok(sink.into_inner().map_err(|e| e.into_error())?.finish())
 }
 
 /// Writes the artifact of `kind` with `header` to `path`, its payload written by `payload`
@@ -341,25 +357,15 @@ pub fn write_streamed<H: Serialize>(
     payload: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<(), IrError> {
     use std::io::Write;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| IrError::Io {
-            path: parent.display().to_string(),
-            source,
-        })?;
-    }
+    create_parent(path)?;
     let io = |source| IrError::Io {
         path: path.display().to_string(),
         source,
     };
-    let header = serde_json::to_vec(header).unwrap_or_default();
     let file = std::fs::File::create(path).map_err(io)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    out.write_all(MAGIC).map_err(io)?;
-    out.write_all(&[kind.byte()]).map_err(io)?;
-    out.write_all(&BINARY_VERSION.to_le_bytes()).map_err(io)?;
-    out.write_all(&(header.len() as u32).to_le_bytes())
+    out.write_all(&prefix_and_header(kind, header))
         .map_err(io)?;
-    out.write_all(&header).map_err(io)?;
     payload(&mut out).map_err(io)?;
     out.flush().map_err(io)
 }
