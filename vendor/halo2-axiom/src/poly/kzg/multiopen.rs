@@ -1,0 +1,5 @@
+mod gwc;
+mod shplonk;
+
+pub use gwc::*;
+pub use shplonk::*;
