@@ -2,7 +2,8 @@
 //! `ZKINFER-PATCHES.md`).
 //!
 //! After the bit-reversal permutation, the first `BLOCK_LOG` layers of butterflies run
-//! inside blocks of `2^BLOCK_LOG` elements, each block in cache while all of its layers run;
+//! inside blocks of `2^BLOCK_LOG` elements (fewer in transforms of under 8 such blocks), each
+//! block in cache while all of its layers run;
 //! the remaining layers run two at a time (one pass over the data per pair). Every layer
 //! reads its twiddles from a contiguous table of its own (`layer_twiddles`, cached per
 //! domain size in `FFTData`), so a butterfly costs one multiplication and none is spent on
@@ -82,7 +83,8 @@ fn powers<F: Field>(out: &mut [F], omega: F, start: usize) {
 
 fn fft_with<Scalar: Field, G: FftGroup<Scalar>>(a: &mut [G], tw: &[Scalar], log_n: u32) {
     bit_reverse(a, log_n);
-    let inner = log_n.min(BLOCK_LOG);
+    // At least 8 blocks, so that small transforms are split between threads too.
+    let inner = log_n.min(BLOCK_LOG).min(log_n.saturating_sub(3).max(1));
     blocks(a, tw, inner);
     let mut layer = inner;
     while layer < log_n {
