@@ -2,9 +2,9 @@
 //! `ZKINFER-PATCHES.md`).
 //!
 //! After the bit-reversal permutation, the first `BLOCK_LOG` layers of butterflies run
-//! inside blocks of `2^BLOCK_LOG` elements (fewer in transforms of under 8 such blocks), each
-//! block in cache while all of its layers run;
-//! the remaining layers run two at a time (one pass over the data per pair). Every layer
+//! inside blocks of `2^BLOCK_LOG` elements (smaller blocks in transforms of under 8 such
+//! blocks), each block in cache while all of its layers run; the remaining layers run two at
+//! a time (one pass over the data per pair). Every layer
 //! reads its twiddles from a contiguous table of its own (`layer_twiddles`, cached per
 //! domain size in `FFTData`), so a butterfly costs one multiplication and none is spent on
 //! the twiddle 1. Work splits into halves by `join` down to `SPLIT` butterflies.
