@@ -501,6 +501,17 @@ impl CircuitShape {
             + self.permutation_products
             + 3 * self.lookups
     }
+
+    /// The proving key's polynomials among them (fixed, the three Lagrange polynomials, the
+    /// copy argument's permutations): the same in every proof, what `pk.cosets` holds.
+    pub fn key_polys_per_part(&self) -> usize {
+        self.fixed + 3 + self.permutation
+    }
+
+    /// Bytes of the values in `pk.cosets` at `2^k` rows: 32 per value, every part.
+    pub fn key_cosets_bytes(&self, k: u32) -> u64 {
+        (self.quotient_parts * self.key_polys_per_part()) as u64 * (32u64 << k)
+    }
 }
 
 /// The halo2 shape of the circuit with `params` (from its constraint system, no layout).

@@ -116,6 +116,12 @@ enum Command {
         /// A halo2-format KZG SRS file; without it a local, insecure SRS is used.
         #[arg(long)]
         srs: Option<PathBuf>,
+        /// Also write `pk.cosets`: the proving key's polynomials on the quotient's cosets,
+        /// which every proof otherwise recomputes (about a third of a large circuit's
+        /// proving time). Large: 32 bytes × 4 × 2^k per fixed column and copy-enabled column
+        /// (`zkinfer inspect` prints its size); `prove` reads it when it is there.
+        #[arg(long)]
+        precompute_cosets: bool,
     },
     /// Prove one inference.
     Prove(ProveArgs),
@@ -176,7 +182,12 @@ fn run(cli: Cli) -> Result<()> {
             target,
             (evm, products),
         ),
-        Command::Setup { model, output, srs } => cmd_setup(&model, &output, srs.as_deref()),
+        Command::Setup {
+            model,
+            output,
+            srs,
+            precompute_cosets,
+        } => cmd_setup(&model, &output, srs.as_deref(), precompute_cosets),
         Command::Prove(args) => cmd_prove(&args),
         Command::Verify { keys, proof } => cmd_verify(&keys, &proof),
         Command::Inspect { model, rows } => cmd_inspect(&model, rows),
@@ -322,7 +333,7 @@ fn srs_note(insecure: bool) {
     }
 }
 
-fn cmd_setup(model: &Path, output: &Path, srs: Option<&Path>) -> Result<()> {
+fn cmd_setup(model: &Path, output: &Path, srs: Option<&Path>, cosets: bool) -> Result<()> {
     let compiled = CompiledModel::read(model)?;
     let t = Instant::now();
     let bar = spinner(&format!("loading the SRS (k = {})", compiled.settings.k));
@@ -340,6 +351,26 @@ fn cmd_setup(model: &Path, output: &Path, srs: Option<&Path>) -> Result<()> {
         output.display(),
         secs(t)
     );
+    let cosets_path = output.join(zkinfer_prover::COSETS_FILE);
+    if cosets {
+        let t = Instant::now();
+        let bar = spinner("computing the proving key's cosets");
+        zkinfer_prover::write_cosets(&keys.pk, &keys.header.vk_digest, &cosets_path)?;
+        bar.finish_and_clear();
+        let size = std::fs::metadata(&cosets_path)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        println!(
+            "  the proving key's cosets: {} ({:.1} MB, {})",
+            cosets_path.display(),
+            size as f64 / 1e6,
+            secs(t)
+        );
+    } else if cosets_path.exists() {
+        std::fs::remove_file(&cosets_path)
+            .with_context(|| format!("removing the previous keys' {}", cosets_path.display()))?;
+        println!("  removed the previous keys' {}", cosets_path.display());
+    }
     println!(
         "  verifier bundle: {}",
         output.join(zkinfer_prover::BUNDLE_FILE).display()
@@ -395,6 +426,12 @@ fn cmd_prove(a: &ProveArgs) -> Result<()> {
     // The next node can start as soon as it has the activations: they go out before the proof.
     let handed_on = shard::hand_on(&compiled, &trace, a.output_activations.as_deref())?;
     let keys = Keys::read(&a.keys, &compiled)?;
+    if keys.pk.has_key_cosets() {
+        println!(
+            "using the proving key's precomputed cosets ({})",
+            a.keys.join(zkinfer_prover::COSETS_FILE).display()
+        );
+    }
     let t = Instant::now();
     let (params, info) = load_srs(compiled.settings.k, keys.srs_path(a.srs.as_deref()))?;
     srs_note(info.insecure);

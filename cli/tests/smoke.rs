@@ -349,3 +349,50 @@ fn cuda_backend_without_the_feature_is_refused() {
         "unknown backend",
     );
 }
+
+/// `setup --precompute-cosets` writes `pk.cosets`, `prove` says it reads it and the proof
+/// verifies; `inspect` predicts its size; `setup` without the flag removes a previous one (it
+/// would belong to the keys it replaces).
+#[test]
+fn precomputed_cosets_round_trip_through_the_cli() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("smoke-cosets");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ex = root().join("examples/models");
+    let input = ex.join("tiny_mlp.input.json");
+    let (zkc, keys, proof) = (dir.join("m.zkc"), dir.join("keys"), dir.join("p.json"));
+    ok(&[
+        "compile",
+        s(&ex.join("tiny_mlp.onnx")),
+        "-o",
+        s(&zkc),
+        "--input",
+        s(&input),
+    ]);
+    let setup = ok(&["setup", s(&zkc), "-o", s(&keys), "--precompute-cosets"]);
+    let cosets = keys.join("pk.cosets");
+    let size = std::fs::metadata(&cosets).unwrap().len();
+    assert!(setup.contains("the proving key's cosets"), "{setup}");
+    let inspect = ok(&["inspect", s(&zkc)]);
+    let predicted: f64 = inspect
+        .split("pk.cosets of ")
+        .nth(1)
+        .and_then(|t| t.split(" MB").next())
+        .and_then(|mb| mb.parse().ok())
+        .unwrap_or_else(|| panic!("no pk.cosets size in {inspect}"));
+    // The values (rounded to 0.1 MB) and a header of a few kB.
+    let diff = size as f64 / 1e6 - predicted;
+    assert!(
+        (-0.06..0.1).contains(&diff),
+        "{size} bytes, inspect: {predicted} MB"
+    );
+    let text = ok(&refs(&prove_args(&zkc, &keys, &input, &proof)));
+    assert!(text.contains("precomputed cosets"), "{text}");
+    let text = ok(&["verify", "--keys", s(&keys), "--proof", s(&proof)]);
+    assert!(text.contains("VALID"), "{text}");
+    let setup = ok(&["setup", s(&zkc), "-o", s(&keys)]);
+    assert!(setup.contains("removed the previous keys'"), "{setup}");
+    assert!(!cosets.exists());
+    let text = ok(&refs(&prove_args(&zkc, &keys, &input, &proof)));
+    assert!(!text.contains("precomputed cosets"), "{text}");
+}

@@ -111,7 +111,10 @@ pub(crate) fn create(
 ) -> Result<(), ProveError> {
     match backend {
         Backend::Cpu => create_proof_with!(halo2_axiom, params, pk, circuit, instances, transcript)
-            .map_err(|e| ProveError::Halo2(format!("{e:?}"))),
+            .map_err(|e| {
+                crate::cosets::coset_error_of(&e)
+                    .unwrap_or_else(|| ProveError::Halo2(format!("{e:?}")))
+            }),
         Backend::Cuda => cuda(params, pk, circuit, instances, transcript),
     }
 }

@@ -248,6 +248,12 @@ impl fmt::Display for Inspection {
             sh.permutation_products,
             sh.lookups,
         )?;
+        writeln!(
+            f,
+            "  `setup --precompute-cosets`: pk.cosets of {:.1} MB, the {} proving-key polynomials on each coset read by every proof instead of computed",
+            sh.key_cosets_bytes(self.k) as f64 / 1e6,
+            sh.key_polys_per_part(),
+        )?;
         writeln!(f, "estimates (before proving, {} cores):", self.cores)?;
         writeln!(
             f,

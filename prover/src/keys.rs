@@ -124,14 +124,16 @@ impl Keys {
 
     /// Reads the keys in `dir` for `model`, checking that they were made for it. The proving
     /// key (gigabytes for a large model) is streamed: its digest in one pass, then parsed
-    /// from the file, never held in memory as bytes.
+    /// from the file, never held in memory as bytes. When `dir` has the key's precomputed
+    /// cosets (`pk.cosets`, checked against the key here), proofs read them from there.
     pub fn read(dir: &Path, model: &CompiledModel) -> Result<Self, ProveError> {
         let path = dir.join(PK_FILE);
         let name = path.display().to_string();
         let bundle = Bundle::read(&dir.join(BUNDLE_FILE))?;
         let file = StreamedArtifact::<KeyHeader>::read(&path, ArtifactKind::ProvingKey)?;
         check_pk(&file.header, &file.payload_digest, &bundle, model, &name)?;
-        let pk = parse_pk(&mut file.payload_reader()?, &file.header, model, &name)?;
+        let mut pk = parse_pk(&mut file.payload_reader()?, &file.header, model, &name)?;
+        crate::cosets::attach_cosets(dir, &mut pk, &file.header.vk_digest)?;
         Ok(Self {
             pk,
             header: file.header,

@@ -4,6 +4,7 @@
 mod audit;
 mod backend;
 mod compile;
+mod cosets;
 mod error;
 mod input;
 mod inspect;
@@ -19,6 +20,10 @@ pub use backend::{built_without_cuda, check_backend, cuda_status, Backend, CUDA_
 pub use compile::{
     choose_quantization, compile, compile_finest, compile_with, default_calibration, Choice,
     CompileError, CompileOptions, Compiled, Target, DEFAULT_SCALES,
+};
+pub use cosets::{
+    attach_cosets, write_cosets, CosetsFile, CosetsHeader, CosetsReadError, COSETS_FILE,
+    COSETS_VERSION,
 };
 pub use error::ProveError;
 pub use input::{parse_inputs, read_inputs, read_samples};

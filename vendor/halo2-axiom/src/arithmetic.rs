@@ -38,6 +38,59 @@ pub fn best_multiexp<C: CurveAffine>(coeffs: &[C::Scalar], bases: &[C]) -> C::Cu
     msm_best(coeffs, bases)
 }
 
+/// zkinfer patch 4: a multi-exponentiation whose scalars are mostly small integers of
+/// either sign (a witness column: activations, remainders, limbs).
+///
+/// A negative `s` is `p - |s|` in the field, every window of its 254 bits busy, so a column
+/// of small signed values cost as much as a dense one. Here each `s` with `p - s < 2^64` is
+/// replaced by `-s` against `-G` (the same term), so every scalar but the few large ones
+/// (blinding rows) has at most 64 bits and the windows above them stay empty. The result is
+/// the same point: the rewriting holds for any scalar, only the speed depends on the check.
+/// Falls back to [`best_multiexp`] when more than 1/16 of the scalars are large either way.
+pub fn small_signed_multiexp<C: CurveAffine>(coeffs: &[C::Scalar], bases: &[C]) -> C::Curve {
+    assert_eq!(coeffs.len(), bases.len());
+    let small = |s: &C::Scalar| s.to_repr().as_ref()[8..].iter().all(|&b| b == 0);
+    // Per scalar: 0 small, 1 small once negated, 2 large.
+    let kind: Vec<u8> = coeffs
+        .par_iter()
+        .map(|s| match (small(s), small(&-*s)) {
+            (true, _) => 0,
+            (false, true) => 1,
+            (false, false) => 2,
+        })
+        .collect();
+    let large = kind.par_iter().filter(|&&k| k == 2).count();
+    let negative = kind.par_iter().filter(|&&k| k == 1).count();
+    if large > coeffs.len() / 16 {
+        return best_multiexp(coeffs, bases);
+    }
+    if negative == 0 {
+        return split_multiexp(coeffs, bases);
+    }
+    let (scalars, points): (Vec<C::Scalar>, Vec<C>) = coeffs
+        .par_iter()
+        .zip(bases.par_iter())
+        .zip(kind.par_iter())
+        .map(|((s, g), k)| match k {
+            1 => (-*s, -*g),
+            _ => (*s, *g),
+        })
+        .unzip();
+    split_multiexp(&scalars, &points)
+}
+
+/// [`best_multiexp`] over one slice of the terms per thread, summed. `best_multiexp` spreads
+/// its windows over the threads, and with small scalars only the lowest windows have work:
+/// all of it would fall to one thread.
+fn split_multiexp<C: CurveAffine>(coeffs: &[C::Scalar], bases: &[C]) -> C::Curve {
+    let chunk = coeffs.len().div_ceil(multicore::current_num_threads()).max(1);
+    coeffs
+        .par_chunks(chunk)
+        .zip(bases.par_chunks(chunk))
+        .map(|(s, g)| best_multiexp(s, g))
+        .reduce(<C::Curve as group::Group>::identity, |a, b| a + b)
+}
+
 /// Dispatcher
 pub fn best_fft<Scalar: Field, G: FftGroup<Scalar>>(
     a: &mut [G],

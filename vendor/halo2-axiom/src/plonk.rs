@@ -19,6 +19,7 @@ use crate::SerdeFormat;
 
 mod assigned;
 mod circuit;
+mod cosets;
 mod error;
 mod evaluation;
 mod keygen;
@@ -33,6 +34,7 @@ mod witness;
 
 pub use assigned::*;
 pub use circuit::*;
+pub use cosets::{KeyCosetSource, KeyCosets};
 pub use error::*;
 pub use keygen::*;
 pub use prover::*;
@@ -335,6 +337,7 @@ pub struct ProvingKey<C: CurveAffine> {
     fixed_polys: Vec<Polynomial<C::Scalar, Coeff>>,
     permutation: permutation::ProvingKey<C>,
     ev: Evaluator<C>,
+    cosets: cosets::CosetSource<C::Scalar>,
 }
 
 impl<C: CurveAffine> ProvingKey<C> {
@@ -392,6 +395,7 @@ impl<C: CurveAffine> ProvingKey<C> {
             fixed_polys,
             permutation,
             ev,
+            cosets: Default::default(),
         }
     }
 }
@@ -480,6 +484,7 @@ where
             fixed_polys,
             permutation,
             ev,
+            cosets: Default::default(),
         })
     }
 

@@ -1,7 +1,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::multicore;
-use crate::plonk::{lookup, permutation, Any, ProvingKey};
+use crate::plonk::{lookup, permutation, Any, Error, KeyCosets, ProvingKey};
 use crate::poly::Basis;
 use crate::{
     arithmetic::{parallelize, CurveAffine},
@@ -275,7 +275,7 @@ impl<C: CurveAffine> Evaluator<C> {
         theta: C::ScalarExt,
         lookups: &[Vec<lookup::prover::Committed<C>>],
         permutations: &[permutation::prover::Committed<C>],
-    ) -> Polynomial<C::ScalarExt, ExtendedLagrangeCoeff> {
+    ) -> Result<Polynomial<C::ScalarExt, ExtendedLagrangeCoeff>, Error> {
         let domain = &pk.vk.domain;
         let size = 1 << domain.k() as usize;
         let rot_scale = 1;
@@ -289,19 +289,20 @@ impl<C: CurveAffine> Evaluator<C> {
         // Calculate the quotient polynomial for each part
         let mut current_extended_omega = one;
         let value_parts: Vec<Polynomial<C::ScalarExt, LagrangeCoeff>> = (0..num_parts)
-            .map(|_| {
+            .map(|part| {
                 #[cfg(feature = "profile")]
                 let fixed_timer = start_timer!(|| "Fixed coeff_to_extended_part");
-                let fixed: Vec<Polynomial<C::ScalarExt, LagrangeCoeff>> = (&pk.fixed_polys)
-                    .into_par_iter()
-                    .map(|p| domain.coeff_to_extended_part(p.clone(), current_extended_omega))
-                    .collect();
+                // zkinfer patch 3: the key's polynomials on this part, from the key's
+                // `KeyCosetSource` when it has one (the same values, computed once).
+                let key_cosets = pk.key_cosets(part)?;
+                let KeyCosets {
+                    fixed,
+                    l0,
+                    l_last,
+                    l_active_row,
+                    permutation: key_permutation_cosets,
+                } = &key_cosets;
                 let fixed = &fixed[..];
-                let l0 = domain.coeff_to_extended_part(pk.l0.clone(), current_extended_omega);
-                let l_last =
-                    domain.coeff_to_extended_part(pk.l_last.clone(), current_extended_omega);
-                let l_active_row =
-                    domain.coeff_to_extended_part(pk.l_active_row.clone(), current_extended_omega);
                 #[cfg(feature = "profile")]
                 end_timer!(fixed_timer);
 
@@ -401,13 +402,7 @@ impl<C: CurveAffine> Evaluator<C> {
                                 )
                             })
                             .collect();
-                        let permutation_cosets: Vec<Polynomial<C::ScalarExt, LagrangeCoeff>> =
-                            (&pk.permutation.polys)
-                                .into_par_iter()
-                                .map(|p| {
-                                    domain.coeff_to_extended_part(p.clone(), current_extended_omega)
-                                })
-                                .collect();
+                        let permutation_cosets = &key_permutation_cosets[..];
 
                         let first_set_permutation_product_coset =
                             permutation_product_cosets.first().unwrap();
@@ -582,11 +577,15 @@ impl<C: CurveAffine> Evaluator<C> {
                     end_timer!(timer);
                 }
                 current_extended_omega *= extended_omega;
-                values
+                // The last part's memory is not kept: the proof's later phases need theirs.
+                if part + 1 < num_parts {
+                    pk.recycle_key_cosets(key_cosets);
+                }
+                Ok(values)
             })
-            .collect();
+            .collect::<Result<_, Error>>()?;
 
-        domain.extended_from_lagrange_vec(value_parts)
+        Ok(domain.extended_from_lagrange_vec(value_parts))
     }
 }
 

@@ -438,5 +438,6 @@ where
         fixed_polys,
         permutation: permutation_pk,
         ev,
+        cosets: Default::default(),
     })
 }

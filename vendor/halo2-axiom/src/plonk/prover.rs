@@ -417,7 +417,7 @@ where
         *theta,
         &lookups,
         &permutations,
-    );
+    )?;
     #[cfg(feature = "profile")]
     end_timer!(phase4_time);
 

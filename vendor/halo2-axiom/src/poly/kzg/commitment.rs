@@ -1,4 +1,4 @@
-use crate::arithmetic::{best_multiexp, g_to_lagrange, parallelize};
+use crate::arithmetic::{best_multiexp, g_to_lagrange, parallelize, small_signed_multiexp};
 use crate::helpers::SerdeCurveAffine;
 use crate::poly::commitment::{Blind, CommitmentScheme, Params, ParamsProver, ParamsVerifier};
 use crate::poly::{Coeff, LagrangeCoeff, Polynomial};
@@ -302,7 +302,8 @@ where
     fn commit_lagrange(&self, poly: &Polynomial<E::Fr, LagrangeCoeff>, _: Blind<E::Fr>) -> E::G1 {
         let size = poly.len();
         assert!(self.n() >= size as u64);
-        best_multiexp(poly, &self.g_lagrange[0..size])
+        // zkinfer patch 4: witness and fixed columns hold small integers of either sign.
+        small_signed_multiexp(poly, &self.g_lagrange[0..size])
     }
 
     /// Writes params to a buffer.
