@@ -3,9 +3,11 @@
 # CLI: generates it with scripts/gen_gpt2_block.py (numpy + onnx, deterministic random
 # weights, onnxruntime's output), compiles, shows where the rows go, sets up, proves with the
 # onnxruntime reference on and verifies, each step timed with its peak memory. Prints one
-# table row. About 10 minutes and 16 GB on 2 cores; the keys take 4.6 GB of disk.
+# table row. About 10 minutes and 8 GB of memory on 2 cores; the keys take 3.7 GB of disk and
+# their precomputed cosets (`setup --precompute-cosets`, on by default here) 7.5 GB more.
 #
-# usage: bash benches/gpt2_block.sh [WORKDIR (default target/gpt2-small)]
+# usage: [SETUP_ARGS=""] bash benches/gpt2_block.sh [WORKDIR (default target/gpt2-small)]
+# (SETUP_ARGS="" sets up without pk.cosets: every proof computes the cosets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-onnxruntime.sh
@@ -20,7 +22,8 @@ cd "$work"
 
 timed compile "$z" compile block-0/model.onnx --input block-0/input.json -o block-0.zkc
 "$z" inspect block-0.zkc --rows | sed -n '/^circuit:/,$p'
-timed setup "$z" setup block-0.zkc -o block-0.keys
+# shellcheck disable=SC2086 # SETUP_ARGS is a list of options
+timed setup "$z" setup block-0.zkc -o block-0.keys ${SETUP_ARGS---precompute-cosets}
 timed prove "$z" prove block-0.zkc --keys block-0.keys --input block-0/input.json -o block-0.proof
 timed verify "$z" verify --keys block-0.keys --proof block-0.proof
 

@@ -83,7 +83,10 @@ pub fn small_signed_multiexp<C: CurveAffine>(coeffs: &[C::Scalar], bases: &[C]) 
 /// its windows over the threads, and with small scalars only the lowest windows have work:
 /// all of it would fall to one thread.
 fn split_multiexp<C: CurveAffine>(coeffs: &[C::Scalar], bases: &[C]) -> C::Curve {
-    let chunk = coeffs.len().div_ceil(multicore::current_num_threads()).max(1);
+    let chunk = coeffs
+        .len()
+        .div_ceil(multicore::current_num_threads())
+        .max(1);
     coeffs
         .par_chunks(chunk)
         .zip(bases.par_chunks(chunk))

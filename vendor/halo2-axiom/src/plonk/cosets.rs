@@ -94,7 +94,10 @@ where
             l0: coset(&self.l0),
             l_last: coset(&self.l_last),
             l_active_row: coset(&self.l_active_row),
-            permutation: (&self.permutation.polys).into_par_iter().map(coset).collect(),
+            permutation: (&self.permutation.polys)
+                .into_par_iter()
+                .map(coset)
+                .collect(),
         }
     }
 
