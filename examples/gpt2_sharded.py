@@ -145,7 +145,8 @@ def full(a):
     print("|---|---|---|---|---|---|---|---|")
     for i in range(n):
         shard = w("shards", f"shard-{i}.zkc")
-        _, setup_secs, _ = run(["setup", shard, "-o", w(f"keys-{i}")])
+        setup = ["setup", shard, "-o", w(f"keys-{i}")]
+        _, setup_secs, _ = run(setup + (["--precompute-cosets"] if a.precompute_cosets else []))
         args = ["prove", shard, "--keys", w(f"keys-{i}"), "-o", w(f"proof-{i}.json"), "--no-reference"]
         args += ["--input", inputs] if i == 0 else ["--input-activations", w(f"acts-{i - 1}.json")]
         if i + 1 < n:
@@ -153,6 +154,8 @@ def full(a):
         out, secs, peak = run(args, timed=True)
         # The node keeps its proving key to itself; the client gets the rest.
         os.remove(w(f"keys-{i}", "pk.bin"))
+        if a.precompute_cosets:
+            os.remove(w(f"keys-{i}", "pk.cosets"))
         size = int(re.search(r"\((\d+) bytes\)", out).group(1))
         k, rows = plan.get(i, ("?", "?"))
         print(f"| {i} | {roles[i]} | {k} | {rows} | {setup_secs:.0f} | {secs:.1f} | {peak:.0f} | {size} |",
@@ -171,6 +174,9 @@ def main():
     ap.add_argument("--scale", type=int, default=13)
     ap.add_argument("--full", help="a model folder written by scripts/gen_gpt2_full.py")
     ap.add_argument("--max-shift", type=int, default=19, help="with --full: compile's --max-shift")
+    ap.add_argument("--precompute-cosets", action="store_true",
+                    help="with --full: each node sets up with `setup --precompute-cosets`, as a node that "
+                         "proves its shard many times would (a block's pk.cosets is 7.5 GB)")
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "gpt2-sharded"))
     ap.add_argument("--no-whole", action="store_true", help="skip the unsharded proof")
     ap.add_argument("--concurrent", action="store_true",
