@@ -109,14 +109,14 @@ pub fn write_cosets(
         let polys: Vec<_> = cosets.polys().collect();
         // Two polynomials' bytes at a time: digested in parallel, then written.
         for pair in polys.chunks(2) {
-            let bytes = pair
+            let encoded = pair
                 .par_iter()
-                .map(|p| poly_bytes(p))
+                .map(|p| poly_bytes(p).map(|b| (sha256_hex(&b), b)))
                 .collect::<io::Result<Vec<_>>>()
                 .map_err(io)?;
-            for b in &bytes {
-                digests.push(sha256_hex(b));
-                out.write_all(b).map_err(io)?;
+            for (digest, b) in encoded {
+                out.write_all(&b).map_err(io)?;
+                digests.push(digest);
             }
         }
     }
