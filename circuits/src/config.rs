@@ -512,6 +512,16 @@ impl CircuitShape {
     pub fn key_cosets_bytes(&self, k: u32) -> u64 {
         (self.quotient_parts * self.key_polys_per_part()) as u64 * (32u64 << k)
     }
+
+    /// Estimated seconds per proof that `pk.cosets` saves at `2^k` rows with `cores` cores:
+    /// each proving-key polynomial read on each coset instead of brought there by an FFT,
+    /// `1.4e-7 s` per value on 2 cores (`cosets_bench` on a GPT-2 small block: 0.16–0.19 s
+    /// per polynomial and coset computed, 0.02 s read, at 2^20). More cores speed it up by
+    /// √(cores / 2), as the rest of the estimate.
+    pub fn key_cosets_seconds_saved(&self, k: u32, cores: usize) -> f64 {
+        let values = (self.quotient_parts * self.key_polys_per_part()) as f64 * (1u64 << k) as f64;
+        values * 1.4e-7 * (2.0 / cores.max(1) as f64).sqrt()
+    }
 }
 
 /// The halo2 shape of the circuit with `params` (from its constraint system, no layout).

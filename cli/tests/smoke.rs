@@ -386,6 +386,17 @@ fn precomputed_cosets_round_trip_through_the_cli() {
         (-0.06..0.1).contains(&diff),
         "{size} bytes, inspect: {predicted} MB"
     );
+    // The time estimate with the file: no more than without it, at least half of it.
+    let seconds = |after: &str| -> f64 {
+        inspect
+            .split(after)
+            .nth(1)
+            .and_then(|t| t.split('s').next())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no estimate after {after:?} in {inspect}"))
+    };
+    let (without, with) = (seconds("proving time ~"), seconds("s (~"));
+    assert!(with <= without && with >= without / 2.0, "{inspect}");
     let text = ok(&refs(&prove_args(&zkc, &keys, &input, &proof)));
     assert!(text.contains("precomputed cosets"), "{text}");
     let text = ok(&["verify", "--keys", s(&keys), "--proof", s(&proof)]);

@@ -253,20 +253,21 @@ fn parse_header<H: for<'de> Deserialize<'de>>(
 }
 
 /// An artifact file read without holding its payload in memory (a proving key is gigabytes):
-/// the header, where the payload starts and the payload's digest, streamed through SHA-256.
-/// Parse the payload from [`StreamedArtifact::payload_reader`] once the digest is checked.
+/// its header and where its payload starts. [`StreamedArtifact::parse_payload`] parses the
+/// payload while another thread digests it; check the digest before trusting what was parsed.
 #[derive(Clone, Debug)]
 pub struct StreamedArtifact<H> {
     pub header: H,
-    pub payload_digest: String,
     path: std::path::PathBuf,
     payload_offset: u64,
 }
 
+/// Bytes of the payload read at a time and handed to both the parser and the digest.
+const CHUNK: usize = 4 << 20;
+
 impl<H: for<'de> Deserialize<'de>> StreamedArtifact<H> {
-    /// Reads the artifact of `kind` at `path`: its header, then its payload in chunks through
-    /// SHA-256 (the same digest as [`digest`] of the payload).
-    pub fn read(path: &Path, kind: ArtifactKind) -> Result<Self, IrError> {
+    /// Opens the artifact of `kind` at `path` and reads its header (the payload not yet).
+    pub fn open(path: &Path, kind: ArtifactKind) -> Result<Self, IrError> {
         use std::io::Read;
         let name = path.display().to_string();
         let io = |source| IrError::Io {
@@ -288,28 +289,134 @@ impl<H: for<'de> Deserialize<'de>> StreamedArtifact<H> {
         if header.len() < len {
             return Err(artifact_error(kind, &name, "truncated header"));
         }
-        let header = parse_header(&header, kind, &name)?;
-        let mut hashing = Hashing(Sha256::new());
-        std::io::copy(&mut file, &mut hashing).map_err(io)?;
         Ok(Self {
-            header,
-            payload_digest: hashing.finish(),
+            header: parse_header(&header, kind, &name)?,
             path: path.to_path_buf(),
             payload_offset: (PREFIX_LEN + len) as u64,
         })
     }
 
-    /// A buffered reader over the payload (the file reopened at the payload's start).
-    pub fn payload_reader(&self) -> Result<impl std::io::Read, IrError> {
-        use std::io::{Seek, SeekFrom};
-        let io = |source| IrError::Io {
+    fn io_error(&self, source: std::io::Error) -> IrError {
+        IrError::Io {
             path: self.path.display().to_string(),
             source,
-        };
-        let mut file = std::fs::File::open(&self.path).map_err(io)?;
+        }
+    }
+
+    /// The file reopened at the payload's start.
+    fn payload_file(&self) -> Result<std::fs::File, IrError> {
+        use std::io::{Seek, SeekFrom};
+        let mut file = std::fs::File::open(&self.path).map_err(|e| self.io_error(e))?;
         file.seek(SeekFrom::Start(self.payload_offset))
-            .map_err(io)?;
-        Ok(std::io::BufReader::with_capacity(1 << 20, file))
+            .map_err(|e| self.io_error(e))?;
+        Ok(file)
+    }
+
+    /// The payload's SHA-256 (the same digest as [`digest`] of the payload), in one pass.
+    pub fn digest_payload(&self) -> Result<String, IrError> {
+        let mut hashing = Hashing(Sha256::new());
+        std::io::copy(&mut self.payload_file()?, &mut hashing).map_err(|e| self.io_error(e))?;
+        Ok(hashing.finish())
+    }
+
+    /// A buffered reader over the payload.
+    pub fn payload_reader(&self) -> Result<impl std::io::Read, IrError> {
+        Ok(std::io::BufReader::with_capacity(
+            1 << 20,
+            self.payload_file()?,
+        ))
+    }
+
+    /// Parses the payload with `parse` while another thread digests it: the file is read
+    /// once, a chunk at a time, each chunk handed to both. Returns what `parse` returned and
+    /// the payload's digest (the rest of the payload read after `parse` is done). A damaged
+    /// payload may still parse: compare the digest before using the result.
+    pub fn parse_payload<T>(
+        &self,
+        parse: impl FnOnce(&mut TeeReader) -> T,
+    ) -> Result<(T, String), IrError> {
+        let (to_digest, chunks) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(4);
+        let mut reader = TeeReader {
+            file: self.payload_file()?,
+            to_digest,
+            chunk: std::sync::Arc::new(Vec::new()),
+            pos: 0,
+        };
+        std::thread::scope(|scope| {
+            let digest = scope.spawn(move || {
+                let mut hashing = Hashing(Sha256::new());
+                for chunk in chunks {
+                    hashing.0.update(&chunk[..]);
+                }
+                hashing.finish()
+            });
+            let parsed = parse(&mut reader);
+            // The rest of the payload, past what the parser read, into the digest.
+            while reader.next_chunk().map_err(|e| self.io_error(e))? {}
+            drop(reader);
+            let digest = digest
+                .join()
+                .map_err(|_| self.io_error(std::io::Error::other("the digest thread panicked")))?;
+            Ok((parsed, digest))
+        })
+    }
+}
+
+/// The reader [`StreamedArtifact::parse_payload`] hands its parser: the payload's bytes, each
+/// chunk also sent to the digest.
+pub struct TeeReader {
+    file: std::fs::File,
+    to_digest: std::sync::mpsc::SyncSender<std::sync::Arc<Vec<u8>>>,
+    chunk: std::sync::Arc<Vec<u8>>,
+    pos: usize,
+}
+
+impl TeeReader {
+    /// Reads the next chunk of the file and sends it to the digest; false at the end.
+    fn next_chunk(&mut self) -> std::io::Result<bool> {
+        use std::io::Read;
+        let mut chunk = Vec::with_capacity(CHUNK);
+        (&mut self.file)
+            .take(CHUNK as u64)
+            .read_to_end(&mut chunk)?;
+        if chunk.is_empty() {
+            return Ok(false);
+        }
+        self.chunk = std::sync::Arc::new(chunk);
+        self.pos = 0;
+        self.to_digest
+            .send(self.chunk.clone())
+            .map_err(|_| std::io::Error::other("the digest thread stopped"))?;
+        Ok(true)
+    }
+}
+
+impl std::io::Read for TeeReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.chunk.len() && !self.next_chunk()? {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+        // The parser reads a field element (32 bytes) at a time: from the chunk directly.
+        if let Some(bytes) = self.chunk.get(self.pos..self.pos + buf.len()) {
+            buf.copy_from_slice(bytes);
+            self.pos += buf.len();
+            return Ok(());
+        }
+        let mut rest = buf;
+        while !rest.is_empty() {
+            match self.read(rest)? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => rest = &mut rest[n..],
+            }
+        }
+        Ok(())
     }
 }
 
@@ -414,29 +521,54 @@ mod tests {
         };
         let path = dir.join("pk.bin");
         std::fs::write(&path, env.encode()).unwrap();
-        let file = StreamedArtifact::<serde_json::Value>::read(&path, ArtifactKind::ProvingKey);
+        let file = StreamedArtifact::<serde_json::Value>::open(&path, ArtifactKind::ProvingKey);
         let file = file.unwrap();
         assert_eq!(file.header, env.header);
-        assert_eq!(file.payload_digest, digest(&payload));
+        assert_eq!(file.digest_payload().unwrap(), digest(&payload));
         let mut back = Vec::new();
         file.payload_reader()
             .unwrap()
             .read_to_end(&mut back)
             .unwrap();
         assert!(back == payload, "the payload read back differs");
+        // Parsed while digested: the parser reads part of the payload in small reads, the
+        // digest is still the whole payload's.
+        let (head, tee_digest) = file
+            .parse_payload(|r| {
+                let mut head = vec![0u8; 5_000_001];
+                for piece in head.chunks_mut(32) {
+                    r.read_exact(piece).unwrap();
+                }
+                head
+            })
+            .unwrap();
+        assert!(
+            head[..] == payload[..5_000_001],
+            "the parser's bytes differ"
+        );
+        assert_eq!(tee_digest, digest(&payload));
+        let (all, tee_digest) = file
+            .parse_payload(|r| {
+                let mut all = Vec::new();
+                r.read_to_end(&mut all).unwrap();
+                all
+            })
+            .unwrap();
+        assert!(all == payload, "the parser's bytes differ");
+        assert_eq!(tee_digest, digest(&payload));
 
         // Another kind, another version and a cut header are errors naming the file.
-        let other = StreamedArtifact::<serde_json::Value>::read(&path, ArtifactKind::Bundle);
+        let other = StreamedArtifact::<serde_json::Value>::open(&path, ArtifactKind::Bundle);
         assert!(
             matches!(other, Err(IrError::ArtifactFormat { path: p, .. }) if p.ends_with("pk.bin"))
         );
         let mut bytes = env.encode();
         bytes[9] = 0;
         std::fs::write(&path, &bytes).unwrap();
-        let old = StreamedArtifact::<serde_json::Value>::read(&path, ArtifactKind::ProvingKey);
+        let old = StreamedArtifact::<serde_json::Value>::open(&path, ArtifactKind::ProvingKey);
         assert!(matches!(old, Err(IrError::ArtifactVersion { .. })));
         std::fs::write(&path, &env.encode()[..20]).unwrap();
-        let cut = StreamedArtifact::<serde_json::Value>::read(&path, ArtifactKind::ProvingKey);
+        let cut = StreamedArtifact::<serde_json::Value>::open(&path, ArtifactKind::ProvingKey);
         assert!(
             matches!(cut, Err(IrError::ArtifactFormat { reason, .. }) if reason == "truncated header")
         );

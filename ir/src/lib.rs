@@ -18,7 +18,8 @@ mod tensor;
 
 pub use artifact::{
     digest, digest_of_writes, read_file, write_file, write_streamed, ArtifactKind, CompiledModel,
-    Envelope, SourceInfo, StreamedArtifact, BINARY_VERSION, MAGIC, MODEL_FORMAT, MODEL_VERSION,
+    Envelope, SourceInfo, StreamedArtifact, TeeReader, BINARY_VERSION, MAGIC, MODEL_FORMAT,
+    MODEL_VERSION,
 };
 pub use dtype::{int_div, ElemType};
 pub use error::IrError;

@@ -52,6 +52,8 @@ pub struct Inspection {
     /// The cores the estimates assume (this machine's).
     pub cores: usize,
     pub estimated_prove_seconds: f64,
+    /// The same with the proving key's cosets precomputed (`setup --precompute-cosets`).
+    pub estimated_prove_seconds_with_cosets: f64,
     pub estimated_prove_bytes: u64,
     pub cuda: String,
     pub instances: usize,
@@ -98,6 +100,12 @@ pub fn inspect_model(compiled: &CompiledModel, name: &str) -> Result<Inspection,
         .collect();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let instances = compiled.settings.instance_len();
+    let shape = zkinfer_circuits::circuit_shape(CircuitParams::from(&compiled.settings));
+    let estimated_prove_seconds = plan.estimated_prove_seconds(cores);
+    // The saving never takes the estimate below the part of it that is not the quotient.
+    let estimated_prove_seconds_with_cosets = (estimated_prove_seconds
+        - shape.key_cosets_seconds_saved(plan.k, cores))
+    .max(estimated_prove_seconds / 2.0);
     Ok(Inspection {
         model: name.to_string(),
         ops,
@@ -115,9 +123,10 @@ pub fn inspect_model(compiled: &CompiledModel, name: &str) -> Result<Inspection,
         advice_columns: plan.advice_columns,
         lookups: plan.lookups,
         advice_cells: plan.advice_cells,
-        shape: zkinfer_circuits::circuit_shape(CircuitParams::from(&compiled.settings)),
+        shape,
         cores,
-        estimated_prove_seconds: plan.estimated_prove_seconds(cores),
+        estimated_prove_seconds,
+        estimated_prove_seconds_with_cosets,
         estimated_prove_bytes: plan.estimated_prove_bytes(),
         cuda: cuda_status(),
         instances,
@@ -257,8 +266,9 @@ impl fmt::Display for Inspection {
         writeln!(f, "estimates (before proving, {} cores):", self.cores)?;
         writeln!(
             f,
-            "  proving time ~ {:.1}s, peak memory ~ {:.0} MiB",
+            "  proving time ~ {:.1}s (~ {:.1}s with `setup --precompute-cosets`), peak memory ~ {:.0} MiB",
             self.estimated_prove_seconds,
+            self.estimated_prove_seconds_with_cosets,
             mib(self.estimated_prove_bytes)
         )?;
         writeln!(

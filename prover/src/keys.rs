@@ -130,9 +130,14 @@ impl Keys {
         let path = dir.join(PK_FILE);
         let name = path.display().to_string();
         let bundle = Bundle::read(&dir.join(BUNDLE_FILE))?;
-        let file = StreamedArtifact::<KeyHeader>::read(&path, ArtifactKind::ProvingKey)?;
-        check_pk(&file.header, &file.payload_digest, &bundle, model, &name)?;
-        let mut pk = parse_pk(&mut file.payload_reader()?, &file.header, model, &name)?;
+        let file = StreamedArtifact::<KeyHeader>::open(&path, ArtifactKind::ProvingKey)?;
+        check_pk_header(&file.header, &bundle, model, &name)?;
+        // Parsed while digested (the file read once, SHA-256 on another thread); the digest
+        // is checked before the parse's result, or its error, is used.
+        let (parsed, payload_digest) =
+            file.parse_payload(|reader| parse_pk(reader, &file.header, model, &name))?;
+        check_pk_payload(&file.header, &payload_digest, &name)?;
+        let mut pk = parsed?;
         crate::cosets::attach_cosets(dir, &mut pk, &file.header.vk_digest)?;
         Ok(Self {
             pk,
@@ -150,8 +155,8 @@ impl Keys {
         name: &str,
     ) -> Result<Self, ProveError> {
         let env = Envelope::<KeyHeader>::decode(bytes, ArtifactKind::ProvingKey, name)?;
-        let payload_digest = zkinfer_ir::digest(&env.payload);
-        check_pk(&env.header, &payload_digest, &bundle, model, name)?;
+        check_pk_header(&env.header, &bundle, model, name)?;
+        check_pk_payload(&env.header, &zkinfer_ir::digest(&env.payload), name)?;
         let pk = parse_pk(&mut &env.payload[..], &env.header, model, name)?;
         Ok(Self {
             pk,
@@ -161,11 +166,10 @@ impl Keys {
     }
 }
 
-/// Checks a proving key's header before its payload is parsed: made for `model`, its payload
-/// intact (`payload_digest` as read), from the same setup as `bundle`.
-fn check_pk(
+/// Checks a proving key's header before its payload is read: made for `model`, from the same
+/// setup as `bundle`.
+fn check_pk_header(
     header: &KeyHeader,
-    payload_digest: &str,
     bundle: &Bundle,
     model: &CompiledModel,
     name: &str,
@@ -182,6 +186,22 @@ fn check_pk(
         }
         .into());
     }
+    if bundle.header.vk_digest != header.vk_digest {
+        return Err(ProveError::Key {
+            path: name.into(),
+            reason: "pk.bin and bundle.bin come from different setups; rerun `zkinfer setup`"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that a proving key's payload is intact: `payload_digest` as read is the header's.
+fn check_pk_payload(
+    header: &KeyHeader,
+    payload_digest: &str,
+    name: &str,
+) -> Result<(), ProveError> {
     if payload_digest != header.payload_digest {
         return Err(zkinfer_ir::IrError::DigestMismatch {
             path: name.into(),
@@ -191,13 +211,6 @@ fn check_pk(
             hint: "the file is truncated or corrupted; rerun `zkinfer setup`".into(),
         }
         .into());
-    }
-    if bundle.header.vk_digest != header.vk_digest {
-        return Err(ProveError::Key {
-            path: name.into(),
-            reason: "pk.bin and bundle.bin come from different setups; rerun `zkinfer setup`"
-                .into(),
-        });
     }
     Ok(())
 }
