@@ -12,16 +12,23 @@ use zkinfer_verifier::{Bundle, ProofFile};
 
 #[derive(clap::Subcommand)]
 pub enum EvmCommand {
-    /// Write zkinfer's Solidity verifier (one contract for every model) and the model's
-    /// verifying-key contract: with --bytecode, the verifier's creation bytecode; with
-    /// --key-bytecode, the key contract's (compiled with solc 0.8.19). With --snark-verifier,
-    /// snark-verifier's unrolled verifier of this model instead. Fails if a contract would
-    /// exceed the EVM's 24,576-byte code limit.
+    /// Write what an integrator deploys: zkinfer's Solidity verifier (one contract for every
+    /// model, to --output), the model's verifying-key contract, and the model's entry contract
+    /// (to --entry, by default ZkinferEntry.sol beside --output), which pins both by address
+    /// and code hash, bounds every public value and is the only contract to call. With
+    /// --bytecode, the verifier's creation bytecode; with --key-bytecode, the key contract's;
+    /// with --entry-bytecode, the entry's (its constructor takes the verifier's and the key
+    /// contract's addresses). With --snark-verifier, snark-verifier's unrolled verifier of
+    /// this model instead. Fails if a contract would exceed the EVM's 24,576-byte code limit.
     ExportVerifier {
         #[arg(long)]
         keys: PathBuf,
         #[arg(short, long)]
         output: PathBuf,
+        #[arg(long)]
+        entry: Option<PathBuf>,
+        #[arg(long)]
+        entry_bytecode: Option<PathBuf>,
         #[arg(long)]
         abi: Option<PathBuf>,
         #[arg(long)]
@@ -45,22 +52,25 @@ pub enum EvmCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Encode a proof as the verifier contract's calldata (hex): the key contract's address
-    /// (--key-address, as a 32-byte word), the public instances (32 big-endian bytes each), then
-    /// the proof bytes. With --snark-verifier, no address.
+    /// Encode a proof as calldata (hex) of the entry contract's
+    /// `verifyProof(uint256[] instances, bytes proof)`. With --key-address, the shared
+    /// verifier's raw calldata instead (the key contract's address as a 32-byte word, the
+    /// instances, the proof): that call trusts whatever key contract it names, so only the
+    /// entry contract may make it. With --snark-verifier, snark-verifier's calldata.
     EncodeCalldata {
         #[arg(long)]
         proof: PathBuf,
         #[arg(short, long)]
         output: PathBuf,
-        #[arg(long, required_unless_present = "snark_verifier")]
+        #[arg(long)]
         key_address: Option<String>,
         #[arg(long)]
         snark_verifier: bool,
     },
-    /// Deploy the verifier and the model's key contract in an in-process EVM (revm), call the
-    /// verifier with the proof; prints the gas used, the code sizes and the calldata size.
-    /// Exits 0 only when the contract accepts.
+    /// Deploy the verifier, the model's key contract and its entry contract in an in-process
+    /// EVM (revm), call the entry with the proof; prints the gas used (and the entry's
+    /// overhead over a direct call of the verifier), the code sizes and the calldata size.
+    /// Exits 0 only when the entry accepts.
     VerifyEvm {
         #[arg(long)]
         keys: PathBuf,
@@ -133,6 +143,8 @@ pub fn run(cmd: EvmCommand) -> Result<()> {
         EvmCommand::ExportVerifier {
             keys,
             output,
+            entry,
+            entry_bytecode,
             abi,
             bytecode,
             key_bytecode,
@@ -143,9 +155,13 @@ pub fn run(cmd: EvmCommand) -> Result<()> {
                 return export_snark(&keys, &output, abi, bytecode);
             }
             let t = Instant::now();
-            let key = evm::key(&bundle(&keys)?)?;
+            let b = bundle(&keys)?;
+            let key = evm::key(&b)?;
             let compiled = evm::verifier(!no_optimize)?;
+            let pinned = evm::entry(&b, !no_optimize)?;
             write(&output, evm::VERIFIER_SOURCE)?;
+            let entry = entry.unwrap_or_else(|| output.with_file_name("ZkinferEntry.sol"));
+            write(&entry, &pinned.source)?;
             println!(
                 "verifier written to {} ({} bytes of runtime code of {EVM_CODE_LIMIT} allowed, the same for every model); verifying-key contract: {} bytes; compiled in {:.1}s",
                 output.display(),
@@ -153,6 +169,29 @@ pub fn run(cmd: EvmCommand) -> Result<()> {
                 key.runtime_code().len(),
                 t.elapsed().as_secs_f64()
             );
+            println!(
+                "entry contract written to {} ({} bytes of runtime code): deploy it with the verifier's and the key contract's addresses and call only it (verifyProof(uint256[],bytes))",
+                entry.display(),
+                pinned.compiled.runtime.len()
+            );
+            println!(
+                "  pinned code hashes: verifier 0x{}, key contract 0x{}",
+                hex::encode(pinned.verifier_codehash),
+                hex::encode(pinned.key_codehash)
+            );
+            println!(
+                "  model {}\n  verifying key {}\n  statement digest {} (pin this)",
+                b.header.model_digest,
+                b.header.vk_digest,
+                b.statement_digest()
+            );
+            if let Some(path) = entry_bytecode {
+                write_hex(
+                    &path,
+                    "entry creation bytecode (append the two constructor arguments)",
+                    &pinned.compiled.deployment,
+                )?;
+            }
             if let Some(path) = abi {
                 write(&path, serde_json::to_vec_pretty(&compiled.abi)?)?;
                 println!("ABI written to {}", path.display());
@@ -190,8 +229,9 @@ pub fn run(cmd: EvmCommand) -> Result<()> {
         } => {
             let p = ProofFile::read(&proof)?;
             let data = match key_address {
-                Some(a) if !snark_verifier => evm::calldata(&parse_address(&a)?, &p)?,
-                _ => evm::snark::calldata(&p)?,
+                _ if snark_verifier => evm::snark::calldata(&p)?,
+                Some(a) => evm::calldata(&parse_address(&a)?, &p)?,
+                None => evm::entry::calldata(&p)?,
             };
             write(&output, format!("0x{}", hex::encode(&data)))?;
             println!(
@@ -222,9 +262,15 @@ pub fn run(cmd: EvmCommand) -> Result<()> {
             }
             let r = evm::verify(&b, &p, !no_optimize)?;
             println!(
-                "proof ACCEPTED by the verifier contract: {} gas used; runtime code {} bytes (verifier) + {} bytes (key contract), limit {EVM_CODE_LIMIT} each; calldata {} bytes",
-                r.gas, r.verifier_code, r.key_code, r.calldata
+                "proof ACCEPTED by the entry contract: {} gas used ({} of them the entry's pins and bounds over a direct call of the verifier); runtime code {} bytes (verifier) + {} bytes (key contract) + {} bytes (entry), limit {EVM_CODE_LIMIT} each; calldata {} bytes",
+                r.gas,
+                r.gas.saturating_sub(r.direct_gas),
+                r.verifier_code,
+                r.key_code,
+                r.entry_code,
+                r.calldata
             );
+            println!("statement digest {}", b.statement_digest());
             Ok(())
         }
     }

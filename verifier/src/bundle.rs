@@ -38,6 +38,10 @@ pub struct Bundle {
     points: Vec<u8>,
 }
 
+/// The statement digest's domain separator (its version: a change of what it covers is a new
+/// version).
+const STATEMENT_DOMAIN: &[u8] = b"zkinfer-statement-v1\0";
+
 /// Raw bytes of `G1` and `G2` points (`SerdeFormat::RawBytes`).
 const G1_RAW: usize = 64;
 const G2_RAW: usize = 128;
@@ -84,10 +88,27 @@ impl Bundle {
         })
     }
 
-    /// Digest of the verifying key bytes.
     /// The verifying key's raw halo2 bytes (`SerdeFormat::RawBytes`).
     pub fn vk_bytes(&self) -> &[u8] {
         &self.vk_bytes
+    }
+
+    /// The statement digest: one SHA-256 over everything a verifier reads from the bundle
+    /// (the verifying key's bytes, the three SRS points, and the header: model and key
+    /// digests, settings with every scale, shape and bound, shard index and parent, SRS
+    /// information). Two bundles with the same statement digest accept exactly the same
+    /// proofs with the same meaning: it is the model's identity for a caller to pin
+    /// ([`crate::verify_pinned`], `zkinfer verify --digest`, the entry contract's
+    /// `STATEMENT_DIGEST`). Computed from the parsed bundle, never read from a file.
+    pub fn statement_digest(&self) -> String {
+        let header = serde_json::to_vec(&self.header).unwrap_or_default();
+        let mut bytes = Vec::with_capacity(64 + self.vk_bytes.len() + header.len());
+        bytes.extend_from_slice(STATEMENT_DOMAIN);
+        for part in [&self.vk_bytes[..], &self.points[..], &header[..]] {
+            bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(part);
+        }
+        digest(&bytes)
     }
 
     pub fn vk_digest_of(vk: &VerifyingKey<G1Affine>) -> String {

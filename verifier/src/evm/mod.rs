@@ -22,12 +22,14 @@ use thiserror::Error;
 
 use crate::{Bundle, ProofFile, VerifyError};
 
+pub mod entry;
 pub mod key;
 mod revm;
 pub mod snark;
 
 pub use self::revm::{Call, Chain};
 pub use ::revm::primitives::Address;
+pub use entry::{entry, Entry};
 pub use key::Key;
 
 /// The Solidity source of zkinfer's verifier (the same for every model).
@@ -58,6 +60,8 @@ pub enum EvmError {
     Proof(#[from] VerifyError),
     #[error(transparent)]
     Key(#[from] key::KeyError),
+    #[error("entry contract: {0}")]
+    Entry(String),
 }
 
 /// A compiled verifier.
@@ -103,9 +107,13 @@ const COMPILE_JS: &str = "const fs = require('fs'); \
     const solc = require(process.argv[1]); \
     fs.writeFileSync(process.argv[2], solc.compile(fs.readFileSync(0, 'utf8')));";
 
-/// Compiles the contract `Halo2Verifier` of `source` with solcjs through its standard-JSON
+/// Compiles the contract named `contract` of `source` with solcjs through its standard-JSON
 /// interface (snark-verifier's contract needs the optimizer off: with it on, "stack too deep").
-pub fn compile_solidity(source: &str, optimize: bool) -> Result<Compiled, EvmError> {
+pub fn compile_solidity(
+    source: &str,
+    contract: &str,
+    optimize: bool,
+) -> Result<Compiled, EvmError> {
     // `solcjs` is the package's `solc.js`; the package directory is the module.
     let solcjs = find_solcjs()?;
     let package = std::fs::canonicalize(&solcjs)
@@ -166,18 +174,18 @@ pub fn compile_solidity(source: &str, optimize: bool) -> Result<Compiled, EvmErr
             return Err(EvmError::Solc(fatal.join("\n")));
         }
     }
-    let contract = &v["contracts"]["Verifier.sol"]["Halo2Verifier"];
+    let out = &v["contracts"]["Verifier.sol"][contract];
     let code = |field: &str| -> Result<Vec<u8>, EvmError> {
-        contract["evm"][field]["object"]
+        out["evm"][field]["object"]
             .as_str()
             .and_then(|h| hex::decode(h).ok())
             .filter(|b| !b.is_empty())
-            .ok_or_else(|| EvmError::Solc(format!("no {field} for Halo2Verifier")))
+            .ok_or_else(|| EvmError::Solc(format!("no {field} for {contract}")))
     };
     Ok(Compiled {
         deployment: code("bytecode")?,
         runtime: code("deployedBytecode")?,
-        abi: contract["abi"].clone(),
+        abi: out["abi"].clone(),
     })
 }
 
@@ -188,7 +196,7 @@ pub fn verifier(optimize: bool) -> Result<Compiled, EvmError> {
     if let Some((_, c)) = cache.iter().find(|(o, _)| *o == optimize) {
         return Ok(c.clone());
     }
-    let compiled = compile_solidity(VERIFIER_SOURCE, optimize)?;
+    let compiled = compile_solidity(VERIFIER_SOURCE, "Halo2Verifier", optimize)?;
     cache.push((optimize, compiled.clone()));
     Ok(compiled)
 }
@@ -217,39 +225,77 @@ pub fn calldata(key_address: &[u8; 20], proof: &ProofFile) -> Result<Vec<u8>, Ve
     Ok(data)
 }
 
-/// Sizes and gas of one proof checked on chain by zkinfer's verifier.
+/// Sizes and gas of one proof checked on chain through the model's entry contract.
 #[derive(Clone, Debug)]
 pub struct Report {
-    /// Runtime code of the verifier and of the key contract (bytes).
+    /// Runtime code of the verifier, of the key contract and of the entry contract (bytes).
     pub verifier_code: usize,
     pub key_code: usize,
-    /// Gas of the verifying transaction (21,000 and the calldata included).
+    pub entry_code: usize,
+    /// Gas of the verifying transaction through the entry (21,000 and the calldata included).
     pub gas: u64,
+    /// Gas of the same proof sent to the verifier directly (the entry's overhead is the
+    /// difference; the direct call trusts its caller's choice of key contract).
+    pub direct_gas: u64,
+    /// Calldata bytes of the call to the entry.
     pub calldata: usize,
 }
 
-/// Deploys zkinfer's verifier and `bundle`'s key contract in a fresh in-process EVM, then calls
-/// the verifier with `proof`: the report when it accepts.
-pub fn verify(bundle: &Bundle, proof: &ProofFile, optimize: bool) -> Result<Report, EvmError> {
+/// The model's contracts deployed in an in-process EVM: zkinfer's verifier, the key contract
+/// and the entry contract pinned to both.
+pub struct Deployed {
+    pub chain: Chain,
+    pub verifier: Address,
+    pub key: Address,
+    pub entry: Address,
+}
+
+/// Deploys zkinfer's verifier, `bundle`'s key contract and its entry contract in a fresh
+/// in-process EVM.
+pub fn deploy(bundle: &Bundle, optimize: bool) -> Result<(Deployed, Entry), EvmError> {
     let compiled = verifier(optimize)?;
     let runtime = key(bundle)?.runtime_code();
+    let entry = entry(bundle, optimize)?;
     let mut chain = Chain::new();
     let verifier_at = chain.deploy(compiled.deployment.clone())?;
     let key_at = chain.deploy(key::deployment_of(&runtime))?;
-    let data = calldata(key_at.as_ref(), proof)?;
+    let entry_at = chain.deploy(entry.deployment_code(verifier_at.as_ref(), key_at.as_ref()))?;
+    Ok((
+        Deployed {
+            chain,
+            verifier: verifier_at,
+            key: key_at,
+            entry: entry_at,
+        },
+        entry,
+    ))
+}
+
+/// Whether `output` is the ABI word `true` (or the verifier's success word, the same bytes).
+pub fn is_success(output: &[u8]) -> bool {
+    output.len() == 32 && output[..31].iter().all(|&b| b == 0) && output[31] == 1
+}
+
+/// Deploys zkinfer's verifier, `bundle`'s key contract and its entry contract in a fresh
+/// in-process EVM, then calls the entry with `proof`: the report when it accepts.
+pub fn verify(bundle: &Bundle, proof: &ProofFile, optimize: bool) -> Result<Report, EvmError> {
+    let (mut d, entry) = deploy(bundle, optimize)?;
+    let data = entry::calldata(proof)?;
     let calldata_len = data.len();
-    let call = chain.call(verifier_at, data)?;
-    let mut success = [0u8; 32];
-    success[31] = 1;
-    if call.output != success {
+    let call = d.chain.call(d.entry, data)?;
+    if !is_success(&call.output) {
         return Err(EvmError::Rejected(
-            "the verifier returned no success word".into(),
+            "the entry contract returned no success word".into(),
         ));
     }
+    // The same proof sent to the verifier directly, for the entry's overhead.
+    let direct = d.chain.call(d.verifier, calldata(d.key.as_ref(), proof)?)?;
     Ok(Report {
-        verifier_code: compiled.runtime.len(),
-        key_code: runtime.len(),
+        verifier_code: verifier(optimize)?.runtime.len(),
+        key_code: key(bundle)?.runtime_code().len(),
+        entry_code: entry.compiled.runtime.len(),
         gas: call.gas,
+        direct_gas: direct.gas,
         calldata: calldata_len,
     })
 }

@@ -74,8 +74,9 @@ impl Chain {
                 gas: gas_used,
                 output: output.into_data().to_vec(),
             }),
-            Ok(ExecutionResult::Revert { gas_used, .. }) => Err(EvmError::Rejected(format!(
-                "the call reverted after {gas_used} gas"
+            Ok(ExecutionResult::Revert { gas_used, output }) => Err(EvmError::Rejected(format!(
+                "the call reverted after {gas_used} gas with 0x{}",
+                hex::encode(&output)
             ))),
             Ok(ExecutionResult::Halt { reason, gas_used }) => Err(EvmError::Rejected(format!(
                 "the call halted ({reason:?}) after {gas_used} gas"

@@ -45,7 +45,7 @@ pub fn solidity(bundle: &Bundle) -> String {
 /// The verifier of `bundle`, compiled; refused when it could not be deployed.
 pub fn verifier(bundle: &Bundle) -> Result<(String, Compiled), EvmError> {
     let source = solidity(bundle);
-    let compiled = compile_solidity(&source, false)?;
+    let compiled = compile_solidity(&source, "Halo2Verifier", false)?;
     if compiled.runtime.len() > EVM_CODE_LIMIT {
         return Err(EvmError::TooLarge {
             what: "verifier",
