@@ -78,6 +78,47 @@ fn verifier_contracts_accept_valid_proofs_and_reject_forgeries() {
         assert!(std::fs::read_to_string(&sol)
             .unwrap()
             .contains("pragma solidity 0.8.19"));
+        // The entry contract, beside the verifier, bound to the statement digest that
+        // `inspect` and `verify` print.
+        let entry = std::fs::read_to_string(dir.join("ZkinferEntry.sol")).unwrap();
+        let digest = text
+            .split("statement digest sha256:")
+            .nth(1)
+            .and_then(|t| t.get(..64))
+            .unwrap_or_else(|| panic!("{name}: no statement digest in {text}"))
+            .to_string();
+        assert!(
+            entry.contains(&format!("STATEMENT_DIGEST = 0x{digest};")),
+            "{name}"
+        );
+        let inspected = ok(&["inspect", s(keys)]);
+        assert!(
+            inspected.contains(&format!("statement digest: sha256:{digest}")),
+            "{inspected}"
+        );
+        let verified = ok(&[
+            "verify",
+            "--keys",
+            s(keys),
+            "--proof",
+            s(proof),
+            "--digest",
+            &format!("sha256:{digest}"),
+        ]);
+        assert!(verified.contains("(pinned)"), "{verified}");
+        let wrong = format!("sha256:{}", "0".repeat(64));
+        fails(
+            &[
+                "verify",
+                "--keys",
+                s(keys),
+                "--proof",
+                s(proof),
+                "--digest",
+                &wrong,
+            ],
+            "statement digest",
+        );
         let key_hex = std::fs::read_to_string(dir.join("key.hex")).unwrap();
         assert!(key_hex.starts_with("0x61") && key_hex.len() > 2 * key_size as usize);
         // snark-verifier's contract, the reference, still exports and accepts the proof.
@@ -127,6 +168,15 @@ fn verifier_contracts_accept_valid_proofs_and_reject_forgeries() {
         let instances = proof_json["instances"][0].as_array().unwrap().len();
         assert!((2..=8).contains(&instances), "{instances} instances");
         assert_eq!((hex.len() - 2) / 2, 32 + instances * 32 + proof_len);
+        // Without --key-address: the entry's verifyProof(uint256[], bytes).
+        ok(&["encode-calldata", "--proof", s(proof), "-o", s(&calldata)]);
+        let hex = std::fs::read_to_string(&calldata).unwrap();
+        let selector = zkinfer_verifier::evm::entry::selector("verifyProof(uint256[],bytes)");
+        assert_eq!(&hex[2..10], hex::encode(selector), "{name}");
+        assert_eq!(
+            (hex.len() - 2) / 2,
+            4 + 3 * 32 + instances * 32 + 32 + proof_len.div_ceil(32) * 32
+        );
 
         // One proof format: the Rust verifier and the contract both accept it.
         ok(&["verify", "--keys", s(keys), "--proof", s(proof)]);
