@@ -125,12 +125,18 @@ enum Command {
     },
     /// Prove one inference.
     Prove(ProveArgs),
-    /// Verify a proof; exits 0 only when it is valid for these keys.
+    /// Verify a proof; exits 0 only when it is valid for these keys (and, with --input, of
+    /// that input). Prints the proven input's digest, and its values when small.
     Verify {
         #[arg(long)]
         keys: PathBuf,
         #[arg(long)]
         proof: PathBuf,
+        /// The input (EZKL shape `{"input_data": [[...]]}`) the proof must be of: quantized
+        /// as the prover quantizes it, it must equal the proven input (or give its commitment),
+        /// else the first differing element is named.
+        #[arg(long)]
+        input: Option<PathBuf>,
     },
     /// Describe a model: ops, parameters, rows, k, columns, estimated proving cost.
     Inspect {
@@ -189,7 +195,7 @@ fn run(cli: Cli) -> Result<()> {
             precompute_cosets,
         } => cmd_setup(&model, &output, srs.as_deref(), precompute_cosets),
         Command::Prove(args) => cmd_prove(&args),
-        Command::Verify { keys, proof } => cmd_verify(&keys, &proof),
+        Command::Verify { keys, proof, input } => cmd_verify(&keys, &proof, input.as_deref()),
         Command::Inspect { model, rows } => cmd_inspect(&model, rows),
         #[cfg(feature = "evm")]
         Command::Evm(cmd) => evm::run(cmd),
@@ -467,6 +473,16 @@ fn cmd_prove(a: &ProveArgs) -> Result<()> {
         }
     }
     shard::report_prove(&compiled, &proof, handed_on.as_ref());
+    if !compiled.settings.commits_inputs() {
+        // What `verify` prints as the proven input's digest.
+        let q: Vec<Vec<i64>> = compiled
+            .graph
+            .inputs
+            .iter()
+            .map(|&i| trace.values[i].data().to_vec())
+            .collect();
+        println!("proven input digest: {}", zkinfer_ir::inputs_digest(&q));
+    }
     println!(
         "proof written to {} ({} bytes); proved in {prove_ms:.1} ms on {backend} (SRS load included)",
         a.output.display(),
@@ -487,7 +503,7 @@ fn float_reference(compiled: &CompiledModel, a: &ProveArgs, inputs: &[Vec<f32>])
     run
 }
 
-fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
+fn cmd_verify(keys: &Path, proof: &Path, input: Option<&Path>) -> Result<()> {
     // Timed from reading the files, as EZKL's verify is (see benches/compare_ezkl.py).
     let t = Instant::now();
     let bundle = Bundle::read(&keys.join(zkinfer_prover::BUNDLE_FILE))?;
@@ -496,6 +512,7 @@ fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
     let out = verify(&bundle, &p)?;
     let ms = t.elapsed().as_secs_f64() * 1e3;
     srs_note(bundle.header.srs.insecure);
+    check_input(&bundle.header.settings, &out, input)?;
     println!(
         "proof is VALID; verified in {ms:.2} ms (reading the bundle and proof included: {read_ms:.2} ms of it)"
     );
@@ -503,8 +520,41 @@ fn cmd_verify(keys: &Path, proof: &Path) -> Result<()> {
         let t = out.dtypes.get(i).copied().unwrap_or_default();
         println!("verified output {i}: {}", fmt_typed(o, t));
     }
+    report_inputs(&bundle.header.settings, &out);
     shard::report_commitments(&out);
     Ok(())
+}
+
+/// `--input F` of `verify` and `verify-chain`: the proof (or chain, with its first shard's
+/// `settings`) must be of the input in F.
+fn check_input(
+    settings: &zkinfer_ir::Settings,
+    out: &zkinfer_verifier::VerifiedOutput,
+    input: Option<&Path>,
+) -> Result<()> {
+    let Some(path) = input else {
+        return Ok(());
+    };
+    let values = read_inputs(path)?;
+    zkinfer_verifier::check_inputs(settings, out, &values)
+        .with_context(|| format!("--input {}", path.display()))?;
+    println!("the proven input is the one in {}", path.display());
+    Ok(())
+}
+
+/// Public input elements up to which `verify` prints the proven values beside their digest.
+const SHOWN_INPUT_VALUES: usize = 16;
+
+/// The proven input: its digest, and its values when there are few.
+fn report_inputs(settings: &zkinfer_ir::Settings, out: &zkinfer_verifier::VerifiedOutput) {
+    println!("proven input digest: {}", out.inputs_digest);
+    let n: usize = out.inputs.iter().map(Vec::len).sum();
+    if out.input_commitment.is_none() && n <= SHOWN_INPUT_VALUES {
+        for (i, v) in out.inputs.iter().enumerate() {
+            let t = settings.inputs.get(i).map(|t| t.dtype).unwrap_or_default();
+            println!("proven input {i}: {}", fmt_typed(v, t));
+        }
+    }
 }
 
 fn cmd_inspect(path: &Path, rows: bool) -> Result<()> {

@@ -8,9 +8,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use zkinfer_ir::{CompiledModel, Trace};
-use zkinfer_prover::read_inputs;
 use zkinfer_prover::{cut_points, split_model, witness_quantized, Activations, Cuts};
-use zkinfer_verifier::{check_input_commitment, Bundle, ChainVerifier, ProofFile, VerifiedOutput};
+use zkinfer_verifier::{Bundle, ChainVerifier, ProofFile, VerifiedOutput};
 
 use crate::ProveArgs;
 
@@ -53,8 +52,9 @@ pub enum ShardCommand {
         /// relative to the manifest).
         #[arg(long, conflicts_with_all = ["keys", "proof"])]
         manifest: Option<PathBuf>,
-        /// The input (EZKL's JSON) that a chain split with `--hash-input` should have proven:
-        /// its commitment must equal the first proof's.
+        /// The input (EZKL's JSON) the chain must have proven: quantized as the prover
+        /// quantizes it, it must equal the first proof's public input (the first differing
+        /// element is named), or give its commitment when split with `--hash-input`.
         #[arg(long)]
         input: Option<PathBuf>,
     },
@@ -294,11 +294,8 @@ fn cmd_verify_chain(links: &[(PathBuf, PathBuf)], input: Option<&Path>) -> Resul
         first_settings.get_or_insert(bundle.header.settings);
     }
     let out = chain.finish()?;
-    if let (Some(path), Some(first)) = (input, &first_settings) {
-        let values = read_inputs(path)?;
-        check_input_commitment(first, &out, &values)
-            .with_context(|| format!("--input {}", path.display()))?;
-        println!("the chain's input is {}", path.display());
+    if let Some(first) = &first_settings {
+        crate::check_input(first, &out, input)?;
     }
     let ms = t.elapsed().as_secs_f64() * 1e3;
     if insecure {
@@ -311,6 +308,9 @@ fn cmd_verify_chain(links: &[(PathBuf, PathBuf)], input: Option<&Path>) -> Resul
     for (i, o) in out.outputs.iter().enumerate() {
         let items: Vec<String> = o.iter().map(|x| format!("{x:.4}")).collect();
         println!("verified output {i}: [{}]", items.join(", "));
+    }
+    if let Some(first) = &first_settings {
+        crate::report_inputs(first, &out);
     }
     Ok(())
 }

@@ -147,7 +147,7 @@ fn a_chain_with_a_hashed_input_hides_it_and_checks_it_against_the_clients() {
     let mut args = chain_args(&keys, &proofs);
     args.extend(["--input", s(&input)]);
     let text = ok(&args);
-    assert!(text.contains("the chain's input is"), "{text}");
+    assert!(text.contains("the proven input is the one in"), "{text}");
     // Another input (one pixel changed) is not the one the chain proved.
     let mut other = json(&input);
     let v = other["input_data"][0][20].as_f64().unwrap();
@@ -156,7 +156,7 @@ fn a_chain_with_a_hashed_input_hides_it_and_checks_it_against_the_clients() {
     std::fs::write(&other_path, serde_json::to_vec(&other).unwrap()).unwrap();
     let mut args = chain_args(&keys, &proofs);
     args.extend(["--input", s(&other_path)]);
-    fails(&args, "not the input the chain proved");
+    fails(&args, "not the input the proof proved");
 }
 
 #[test]
@@ -170,10 +170,24 @@ fn a_broken_chain_is_rejected_with_the_reason() {
     assert_eq!(shard["settings"]["shard"]["packed_inputs"], true);
     let keys: Vec<PathBuf> = (0..3).map(|i| dir.join(format!("keys-{i}"))).collect();
     ok(&chain_args(&keys, &proofs));
+    // The chain's public input is checked against the client's, element by element.
     let input = corpus().join(entry).join("input.json");
     let mut args = chain_args(&keys, &proofs);
     args.extend(["--input", s(&input)]);
-    fails(&args, "split without --hash-input");
+    let text = ok(&args);
+    assert!(
+        text.contains("the proven input is the one in")
+            && text.contains("proven input digest: sha256:"),
+        "{text}"
+    );
+    let mut other = json(&input);
+    let v = other["input_data"][0][20].as_f64().unwrap();
+    other["input_data"][0][20] = serde_json::json!(v + 4.0);
+    let other_path = dir.join("other-input.json");
+    std::fs::write(&other_path, serde_json::to_vec(&other).unwrap()).unwrap();
+    let mut args = chain_args(&keys, &proofs);
+    args.extend(["--input", s(&other_path)]);
+    fails(&args, "element 20");
 
     // Node 1 hands on altered activations: node 2's proof of them is valid on its own, but
     // its input commitment is not node 1's output commitment.

@@ -56,6 +56,45 @@ fn verify_accepts_the_proof_and_rejects_every_tampering() {
         text.contains("VALID") && text.contains("verified output 0"),
         "{text}"
     );
+    // The proven input is shown: its digest, and its 4 values.
+    assert!(
+        text.contains("proven input digest: sha256:") && text.contains("proven input 0: ["),
+        "{text}"
+    );
+    // `--input`: the input the proof is of is accepted; another one (the prover proved A,
+    // the client asked about B) is refused, naming the first element that differs.
+    let input = ex.join("tiny_mlp.input.json");
+    let text = ok(&[
+        "verify",
+        "--keys",
+        s(&keys),
+        "--proof",
+        s(&proof),
+        "--input",
+        s(&input),
+    ]);
+    assert!(text.contains("the proven input is the one in"), "{text}");
+    let mut other: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&input).unwrap()).unwrap();
+    let v = other["input_data"][0][1].as_f64().unwrap();
+    other["input_data"][0][1] = serde_json::json!(v + 1.0);
+    let other_path = tmp.join("other_input.json");
+    std::fs::write(&other_path, serde_json::to_vec(&other).unwrap()).unwrap();
+    let out = zkinfer(&[
+        "verify",
+        "--keys",
+        s(&keys),
+        "--proof",
+        s(&proof),
+        "--input",
+        s(&other_path),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("input 0 (`x`), element 1") && err.contains("not the input the proof proved"),
+        "{err}"
+    );
     let inspect = ok(&["inspect", s(&tmp.join("tiny/model.zkc"))]);
     assert!(
         inspect.contains("k = ") && inspect.contains("proving time"),

@@ -8,6 +8,7 @@ mod error;
 mod eval;
 mod exp_split;
 mod graph;
+mod input;
 mod mapfn;
 mod op;
 mod packing;
@@ -28,6 +29,7 @@ pub use eval::{
     type_range, window_max, DivWitness, RescaleWitness, SoftmaxWitness, Trace,
 };
 pub use graph::{index_map, Graph, Node, NodeId};
+pub use input::{inputs_digest, quantize_inputs, INPUTS_DIGEST_TAG};
 pub use op::{
     dense_terms, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Gather, Input, IntDiv,
     Linear, MatMulDims, Mean, OneHot, Op, Remap, Rescale, Select, Softmax, Source, TopK, Transpose,

@@ -14,83 +14,21 @@ use crate::backend::{create, Backend};
 use crate::keys::{circuit_for, Keys};
 use crate::ProveError;
 
-/// Quantizes float inputs at the model's input scales, checking their count and sizes.
+/// Quantizes float inputs at the model's input scales, checking their count, sizes and values
+/// ([`zkinfer_ir::quantize_inputs`], which a verifier uses to compare an input with the proven
+/// one).
 pub fn quantize_inputs(
     model: &CompiledModel,
     inputs: &[Vec<f32>],
 ) -> Result<Vec<Tensor<i64>>, ProveError> {
-    let infos = &model.settings.inputs;
-    if inputs.len() != infos.len() {
-        return Err(zkinfer_ir::IrError::InputCount {
-            expected: infos.len(),
-            got: inputs.len(),
-        }
-        .into());
-    }
-    infos
+    let values = zkinfer_ir::quantize_inputs(&model.settings.inputs, inputs)?;
+    model
+        .settings
+        .inputs
         .iter()
-        .zip(inputs)
-        .enumerate()
-        .map(|(index, (info, values))| {
-            if values.len() != info.len() {
-                return Err(zkinfer_ir::IrError::InputShape {
-                    index,
-                    name: info.name.clone(),
-                    shape: info.shape.clone(),
-                    expected: info.len(),
-                    got: values.len(),
-                }
-                .into());
-            }
-            check_input_values(index, info, values)?;
-            Ok(Tensor::new(
-                info.shape.clone(),
-                zkinfer_ir::quantize(values, info.scale),
-            )?)
-        })
+        .zip(values)
+        .map(|(info, v)| Ok(Tensor::new(info.shape.clone(), v)?))
         .collect()
-}
-
-/// Integer and boolean inputs take exact values of their type: a fractional value, or one
-/// outside the type's range, is an error naming the input and the index.
-fn check_input_values(
-    index: usize,
-    info: &zkinfer_ir::TensorInfo,
-    values: &[f32],
-) -> Result<(), ProveError> {
-    let bad = |at: usize, reason: String| zkinfer_ir::IrError::InputValue {
-        index,
-        name: info.name.clone(),
-        at,
-        reason,
-    };
-    // A value past float32's range (1e308 in the JSON) reads as infinite.
-    if let Some(at) = values.iter().position(|v| !v.is_finite()) {
-        return Err(bad(at, format!("{} is not a finite number", values[at])).into());
-    }
-    let Some((min, max)) = info.dtype.range() else {
-        return Ok(());
-    };
-    for (at, &v) in values.iter().enumerate() {
-        if v.fract() != 0.0 || !v.is_finite() {
-            return Err(bad(
-                at,
-                format!("{v} is not an integer ({} input)", info.dtype.name()),
-            )
-            .into());
-        }
-        if !(min as f64..=max as f64).contains(&(v as f64)) {
-            return Err(bad(
-                at,
-                format!(
-                    "{v} is outside the range of {} [{min}, {max}]",
-                    info.dtype.name()
-                ),
-            )
-            .into());
-        }
-    }
-    Ok(())
 }
 
 /// The integer reference on float inputs: what the proof will show.

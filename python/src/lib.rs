@@ -16,7 +16,7 @@ use zkinfer_prover::{
     load_srs, read_inputs, read_samples, reference_run, split_model, Activations, Backend,
     CompileOptions, Cuts, Keys, Target, BUNDLE_FILE,
 };
-use zkinfer_verifier::{check_input_commitment, Bundle, ProofFile, VerifiedOutput};
+use zkinfer_verifier::{check_inputs, Bundle, ProofFile, VerifiedOutput};
 
 pyo3::create_exception!(
     _native,
@@ -280,7 +280,8 @@ fn verified(out: &VerifiedOutput, bundle: &Bundle) -> String {
     let s = &bundle.header.settings;
     to_json(&json!({
         "outputs": out.outputs, "quantized_outputs": out.quantized_outputs,
-        "inputs": out.inputs,
+        "inputs": out.inputs, "quantized_inputs": out.quantized_inputs,
+        "inputs_digest": out.inputs_digest,
         "output_info": tensors(&s.outputs), "input_info": tensors(&s.inputs),
         "input_commitment": out.input_commitment, "output_commitment": out.output_commitment,
         "model_digest": bundle.header.model_digest, "vk_digest": bundle.header.vk_digest,
@@ -288,21 +289,42 @@ fn verified(out: &VerifiedOutput, bundle: &Bundle) -> String {
     }))
 }
 
-/// Verifies a proof (its JSON text) with the keys in `keys` (a directory or `bundle.bin`).
+/// The lists the Python side gives as the model's inputs: one per input, except that for a
+/// model with one input, several lists (the rows of an array, or single values) are that
+/// input's values in order.
+fn model_inputs(settings: &zkinfer_ir::Settings, values: Vec<Vec<f32>>) -> Vec<Vec<f32>> {
+    match settings.inputs.len() {
+        1 if values.len() > 1 => vec![values.concat()],
+        _ => values,
+    }
+}
+
+/// Verifies a proof (its JSON text) with the keys in `keys` (a directory or `bundle.bin`);
+/// with `input`, checks that the proof is of exactly that input.
 #[pyfunction]
-#[pyo3(signature = (keys, proof, name="proof"))]
-fn verify(py: Python<'_>, keys: PathBuf, proof: String, name: &str) -> PyResult<String> {
+#[pyo3(signature = (keys, proof, name="proof", input=None))]
+fn verify(
+    py: Python<'_>,
+    keys: PathBuf,
+    proof: String,
+    name: &str,
+    input: Option<Vec<Vec<f32>>>,
+) -> PyResult<String> {
     let result = py.detach(|| {
         let bundle = read_bundle(&keys)?;
         let p = ProofFile::from_slice(proof.as_bytes(), name)?;
         let out = zkinfer_verifier::verify(&bundle, &p)?;
+        if let Some(values) = input {
+            let s = &bundle.header.settings;
+            check_inputs(s, &out, &model_inputs(s, values))?;
+        }
         Ok(verified(&out, &bundle))
     });
     result.map_err(|e| verify_err(py, &e))
 }
 
 /// Verifies a chain of shard proofs, `(keys, proof JSON)` in order; with `input`, checks that
-/// a chain split with `hash_input` proved exactly that input.
+/// the chain proved exactly that input (its commitment, when split with `hash_input`).
 #[pyfunction]
 #[pyo3(signature = (links, input=None))]
 fn verify_chain(
@@ -319,8 +341,9 @@ fn verify_chain(
         }
         let refs: Vec<(&Bundle, &ProofFile)> = loaded.iter().map(|(b, p)| (b, p)).collect();
         let out = zkinfer_verifier::verify_chain(&refs)?;
-        if let (Some(values), Some((first, _))) = (&input, loaded.first()) {
-            check_input_commitment(&first.header.settings, &out, values)?;
+        if let (Some(values), Some((first, _))) = (input, loaded.first()) {
+            let s = &first.header.settings;
+            check_inputs(s, &out, &model_inputs(s, values))?;
         }
         let last = loaded.last().map(|(b, _)| b);
         Ok(last.map(|b| verified(&out, b)).unwrap_or_default())

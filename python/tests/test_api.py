@@ -56,6 +56,27 @@ def test_a_cli_proof_verifies_in_python(mlp, work):
     np.testing.assert_array_equal(out.outputs[0].ravel(), loaded.outputs[0].ravel())
 
 
+def test_a_proof_of_another_input_is_rejected_for_the_callers_input(mlp):
+    # The prover was asked about input B but proved input A: the proof is valid, and only
+    # the input check tells the caller it is not about B.
+    model, keys = mlp
+    a = np.asarray(input_data(MLP)[0], dtype=np.float32).reshape(1, 64)
+    b = a.copy()
+    b[0, 5] += 1.0
+    proof = zkinfer.prove(model, keys, a, reference=False)
+    out = zkinfer.verify(keys, proof)
+    assert out.inputs_digest.startswith("sha256:")
+    np.testing.assert_allclose(out.inputs[0].ravel(), a.ravel(), atol=0.01)
+    assert out.quantized_inputs[0].size == 64
+    with pytest.raises(zkinfer.VerifyError) as e:
+        zkinfer.verify(keys, proof, input=b)
+    assert e.value.reason == "InputMismatch"
+    assert "element 5" in str(e.value)
+    # The honest input, in every form, is accepted.
+    for form in (a, [a], a.ravel().tolist(), MLP / "input.json"):
+        assert zkinfer.verify(keys, proof, input=form).inputs_digest == out.inputs_digest
+
+
 def test_every_input_form_proves_the_same_outputs(mlp):
     model, keys = mlp
     prover = zkinfer.Prover(model, keys)
@@ -207,6 +228,11 @@ def test_shards_prove_in_python_and_verify_as_a_chain(lenet, lenet_shards, work)
     with pytest.raises(zkinfer.VerifyError) as e:
         zkinfer.verify_chain([(keys[0], p0), (keys[1], proofs[1]), (keys[2], proofs[2])])
     assert e.value.reason == "ChainBroken"
+    # The chain's input is checked against the caller's, like a single proof's.
+    zkinfer.verify_chain(list(zip(keys, proofs)), input=LENET / "input.json")
+    with pytest.raises(zkinfer.VerifyError) as e:
+        zkinfer.verify_chain(list(zip(keys, proofs)), input=[other])
+    assert e.value.reason == "InputMismatch"
     # Activations go only to the shard after the one that made them.
     with pytest.raises(zkinfer.ZkinferError, match="shard"):
         zkinfer.Prover(paths[2], keys[2]).prove(activations=proofs[0].activations)

@@ -1,12 +1,13 @@
 //! Verifying a chain of shard proofs (`zkinfer split`): every proof against its own shard's
-//! keys, the shards all cut from one model and given in order with none missing, and each
-//! hand-off intact: the Poseidon commitment to the activations out of shard `i` equals the
-//! one shard `i + 1` proved it took in.
+//! keys, the shards all cut from one model by one split (the same cut points) and given in
+//! order with none missing, each link's hand-off the same tensors on both sides (names,
+//! shapes, scales, bounds, element types, packing), and each hand-off intact: the Poseidon
+//! commitment to the activations out of shard `i` equals the one shard `i + 1` proved it
+//! took in.
 
-use zkinfer_circuits::poseidon;
-use zkinfer_ir::{IrError, Settings};
+use zkinfer_ir::{ShardInfo, TensorInfo};
 
-use crate::{fr_to_hex, verify, Bundle, ProofFile, VerifiedOutput, VerifyError};
+use crate::{verify, Bundle, ProofFile, VerifiedOutput, VerifyError};
 
 /// Verifies the chain `links` (bundle and proof of each shard, in order) and returns what the
 /// whole chain establishes: the first shard's inputs and the last shard's outputs. A single
@@ -28,9 +29,12 @@ pub fn verify_chain(links: &[(&Bundle, &ProofFile)]) -> Result<VerifiedOutput, V
 pub struct ChainVerifier {
     /// Links the caller will give.
     len: usize,
-    /// The model the chain was cut from and its shard count (from the first link's keys;
-    /// `None` for an unsharded model).
-    parent: Option<(String, usize)>,
+    /// The split the chain comes from: the first link's shard settings (`None` for an
+    /// unsharded model). Every link must name the same parent, count, cuts and input hashing.
+    split: Option<ShardInfo>,
+    /// What the previous link hands on: its output tensors and whether they are packed before
+    /// hashing.
+    handoff: Option<(Vec<TensorInfo>, bool)>,
     /// The first link's verified output, and the latest one's.
     first: Option<VerifiedOutput>,
     last: Option<VerifiedOutput>,
@@ -43,7 +47,8 @@ impl ChainVerifier {
     pub fn new(len: usize) -> Self {
         Self {
             len,
-            parent: None,
+            split: None,
+            handoff: None,
             first: None,
             last: None,
             done: 0,
@@ -56,7 +61,7 @@ impl ChainVerifier {
         let position = self.done;
         let shard = bundle.header.settings.shard.as_ref();
         if position == 0 {
-            self.parent = shard.map(|s| (s.parent.clone(), s.count));
+            self.split = shard.cloned();
             let expected = shard.map_or(1, |s| s.count);
             if self.len != expected {
                 return Err(VerifyError::ChainLength {
@@ -72,10 +77,11 @@ impl ChainVerifier {
             });
         }
         let order = |reason: String| VerifyError::ChainOrder { position, reason };
-        match (shard, &self.parent) {
+        match (shard, &self.split) {
             (None, None) => {}
-            (Some(s), Some((p, count))) => {
-                if &s.parent != p || s.count != *count {
+            (Some(s), Some(first)) => {
+                let (p, count) = (&first.parent, first.count);
+                if &s.parent != p || s.count != count {
                     return Err(order(format!(
                         "these keys are for a shard of model {} split into {}, the chain's first \
                          shard comes from model {p} split into {count}",
@@ -88,6 +94,7 @@ impl ChainVerifier {
                         s.index
                     )));
                 }
+                check_same_split(position, s, first)?;
             }
             (None, Some(_)) => {
                 return Err(order("these keys are for an unsharded model".into()));
@@ -95,6 +102,15 @@ impl ChainVerifier {
             (Some(_), None) => {
                 return Err(order("these keys are for a shard of a split model".into()));
             }
+        }
+        if let (Some((outputs, packed)), Some(s)) = (&self.handoff, shard) {
+            check_handoff(
+                position,
+                outputs,
+                *packed,
+                &bundle.header.settings.inputs,
+                s,
+            )?;
         }
         let out = verify(bundle, proof).map_err(|e| VerifyError::ChainLink {
             shard: position,
@@ -117,6 +133,10 @@ impl ChainVerifier {
             self.first = Some(out.clone());
         }
         self.last = Some(out);
+        self.handoff = Some((
+            bundle.header.settings.outputs.clone(),
+            shard.is_some_and(|s| s.packed_outputs),
+        ));
         self.done += 1;
         Ok(())
     }
@@ -134,56 +154,99 @@ impl ChainVerifier {
             });
         }
         last.inputs = first.inputs;
+        last.quantized_inputs = first.quantized_inputs;
+        last.inputs_digest = first.inputs_digest;
         last.input_commitment = first.input_commitment;
         Ok(last)
     }
 }
 
-/// Checks that `inputs` (floats, one list per model input, as in an input file) are the input
-/// a chain split with `--hash-input` proved: quantized at the first shard's scales and hashed
-/// as its circuit hashes them, they must give `verified`'s input commitment. `settings` are
-/// the first shard's (its bundle's).
-pub fn check_input_commitment(
-    settings: &Settings,
-    verified: &VerifiedOutput,
-    inputs: &[Vec<f32>],
-) -> Result<(), VerifyError> {
-    let hashed = settings.shard.as_ref().is_some_and(|s| s.hashed_input);
-    let (true, Some(proven)) = (hashed, &verified.input_commitment) else {
-        return Err(VerifyError::InputNotHashed);
+/// The link into shard `position` comes from the same split as the chain's first shard: the
+/// same cut points and the same input hashing. Two splits of one model into as many shards
+/// differ here even where their hand-offs happen to hold the same values.
+fn check_same_split(position: usize, s: &ShardInfo, first: &ShardInfo) -> Result<(), VerifyError> {
+    let cut = |reason: String| VerifyError::ChainCut {
+        shard: position,
+        reason,
     };
-    if inputs.len() != settings.inputs.len() {
-        return Err(IrError::InputCount {
-            expected: settings.inputs.len(),
-            got: inputs.len(),
-        }
-        .into());
+    if s.cuts != first.cuts {
+        return Err(cut(format!(
+            "these keys are for a split cut after [{}], the chain's first shard for one cut \
+             after [{}]: shards of different splits cannot be mixed",
+            s.cuts.join(", "),
+            first.cuts.join(", ")
+        )));
     }
-    let mut values = Vec::new();
-    for (index, (info, v)) in settings.inputs.iter().zip(inputs).enumerate() {
-        if v.len() != info.len() {
-            return Err(IrError::InputShape {
-                index,
-                name: info.name.clone(),
-                shape: info.shape.clone(),
-                expected: info.len(),
-                got: v.len(),
-            }
-            .into());
-        }
-        values.extend(zkinfer_ir::quantize(v, info.scale));
+    if s.hashed_input != first.hashed_input {
+        return Err(cut(format!(
+            "these keys are for a split {} --hash-input, the chain's first shard for one {}",
+            if s.hashed_input { "with" } else { "without" },
+            if first.hashed_input {
+                "with"
+            } else {
+                "without"
+            },
+        )));
     }
-    let packing = settings.commitment_packing(true);
-    // A value outside the packing's domain cannot have been proven: no commitment matches.
-    let given = poseidon::commit_boundary(&values, packing).map_or_else(
-        || "none (a value is outside the table's domain)".into(),
-        |c| fr_to_hex(&c),
-    );
-    if &given != proven {
-        return Err(VerifyError::InputCommitment {
-            proven: proven.clone(),
-            given,
-        });
+    Ok(())
+}
+
+/// The link into shard `position` takes exactly the tensors the previous shard hands on
+/// (`outputs`, packed before hashing or not): the same count, and each with the same name,
+/// shape, scale, bound and element type.
+fn check_handoff(
+    position: usize,
+    outputs: &[TensorInfo],
+    packed: bool,
+    inputs: &[TensorInfo],
+    s: &ShardInfo,
+) -> Result<(), VerifyError> {
+    let cut = |reason: String| VerifyError::ChainCut {
+        shard: position,
+        reason,
+    };
+    let describe = |t: &TensorInfo| {
+        format!(
+            "`{}` {:?} at scale 2^-{}, bound 2^{}, {}",
+            t.name,
+            t.shape,
+            t.scale,
+            t.bound,
+            t.dtype.name()
+        )
+    };
+    if outputs.len() != inputs.len() {
+        return Err(cut(format!(
+            "shard {} hands on {} tensors, this shard takes {}",
+            position - 1,
+            outputs.len(),
+            inputs.len()
+        )));
+    }
+    for (i, (o, t)) in outputs.iter().zip(inputs).enumerate() {
+        if o != t {
+            return Err(cut(format!(
+                "tensor {i} handed on is {} but this shard takes {}",
+                describe(o),
+                describe(t)
+            )));
+        }
+    }
+    if packed != s.packed_inputs {
+        return Err(cut(format!(
+            "shard {} hashes the tensors it hands on {}, this shard {}",
+            position - 1,
+            if packed {
+                "packed"
+            } else {
+                "one value per element"
+            },
+            if s.packed_inputs {
+                "packed"
+            } else {
+                "one value per element"
+            },
+        )));
     }
     Ok(())
 }

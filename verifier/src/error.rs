@@ -55,12 +55,20 @@ pub enum VerifyError {
         out: String,
         into: String,
     },
-    #[error("the chain proved an input with commitment {proven}; this input's is {given}: it is not the input the chain proved")]
+    #[error("chain link into shard {shard}: {reason}")]
+    ChainCut { shard: usize, reason: String },
+    #[error("the proof proved an input with commitment {proven}; this input's is {given}: it is not the input the proof proved")]
     InputCommitment { proven: String, given: String },
-    #[error(
-        "the chain's input is public (split without --hash-input): read it from the proof instead"
-    )]
-    InputNotHashed,
+    #[error("input {input} (`{name}`), element {element}: the proof is of {} (quantized {proven}), this input has {} (quantized {given}): it is not the input the proof proved", *proven as f64 * 2f64.powi(-(*scale as i32)), *given as f64 * 2f64.powi(-(*scale as i32)))]
+    InputMismatch {
+        input: usize,
+        name: String,
+        element: usize,
+        proven: i64,
+        given: i64,
+        /// The input's fractional bits: the values are `proven / 2^scale`, `given / 2^scale`.
+        scale: u32,
+    },
     #[error(transparent)]
     Artifact(#[from] zkinfer_ir::IrError),
 }
@@ -87,8 +95,9 @@ impl VerifyError {
             VerifyError::ChainLength { .. } => "ChainLength",
             VerifyError::ChainLink { source, .. } => source.kind(),
             VerifyError::ChainBroken { .. } => "ChainBroken",
+            VerifyError::ChainCut { .. } => "ChainCut",
             VerifyError::InputCommitment { .. } => "InputCommitment",
-            VerifyError::InputNotHashed => "InputNotHashed",
+            VerifyError::InputMismatch { .. } => "InputMismatch",
             VerifyError::Artifact(_) => "Artifact",
         }
     }

@@ -16,6 +16,7 @@ mod chain;
 mod error;
 #[cfg(feature = "evm")]
 pub mod evm;
+mod inputs;
 mod proof;
 mod transcript;
 
@@ -31,8 +32,9 @@ use halo2_axiom::transcript::TranscriptReadBuffer;
 use zkinfer_ir::Settings;
 
 pub use bundle::{Bundle, BundleHeader, SrsInfo};
-pub use chain::{check_input_commitment, verify_chain, ChainVerifier};
+pub use chain::{verify_chain, ChainVerifier};
 pub use error::VerifyError;
+pub use inputs::check_inputs;
 pub use proof::{ProofFile, Reference, PROOF_FORMAT, PROOF_VERSION};
 pub use transcript::{KeccakChallenge, KeccakRead, KeccakWrite};
 
@@ -41,6 +43,12 @@ pub use transcript::{KeccakChallenge, KeccakRead, KeccakWrite};
 pub struct VerifiedOutput {
     /// Dequantized inputs and outputs, read from the proven public instances.
     pub inputs: Vec<Vec<f32>>,
+    /// The quantized inputs as proven (none when they are a commitment): what
+    /// [`check_inputs`] compares a caller's input with.
+    pub quantized_inputs: Vec<Vec<i64>>,
+    /// What names the proven input: [`zkinfer_ir::inputs_digest`] of the quantized inputs
+    /// (`sha256:…`), or the Poseidon commitment (`0x…`) when the input is public only as one.
+    pub inputs_digest: String,
     pub outputs: Vec<Vec<f32>>,
     /// The quantized outputs as proven.
     pub quantized_outputs: Vec<Vec<i64>>,
@@ -273,6 +281,10 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
     }
     Ok(VerifiedOutput {
         inputs: dq(&q_inputs, &h.settings.inputs),
+        inputs_digest: input_commitment
+            .clone()
+            .unwrap_or_else(|| zkinfer_ir::inputs_digest(&q_inputs)),
+        quantized_inputs: q_inputs,
         outputs,
         quantized_outputs: q_outputs,
         dtypes: h.settings.outputs.iter().map(|t| t.dtype).collect(),

@@ -1,11 +1,12 @@
-//! zkinfer's verifier in WebAssembly: `verify(bundle, proof)` and `verifyChain(bundles,
-//! proofs)` for web pages and Node, over `zkinfer-verifier` alone (no prover, ONNX or
-//! onnxruntime code). Built by `scripts/build-wasm.sh` into `wasm/pkg` (web) and
-//! `wasm/pkg-node` (Node).
+//! zkinfer's verifier in WebAssembly: `verify(bundle, proof, input?)` and
+//! `verifyChain(bundles, proofs, input?)` for web pages and Node, over `zkinfer-verifier`
+//! alone (no prover, ONNX or onnxruntime code). Built by `scripts/build-wasm.sh` into
+//! `wasm/pkg` (web) and `wasm/pkg-node` (Node). A rejection throws an `Error` whose message
+//! says why and whose `reason` names the typed reason (`"InvalidProof"`, `"InputMismatch"`, …).
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use zkinfer_verifier::{Bundle, ProofFile, VerifiedOutput, VerifyError};
+use zkinfer_verifier::{check_inputs, Bundle, ProofFile, VerifiedOutput, VerifyError};
 
 /// What a verified proof states, as the JavaScript object `verify` returns.
 #[derive(Debug, PartialEq, Serialize)]
@@ -15,6 +16,11 @@ pub struct Verified {
     pub outputs: Vec<Vec<f32>>,
     /// The quantized outputs, as proven.
     pub quantized_outputs: Vec<Vec<i64>>,
+    /// Dequantized and quantized inputs, as proven (empty when they are a commitment).
+    pub inputs: Vec<Vec<f32>>,
+    pub quantized_inputs: Vec<Vec<i64>>,
+    /// What names the proven input: `sha256:…` of the quantized inputs, or the commitment.
+    pub inputs_digest: String,
     /// Digest of the compiled model the bundle's key was made for.
     pub model_digest: String,
     /// Digest of the verifying key.
@@ -31,6 +37,9 @@ impl Verified {
         Self {
             outputs: out.outputs,
             quantized_outputs: out.quantized_outputs,
+            inputs: out.inputs,
+            quantized_inputs: out.quantized_inputs,
+            inputs_digest: out.inputs_digest,
             model_digest,
             vk_digest,
             input_commitment: out.input_commitment,
@@ -40,11 +49,19 @@ impl Verified {
 }
 
 /// Verifies `proof` (the proof JSON `zkinfer prove` writes) against `bundle` (the bytes of
-/// `keys/bundle.bin`). The Rust side of [`verify`], for tests on the host.
-pub fn verify_bytes(bundle: &[u8], proof: &str) -> Result<Verified, VerifyError> {
+/// `keys/bundle.bin`); with `input` (floats, one list per model input), checks that the proof
+/// is of that input ([`check_inputs`]). The Rust side of [`verify`], for tests on the host.
+pub fn verify_bytes(
+    bundle: &[u8],
+    proof: &str,
+    input: Option<&[Vec<f32>]>,
+) -> Result<Verified, VerifyError> {
     let bundle = Bundle::from_bytes(bundle, "bundle")?;
     let proof = ProofFile::from_slice(proof.as_bytes(), "proof")?;
     let out = zkinfer_verifier::verify(&bundle, &proof)?;
+    if let Some(values) = input {
+        check_inputs(&bundle.header.settings, &out, values)?;
+    }
     Ok(Verified::new(
         out,
         bundle.header.model_digest.clone(),
@@ -52,8 +69,13 @@ pub fn verify_bytes(bundle: &[u8], proof: &str) -> Result<Verified, VerifyError>
     ))
 }
 
-/// [`verify_bytes`] for a shard chain: bundles and proofs in chain order.
-pub fn verify_chain_bytes(bundles: &[Vec<u8>], proofs: &[String]) -> Result<Verified, VerifyError> {
+/// [`verify_bytes`] for a shard chain: bundles and proofs in chain order; `input` is checked
+/// against the chain's input (the first shard's).
+pub fn verify_chain_bytes(
+    bundles: &[Vec<u8>],
+    proofs: &[String],
+    input: Option<&[Vec<f32>]>,
+) -> Result<Verified, VerifyError> {
     if bundles.len() != proofs.len() {
         return Err(VerifyError::ChainLength {
             expected: bundles.len(),
@@ -73,6 +95,9 @@ pub fn verify_chain_bytes(bundles: &[Vec<u8>], proofs: &[String]) -> Result<Veri
         .collect::<Result<_, VerifyError>>()?;
     let links: Vec<(&Bundle, &ProofFile)> = parsed.iter().map(|(b, p)| (b, p)).collect();
     let out = zkinfer_verifier::verify_chain(&links)?;
+    if let (Some(values), Some((first, _))) = (input, parsed.first()) {
+        check_inputs(&first.header.settings, &out, values)?;
+    }
     let last = &parsed[parsed.len() - 1].0.header;
     Ok(Verified::new(
         out,
@@ -81,28 +106,102 @@ pub fn verify_chain_bytes(bundles: &[Vec<u8>], proofs: &[String]) -> Result<Veri
     ))
 }
 
-fn to_js(v: &Verified) -> Result<JsValue, JsError> {
-    let json = serde_json::to_string(v).map_err(|e| JsError::new(&e.to_string()))?;
-    js_sys::JSON::parse(&json).map_err(|_| JsError::new("internal: result is not JSON"))
+/// Flat float lists, one per model input, from the JSON of an input as JavaScript gives it:
+/// `{input_data: [...]}` (an input file's object) or the list itself, whose items are one
+/// (possibly nested) array per input; a list of numbers is the values of a one-input model.
+/// Booleans read as 0 and 1.
+pub fn inputs_from_json(v: &serde_json::Value) -> Result<Vec<Vec<f32>>, String> {
+    fn flatten(v: &serde_json::Value, out: &mut Vec<f32>) -> Result<(), String> {
+        match v {
+            serde_json::Value::Number(n) => {
+                out.push(n.as_f64().ok_or("not a finite number")? as f32);
+                Ok(())
+            }
+            serde_json::Value::Bool(b) => {
+                out.push(f32::from(u8::from(*b)));
+                Ok(())
+            }
+            serde_json::Value::Array(items) => items.iter().try_for_each(|i| flatten(i, out)),
+            other => Err(format!("expected numbers or booleans, found {other}")),
+        }
+    }
+    let list = v.get("input_data").unwrap_or(v);
+    let items = list
+        .as_array()
+        .ok_or("input: expected an array with one array per model input, or {input_data}")?;
+    if items.iter().all(|i| !i.is_array()) {
+        let mut one = Vec::with_capacity(items.len());
+        flatten(list, &mut one).map_err(|e| format!("input: {e}"))?;
+        return Ok(vec![one]);
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut out = Vec::new();
+            flatten(item, &mut out).map_err(|e| format!("input {i}: {e}"))?;
+            Ok(out)
+        })
+        .collect()
 }
 
-/// `verify(bundle: Uint8Array, proof: string)`: `{ outputs, quantizedOutputs, modelDigest,
-/// vkDigest }`, or throws an `Error` whose message is the typed reason.
+fn to_js(v: &Verified) -> Result<JsValue, JsValue> {
+    let json = serde_json::to_string(v).map_err(|e| js_error(&e.to_string(), "Internal"))?;
+    js_sys::JSON::parse(&json).map_err(|_| js_error("internal: result is not JSON", "Internal"))
+}
+
+/// An `Error` with `message` and a `reason` property.
+fn js_error(message: &str, reason: &str) -> JsValue {
+    let e = js_sys::Error::new(message);
+    // Setting a property of a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&e, &"reason".into(), &reason.into());
+    e.into()
+}
+
+fn reject(e: &VerifyError) -> JsValue {
+    js_error(&e.to_string(), e.kind())
+}
+
+/// The optional `input` argument: `undefined` or `null` for none.
+fn js_inputs(input: &JsValue) -> Result<Option<Vec<Vec<f32>>>, JsValue> {
+    if input.is_undefined() || input.is_null() {
+        return Ok(None);
+    }
+    let text = js_sys::JSON::stringify(input)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| js_error("input: not JSON-serializable", "InputFormat"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| js_error(&format!("input: {e}"), "InputFormat"))?;
+    inputs_from_json(&v)
+        .map(Some)
+        .map_err(|e| js_error(&e, "InputFormat"))
+}
+
+/// `verify(bundle: Uint8Array, proof: string, input?)`: `{ outputs, quantizedOutputs, inputs,
+/// quantizedInputs, inputsDigest, modelDigest, vkDigest }`, or throws an `Error` whose message
+/// says why and whose `reason` is the typed reason. With `input` (arrays, one per model input,
+/// or `{input_data}`), the proof must be of exactly that input (`"InputMismatch"` names the
+/// first differing element; `"InputCommitment"` for a committed input).
 #[wasm_bindgen]
-pub fn verify(bundle: &[u8], proof: &str) -> Result<JsValue, JsError> {
-    let v = verify_bytes(bundle, proof).map_err(|e| JsError::new(&e.to_string()))?;
+pub fn verify(bundle: &[u8], proof: &str, input: JsValue) -> Result<JsValue, JsValue> {
+    let input = js_inputs(&input)?;
+    let v = verify_bytes(bundle, proof, input.as_deref()).map_err(|e| reject(&e))?;
     to_js(&v)
 }
 
-/// `verifyChain(bundles: Uint8Array[], proofs: string[])`: the chain's final outputs, or
-/// throws with the reason (which link, which hand-off).
+/// `verifyChain(bundles: Uint8Array[], proofs: string[], input?)`: the chain's final outputs
+/// and its input's digest, or throws with the reason (which link, which cut, which hand-off);
+/// `input` as for `verify`, checked against the chain's input.
 #[wasm_bindgen(js_name = verifyChain)]
 pub fn verify_chain(
     bundles: Vec<js_sys::Uint8Array>,
     proofs: Vec<String>,
-) -> Result<JsValue, JsError> {
+    input: JsValue,
+) -> Result<JsValue, JsValue> {
+    let input = js_inputs(&input)?;
     let bundles: Vec<Vec<u8>> = bundles.iter().map(|b| b.to_vec()).collect();
-    let v = verify_chain_bytes(&bundles, &proofs).map_err(|e| JsError::new(&e.to_string()))?;
+    let v = verify_chain_bytes(&bundles, &proofs, input.as_deref()).map_err(|e| reject(&e))?;
     to_js(&v)
 }
 
@@ -110,4 +209,26 @@ pub fn verify_chain(
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inputs_from_json;
+    use serde_json::json;
+
+    #[test]
+    fn inputs_come_from_an_input_file_object_a_list_per_input_or_one_inputs_values() {
+        let two = Ok(vec![vec![1.0, 2.0, 3.0], vec![1.0]]);
+        assert_eq!(inputs_from_json(&json!([[[1, 2], [3]], [true]])), two);
+        assert_eq!(
+            inputs_from_json(&json!({"input_data": [[1, 2, 3], [1]]})),
+            two
+        );
+        assert_eq!(
+            inputs_from_json(&json!([0.5, -1])),
+            Ok(vec![vec![0.5, -1.0]])
+        );
+        assert!(inputs_from_json(&json!({"x": 1})).is_err());
+        assert!(inputs_from_json(&json!([["a"]])).is_err());
+    }
 }

@@ -1,7 +1,8 @@
 // The WebAssembly verifier in Node (`node --test wasm/tests/`), on proofs the CLI made
 // (scripts/test-wasm.sh writes them to target/wasm-fixtures): the valid one is accepted with
 // its outputs and digests; a flipped proof byte, an altered instance, another model's bundle,
-// a truncated file and a wrong format version are each rejected with a reason.
+// a truncated file, a wrong format version and another input than the proven one are each
+// rejected with a reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -26,6 +27,23 @@ test('a valid proof is accepted, with its outputs and digests', () => {
   assert.equal(r.quantizedOutputs[0].length, 10);
   assert.equal(r.modelDigest, p.model_digest);
   assert.equal(r.vkDigest, p.vk_digest);
+});
+
+test('the proven input is checked against the callers, naming the first differing element', () => {
+  // The fixture proves the corpus input A; a caller who asked about B (one pixel changed)
+  // must not accept it.
+  const a = JSON.parse(fs.readFileSync(path.join(root, '../shared/corpus/sklearn', MLP, 'input.json'), 'utf8'));
+  const r = zk.verify(bundle(MLP), proof(MLP), a);
+  assert.match(r.inputsDigest, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(r.quantizedInputs[0].length, 64);
+  assert.equal(zk.verify(bundle(MLP), proof(MLP)).inputsDigest, r.inputsDigest);
+  assert.equal(zk.verify(bundle(MLP), proof(MLP), a.input_data).inputsDigest, r.inputsDigest);
+  const b = structuredClone(a);
+  b.input_data[0][7] += 1;
+  assert.throws(
+    () => zk.verify(bundle(MLP), proof(MLP), b),
+    (e) => e.reason === 'InputMismatch' && /element 7/.test(e.message),
+  );
 });
 
 test('a flipped proof byte is rejected', () => {

@@ -227,7 +227,9 @@ class Proof:
 
 class Verified:
     """What a valid proof (or chain) establishes: the proven outputs as numpy arrays of the
-    model's shapes and types, the quantized outputs, and for shards the commitments."""
+    model's shapes and types, the quantized outputs, the proven inputs and their digest
+    (``inputs_digest``: ``sha256:…`` of the quantized inputs, or the Poseidon commitment of
+    a committed input), and for shards the commitments."""
 
     def __init__(self, text: str):
         d = json.loads(text)
@@ -240,6 +242,10 @@ class Verified:
         self.inputs: List[np.ndarray] = [
             _shaped(x, i) for x, i in zip(d["inputs"], d["input_info"])
         ]
+        self.quantized_inputs: List[np.ndarray] = [
+            np.asarray(q, dtype=np.int64) for q in d["quantized_inputs"]
+        ]
+        self.inputs_digest: str = d["inputs_digest"]
         self.input_commitment: Optional[str] = d["input_commitment"]
         self.output_commitment: Optional[str] = d["output_commitment"]
         self.model_digest: str = d["model_digest"]
@@ -397,29 +403,36 @@ def _proof_text(proof: Union[Proof, PathLike]) -> Tuple[str, str]:
         raise ZkinferError(f"{path}: {e}") from None
 
 
-def verify(keys: PathLike, proof: Union[Proof, PathLike]) -> Verified:
+def _check_inputs(input: Optional[Inputs]) -> Optional[List[List[float]]]:
+    """An input to compare with the proven one as flat lists (see :func:`verify`)."""
+    if input is None:
+        return None
+    return _normalize_inputs(input, [])
+
+
+def verify(
+    keys: PathLike, proof: Union[Proof, PathLike], input: Optional[Inputs] = None
+) -> Verified:
     """Verifies ``proof`` (a :class:`Proof` or a path) with ``keys`` (the keys directory or
-    its ``bundle.bin``). Raises :class:`VerifyError` when it does not hold."""
+    its ``bundle.bin``). With ``input`` (a path, an EZKL-style dict or arrays, as for
+    :func:`prove`), also checks that the proof is of exactly that input: quantized as the
+    prover quantizes it, it must equal the proven input (reason ``"InputMismatch"``, naming
+    the first differing element) or give its commitment (``"InputCommitment"``). Raises
+    :class:`VerifyError` when anything does not hold."""
     text, name = _proof_text(proof)
-    return Verified(_native.verify(os.fspath(keys), text, name))
+    return Verified(_native.verify(os.fspath(keys), text, name, _check_inputs(input)))
 
 
 def verify_chain(
     links: Sequence[Tuple[PathLike, Union[Proof, PathLike]]],
     input: Optional[Inputs] = None,
 ) -> Verified:
-    """Verifies a chain of shard proofs, ``[(keys, proof), ...]`` in order: every proof and
-    every hand-off. With ``input``, checks that a chain split with ``hash_input`` proved
-    exactly that input."""
+    """Verifies a chain of shard proofs, ``[(keys, proof), ...]`` in order: every proof,
+    every link's cut (the shards of one split, each taking the tensors the one before hands
+    on) and every hand-off. With ``input``, checks that the chain proved exactly that input
+    (as :func:`verify` does; its commitment, when split with ``hash_input``)."""
     pairs = [(os.fspath(k), _proof_text(p)[0]) for k, p in links]
-    flat = None
-    if input is not None:
-        flat = (
-            _native.parse_inputs(Path(input).read_text(), os.fspath(input))
-            if _is_path(input)
-            else _normalize_inputs(input, [])
-        )
-    return Verified(_native.verify_chain(pairs, flat))
+    return Verified(_native.verify_chain(pairs, _check_inputs(input)))
 
 
 def split(
