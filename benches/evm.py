@@ -215,8 +215,8 @@ def cell(text):
 # ---------------------------------------------------------------------------------- zkinfer
 
 
-GAS_OURS = re.compile(r"ACCEPTED by the verifier contract: (\d+) gas used; runtime code (\d+) bytes \(verifier\) "
-                      r"\+ (\d+) bytes \(key contract\).*?calldata (\d+) bytes")
+GAS_OURS = re.compile(r"ACCEPTED by the entry contract: (\d+) gas used \((\d+) of them.*?runtime code (\d+) bytes "
+                      r"\(verifier\) \+ (\d+) bytes \(key contract\) \+ (\d+) bytes \(entry\).*?calldata (\d+) bytes")
 GAS_SNARK = re.compile(r"ACCEPTED by snark-verifier's contract: (\d+) gas used; runtime code (\d+) bytes.*?calldata (\d+) bytes")
 
 
@@ -235,8 +235,9 @@ def zkinfer_side(onnx, data, work, args):
         m = GAS_OURS.search(so)
         if not m:
             raise StageError(f"unexpected verify-evm output: {so.strip()[:160]}")
-        gas, code, key, calldata = map(int, m.groups())
-        z[f"optimizer_{opt}"] = {"gas": gas, "verifier_code": code, "key_code": key, "calldata": calldata}
+        gas, entry_gas, code, key, entry_code, calldata = map(int, m.groups())
+        z[f"optimizer_{opt}"] = {"gas": gas, "entry_gas": entry_gas, "verifier_code": code, "key_code": key,
+                                 "entry_code": entry_code, "calldata": calldata}
     z.update(z["optimizer_on"])
     return z, keys, proof
 
@@ -461,18 +462,19 @@ def bench(name, entry, top, srs_cache, args):
 
 def fmt_table(results):
     lines = [
-        "| model | zkinfer verifier code (B, optimizer on / off) | zkinfer key contract (B) | zkinfer gas | "
+        "| model | zkinfer verifier code (B, optimizer on / off) | zkinfer key contract (B) | zkinfer entry (B) | "
+        "zkinfer gas (through the entry) | of which the entry | "
         "zkinfer calldata (B) | snark-verifier code (B) | snark-verifier gas | EZKL code (B) | EZKL gas | "
         "EZKL calldata (B) | gas EZKL / zkinfer |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         z, s, e = r.get("zkinfer", {}), r.get("snark_verifier"), r.get("ezkl")
         if "gas" in z:
             zc = [f"{z['optimizer_on']['verifier_code']} / {z['optimizer_off']['verifier_code']}",
-                  str(z["key_code"]), str(z["gas"]), str(z["calldata"])]
+                  str(z["key_code"]), str(z["entry_code"]), str(z["gas"]), str(z["entry_gas"]), str(z["calldata"])]
         else:
-            zc = [f"failed: {z.get('reason', '?')}", "—", "—", "—"]
+            zc = [f"failed: {z.get('reason', '?')}", "—", "—", "—", "—", "—"]
         if s is None:
             sc = ["not run", "—"]
         elif s["status"] == "accepted":

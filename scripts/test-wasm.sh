@@ -29,4 +29,7 @@ if [ ! -d .tools/node_modules/playwright-core ]; then
   mkdir -p .tools
   npm install --silent --no-audit --no-fund --prefix .tools playwright-core
 fi
+# The attack proofs the verifiers must refuse (written by the on-chain entry's test).
+[ -s target/attack-fixtures/input-out-of-bound/proof.json ] ||
+  cargo test -q -p zkinfer-tests --test onchain_entry inputs_outside >/dev/null
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 node --test wasm/tests/

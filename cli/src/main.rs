@@ -137,8 +137,14 @@ enum Command {
         /// else the first differing element is named.
         #[arg(long)]
         input: Option<PathBuf>,
+        /// The statement digest to pin (`sha256:…`, from the model publisher, `inspect` on
+        /// the keys or the entry contract's STATEMENT_DIGEST): keys whose verifying key,
+        /// settings or SRS points differ are refused before the proof is read.
+        #[arg(long)]
+        digest: Option<String>,
     },
-    /// Describe a model: ops, parameters, rows, k, columns, estimated proving cost.
+    /// Describe a model: ops, parameters, rows, k, columns, estimated proving cost. Given a
+    /// key directory (or its bundle.bin): what a verifier reads and its statement digest.
     Inspect {
         model: PathBuf,
         /// Also where the rows go: per operator and part of its layout (a dry run of the
@@ -195,7 +201,12 @@ fn run(cli: Cli) -> Result<()> {
             precompute_cosets,
         } => cmd_setup(&model, &output, srs.as_deref(), precompute_cosets),
         Command::Prove(args) => cmd_prove(&args),
-        Command::Verify { keys, proof, input } => cmd_verify(&keys, &proof, input.as_deref()),
+        Command::Verify {
+            keys,
+            proof,
+            input,
+            digest,
+        } => cmd_verify(&keys, &proof, input.as_deref(), digest.as_deref()),
         Command::Inspect { model, rows } => cmd_inspect(&model, rows),
         #[cfg(feature = "evm")]
         Command::Evm(cmd) => evm::run(cmd),
@@ -503,13 +514,16 @@ fn float_reference(compiled: &CompiledModel, a: &ProveArgs, inputs: &[Vec<f32>])
     run
 }
 
-fn cmd_verify(keys: &Path, proof: &Path, input: Option<&Path>) -> Result<()> {
+fn cmd_verify(keys: &Path, proof: &Path, input: Option<&Path>, digest: Option<&str>) -> Result<()> {
     // Timed from reading the files, as EZKL's verify is (see benches/compare_ezkl.py).
     let t = Instant::now();
     let bundle = Bundle::read(&keys.join(zkinfer_prover::BUNDLE_FILE))?;
     let p = ProofFile::read(proof)?;
     let read_ms = t.elapsed().as_secs_f64() * 1e3;
-    let out = verify(&bundle, &p)?;
+    let out = match digest {
+        Some(d) => zkinfer_verifier::verify_pinned(&bundle, &p, d)?,
+        None => verify(&bundle, &p)?,
+    };
     let ms = t.elapsed().as_secs_f64() * 1e3;
     srs_note(bundle.header.srs.insecure);
     check_input(&bundle.header.settings, &out, input)?;
@@ -522,6 +536,13 @@ fn cmd_verify(keys: &Path, proof: &Path, input: Option<&Path>) -> Result<()> {
     }
     report_inputs(&bundle.header.settings, &out);
     shard::report_commitments(&out);
+    match digest {
+        Some(d) => println!("statement digest {d} (pinned)"),
+        None => println!(
+            "statement digest {} (not pinned: pass --digest to refuse any other keys)",
+            bundle.statement_digest()
+        ),
+    }
     Ok(())
 }
 
@@ -557,7 +578,60 @@ fn report_inputs(settings: &zkinfer_ir::Settings, out: &zkinfer_verifier::Verifi
     }
 }
 
+/// `inspect KEYDIR` (or a `bundle.bin`): what a verifier of these keys reads, and the
+/// statement digest that covers it.
+fn inspect_keys(path: &Path) -> Result<()> {
+    let file = match path.is_dir() {
+        true => path.join(zkinfer_prover::BUNDLE_FILE),
+        false => path.to_path_buf(),
+    };
+    let b = Bundle::read(&file)?;
+    let h = &b.header;
+    let s = &h.settings;
+    println!("verifier bundle: {}", file.display());
+    println!(
+        "  statement digest: {} (covers all below: pin this)",
+        b.statement_digest()
+    );
+    println!("  model digest: {}", h.model_digest);
+    println!("  verifying key digest: {}", h.vk_digest);
+    println!(
+        "  k = {}, {} public instances{}; SRS of 2^{} ({}{})",
+        s.k,
+        s.instance_len(),
+        if s.packed { " (packed)" } else { "" },
+        h.srs.k,
+        h.srs.source,
+        if h.srs.insecure { ", INSECURE" } else { "" }
+    );
+    for (side, infos) in [("input", &s.inputs), ("output", &s.outputs)] {
+        for t in infos {
+            println!(
+                "  {side} `{}` {:?}: scale 2^-{}, |q| < 2^{}",
+                t.name, t.shape, t.scale, t.bound
+            );
+        }
+    }
+    if let Some(sh) = &s.shard {
+        println!(
+            "  shard {} of {} of model {} (cuts {:?})",
+            sh.index + 1,
+            sh.count,
+            sh.parent,
+            sh.cuts
+        );
+    }
+    Ok(())
+}
+
 fn cmd_inspect(path: &Path, rows: bool) -> Result<()> {
+    if path.is_dir()
+        || path
+            .file_name()
+            .is_some_and(|n| n == zkinfer_prover::BUNDLE_FILE)
+    {
+        return inspect_keys(path);
+    }
     print!("{}", zkinfer_prover::inspect(path)?);
     if rows {
         let compiled = match path.extension().is_some_and(|e| e == "onnx") {

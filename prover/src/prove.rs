@@ -152,6 +152,7 @@ pub fn prove_trace(
         version: PROOF_VERSION,
         model_digest: keys.header.model_digest.clone(),
         vk_digest: keys.header.vk_digest.clone(),
+        statement_digest: Some(keys.bundle.statement_digest()),
         instances: vec![instances.iter().map(fr_to_hex).collect()],
         proof: format!("0x{}", hex::encode(proof)),
         outputs: outs,

@@ -87,6 +87,7 @@ fn another_models_keys_are_rejected() {
     let mut p = iris().proof.clone();
     p.model_digest = mlp().proof.model_digest.clone();
     p.vk_digest = mlp().proof.vk_digest.clone();
+    p.statement_digest = mlp().proof.statement_digest.clone();
     let err = verify(&mlp().keys.bundle, &p).unwrap_err();
     assert!(matches!(err, VerifyError::InstanceCount { .. }), "{err}");
 }
@@ -195,4 +196,39 @@ fn hostile_bundle_bytes_never_panic() {
         }
     }
     assert!(rejected > 0);
+}
+
+/// The same verifying key under other settings (an output read at another scale): the
+/// verifying-key digest does not cover the settings, the statement digest does.
+#[test]
+fn a_bundle_with_altered_settings_is_refused_by_its_statement_digest() {
+    use halo2_axiom::poly::commitment::ParamsProver;
+    let rt = iris();
+    let honest = &rt.keys.bundle;
+    let pinned = honest.statement_digest();
+    let mut header = honest.header.clone();
+    header.settings.outputs[0].scale += 1;
+    let p = &honest.params;
+    let altered = Bundle::new(header, honest.vk.clone(), p.get_g()[0], p.g2(), p.s_g2()).unwrap();
+    let altered = Bundle::from_bytes(&altered.to_bytes(), "bundle.bin").unwrap();
+    assert_eq!(altered.header.vk_digest, honest.header.vk_digest);
+    assert_ne!(altered.statement_digest(), pinned);
+    // A proof file of an earlier release (no statement digest), its outputs read at the
+    // altered scale: `verify` alone accepts it, with every output halved…
+    let mut old = rt.proof.clone();
+    old.statement_digest = None;
+    let q = verify(honest, &rt.proof).unwrap().quantized_outputs;
+    old.outputs = vec![zkinfer_ir::dequantize(
+        &q[0],
+        altered.header.settings.outputs[0].scale,
+    )];
+    let misread = verify(&altered, &old).unwrap();
+    assert_eq!(misread.outputs[0][0] * 2.0, rt.proof.outputs[0][0]);
+    // …pinned, it is refused; and a proof that names its statement is refused by `verify`.
+    let err = zkinfer_verifier::verify_pinned(&altered, &old, &pinned).unwrap_err();
+    assert!(matches!(err, VerifyError::WrongStatement { .. }), "{err}");
+    let err = verify(&altered, &rt.proof).unwrap_err();
+    assert!(matches!(err, VerifyError::WrongStatement { .. }), "{err}");
+    assert_eq!(rt.proof.statement_digest.as_deref(), Some(pinned.as_str()));
+    zkinfer_verifier::verify_pinned(honest, &rt.proof, &pinned).unwrap();
 }

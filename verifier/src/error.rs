@@ -16,6 +16,8 @@ pub enum VerifyError {
     WrongModel { proof: String, keys: String },
     #[error("the proof was made with verifying key {proof}, but the keys hold {keys}: use the keys the prover used")]
     WrongKey { proof: String, keys: String },
+    #[error("the bundle's statement digest is {got}, not the {expected} pinned (or the proof's): its key, settings or SRS points differ; get the model publisher's bundle")]
+    WrongStatement { expected: String, got: String },
     #[error("instances: expected {expected} public values in 1 column, got {got}")]
     InstanceCount { expected: usize, got: usize },
     #[error("instance {index}: `{value}` is not a canonical BN254 scalar in big-endian hex")]
@@ -82,6 +84,7 @@ impl VerifyError {
             VerifyError::ProofVersion { .. } => "ProofVersion",
             VerifyError::WrongModel { .. } => "WrongModel",
             VerifyError::WrongKey { .. } => "WrongKey",
+            VerifyError::WrongStatement { .. } => "WrongStatement",
             VerifyError::InstanceCount { .. } => "InstanceCount",
             VerifyError::InstanceEncoding { .. } => "InstanceEncoding",
             VerifyError::InstancePacking { .. } => "InstancePacking",

@@ -161,6 +161,31 @@ fn public_values(instances: &[Fr], settings: &Settings) -> Result<Vec<Option<i64
     Ok(out)
 }
 
+/// [`verify`] against the bundle whose statement digest the caller pinned (the model
+/// publisher's, or an entry contract's `STATEMENT_DIGEST`): a bundle whose key, settings
+/// (scales, bounds, shapes, shard place) or SRS points were changed is refused before the
+/// proof is read.
+pub fn verify_pinned(
+    bundle: &Bundle,
+    proof: &ProofFile,
+    statement_digest: &str,
+) -> Result<VerifiedOutput, VerifyError> {
+    check_statement(bundle, statement_digest)?;
+    verify(bundle, proof)
+}
+
+/// Checks that `bundle`'s statement digest is `expected`.
+pub fn check_statement(bundle: &Bundle, expected: &str) -> Result<(), VerifyError> {
+    let got = bundle.statement_digest();
+    if got != expected {
+        return Err(VerifyError::WrongStatement {
+            expected: expected.into(),
+            got,
+        });
+    }
+    Ok(())
+}
+
 /// Verifies `proof` against `bundle`.
 pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, VerifyError> {
     let h = &bundle.header;
@@ -182,6 +207,9 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
             proof: proof.vk_digest.clone(),
             keys: h.vk_digest.clone(),
         });
+    }
+    if let Some(pinned) = &proof.statement_digest {
+        check_statement(bundle, pinned)?;
     }
     let instances = proof_instances(proof, h.settings.instance_len())?;
     let values = public_values(&instances, &h.settings)?;

@@ -29,6 +29,11 @@ pub struct ProofFile {
     pub version: u32,
     pub model_digest: String,
     pub vk_digest: String,
+    /// The statement digest of the bundle the prover used ([`crate::Bundle::statement_digest`]:
+    /// key, settings and SRS points); when present, the verifier's bundle must have the same.
+    /// Files of earlier releases have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement_digest: Option<String>,
     /// One column of public values: quantized inputs then outputs, as `0x…` big-endian hex.
     pub instances: Vec<Vec<String>>,
     /// `0x…` hex of the halo2 (KZG, SHPLONK, Blake2b transcript) proof.
