@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(onnx zkc keys proof activations input)
+[ ${#targets[@]} -gt 0 ] || targets=(onnx zkc keys pk proof activations input)
 bash scripts/ensure-onnxruntime.sh >/dev/null
 if rustup toolchain list 2>/dev/null | grep -q nightly; then
   command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz

@@ -6,9 +6,9 @@
 
 use std::sync::OnceLock;
 
-use zkinfer_ir::CompiledModel;
+use zkinfer_ir::{ArtifactKind, CompiledModel, Envelope};
 use zkinfer_onnx::QuantConfig;
-use zkinfer_prover::{Activations, Keys};
+use zkinfer_prover::{Activations, KeyHeader, Keys};
 use zkinfer_verifier::{Bundle, ProofFile};
 
 /// The artifacts of one small model (mlp2), made once: the reference every target reads
@@ -114,6 +114,47 @@ pub fn keys(bytes: &[u8]) {
     }
 }
 
+/// Proving key reading as `zkinfer prove` reads it: from a file, parsed while it is digested
+/// (so the parser meets the mutated bytes before the digest mismatch is known), and from
+/// memory with the payload's digest recomputed (so that the parser's result is used, as with
+/// a hostile file whose header matches its payload). Either is refused with an error naming
+/// the file, or (the digest recomputed over changed values) read.
+pub fn pk(bytes: &[u8]) {
+    let a = artifacts();
+    let Ok(bundle) = Bundle::from_bytes(&a.bundle, "bundle.bin") else {
+        return;
+    };
+    if let Some(dir) = pk_dir() {
+        let path = dir.join(zkinfer_prover::PK_FILE);
+        if std::fs::write(&path, bytes).is_ok() {
+            if let Err(e) = Keys::read(dir, &a.model) {
+                names_file(&e, &path.display().to_string());
+            }
+        }
+    }
+    let name = "fuzz/pk.bin";
+    if let Ok(mut env) = Envelope::<KeyHeader>::decode(bytes, ArtifactKind::ProvingKey, name) {
+        env.header.payload_digest = zkinfer_ir::digest(&env.payload);
+        if let Err(e) = Keys::from_bytes(&env.encode(), bundle, &a.model, name) {
+            names_file(&e, name);
+        }
+    }
+}
+
+/// A directory of this process holding the seed keys' `bundle.bin`, where [`pk`] writes each
+/// mutated `pk.bin` (`None` if it cannot be made: the target then reads from memory only).
+fn pk_dir() -> Option<&'static std::path::Path> {
+    static DIR: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../target/fuzz-seeds/pk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::write(dir.join(zkinfer_prover::BUNDLE_FILE), &artifacts().bundle).ok()?;
+        Some(dir)
+    })
+    .as_deref()
+}
+
 /// Proof JSON, verified against the seed model's bundle.
 pub fn proof(bytes: &[u8]) {
     let a = artifacts();
@@ -159,6 +200,7 @@ pub fn targets() -> Vec<Target> {
         ("onnx", onnx as fn(&[u8]), a.onnx.clone()),
         ("zkc", zkc, vec![a.zkc.clone()]),
         ("keys", keys, vec![a.bundle.clone(), a.pk.clone()]),
+        ("pk", pk, vec![a.pk.clone()]),
         ("proof", proof, vec![a.proof.clone()]),
         ("activations", activations, vec![a.activations.clone()]),
         ("input", input, vec![a.input.clone()]),

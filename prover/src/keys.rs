@@ -193,6 +193,21 @@ fn check_pk_header(
                 .into(),
         });
     }
+    // The circuit's shape is the model's: the key is parsed with it, so a header that says
+    // otherwise is refused before any of the payload is read.
+    let settings = &model.settings;
+    let shape = (header.k, header.lanes, header.freivalds);
+    let wanted = (settings.k, settings.lanes, settings.freivalds);
+    if shape != wanted {
+        return Err(ProveError::Key {
+            path: name.into(),
+            reason: format!(
+                "the key's header describes a circuit of k = {}, {} lanes, freivalds {}; the \
+                 model's is k = {}, {} lanes, freivalds {}; rerun `zkinfer setup`",
+                shape.0, shape.1, shape.2, wanted.0, wanted.1, wanted.2
+            ),
+        });
+    }
     Ok(())
 }
 
@@ -215,27 +230,37 @@ fn check_pk_payload(
     Ok(())
 }
 
-/// Parses a proving key's payload from `reader` (a malformed key is an error, not a panic).
+/// Parses a proving key's payload from `reader`, then checks that its verifying key is the
+/// setup's (`header.vk_digest`, the bundle's). A malformed key is an error, not a panic: the
+/// vendored halo2-axiom reads every length and count checked against the circuit, allocating
+/// no more than the bytes it has read (ZKINFER-PATCHES.md, 5), so the parser may run on
+/// bytes whose digest is not yet known to match.
 fn parse_pk(
     reader: &mut impl std::io::Read,
     header: &KeyHeader,
     model: &CompiledModel,
     name: &str,
 ) -> Result<ProvingKey<G1Affine>, ProveError> {
-    let params = CircuitParams {
-        lanes: header.lanes,
-        freivalds: header.freivalds,
-        ..CircuitParams::from(&model.settings)
+    let key_error = |reason: String| ProveError::Key {
+        path: name.into(),
+        reason,
     };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        ProvingKey::<G1Affine>::read::<_, ModelCircuit>(reader, SerdeFormat::RawBytes, params)
-    }))
-    .map_err(|_| ProveError::Key {
-        path: name.into(),
-        reason: "malformed proving key".into(),
-    })?
-    .map_err(|e| ProveError::Key {
-        path: name.into(),
-        reason: e.to_string(),
-    })
+    let params = CircuitParams::from(&model.settings);
+    let pk = ProvingKey::<G1Affine>::read::<_, ModelCircuit>(reader, SerdeFormat::RawBytes, params)
+        .map_err(|e| key_error(format!("malformed proving key: {e}")))?;
+    let k = pk.get_vk().get_domain().k();
+    if k != header.k {
+        return Err(key_error(format!(
+            "the proving key is for k = {k}, its header says k = {}; rerun `zkinfer setup`",
+            header.k
+        )));
+    }
+    if Bundle::vk_digest_of(pk.get_vk()) != header.vk_digest {
+        return Err(key_error(
+            "the proving key's verifying key is not the setup's (its digest differs from \
+             bundle.bin's); rerun `zkinfer setup`"
+                .into(),
+        ));
+    }
+    Ok(pk)
 }

@@ -176,3 +176,67 @@ fn regressions_are_refused_not_panics() {
         "{err}"
     );
 }
+
+/// Proving keys that once panicked or aborted when read (the key is parsed while it is
+/// digested, so the parser met them before the digest mismatch was known), each run through
+/// the `pk` target (read from a file, and parsed with its digest recomputed) and refused with
+/// the parser's reason when its digest is made to match.
+#[test]
+fn mutated_proving_keys_are_refused_not_panics() {
+    let a = zkinfer_tests::fuzz::artifacts();
+    let header_len = u32::from_le_bytes(a.pk[13..17].try_into().unwrap()) as usize;
+    let payload = 17 + header_len;
+    let bundle = zkinfer_verifier::Bundle::from_bytes(&a.bundle, "bundle.bin").unwrap();
+    // The payload: the verifying key, then `l0`'s length (u32, big-endian) and values.
+    let l0 = payload + bundle.vk_bytes().len();
+    let with = |at: usize, bytes: &[u8]| {
+        let mut b = a.pk.clone();
+        b[at..at + bytes.len()].copy_from_slice(bytes);
+        b
+    };
+    let cases = [
+        // `read_exact(..).unwrap()` in `Polynomial::read` (poly.rs:312).
+        (
+            "truncated inside a polynomial",
+            a.pk[..l0 + 4 + 1000].to_vec(),
+            "fill whole buffer",
+        ),
+        // 128 GiB reserved for `l0` before a value was read: an abort.
+        (
+            "l0's length set huge",
+            with(l0, &u32::MAX.to_be_bytes()),
+            "polynomial of 4294967295",
+        ),
+        // `assert!(all_valid)` in `Polynomial::read` (poly.rs:325).
+        (
+            "a value past the modulus",
+            with(l0 + 4, &[0xff; 32]),
+            "not less than modulus",
+        ),
+        // `EvaluationDomain::new`'s shift and `assert!(extended_k <= F::S)`.
+        (
+            "k set to 40",
+            with(payload + 1, &40u32.to_le_bytes()),
+            "k = 40",
+        ),
+    ];
+    for (name, bytes, reason) in cases {
+        zkinfer_tests::fuzz::pk(&bytes);
+        let mut env = zkinfer_ir::Envelope::<zkinfer_prover::KeyHeader>::decode(
+            &bytes,
+            zkinfer_ir::ArtifactKind::ProvingKey,
+            "x/pk.bin",
+        )
+        .unwrap();
+        env.header.payload_digest = zkinfer_ir::digest(&env.payload);
+        let err =
+            zkinfer_prover::Keys::from_bytes(&env.encode(), bundle.clone(), &a.model, "x/pk.bin")
+                .err()
+                .unwrap_or_else(|| panic!("{name}: read as a valid key"))
+                .to_string();
+        assert!(
+            err.starts_with("x/pk.bin: ") && err.contains(reason),
+            "{name}: {err}"
+        );
+    }
+}

@@ -69,7 +69,7 @@ pub trait SerdePrimeField: PrimeField + SerdeObject {
         match format {
             SerdeFormat::Processed => {
                 let mut compressed = Self::Repr::default();
-                reader.read_exact(compressed.as_mut()).unwrap();
+                reader.read_exact(compressed.as_mut())?;
                 Option::from(Self::from_repr(compressed)).ok_or_else(|| {
                     io::Error::new(io::ErrorKind::Other, "Invalid prime field point encoding")
                 })
@@ -112,17 +112,27 @@ pub fn unpack(byte: u8, bits: &mut [bool]) {
     }
 }
 
-/// Reads a vector of polynomials from buffer
+/// Reads a vector of `count` polynomials of `n` values each from buffer (zkinfer: the count
+/// and each length are checked against the key's before anything is allocated, and a
+/// malformed buffer is an `io::Error`, never a panic; see ZKINFER-PATCHES.md, 5).
 pub(crate) fn read_polynomial_vec<R: io::Read, F: SerdePrimeField, B>(
     reader: &mut R,
     format: SerdeFormat,
-) -> Vec<Polynomial<F, B>> {
+    count: usize,
+    n: usize,
+) -> io::Result<Vec<Polynomial<F, B>>> {
     let mut len = [0u8; 4];
-    reader.read_exact(&mut len).unwrap();
-    let len = u32::from_be_bytes(len);
+    reader.read_exact(&mut len)?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len != count {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{len} polynomials where the circuit has {count}"),
+        ));
+    }
 
     (0..len)
-        .map(|_| Polynomial::<F, B>::read(reader, format))
+        .map(|_| Polynomial::<F, B>::read(reader, format, n))
         .collect()
 }
 

@@ -134,11 +134,12 @@ where
             ));
         }
         let compress_selectors = compress_selectors[0] == 1;
-        let (domain, cs, _) = keygen::create_domain::<C, ConcreteCircuit>(
+        // zkinfer (ZKINFER-PATCHES.md, 5): `k` is checked before a domain is made of it.
+        let (domain, cs, _) = keygen::create_domain_checked::<C, ConcreteCircuit>(
             k,
             #[cfg(feature = "circuit-params")]
             params,
-        );
+        )?;
         let mut num_fixed_columns = [0u8; 4];
         reader.read_exact(&mut num_fixed_columns)?;
         let num_fixed_columns = u32::from_le_bytes(num_fixed_columns);
@@ -150,12 +151,20 @@ where
         let permutation = permutation::VerifyingKey::read(reader, &cs.permutation, format)?;
 
         let (cs, selectors) = if compress_selectors {
-            // read selectors
-            let selectors: Vec<Vec<bool>> = vec![vec![false; 1 << k]; cs.num_selectors]
-                .into_iter()
-                .map(|mut selector| {
-                    let mut selector_bytes = vec![0u8; (selector.len() + 7) / 8];
-                    reader.read_exact(&mut selector_bytes)?;
+            // read selectors (zkinfer, ZKINFER-PATCHES.md, 5: each selector's bytes are read
+            // before its `2^k` flags are allocated, and as they arrive, so that a buffer
+            // shorter than `k` says allocates no more than it holds)
+            let n = 1usize << k;
+            let selectors: Vec<Vec<bool>> = (0..cs.num_selectors)
+                .map(|_| {
+                    let bytes_len = (n + 7) / 8;
+                    let mut selector_bytes = Vec::new();
+                    let mut bytes = io::Read::take(&mut *reader, bytes_len as u64);
+                    io::Read::read_to_end(&mut bytes, &mut selector_bytes)?;
+                    if selector_bytes.len() != bytes_len {
+                        return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+                    }
+                    let mut selector = vec![false; n];
                     for (bits, byte) in selector.chunks_mut(8).zip(selector_bytes) {
                         crate::helpers::unpack(byte, bits);
                     }
@@ -170,6 +179,18 @@ where
             let (cs, _) = cs.directly_convert_selectors_to_fixed(fake_selectors);
             (cs, vec![])
         };
+        // zkinfer (ZKINFER-PATCHES.md, 5): one commitment per fixed column, selectors
+        // included, as the key's users index them.
+        if fixed_commitments.len() != cs.num_fixed_columns {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} fixed commitments where the circuit has {} fixed columns",
+                    fixed_commitments.len(),
+                    cs.num_fixed_columns
+                ),
+            ));
+        }
 
         Ok(Self::from_parts(
             domain,
@@ -468,12 +489,18 @@ where
             #[cfg(feature = "circuit-params")]
             params,
         )?;
-        let l0 = Polynomial::read(reader, format);
-        let l_last = Polynomial::read(reader, format);
-        let l_active_row = Polynomial::read(reader, format);
-        let fixed_values = read_polynomial_vec(reader, format);
-        let fixed_polys = read_polynomial_vec(reader, format);
-        let permutation = permutation::ProvingKey::read(reader, format);
+        // zkinfer (ZKINFER-PATCHES.md, 5): every length and count is checked against the
+        // verifying key's domain and constraint system, and a malformed buffer is an
+        // `io::Error`, never a panic.
+        let n = vk.domain.n as usize;
+        let fixed = vk.cs.num_fixed_columns;
+        let l0 = Polynomial::read(reader, format, n)?;
+        let l_last = Polynomial::read(reader, format, n)?;
+        let l_active_row = Polynomial::read(reader, format, n)?;
+        let fixed_values = read_polynomial_vec(reader, format, fixed, n)?;
+        let fixed_polys = read_polynomial_vec(reader, format, fixed, n)?;
+        let permutation =
+            permutation::ProvingKey::read(reader, format, vk.cs.permutation.columns.len(), n)?;
         let ev = Evaluator::new(vk.cs());
         Ok(Self {
             vk,

@@ -275,65 +275,37 @@ impl<F, B> DerefMut for Polynomial<F, B, Host> {
 }
 
 impl<F: SerdePrimeField, B> Polynomial<F, B> {
-    /// Reads polynomial from buffer using `SerdePrimeField::read`.
-    pub(crate) fn read<R: io::Read>(reader: &mut R, format: SerdeFormat) -> Self {
+    /// Reads a polynomial of `n` values from buffer using `SerdePrimeField::read` (zkinfer:
+    /// a malformed buffer is an `io::Error`, never a panic; see ZKINFER-PATCHES.md, 5).
+    ///
+    /// The length prefix must be `n` (the key's domain size) and is checked before anything
+    /// is allocated; memory is then reserved as values arrive (`read_raw_values`), so a
+    /// length that the buffer does not hold never allocates past what it does hold.
+    pub(crate) fn read<R: io::Read>(
+        reader: &mut R,
+        format: SerdeFormat,
+        n: usize,
+    ) -> io::Result<Self> {
         let mut poly_len = [0u8; 4];
-        reader.read_exact(&mut poly_len).unwrap();
+        reader.read_exact(&mut poly_len)?;
         let poly_len = u32::from_be_bytes(poly_len) as usize;
+        if poly_len != n {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a polynomial of {poly_len} values where the domain has {n}"),
+            ));
+        }
 
         let values = match format {
-            // Raw formats store `F`'s in-memory representation verbatim, so read
-            // the whole polynomial into the destination `Vec<F>` with a single
-            // `read_exact` rather than ~4 per-element `Read` calls.
             SerdeFormat::RawBytes | SerdeFormat::RawBytesUnchecked => {
-                let elem_size = std::mem::size_of::<F>();
-                // The direct read is only sound if the serialized element width
-                // matches `F`'s in-memory size.
-                assert_eq!(
-                    elem_size,
-                    F::ZERO.to_raw_bytes().len(),
-                    "raw element size does not match in-memory size of F"
-                );
-
-                // Read into uninitialized spare capacity to avoid the zero-fill
-                // of `vec![F::ZERO; n]`.
-                let mut values: Vec<F> = Vec::with_capacity(poly_len);
-                // SAFETY: `with_capacity` reserved `poly_len * elem_size` bytes;
-                // a `*mut u8` view is always well-aligned and `read_exact` fully
-                // initializes the region. On little-endian targets those bytes
-                // are then valid `F` -- the layout/endianness assumption
-                // `read_raw`/`from_raw_bytes` already rely on.
-                let dst = unsafe {
-                    std::slice::from_raw_parts_mut(
-                        values.as_mut_ptr() as *mut u8,
-                        poly_len * elem_size,
-                    )
-                };
-                reader.read_exact(dst).unwrap();
-
-                // `RawBytes` additionally requires each element to be < modulus;
-                // check in parallel since the bytes are already in memory.
-                if matches!(format, SerdeFormat::RawBytes) {
-                    #[cfg(feature = "multicore")]
-                    let all_valid = dst
-                        .par_chunks_exact(elem_size)
-                        .all(|chunk| <F as SerdeObject>::from_raw_bytes(chunk).is_some());
-                    #[cfg(not(feature = "multicore"))]
-                    let all_valid = dst
-                        .chunks_exact(elem_size)
-                        .all(|chunk| <F as SerdeObject>::from_raw_bytes(chunk).is_some());
-                    assert!(all_valid, "invalid field element: not less than modulus");
-                }
-                // SAFETY: `read_exact` filled all `poly_len` elements above.
-                unsafe { values.set_len(poly_len) };
-                values
+                read_raw_values(reader, poly_len, matches!(format, SerdeFormat::RawBytes))?
             }
             SerdeFormat::Processed => (0..poly_len)
-                .map(|_| F::read(reader, format).unwrap())
-                .collect(),
+                .map(|_| F::read(reader, format))
+                .collect::<io::Result<Vec<_>>>()?,
         };
 
-        Self::new(values)
+        Ok(Self::new(values))
     }
 
     /// Writes polynomial to buffer using `SerdePrimeField::write`.
@@ -346,6 +318,78 @@ impl<F: SerdePrimeField, B> Polynomial<F, B> {
             value.write(writer, format).unwrap();
         }
     }
+}
+
+/// Values reserved before any is read: a polynomial of up to 2^20 values (every polynomial
+/// of a key up to k = 20) is read into one allocation of its exact size, as before; longer
+/// ones grow by doubling as their values arrive, so that a length field larger than the
+/// buffer allocates at most twice what the buffer holds.
+const FIRST_RESERVE: usize = 1 << 20;
+
+/// Reads `len` values in `F`'s raw (in-memory) form, checking each is below the modulus when
+/// `checked` (zkinfer, ZKINFER-PATCHES.md, 5: upstream reserved `len` values up front and
+/// panicked on a short buffer or an out-of-range value).
+///
+/// Raw formats store `F`'s in-memory representation verbatim, so the values are read into
+/// the destination `Vec<F>` with one `read_exact` per reservation rather than ~4 `Read`
+/// calls per value.
+fn read_raw_values<F: SerdePrimeField, R: io::Read>(
+    reader: &mut R,
+    len: usize,
+    checked: bool,
+) -> io::Result<Vec<F>> {
+    let elem_size = std::mem::size_of::<F>();
+    // The direct read is only sound if the serialized element width matches `F`'s
+    // in-memory size.
+    if elem_size != F::ZERO.to_raw_bytes().len() {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "raw element size does not match in-memory size of F",
+        ));
+    }
+    let mut values: Vec<F> = Vec::with_capacity(len.min(FIRST_RESERVE));
+    while values.len() < len {
+        if values.len() == values.capacity() {
+            let target = len.min(values.capacity().saturating_mul(2));
+            values.reserve_exact(target - values.len());
+        }
+        let filled = values.len();
+        let count = values.capacity().min(len) - filled;
+        // SAFETY: `values` has capacity for `count` more values past `filled`: a `*mut u8`
+        // view of them is always well-aligned, and `read_exact` either fully initializes
+        // the region or fails (the region then stays outside the vector's length). On
+        // little-endian targets those bytes are then valid `F` -- the layout/endianness
+        // assumption `read_raw`/`from_raw_bytes` already rely on.
+        let dst = unsafe {
+            std::slice::from_raw_parts_mut(
+                values.as_mut_ptr().add(filled) as *mut u8,
+                count * elem_size,
+            )
+        };
+        reader.read_exact(dst)?;
+
+        // `RawBytes` additionally requires each element to be < modulus; check in parallel
+        // since the bytes are already in memory.
+        if checked {
+            #[cfg(feature = "multicore")]
+            let all_valid = dst
+                .par_chunks_exact(elem_size)
+                .all(|chunk| <F as SerdeObject>::from_raw_bytes(chunk).is_some());
+            #[cfg(not(feature = "multicore"))]
+            let all_valid = dst
+                .chunks_exact(elem_size)
+                .all(|chunk| <F as SerdeObject>::from_raw_bytes(chunk).is_some());
+            if !all_valid {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "invalid field element: not less than modulus",
+                ));
+            }
+        }
+        // SAFETY: `read_exact` filled these `count` values above.
+        unsafe { values.set_len(filled + count) };
+    }
+    Ok(values)
 }
 
 /// Invert each polynomial in place for memory efficiency

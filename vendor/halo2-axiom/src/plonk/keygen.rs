@@ -36,17 +36,62 @@ where
     C: CurveAffine,
     ConcreteCircuit: Circuit<C::Scalar>,
 {
-    let mut cs = ConstraintSystem::default();
-    #[cfg(feature = "circuit-params")]
-    let config = ConcreteCircuit::configure_with_params(&mut cs, params);
-    #[cfg(not(feature = "circuit-params"))]
-    let config = ConcreteCircuit::configure(&mut cs);
+    let (cs, config) = configure::<C, ConcreteCircuit>(
+        #[cfg(feature = "circuit-params")]
+        params,
+    );
 
     let degree = cs.degree();
 
     let domain = EvaluationDomain::new(degree as u32, k);
 
     (domain, cs, config)
+}
+
+/// [`create_domain`] for a `k` read from a buffer (zkinfer, ZKINFER-PATCHES.md, 5): a size
+/// the field has no evaluation domain of is an `io::Error` (`EvaluationDomain::new` panics).
+pub(crate) fn create_domain_checked<C, ConcreteCircuit>(
+    k: u32,
+    #[cfg(feature = "circuit-params")] params: ConcreteCircuit::Params,
+) -> std::io::Result<(
+    EvaluationDomain<C::Scalar>,
+    ConstraintSystem<C::Scalar>,
+    ConcreteCircuit::Config,
+)>
+where
+    C: CurveAffine,
+    ConcreteCircuit: Circuit<C::Scalar>,
+{
+    let (cs, config) = configure::<C, ConcreteCircuit>(
+        #[cfg(feature = "circuit-params")]
+        params,
+    );
+
+    let degree = cs.degree() as u32;
+    if EvaluationDomain::<C::Scalar>::checked_extended_k(degree, k).is_none() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("k = {k}: the field has no evaluation domain for this circuit at that size"),
+        ));
+    }
+
+    Ok((EvaluationDomain::new(degree, k), cs, config))
+}
+
+fn configure<C, ConcreteCircuit>(
+    #[cfg(feature = "circuit-params")] params: ConcreteCircuit::Params,
+) -> (ConstraintSystem<C::Scalar>, ConcreteCircuit::Config)
+where
+    C: CurveAffine,
+    ConcreteCircuit: Circuit<C::Scalar>,
+{
+    let mut cs = ConstraintSystem::default();
+    #[cfg(feature = "circuit-params")]
+    let config = ConcreteCircuit::configure_with_params(&mut cs, params);
+    #[cfg(not(feature = "circuit-params"))]
+    let config = ConcreteCircuit::configure(&mut cs);
+
+    (cs, config)
 }
 
 /// Assembly to be used in circuit synthesis.

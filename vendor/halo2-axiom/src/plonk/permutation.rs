@@ -139,14 +139,21 @@ impl<C: SerdeCurveAffine> ProvingKey<C>
 where
     C::Scalar: SerdePrimeField,
 {
-    /// Reads proving key for a single permutation argument from buffer using `Polynomial::read`.
-    pub(super) fn read<R: io::Read>(reader: &mut R, format: SerdeFormat) -> Self {
-        let permutations = read_polynomial_vec(reader, format);
-        let polys = read_polynomial_vec(reader, format);
-        ProvingKey {
+    /// Reads proving key for a single permutation argument from buffer using `Polynomial::read`:
+    /// `columns` permutation polynomials of `n` values in each basis (zkinfer: checked, and a
+    /// malformed buffer is an `io::Error`; see ZKINFER-PATCHES.md, 5).
+    pub(super) fn read<R: io::Read>(
+        reader: &mut R,
+        format: SerdeFormat,
+        columns: usize,
+        n: usize,
+    ) -> io::Result<Self> {
+        let permutations = read_polynomial_vec(reader, format, columns, n)?;
+        let polys = read_polynomial_vec(reader, format, columns, n)?;
+        Ok(ProvingKey {
             permutations,
             polys,
-        }
+        })
     }
 
     /// Writes proving key for a single permutation argument to buffer using `Polynomial::write`.

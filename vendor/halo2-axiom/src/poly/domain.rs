@@ -40,6 +40,25 @@ pub struct EvaluationDomain<F: Field> {
 impl<F: WithSmallOrderMulGroup<3>> EvaluationDomain<F> {
     /// This constructs a new evaluation domain object based on the provided
     /// values $j, k$.
+    /// The extended domain's `k` that [`Self::new`] would choose for `j` and `k`, or `None`
+    /// where it would panic: `k` or the extended domain larger than the field's two-adicity
+    /// `S`, or `j` zero (zkinfer, ZKINFER-PATCHES.md, 5: a `k` read from a file is checked
+    /// with this first).
+    pub fn checked_extended_k(j: u32, k: u32) -> Option<u32> {
+        if j == 0 || k > F::S {
+            return None;
+        }
+        let needed = (1u64 << k).checked_mul(u64::from(j - 1))?;
+        let mut extended_k = k;
+        while (1u64 << extended_k) < needed {
+            extended_k += 1;
+            if extended_k > F::S {
+                return None;
+            }
+        }
+        Some(extended_k)
+    }
+
     pub fn new(j: u32, k: u32) -> Self {
         // quotient_poly_degree * params.n - 1 is the degree of the quotient polynomial
         let quotient_poly_degree = (j - 1) as u64;
