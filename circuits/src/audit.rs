@@ -2,29 +2,52 @@
 //! every cell copy-constrained to it) and ask the MockProver whether every constraint still
 //! holds. One that does is an under-constrained cell: a forger could move it and still prove.
 //!
+//! Three kinds of mutation:
+//! - **cell**: one copy class moved by one;
+//! - **coordinated**: cells that one gate's identity links, moved together so that the
+//!   identity still holds and only a range check can refuse them: a rescale's quotient and
+//!   remainder `(q ± 1, r ∓ 2^s)`, a division's `(p ± 1, r ∓ 2s, q ± 2s)`, and two adjacent
+//!   limbs of a range unit `(r_i ± 2^l, r_{i+1} ∓ 1)`;
+//! - **instance**: a public value (with the cells constrained to it) moved by one and to just
+//!   outside its declared bound. One every constraint accepts but the verifier's bound check
+//!   (`|v| < 2^bound` per public tensor) refuses is [`Outcome::Refused`], not an escape.
+//!
 //! Cells come from a dry run of the same layout code the circuit runs, which records each
-//! cell's value, copies and owner (node and part of its layout). A circuit too large to try
-//! every cell is sampled: up to `per_group` cells of every (node, part, column) group, so every
-//! node and every gate kind is tried, with a seeded choice that the report states.
+//! cell's value, copies, owner (node and part of its layout), the selectors of each row and
+//! the exposed cells. A circuit too large to try every cell is sampled: up to `per_group`
+//! cells of every (node, part, column) group, then one more cell for every (gate, part) pair
+//! the sample has not touched yet, so the report states its coverage of gate kinds.
 
-use std::collections::{BTreeMap, HashMap};
+mod record;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use halo2_axiom::dev::MockProver;
 use halo2_axiom::halo2curves::bn256::Fr;
 
-use crate::grid::{Adv, AdvCell, DryRun, Tamper};
+use crate::grid::{fe, Adv, AdvCell, Sel, Tamper};
 use crate::layout::lay_out_with;
 use crate::{CircuitError, ModelCircuit};
+use record::{gate_name, span, Recorder};
 
 /// How many cells to try.
 #[derive(Clone, Copy, Debug)]
 pub struct AuditConfig {
     /// Every cell when the circuit has at most this many copy classes.
     pub exhaustive_below: usize,
-    /// Otherwise, cells tried per (node, part, column) group.
+    /// Otherwise, cells tried per (node, part, column) group (and one coordinated mutation
+    /// per (kind, node, part), one public value per tensor).
     pub per_group: usize,
     /// Seed of the sample.
     pub seed: u64,
+    /// Try coordinated mutations.
+    pub coordinated: bool,
+    /// Try mutations of the public instances.
+    pub instances: bool,
+    /// On a sampled circuit, add a class for every (gate, part) pair the sample missed.
+    pub cover: bool,
 }
 
 impl Default for AuditConfig {
@@ -33,6 +56,9 @@ impl Default for AuditConfig {
             exhaustive_below: 2000,
             per_group: 3,
             seed: 1,
+            coordinated: true,
+            instances: true,
+            cover: true,
         }
     }
 }
@@ -46,30 +72,82 @@ pub enum Outcome {
     Escaped,
     /// Declared free by the layout (read only with a zero coefficient): not mutated.
     Free,
+    /// Every constraint held, but a public value left its declared bound, which the
+    /// verifier refuses before any cryptography.
+    Refused,
+}
+
+/// Which mutation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// One copy class moved by one.
+    Cell,
+    /// Cells linked by one gate's identity, moved together so that it still holds.
+    Coordinated(&'static str),
+    /// A public instance and the cells constrained to it.
+    Instance(&'static str),
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Cell => "cell",
+            Kind::Coordinated(k) | Kind::Instance(k) => k,
+        }
+    }
 }
 
 /// One tried mutation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mutation {
+    pub kind: Kind,
     pub node: usize,
     pub node_name: String,
     pub op: &'static str,
-    /// The part of the node's layout (`range`, `rescale`, ...).
+    /// The part of the node's layout (`range`, `rescale`, ...; `instance` for public values).
     pub part: &'static str,
+    /// The first cell changed.
     pub col: Adv,
     pub row: usize,
-    /// Cells changed together (the cell and its copies).
+    /// Cells changed together (the cells and their copies).
     pub cells: usize,
     pub outcome: Outcome,
 }
 
-/// Per op kind: cells tried, caught, escaped.
+/// Per op kind: mutations tried, caught, escaped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     pub tried: usize,
     pub caught: usize,
     pub free: usize,
     pub escaped: usize,
+    pub refused: usize,
+}
+
+impl Tally {
+    fn add(&mut self, o: Outcome) {
+        self.tried += 1;
+        match o {
+            Outcome::Caught => self.caught += 1,
+            Outcome::Escaped => self.escaped += 1,
+            Outcome::Free => self.free += 1,
+            Outcome::Refused => self.refused += 1,
+        }
+    }
+}
+
+/// Which gates the tried mutations touched: a gate kind (a selector; a range unit per limb
+/// count) reads a cell when it is enabled on the cell's row or on a row whose rotations reach
+/// it; a pair is that gate kind and the layout part of the cell.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub gates: usize,
+    pub gates_covered: usize,
+    /// (gate kind, part) pairs over the whole circuit.
+    pub pairs: usize,
+    pub pairs_covered: usize,
+    /// The pairs no mutation touched (only cells declared free hold them).
+    pub missed: Vec<(String, &'static str)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -79,6 +157,7 @@ pub struct AuditReport {
     pub classes: usize,
     /// Whether every class was tried.
     pub exhaustive: bool,
+    pub coverage: Coverage,
     pub mutations: Vec<Mutation>,
 }
 
@@ -94,13 +173,16 @@ impl AuditReport {
     pub fn by_op(&self) -> BTreeMap<&'static str, Tally> {
         let mut out: BTreeMap<&'static str, Tally> = BTreeMap::new();
         for m in &self.mutations {
-            let t = out.entry(m.op).or_default();
-            t.tried += 1;
-            match m.outcome {
-                Outcome::Caught => t.caught += 1,
-                Outcome::Escaped => t.escaped += 1,
-                Outcome::Free => t.free += 1,
-            }
+            out.entry(m.op).or_default().add(m.outcome);
+        }
+        out
+    }
+
+    /// Tallies by mutation kind.
+    pub fn by_kind(&self) -> BTreeMap<&'static str, Tally> {
+        let mut out: BTreeMap<&'static str, Tally> = BTreeMap::new();
+        for m in &self.mutations {
+            out.entry(m.kind.name()).or_default().add(m.outcome);
         }
         out
     }
@@ -116,6 +198,16 @@ impl Rng {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
+    }
+
+    /// Up to `n` items of `items`, chosen without replacement.
+    fn pick<T>(&mut self, mut items: Vec<T>, n: usize) -> Vec<T> {
+        let mut out = Vec::with_capacity(n.min(items.len()));
+        for _ in 0..n.min(items.len()) {
+            let i = (self.next() % items.len() as u64) as usize;
+            out.push(items.swap_remove(i));
+        }
+        out
     }
 }
 
@@ -155,6 +247,80 @@ fn classes(
         .collect()
 }
 
+/// A mutation before it is tried: new values for whole copy classes, and the instance.
+struct Plan {
+    kind: Kind,
+    /// The cell it is attributed to.
+    at: AdvCell,
+    /// `(cell, new value)`: each cell's class takes the value.
+    set: Vec<(AdvCell, i64)>,
+    /// `(index, new value, declared bound)` of a public instance.
+    instance: Option<(usize, i64, Option<u32>)>,
+}
+
+/// Coordinated mutations: cells one gate's identity links, moved so that it still holds.
+fn coordinated(rec: &Recorder, values: &HashMap<AdvCell, i64>, limb_bits: u32) -> Vec<Plan> {
+    let v = |c: AdvCell| values.get(&c).copied();
+    let mut out = Vec::new();
+    for &(sel, j) in &rec.enabled {
+        for d in [1i64, -1] {
+            let set: Option<Vec<(AdvCell, i64)>> = match sel {
+                // rescale: acc + half = pow·q + r.
+                Sel::Rescale => {
+                    let pow = rec.pow.get(&j).copied();
+                    let (q, r) = ((Adv::Q, j), (Adv::R, j));
+                    match (v(q), v(r), pow) {
+                        (Some(qv), Some(rv), Some(pow)) => {
+                            Some(vec![(q, qv + d), (r, rv - d * pow)])
+                        }
+                        _ => None,
+                    }
+                }
+                // div: 2·e·2^o + s = p·2s + r and q = 2s − 1 − r.
+                Sel::Div => {
+                    let (s, p, r, q) = ((Adv::X(1), j), (Adv::X(2), j), (Adv::R, j), (Adv::Q, j));
+                    match (v(s), v(p), v(r), v(q)) {
+                        (Some(sv), Some(pv), Some(rv), Some(qv)) => Some(vec![
+                            (p, pv + d),
+                            (r, rv - d * 2 * sv),
+                            (q, qv + d * 2 * sv),
+                        ]),
+                        _ => None,
+                    }
+                }
+                // range: v·(1 − 2σ) − σ = Σ 2^(l·i)·r[j+i]; a carry between adjacent limbs.
+                Sel::Range(n) if n >= 2 && limb_bits < 62 => {
+                    let (lo, hi) = ((Adv::R, j), (Adv::R, j + 1));
+                    match (v(lo), v(hi)) {
+                        (Some(a), Some(b)) => {
+                            Some(vec![(lo, a + d * (1 << limb_bits)), (hi, b - d)])
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            let kind = match (sel, d) {
+                (Sel::Rescale, 1) => "rescale (q+1, r-2^s)",
+                (Sel::Rescale, _) => "rescale (q-1, r+2^s)",
+                (Sel::Div, 1) => "div (p+1, r-2s, q+2s)",
+                (Sel::Div, _) => "div (p-1, r+2s, q-2s)",
+                (_, 1) => "range (r0+2^l, r1-1)",
+                _ => "range (r0-2^l, r1+1)",
+            };
+            if let Some(set) = set {
+                out.push(Plan {
+                    kind: Kind::Coordinated(kind),
+                    at: set[0].0,
+                    set,
+                    instance: None,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Audits `circuit` (with its trace) at `k` against the honest `instances`.
 pub fn audit(
     circuit: &ModelCircuit,
@@ -169,121 +335,324 @@ pub fn audit(
             node: "<audit>".into(),
             reason: "the audit needs a witness".into(),
         })?;
-    let mut grid = DryRun {
-        copies: Some(Vec::new()),
-        values: Some(HashMap::new()),
-        owners: Some(HashMap::new()),
-        free: Some(Default::default()),
-        ..DryRun::default()
-    };
+    let mut rec = Recorder::new();
     lay_out_with(
-        &mut grid,
+        &mut rec,
         &circuit.graph,
         circuit.params,
         &circuit.tables,
         Some(trace),
     )?;
+    let dry = std::mem::take(&mut rec.dry);
     let (copies, values, owners, free) = (
-        grid.copies.unwrap_or_default(),
-        grid.values.unwrap_or_default(),
-        grid.owners.unwrap_or_default(),
-        grid.free.unwrap_or_default(),
+        dry.copies.unwrap_or_default(),
+        dry.values.unwrap_or_default(),
+        dry.owners.unwrap_or_default(),
+        dry.free.unwrap_or_default(),
     );
     let class_of = classes(owners.keys().copied(), &copies);
     let mut members: HashMap<AdvCell, Vec<AdvCell>> = HashMap::new();
     for (&c, &root) in &class_of {
         members.entry(root).or_default().push(c);
     }
-    let verify = |tamper: Vec<Tamper>| -> Result<bool, CircuitError> {
+    let class = |c: &AdvCell| -> Vec<AdvCell> {
+        class_of
+            .get(c)
+            .and_then(|root| members.get(root))
+            .cloned()
+            .unwrap_or_else(|| vec![*c])
+    };
+    let verify = |tamper: Vec<Tamper>, inst: Option<(usize, Fr)>| -> Result<bool, CircuitError> {
         let mut c = circuit.clone();
         c.tamper = tamper;
-        let prover =
-            MockProver::run(k, &c, vec![instances.to_vec()]).map_err(|e| CircuitError::Layout {
-                node: "<audit>".into(),
-                reason: format!("MockProver: {e:?}"),
-            })?;
+        let mut column = instances.to_vec();
+        if let Some((i, v)) = inst {
+            if let Some(slot) = column.get_mut(i) {
+                *slot = v;
+            }
+        }
+        let prover = MockProver::run(k, &c, vec![column]).map_err(|e| CircuitError::Layout {
+            node: "<audit>".into(),
+            reason: format!("MockProver: {e:?}"),
+        })?;
         Ok(prover.verify().is_ok())
     };
-    if !verify(Vec::new())? {
+    if !verify(Vec::new(), None)? {
         return Err(CircuitError::Layout {
             node: "<audit>".into(),
             reason: "the honest witness does not satisfy the circuit".into(),
         });
     }
+
+    // The gate kinds reading each row (for coverage).
+    let mut gates_at: HashMap<usize, Vec<String>> = HashMap::new();
+    for &(sel, j) in &rec.enabled {
+        for r in j..j + span(sel) {
+            gates_at.entry(r).or_default().push(gate_name(sel));
+        }
+    }
+    let owner = |c: &AdvCell| owners.get(c).copied().unwrap_or((usize::MAX, ""));
+    let pairs_of = |cells: &[AdvCell]| -> BTreeSet<(String, &'static str)> {
+        cells
+            .iter()
+            .flat_map(|c| {
+                let part = owner(c).1;
+                gates_at
+                    .get(&c.1)
+                    .into_iter()
+                    .flatten()
+                    .map(move |g| (g.clone(), part))
+            })
+            .collect()
+    };
+
     // A class belongs to the node that produced its value: the member with the smallest
     // owner (inputs before the nodes that read them), then in layout order.
-    let owner = |c: &AdvCell| owners.get(c).copied().unwrap_or((usize::MAX, ""));
     let order = |c: &AdvCell| (owner(c).0, c.1, format!("{:?}", c.0));
     let mut reps: Vec<AdvCell> = members
         .values()
         .filter_map(|m| m.iter().min_by_key(|c| order(c)).copied())
         .collect();
     reps.sort_by_key(order);
+    let is_free = |rep: &AdvCell| class(rep).len() == 1 && free.contains(rep);
+    let all_pairs: BTreeSet<(String, &'static str)> = reps
+        .iter()
+        .filter(|r| !is_free(r))
+        .flat_map(|r| pairs_of(&class(r)))
+        .collect();
     let exhaustive = reps.len() <= cfg.exhaustive_below;
+    let mut rng = Rng(cfg.seed);
     let chosen: Vec<AdvCell> = match exhaustive {
         true => reps,
         false => {
             // Up to `per_group` classes per (node, part, column) of their producing cell.
             let mut groups: BTreeMap<(usize, &'static str, String), Vec<AdvCell>> = BTreeMap::new();
-            for c in reps {
+            for &c in &reps {
                 let (node, part) = owner(&c);
                 groups
                     .entry((node, part, format!("{:?}", c.0)))
                     .or_default()
                     .push(c);
             }
-            let mut rng = Rng(cfg.seed);
             let mut out = Vec::new();
-            for (_, mut cells) in groups {
-                for _ in 0..cfg.per_group.min(cells.len()) {
-                    let i = (rng.next() % cells.len() as u64) as usize;
-                    out.push(cells.swap_remove(i));
+            for (_, cells) in groups {
+                out.extend(rng.pick(cells, cfg.per_group));
+            }
+            // Then the first class, in layout order, of every (gate, part) pair not touched.
+            let mut covered: BTreeSet<(String, &'static str)> = out
+                .iter()
+                .filter(|r| !is_free(r))
+                .flat_map(|r| pairs_of(&class(r)))
+                .collect();
+            let picked: HashSet<AdvCell> = out.iter().copied().collect();
+            let rest = reps
+                .iter()
+                .filter(|r| cfg.cover && !picked.contains(r) && !is_free(r));
+            for rep in rest {
+                let pairs = pairs_of(&class(rep));
+                if !pairs.is_subset(&covered) {
+                    covered.extend(pairs);
+                    out.push(*rep);
                 }
             }
             out
         }
     };
-    let mut mutations = Vec::with_capacity(chosen.len());
+
+    let mut plans: Vec<Plan> = Vec::new();
     for rep in chosen {
-        let class = class_of
-            .get(&rep)
-            .and_then(|root| members.get(root))
-            .cloned()
-            .unwrap_or_else(|| vec![rep]);
         // Integer cells move by one; a field-valued cell (Poseidon, Freivalds' second phase)
         // takes a value it is all but certain not to hold.
         let value = values
             .get(&rep)
             .map_or(0x5eed_cafe_f00d, |v| v.wrapping_add(1));
-        let tamper = class
-            .iter()
-            .map(|&(col, row)| Tamper { col, row, value })
-            .collect();
+        plans.push(Plan {
+            kind: Kind::Cell,
+            at: rep,
+            set: vec![(rep, value)],
+            instance: None,
+        });
+    }
+    if cfg.coordinated {
+        let all = coordinated(&rec, &values, circuit.tables.limb_bits());
+        match exhaustive {
+            true => plans.extend(all),
+            false => {
+                let mut groups: BTreeMap<(&'static str, usize, &'static str), Vec<Plan>> =
+                    BTreeMap::new();
+                for p in all {
+                    let (node, part) = owner(&p.at);
+                    groups
+                        .entry((p.kind.name(), node, part))
+                        .or_default()
+                        .push(p);
+                }
+                // One per (kind, node, part): every linked pair of every node is tried once.
+                for (_, g) in groups {
+                    plans.extend(rng.pick(g, 1));
+                }
+            }
+        }
+    }
+    if cfg.instances {
+        plans.extend(instance_plans(circuit, &rec, &values, exhaustive, &mut rng));
+    }
+
+    let mut mutations = Vec::with_capacity(plans.len());
+    let mut covered: BTreeSet<(String, &'static str)> = BTreeSet::new();
+    for plan in plans {
+        let mut tamper: Vec<Tamper> = Vec::new();
+        let mut cells: Vec<AdvCell> = Vec::new();
+        let mut set: HashMap<AdvCell, i64> = HashMap::new();
+        let mut conflict = false;
+        for &(cell, value) in &plan.set {
+            for c in class(&cell) {
+                match set.insert(c, value) {
+                    // Two cells of one plan in one class cannot move apart: nothing to try.
+                    Some(old) => conflict |= old != value,
+                    None => {
+                        cells.push(c);
+                        tamper.push(Tamper {
+                            col: c.0,
+                            row: c.1,
+                            value,
+                        });
+                    }
+                }
+            }
+        }
+        if conflict {
+            continue;
+        }
         // A free cell is one nothing reads; one copied anywhere is not free.
-        let outcome = match class.len() == 1 && free.contains(&rep) {
+        let outcome = match plan.kind == Kind::Cell && is_free(&plan.at) {
             true => Outcome::Free,
-            false => match verify(tamper)? {
-                true => Outcome::Escaped,
-                false => Outcome::Caught,
-            },
+            false => {
+                let inst = plan.instance.map(|(i, v, _)| (i, fe(v)));
+                match verify(tamper, inst)? {
+                    false => Outcome::Caught,
+                    true => match plan.instance {
+                        Some((_, v, bound)) if !bound_admits(v, bound) => Outcome::Refused,
+                        _ => Outcome::Escaped,
+                    },
+                }
+            }
         };
-        let (node, part) = owners.get(&rep).copied().unwrap_or((0, ""));
+        if outcome != Outcome::Free {
+            covered.extend(pairs_of(&cells));
+        }
+        let (node, part) = match plan.kind {
+            Kind::Instance(_) => (owner(&plan.at).0, "instance"),
+            _ => owners.get(&plan.at).copied().unwrap_or((0, "")),
+        };
         let n = &circuit.graph.nodes[node.min(circuit.graph.nodes.len().saturating_sub(1))];
         mutations.push(Mutation {
+            kind: plan.kind,
             node,
             node_name: n.name.clone(),
             op: n.op.name(),
             part,
-            col: rep.0,
-            row: rep.1,
-            cells: class.len(),
+            col: plan.at.0,
+            row: plan.at.1,
+            cells: cells.len(),
             outcome,
         });
     }
+    let gates: BTreeSet<&String> = all_pairs.iter().map(|(g, _)| g).collect();
+    let gates_covered: BTreeSet<&String> = all_pairs
+        .iter()
+        .filter(|p| covered.contains(*p))
+        .map(|(g, _)| g)
+        .collect();
+    let coverage = Coverage {
+        gates: gates.len(),
+        gates_covered: gates_covered.len(),
+        pairs: all_pairs.len(),
+        pairs_covered: all_pairs.iter().filter(|p| covered.contains(*p)).count(),
+        missed: all_pairs
+            .iter()
+            .filter(|p| !covered.contains(*p))
+            .cloned()
+            .collect(),
+    };
     Ok(AuditReport {
         cells: owners.len(),
         classes: members.len(),
         exhaustive,
+        coverage,
         mutations,
     })
+}
+
+/// The verifier's read of a public value: `|v| < 2^bound` (no bound: a packed or committed
+/// instance, whose check is the packing's or the commitment's).
+fn bound_admits(v: i64, bound: Option<u32>) -> bool {
+    bound.is_none_or(|b| v.unsigned_abs() < 1u64 << b.min(63))
+}
+
+/// Mutations of public instances: each by ±1 and to just outside its tensor's bound, with the
+/// cells constrained to it. A value only has a bound when it is one instance of its own (not
+/// packed, its side not committed); only integer-valued exposed cells are moved.
+fn instance_plans(
+    circuit: &ModelCircuit,
+    rec: &Recorder,
+    values: &HashMap<AdvCell, i64>,
+    exhaustive: bool,
+    rng: &mut Rng,
+) -> Vec<Plan> {
+    let (g, p) = (&circuit.graph, circuit.params);
+    // (tensor node, declared bound) per instance index, in instance order.
+    let mut tensor_of: Vec<(usize, Option<u32>)> = Vec::new();
+    for (ids, committed) in [(&g.inputs, p.commit_inputs), (&g.outputs, p.commit_outputs)] {
+        match committed || p.packed {
+            true => {}
+            false => {
+                for &id in ids.iter() {
+                    let n = &g.nodes[id];
+                    tensor_of.extend((0..n.len()).map(|_| (id, Some(n.bound))));
+                }
+            }
+        }
+    }
+    let mut by_index: BTreeMap<usize, Vec<AdvCell>> = BTreeMap::new();
+    for &(cell, i) in &rec.exposed {
+        by_index.entry(i).or_default().push(cell);
+    }
+    // Sampled: one index per tensor.
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &i in by_index.keys() {
+        let node = tensor_of.get(i).map_or(usize::MAX, |t| t.0);
+        groups.entry(node).or_default().push(i);
+    }
+    let indices: Vec<usize> = match exhaustive {
+        true => by_index.keys().copied().collect(),
+        false => groups.into_values().flat_map(|g| rng.pick(g, 1)).collect(),
+    };
+    let mut out = Vec::new();
+    for i in indices {
+        let Some(cells) = by_index.get(&i) else {
+            continue;
+        };
+        let Some(&cell) = cells.first() else {
+            continue;
+        };
+        let Some(&v) = values.get(&cell) else {
+            continue;
+        };
+        let bound = tensor_of.get(i).and_then(|t| t.1);
+        let mut targets = vec![("instance +1", v + 1), ("instance -1", v - 1)];
+        if let Some(b) = bound.filter(|&b| b < 62) {
+            let edge = 1i64 << b;
+            targets.push(("instance out of bound", if v < 0 { -edge } else { edge }));
+        }
+        for (kind, nv) in targets {
+            out.push(Plan {
+                kind: Kind::Instance(kind),
+                at: cell,
+                set: cells.iter().map(|&c| (c, nv)).collect(),
+                instance: Some((i, nv, bound)),
+            });
+        }
+    }
+    out
 }

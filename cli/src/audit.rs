@@ -12,10 +12,12 @@ use zkinfer_prover::read_inputs;
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
     /// Look for under-constrained cells: change each advice cell of the model's circuit
-    /// (with its copies) and run the MockProver; a change every constraint accepts is an
-    /// escape. Small circuits are tried exhaustively, larger ones by a seeded sample of every
-    /// node's and gate kind's cells. Prints a summary per op kind; exits 0 only when nothing
-    /// escaped, 1 otherwise.
+    /// (with its copies), cells one gate links together (a quotient with its remainder, two
+    /// limbs) and the public instances, and run the MockProver; a change every constraint
+    /// accepts (and, for a public value, the verifier's bound check too) is an escape. Small
+    /// circuits are tried exhaustively, larger ones by a seeded sample that touches every
+    /// (gate kind, layout part) pair. Prints a summary per op and mutation kind and the
+    /// gate coverage; exits 0 only when nothing escaped, 1 otherwise.
     Audit {
         model: PathBuf,
         /// The input whose witness is mutated (EZKL's JSON).
@@ -30,6 +32,10 @@ pub enum AuditCommand {
         /// Seed of the sample.
         #[arg(long, default_value_t = AuditConfig::default().seed)]
         seed: u64,
+        /// Only single-cell mutations, as the audit did before coordinated and instance ones
+        /// and the gate coverage of the sample.
+        #[arg(long)]
+        cells_only: bool,
     },
 }
 
@@ -40,6 +46,7 @@ pub fn run(cmd: AuditCommand) -> Result<()> {
         exhaustive_below,
         per_group,
         seed,
+        cells_only,
     } = cmd;
     let t = Instant::now();
     let compiled = CompiledModel::read(&model)?;
@@ -48,6 +55,9 @@ pub fn run(cmd: AuditCommand) -> Result<()> {
         exhaustive_below,
         per_group,
         seed,
+        coordinated: !cells_only,
+        instances: !cells_only,
+        cover: !cells_only,
     };
     let report = zkinfer_prover::audit(&compiled, &inputs, cfg)?;
     println!(
@@ -58,26 +68,50 @@ pub fn run(cmd: AuditCommand) -> Result<()> {
         report.classes,
         match report.exhaustive {
             true => "every class tried".to_string(),
-            false => format!("sample of {per_group} per node, part and column (seed {seed})"),
+            false => format!(
+                "sample of {per_group} per node, part and column{} (seed {seed})",
+                match cells_only {
+                    true => "",
+                    false => ", and one per missed gate and part",
+                }
+            ),
         },
         report.mutations.len(),
         t.elapsed().as_secs_f64()
     );
+    let c = &report.coverage;
     println!(
-        "{:<10} {:>8} {:>8} {:>6} {:>8}",
-        "op", "tried", "caught", "free", "escaped"
+        "coverage: {}/{} gate kinds, {}/{} (gate kind, layout part) pairs",
+        c.gates_covered, c.gates, c.pairs_covered, c.pairs
     );
-    for (op, t) in report.by_op() {
+    for (gate, part) in &c.missed {
+        println!("  not touched: gate {gate} in part `{part}`");
+    }
+    let header = |what: &str| {
         println!(
-            "{op:<10} {:>8} {:>8} {:>6} {:>8}",
-            t.tried, t.caught, t.free, t.escaped
-        );
+            "{what:<24} {:>8} {:>8} {:>6} {:>8} {:>8}",
+            "tried", "caught", "free", "refused", "escaped"
+        )
+    };
+    let line = |name: &str, t: &zkinfer_circuits::audit::Tally| {
+        println!(
+            "{name:<24} {:>8} {:>8} {:>6} {:>8} {:>8}",
+            t.tried, t.caught, t.free, t.refused, t.escaped
+        )
+    };
+    header("op");
+    for (op, t) in report.by_op() {
+        line(op, &t);
+    }
+    header("mutation");
+    for (kind, t) in report.by_kind() {
+        line(kind, &t);
     }
     let escaped = report.escaped();
     for m in &escaped {
         println!(
-            "ESCAPED: node `{}` ({}, {}), column {:?}, row {}: changing it ({} cell(s) with its copies) satisfies every constraint",
-            m.node_name, m.op, m.part, m.col, m.row, m.cells
+            "ESCAPED: node `{}` ({}, {}), {} mutation at column {:?}, row {}: changing {} cell(s) with their copies satisfies every constraint",
+            m.node_name, m.op, m.part, m.kind.name(), m.col, m.row, m.cells
         );
     }
     debug_assert!(escaped.iter().all(|m| m.outcome == Outcome::Escaped));

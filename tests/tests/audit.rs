@@ -1,8 +1,11 @@
 //! Automatic witness mutation (`zkinfer audit`) over a sample of the corpus that covers every
 //! op kind: one onnx-node case per ONNX operator of the allowlist, and a model of each other
 //! suite (MLP, CNN, transformer block with Freivalds' second phase, a tree ensemble, an LSTM).
-//! Every tried mutation of every circuit must break a constraint: an escape is an
-//! under-constrained cell, and fails the test with its node, op, part and column.
+//! Every tried mutation of every circuit must break a constraint (or, for a public value moved
+//! out of its bound, the verifier's bound check): an escape is an under-constrained cell, and
+//! fails the test with its node, op, part, mutation kind and column. Single cells, coordinated
+//! pairs (quotient and remainder, adjacent limbs) and public instances are all tried, and the
+//! sample of a large circuit touches every (gate kind, layout part) pair.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -58,7 +61,10 @@ fn no_mutation_of_a_corpus_circuit_escapes() {
         per_group: 2,
         ..AuditConfig::default()
     };
+    let start = std::time::Instant::now();
     let mut by_op: BTreeMap<&'static str, Tally> = BTreeMap::new();
+    let mut by_kind: BTreeMap<&'static str, Tally> = BTreeMap::new();
+    let mut uncovered = Vec::new();
     let mut escapes = Vec::new();
     let (mut models, mut tried) = (0, 0);
     for entry in &entries {
@@ -67,12 +73,22 @@ fn no_mutation_of_a_corpus_circuit_escapes() {
             zkinfer_prover::audit(&model, &input, cfg).unwrap_or_else(|e| panic!("{entry}: {e:#}"));
         models += 1;
         tried += report.mutations.len();
-        for (op, t) in report.by_op() {
-            let s = by_op.entry(op).or_default();
+        let add = |s: &mut Tally, t: Tally| {
             s.tried += t.tried;
             s.caught += t.caught;
             s.free += t.free;
+            s.refused += t.refused;
             s.escaped += t.escaped;
+        };
+        for (op, t) in report.by_op() {
+            add(by_op.entry(op).or_default(), t);
+        }
+        for (kind, t) in report.by_kind() {
+            add(by_kind.entry(kind).or_default(), t);
+        }
+        let c = &report.coverage;
+        if c.pairs_covered < c.pairs {
+            uncovered.push(format!("{entry}: {:?}", c.missed));
         }
         for m in report
             .mutations
@@ -80,19 +96,48 @@ fn no_mutation_of_a_corpus_circuit_escapes() {
             .filter(|m| m.outcome == Outcome::Escaped)
         {
             escapes.push(format!(
-                "{entry}: node `{}` ({}, {}), column {:?}, row {} ({} cells)",
-                m.node_name, m.op, m.part, m.col, m.row, m.cells
+                "{entry}: node `{}` ({}, {}), {} at column {:?}, row {} ({} cells)",
+                m.node_name,
+                m.op,
+                m.part,
+                m.kind.name(),
+                m.col,
+                m.row,
+                m.cells
             ));
         }
     }
-    println!("audit: {models} circuits, {tried} mutations");
-    println!("| op | cells tried | caught | free | escaped |\n|---|---|---|---|---|");
-    for (op, t) in &by_op {
+    println!(
+        "audit: {models} circuits, {tried} mutations, {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    for (what, table) in [("op", &by_op), ("mutation", &by_kind)] {
         println!(
-            "| {op} | {} | {} | {} | {} |",
-            t.tried, t.caught, t.free, t.escaped
+            "| {what} | tried | caught | free | refused | escaped |\n|---|---|---|---|---|---|"
+        );
+        for (name, t) in table {
+            println!(
+                "| {name} | {} | {} | {} | {} | {} |",
+                t.tried, t.caught, t.free, t.refused, t.escaped
+            );
+        }
+    }
+    for kind in [
+        "cell",
+        "rescale (q+1, r-2^s)",
+        "range (r0+2^l, r1-1)",
+        "instance +1",
+    ] {
+        assert!(
+            by_kind.get(kind).is_some_and(|t| t.tried > 0),
+            "no `{kind}` mutation tried"
         );
     }
+    assert!(
+        uncovered.is_empty(),
+        "gate kinds the sample missed:\n{}",
+        uncovered.join("\n")
+    );
     assert!(
         escapes.is_empty(),
         "{} under-constrained cells:\n{}",
