@@ -285,6 +285,7 @@ fn verified(out: &VerifiedOutput, bundle: &Bundle) -> String {
         "output_info": tensors(&s.outputs), "input_info": tensors(&s.inputs),
         "input_commitment": out.input_commitment, "output_commitment": out.output_commitment,
         "model_digest": bundle.header.model_digest, "vk_digest": bundle.header.vk_digest,
+        "statement_digest": bundle.statement_digest(),
         "insecure_srs": bundle.header.srs.insecure,
     }))
 }
@@ -300,20 +301,25 @@ fn model_inputs(settings: &zkinfer_ir::Settings, values: Vec<Vec<f32>>) -> Vec<V
 }
 
 /// Verifies a proof (its JSON text) with the keys in `keys` (a directory or `bundle.bin`);
-/// with `input`, checks that the proof is of exactly that input.
+/// with `input`, checks that the proof is of exactly that input; with `digest`, that the keys
+/// are the pinned statement's.
 #[pyfunction]
-#[pyo3(signature = (keys, proof, name="proof", input=None))]
+#[pyo3(signature = (keys, proof, name="proof", input=None, digest=None))]
 fn verify(
     py: Python<'_>,
     keys: PathBuf,
     proof: String,
     name: &str,
     input: Option<Vec<Vec<f32>>>,
+    digest: Option<String>,
 ) -> PyResult<String> {
     let result = py.detach(|| {
         let bundle = read_bundle(&keys)?;
         let p = ProofFile::from_slice(proof.as_bytes(), name)?;
-        let out = zkinfer_verifier::verify(&bundle, &p)?;
+        let out = match &digest {
+            Some(d) => zkinfer_verifier::verify_pinned(&bundle, &p, d)?,
+            None => zkinfer_verifier::verify(&bundle, &p)?,
+        };
         if let Some(values) = input {
             let s = &bundle.header.settings;
             check_inputs(s, &out, &model_inputs(s, values))?;

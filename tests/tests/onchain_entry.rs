@@ -385,7 +385,24 @@ fn packed_values_are_bounded_by_the_entry_as_by_the_rust_verifier() {
     if let Some(packed) = p.pack(&values) {
         cases.push(("the first value past its bound", Fr::from_raw(packed[0])));
     }
+    // The packing's lowest value, −2^m (digit 0): inside the circuit's range, outside a
+    // bound of m bits.
+    values[0] = -p.offset;
+    let lowest = Fr::from_raw(p.pack(&values).unwrap()[0]);
     println!("{} packed forgeries", cases.len());
+    // Whatever the bounds say of it, both verifiers say the same.
+    let mut forged = c.proof.clone();
+    forged.instances[0][0] = fr_to_hex(&lowest);
+    let rust = verify(&c.bundle, &forged).unwrap_err();
+    let err = accepted(&mut d.chain, d.entry, entry::calldata(&forged).unwrap()).unwrap_err();
+    match rust {
+        VerifyError::InstanceOutOfRange { .. } => assert!(
+            reverted_with(&err, "PublicValueOutOfBound(uint256,uint256)"),
+            "{err}"
+        ),
+        VerifyError::InvalidProof => assert!(reverted_with(&err, "ProofRejected()"), "{err}"),
+        other => panic!("{other}"),
+    }
     for (what, v) in cases {
         let mut forged = c.proof.clone();
         forged.instances[0][0] = fr_to_hex(&v);

@@ -25,6 +25,8 @@ pub struct Verified {
     pub model_digest: String,
     /// Digest of the verifying key.
     pub vk_digest: String,
+    /// The statement digest of the bundle (verifying key, settings, SRS points): what to pin.
+    pub statement_digest: String,
     /// A shard's commitments to its inputs and outputs, when the proof is a shard's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_commitment: Option<String>,
@@ -33,15 +35,17 @@ pub struct Verified {
 }
 
 impl Verified {
-    fn new(out: VerifiedOutput, model_digest: String, vk_digest: String) -> Self {
+    fn new(out: VerifiedOutput, bundle: &Bundle) -> Self {
+        let h = &bundle.header;
         Self {
             outputs: out.outputs,
             quantized_outputs: out.quantized_outputs,
             inputs: out.inputs,
             quantized_inputs: out.quantized_inputs,
             inputs_digest: out.inputs_digest,
-            model_digest,
-            vk_digest,
+            model_digest: h.model_digest.clone(),
+            vk_digest: h.vk_digest.clone(),
+            statement_digest: bundle.statement_digest(),
             input_commitment: out.input_commitment,
             output_commitment: out.output_commitment,
         }
@@ -50,23 +54,25 @@ impl Verified {
 
 /// Verifies `proof` (the proof JSON `zkinfer prove` writes) against `bundle` (the bytes of
 /// `keys/bundle.bin`); with `input` (floats, one list per model input), checks that the proof
-/// is of that input ([`check_inputs`]). The Rust side of [`verify`], for tests on the host.
+/// is of that input ([`check_inputs`]); with `digest`, that the bundle is the pinned
+/// statement's ([`zkinfer_verifier::verify_pinned`]). The Rust side of [`verify`], for tests
+/// on the host.
 pub fn verify_bytes(
     bundle: &[u8],
     proof: &str,
     input: Option<&[Vec<f32>]>,
+    digest: Option<&str>,
 ) -> Result<Verified, VerifyError> {
     let bundle = Bundle::from_bytes(bundle, "bundle")?;
     let proof = ProofFile::from_slice(proof.as_bytes(), "proof")?;
-    let out = zkinfer_verifier::verify(&bundle, &proof)?;
+    let out = match digest {
+        Some(d) => zkinfer_verifier::verify_pinned(&bundle, &proof, d)?,
+        None => zkinfer_verifier::verify(&bundle, &proof)?,
+    };
     if let Some(values) = input {
         check_inputs(&bundle.header.settings, &out, values)?;
     }
-    Ok(Verified::new(
-        out,
-        bundle.header.model_digest.clone(),
-        bundle.header.vk_digest.clone(),
-    ))
+    Ok(Verified::new(out, &bundle))
 }
 
 /// [`verify_bytes`] for a shard chain: bundles and proofs in chain order; `input` is checked
@@ -98,12 +104,7 @@ pub fn verify_chain_bytes(
     if let (Some(values), Some((first, _))) = (input, parsed.first()) {
         check_inputs(&first.header.settings, &out, values)?;
     }
-    let last = &parsed[parsed.len() - 1].0.header;
-    Ok(Verified::new(
-        out,
-        last.model_digest.clone(),
-        last.vk_digest.clone(),
-    ))
+    Ok(Verified::new(out, &parsed[parsed.len() - 1].0))
 }
 
 /// Flat float lists, one per model input, from the JSON of an input as JavaScript gives it:
@@ -178,15 +179,24 @@ fn js_inputs(input: &JsValue) -> Result<Option<Vec<Vec<f32>>>, JsValue> {
         .map_err(|e| js_error(&e, "InputFormat"))
 }
 
-/// `verify(bundle: Uint8Array, proof: string, input?)`: `{ outputs, quantizedOutputs, inputs,
-/// quantizedInputs, inputsDigest, modelDigest, vkDigest }`, or throws an `Error` whose message
+/// `verify(bundle: Uint8Array, proof: string, input?, digest?)`: `{ outputs, quantizedOutputs,
+/// inputs, quantizedInputs, inputsDigest, modelDigest, vkDigest, statementDigest }`, or throws an `Error` whose message
 /// says why and whose `reason` is the typed reason. With `input` (arrays, one per model input,
 /// or `{input_data}`), the proof must be of exactly that input (`"InputMismatch"` names the
-/// first differing element; `"InputCommitment"` for a committed input).
+/// first differing element; `"InputCommitment"` for a committed input). With `digest`
+/// (`sha256:…`, the model publisher's statement digest or an entry contract's
+/// `STATEMENT_DIGEST`), a bundle whose key, settings or SRS points differ is refused
+/// (`"WrongStatement"`); the result's `statementDigest` is the bundle's.
 #[wasm_bindgen]
-pub fn verify(bundle: &[u8], proof: &str, input: JsValue) -> Result<JsValue, JsValue> {
+pub fn verify(
+    bundle: &[u8],
+    proof: &str,
+    input: JsValue,
+    digest: Option<String>,
+) -> Result<JsValue, JsValue> {
     let input = js_inputs(&input)?;
-    let v = verify_bytes(bundle, proof, input.as_deref()).map_err(|e| reject(&e))?;
+    let v = verify_bytes(bundle, proof, input.as_deref(), digest.as_deref())
+        .map_err(|e| reject(&e))?;
     to_js(&v)
 }
 

@@ -21,3 +21,16 @@ test('a valid proof of inputs outside their bounds is refused', () => {
   const proof = fs.readFileSync(path.join(dir, 'proof.json'), 'utf8');
   assert.throws(() => zk.verify(bundle, proof), (e) => e.reason === 'InstanceOutOfRange');
 });
+
+test('a bundle other than the pinned statement is refused', () => {
+  const fx = process.env.ZKINFER_FIXTURES || path.join(root, 'target/wasm-fixtures');
+  const m = 'mlp2_relu_digits_stdops';
+  const bundle = new Uint8Array(fs.readFileSync(path.join(fx, m, 'keys/bundle.bin')));
+  const proof = fs.readFileSync(path.join(fx, m, 'proof.json'), 'utf8');
+  const r = zk.verify(bundle, proof);
+  assert.match(r.statementDigest, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(r.statementDigest, JSON.parse(proof).statement_digest);
+  assert.equal(zk.verify(bundle, proof, undefined, r.statementDigest).statementDigest, r.statementDigest);
+  assert.throws(() => zk.verify(bundle, proof, undefined, 'sha256:' + '0'.repeat(64)),
+    (e) => e.reason === 'WrongStatement');
+});

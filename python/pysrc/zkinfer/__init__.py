@@ -250,6 +250,8 @@ class Verified:
         self.output_commitment: Optional[str] = d["output_commitment"]
         self.model_digest: str = d["model_digest"]
         self.vk_digest: str = d["vk_digest"]
+        #: The statement digest of the keys (verifying key, settings, SRS points): what to pin.
+        self.statement_digest: str = d["statement_digest"]
         self.insecure_srs: bool = d["insecure_srs"]
 
     def __repr__(self) -> str:
@@ -411,16 +413,21 @@ def _check_inputs(input: Optional[Inputs]) -> Optional[List[List[float]]]:
 
 
 def verify(
-    keys: PathLike, proof: Union[Proof, PathLike], input: Optional[Inputs] = None
+    keys: PathLike,
+    proof: Union[Proof, PathLike],
+    input: Optional[Inputs] = None,
+    digest: Optional[str] = None,
 ) -> Verified:
     """Verifies ``proof`` (a :class:`Proof` or a path) with ``keys`` (the keys directory or
     its ``bundle.bin``). With ``input`` (a path, an EZKL-style dict or arrays, as for
     :func:`prove`), also checks that the proof is of exactly that input: quantized as the
     prover quantizes it, it must equal the proven input (reason ``"InputMismatch"``, naming
-    the first differing element) or give its commitment (``"InputCommitment"``). Raises
-    :class:`VerifyError` when anything does not hold."""
+    the first differing element) or give its commitment (``"InputCommitment"``). With
+    ``digest`` (``sha256:…``, the model publisher's statement digest, or an entry contract's
+    ``STATEMENT_DIGEST``), refuses keys whose verifying key, settings or SRS points differ
+    (``"WrongStatement"``). Raises :class:`VerifyError` when anything does not hold."""
     text, name = _proof_text(proof)
-    return Verified(_native.verify(os.fspath(keys), text, name, _check_inputs(input)))
+    return Verified(_native.verify(os.fspath(keys), text, name, _check_inputs(input), digest))
 
 
 def verify_chain(

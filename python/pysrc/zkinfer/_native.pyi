@@ -37,7 +37,11 @@ def compile(
 ) -> str: ...
 def setup(model: str, output: str, srs: Optional[str] = None) -> str: ...
 def verify(
-    keys: str, proof: str, name: str = "proof", input: Optional[List[List[float]]] = None
+    keys: str,
+    proof: str,
+    name: str = "proof",
+    input: Optional[List[List[float]]] = None,
+    digest: Optional[str] = None,
 ) -> str: ...
 def verify_chain(
     links: Sequence[Tuple[str, str]], input: Optional[List[List[float]]] = None

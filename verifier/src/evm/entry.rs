@@ -105,6 +105,24 @@ fn bounds(bundle: &Bundle) -> Result<Vec<u8>, EvmError> {
     Ok(out)
 }
 
+/// `x · m` for a 256-bit `x` (little-endian limbs) that stays below 2^256.
+fn mul_small(x: [u64; 4], m: u64) -> [u64; 4] {
+    let mut out = [0u64; 4];
+    let mut carry = 0u128;
+    for (o, &l) in out.iter_mut().zip(&x) {
+        let t = l as u128 * m as u128 + carry;
+        *o = t as u64;
+        carry = t >> 64;
+    }
+    out
+}
+
+/// A 256-bit integer (little-endian limbs) as a Solidity hex literal.
+fn limbs_literal(x: &[u64; 4]) -> String {
+    let hex: String = x.iter().rev().map(|l| format!("{l:016x}")).collect();
+    format!("0x{hex}")
+}
+
 /// The modulus of BN254's scalar field as a Solidity literal.
 fn modulus() -> String {
     let mut r = (-Fr::one()).to_repr();
@@ -128,11 +146,33 @@ pub fn source(
     let bounds = bounds(bundle)?;
     let check = match s.packing() {
         None => UNPACKED_CHECK.to_string(),
-        Some(p) => PACKED_CHECK
-            .replace("{base}", &p.base.to_string())
-            .replace("{offset}", &p.offset.to_string())
-            .replace("{per}", &p.per.to_string())
-            .replace("{values}", &s.value_len().to_string()),
+        Some(p) => {
+            let total = s.value_len();
+            let power = |count: usize| {
+                let mut x = [0u64; 4];
+                x[0] = 1;
+                for _ in 0..count {
+                    x = mul_small(x, p.base);
+                }
+                limbs_literal(&x)
+            };
+            let last = total - (s.instance_len().max(1) - 1) * p.per;
+            // A digit below BASE holds a value in [−2^m, 2^m): a bound above m needs no digit
+            // check; a bound of m refuses −2^m, as the Rust verifier does.
+            let range_bits = p.offset.trailing_zeros() as u8;
+            let tight: Vec<u8> = bounds
+                .chunks(p.per)
+                .map(|c| u8::from(c.iter().any(|&b| b <= range_bits)))
+                .collect();
+            PACKED_CHECK
+                .replace("{base}", &p.base.to_string())
+                .replace("{offset}", &p.offset.to_string())
+                .replace("{per}", &p.per.to_string())
+                .replace("{values}", &total.to_string())
+                .replace("{full}", &power(p.per))
+                .replace("{last}", &power(last))
+                .replace("{tight}", &hex::encode(tight))
+        }
     };
     let src = TEMPLATE
         .replace("{model_digest_text}", &h.model_digest)
@@ -236,34 +276,43 @@ const UNPACKED_CHECK: &str = r#"    function checkBounds(uint256[] calldata inst
 "#;
 
 /// Packed public values: each instance holds up to `PER` digits `v + OFFSET` in base `BASE`,
-/// little-endian, and nothing above them; each digit's value is bounded like an unpacked one.
-/// An error names the instance and the index of its first value.
+/// little-endian, and nothing above them (`x < BASE^here`); each digit's value is bounded like an
+/// unpacked one, digit by digit where an instance holds a value whose bound is tighter than
+/// the packing's range (`TIGHT`, one byte per instance), since a digit below `BASE` already
+/// holds a value in `[−OFFSET, OFFSET)`. An error names the instance and its first value.
 const PACKED_CHECK: &str = r#"    uint256 private constant BASE = {base};
     uint256 private constant OFFSET = {offset};
     uint256 private constant PER = {per};
     uint256 private constant VALUES = {values};
+    /// BASE^PER, and BASE^(the last instance's count).
+    uint256 private constant FULL = {full};
+    uint256 private constant LAST = {last};
+    bytes private constant TIGHT = hex"{tight}";
 
     function checkBounds(uint256[] calldata instances) private pure {
         bytes memory bounds = BOUNDS;
-        uint256 v = 0;
-        for (uint256 i = 0; i < instances.length; ++i) {
+        bytes memory tight = TIGHT;
+        uint256 n = instances.length;
+        for (uint256 i = 0; i < n; ++i) {
             uint256 x = instances[i];
+            uint256 v = i * PER;
             bool bad;
             assembly {
-                bad := iszero(lt(x, R))
-                let here := sub(VALUES, v)
-                if gt(here, PER) { here := PER }
-                let p := add(add(bounds, 0x20), v)
-                for { let j := 0 } lt(j, here) { j := add(j, 1) } {
-                    let d := mod(x, BASE)
-                    x := div(x, BASE)
-                    let m := sub(shl(byte(0, mload(add(p, j))), 1), 1)
-                    bad := or(bad, or(lt(add(d, m), OFFSET), gt(d, add(OFFSET, m))))
+                bad := iszero(lt(x, FULL))
+                if eq(i, sub(n, 1)) { bad := iszero(lt(x, LAST)) }
+                if byte(0, mload(add(add(tight, 0x20), i))) {
+                    let here := sub(VALUES, v)
+                    if gt(here, PER) { here := PER }
+                    let p := add(add(bounds, 0x20), v)
+                    for { let j := 0 } lt(j, here) { j := add(j, 1) } {
+                        let m := sub(shl(byte(0, mload(add(p, j))), 1), 1)
+                        // |d − OFFSET| ≤ m: d − (OFFSET − m) < 2m + 1, unsigned.
+                        bad := or(bad, iszero(lt(sub(mod(x, BASE), sub(OFFSET, m)), add(shl(1, m), 1))))
+                        x := div(x, BASE)
+                    }
                 }
-                bad := or(bad, gt(x, 0))
             }
             if (bad) revert PublicValueOutOfBound(i, v);
-            v += PER;
         }
     }
 "#;
