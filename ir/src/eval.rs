@@ -486,7 +486,8 @@ fn check_input_bounds(node: &Node, index: usize, data: &[i64]) -> Result<(), IrE
 
 /// Quantizes float values at `scale` fractional bits (round half away from zero).
 pub fn quantize(values: &[f32], scale: u32) -> Vec<i64> {
-    let m = (1u64 << scale) as f64;
+    // 2^scale without a shift: a hostile settings file may carry any scale.
+    let m = 2f64.powi(scale.min(1023) as i32);
     values
         .iter()
         .map(|&v| (v as f64 * m).round() as i64)
@@ -495,7 +496,7 @@ pub fn quantize(values: &[f32], scale: u32) -> Vec<i64> {
 
 /// Dequantizes integers at `scale` fractional bits.
 pub fn dequantize(values: &[i64], scale: u32) -> Vec<f32> {
-    let m = (1u64 << scale) as f64;
+    let m = 2f64.powi(scale.min(1023) as i32);
     values.iter().map(|&v| (v as f64 / m) as f32).collect()
 }
 

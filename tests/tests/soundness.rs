@@ -231,4 +231,21 @@ fn a_bundle_with_altered_settings_is_refused_by_its_statement_digest() {
     assert!(matches!(err, VerifyError::WrongStatement { .. }), "{err}");
     assert_eq!(rt.proof.statement_digest.as_deref(), Some(pinned.as_str()));
     zkinfer_verifier::verify_pinned(honest, &rt.proof, &pinned).unwrap();
+    // Scales no model has: refused, never a panic (a shift by 64 or more would be one).
+    for scale in [63, 64, 200, u32::MAX] {
+        let mut header = honest.header.clone();
+        header.settings.outputs[0].scale = scale;
+        header.settings.inputs[0].scale = scale;
+        let hostile =
+            Bundle::new(header, honest.vk.clone(), p.get_g()[0], p.g2(), p.s_g2()).unwrap();
+        assert!(verify(&hostile, &old).is_err(), "scale {scale}");
+        let input = vec![vec![0.5f32; 4]];
+        let _ = zkinfer_verifier::check_inputs(&hostile.header.settings, &misread, &input);
+    }
+    // An activation range no circuit has: the bundle is refused as it is read.
+    let mut header = honest.header.clone();
+    header.settings.table.pos = i64::MAX;
+    let hostile = Bundle::new(header, honest.vk.clone(), p.get_g()[0], p.g2(), p.s_g2()).unwrap();
+    let err = Bundle::from_bytes(&hostile.to_bytes(), "bundle.bin").unwrap_err();
+    assert!(matches!(err, VerifyError::Bundle { .. }), "{err}");
 }

@@ -160,6 +160,14 @@ impl Bundle {
                 env.header.vk_digest
             )));
         }
+        // No circuit proves activations past 2^62; a larger range would overflow the
+        // packing's arithmetic (a hostile header, not a model).
+        let m = env.header.settings.table.mag_bits();
+        if m > 62 {
+            return Err(bad(format!(
+                "settings: an activation range of 2^{m} is beyond what any circuit proves"
+            )));
+        }
         let circuit_params = CircuitParams::from(&env.header.settings);
         let vk = catch(|| {
             VerifyingKey::<G1Affine>::read::<_, ModelCircuit>(
