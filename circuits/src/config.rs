@@ -316,6 +316,10 @@ impl ModelConfig {
         // range table [0, 2^l) (lookup B), so v ∈ [−2^(n·l), 2^(n·l)) and σ = [v < 0] exactly:
         // v ≥ 0 gives v itself, v < 0 gives −v − 1, and the other choice of σ would make the
         // left side negative or ≥ p − 2^(n·l).
+        // An exact unit (the activation range of a rescale output or quotient) also looks its
+        // top limb up shifted, mul_b = 2^(l−t) (lookup B on the limb itself or on a copy):
+        // with the plain lookup keeping it an integer below 2^l, 2^(l−t)·top < 2^l makes
+        // top < 2^t, so the magnitude is below 2^((n−1)·l + t) = 2^bits exactly.
         let l = params.limb_bits.max(1);
         for (i, &sel) in s_range.iter().enumerate() {
             meta.create_gate("range", |m| {
@@ -406,8 +410,9 @@ impl ModelConfig {
         });
         // Lookup B: (tag_b, mul_b·r, mul_b·r) is a row of the table: with the range table's
         // rows (x, x) for x ∈ [0, 2^l) this is the range check mul_b·r ∈ [0, 2^l): a limb
-        // (mul_b = 1) or a rescale remainder (mul_b = 2^(l-s)). mul_b = 0 and tag_b = 0
-        // disable it (the zero row).
+        // (mul_b = 1), a rescale remainder (mul_b = 2^(l-s)) or the top limb of an exact
+        // range unit (mul_b = 2^(l-t), that limb also looked up plainly). mul_b = 0 and
+        // tag_b = 0 disable it (the zero row).
         meta.lookup("table B (range of r)", |m| {
             let scaled = m.query_fixed(mul_b, Rotation::cur()) * m.query_advice(r, Rotation::cur());
             vec![

@@ -211,7 +211,8 @@ pub fn commit_boundary(values: &[i64], packing: Option<Packing>) -> Option<Fr> {
 /// The packing of the boundary tensors `ids` of `graph`: packed when every value lies in the
 /// table's domain `[-neg, pos)` or is range-checked into it by the sending shard. A value lies
 /// in it when the circuit confines it there: from its bound (see `Packing::for_boundary`),
-/// from the lookup that made it (a ReLU or identity rescale's output is a table entry), or
+/// from the exact range check that bounds it (a ReLU or identity rescale's output lies in
+/// `[−2^m, 2^m)`, its top limb checked to its own width: see `layout::range`), or
 /// because it is one of such values (a maximum, which the circuit constrains to equal one of
 /// its window, or an index map: reshape, transpose, concat, gather). A sum or difference of
 /// such values, or of such sums (a residual stream), may leave it by a bit per sum: the

@@ -4,6 +4,8 @@
 #[cfg(test)]
 mod audit_tests;
 #[cfg(test)]
+mod bound_tests;
+#[cfg(test)]
 mod cnn_tests;
 #[cfg(test)]
 mod dense_tests;

@@ -246,14 +246,21 @@ pub(super) fn forge(g: &Graph, cells: &[(Adv, usize, i64)]) -> Vec<Tamper> {
 
 /// [`forge`] in the layout with table extents `tb`.
 pub(super) fn forge_with(g: &Graph, tb: &TableBounds, cells: &[(Adv, usize, i64)]) -> Vec<Tamper> {
-    let pairs = copies(g, tb);
+    forge_classes(&copies(g, tb), cells)
+}
+
+/// Tampers `(col, row)` and every cell that the copy constraints `pairs` tie to it.
+pub(super) fn forge_classes(
+    pairs: &[(crate::AdvCell, crate::AdvCell)],
+    cells: &[(Adv, usize, i64)],
+) -> Vec<Tamper> {
     let mut out = Vec::new();
     for &(col, row, value) in cells {
         let mut class = vec![(col, row)];
         let mut i = 0;
         while i < class.len() {
             let c = class[i];
-            for &(a, b) in &pairs {
+            for &(a, b) in pairs {
                 for (x, y) in [(a, b), (b, a)] {
                     if x == c && !class.contains(&y) {
                         class.push(y);

@@ -114,7 +114,9 @@ impl<G: Grid> Layout<'_, G> {
                             g.fixed(Fix::W(1), row, base)?;
                         }
                         None => {
+                            // Read by the gate, but with w0 = w1 = 0 nothing depends on it.
                             g.advice(Adv::X(0), row, Some(0))?;
+                            g.free(Adv::X(0), row);
                             g.fixed(Fix::W(1), row, 0)?;
                         }
                     }

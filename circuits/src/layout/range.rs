@@ -6,8 +6,16 @@
 //! limbs of `v` (or of `−v − 1` when `v < 0`). The sign is exact, so the same unit serves ReLU
 //! (`max(v, 0) = v·(1 − σ)`), comparisons (`[v < 0] = σ`), non-negative gaps and remainders
 //! (`σ = 0`) and saturating function tables (the sign of `v − clamp(v)` decides the clamp).
-//! Magnitudes are checked to whole limbs, `[0, 2^(n·l))`; where an exact power of two matters
-//! (packed public values), [`Layout::bound_exact`] adds the other side.
+//! Magnitudes are checked to whole limbs, `[0, 2^(n·l))`, unless the unit is [`Bound::Exact`]:
+//! then the top limb is also checked to its own width `t = bits − (n − 1)·l` by a second lookup
+//! of `2^(l−t)·top` in the same range table (the plain lookup keeps `top` an integer below
+//! `2^l`, the shifted one puts it below `2^t`), so the magnitude lies below `2^bits` exactly.
+//! The activation range `[−2^m, 2^m)` of every rescale output and quotient is checked so
+//! ([`Layout::bound_signed`], ReLU): later steps take it for granted (the packing of a shard's
+//! outputs without a check of their own, `set_bounds`' `m + 1` bits and every bound computed
+//! from them, the integer type checks those bounds skip). Gaps, remainders and slacks need
+//! only their sign and stay whole limbs; [`Layout::bound_exact`] bounds a free value (a
+//! public one) from both sides.
 
 use zkinfer_ir::TableFn;
 
@@ -15,6 +23,29 @@ use super::{wrap, Layout, Wire};
 use crate::config::MAX_LIMBS;
 use crate::grid::{Adv, Fix, Grid, Sel};
 use crate::CircuitError;
+
+/// How tightly a range unit of `bits` bits bounds its magnitude.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Bound {
+    /// Below `2^(n·l)`, `n = ⌈bits / l⌉`: whole limbs.
+    Limbs,
+    /// Below `2^bits`: the top limb is looked up a second time, shifted (free when `l`
+    /// divides `bits`).
+    Exact,
+}
+
+/// Where a unit looks its top limb up the second time, shifted by `2^(l−t)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TopCheck {
+    /// Whole limbs (or `l` divides the bits): no second lookup.
+    None,
+    /// A copy of the top limb in the rescale slot's `r` of this row of the unit (lookup B,
+    /// shifted).
+    Spare(usize),
+    /// The top limb's own row: its lookup B is the shifted one, and a copy in the `(q, f)`
+    /// slot of that row is looked up plainly (lookup A), both free in a sign unit's later rows.
+    InRow,
+}
 
 /// What a range unit proves of its value `v`, besides `|v| < 2^(n·l)`, and what it returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +90,7 @@ impl<G: Grid> Layout<'_, G> {
         Ok(n)
     }
 
-    /// The range unit of `v` with a magnitude of `bits` bits (see [`Unit`]).
+    /// The range unit of `v` with a magnitude of `bits` bits, to whole limbs (see [`Unit`]).
     pub(super) fn range_unit(
         &mut self,
         v: &Wire<G::Cell>,
@@ -67,12 +98,38 @@ impl<G: Grid> Layout<'_, G> {
         unit: Unit,
         node: &str,
     ) -> Result<Wire<G::Cell>, CircuitError> {
+        self.range_unit_bounded(v, bits, unit, Bound::Limbs, node)
+    }
+
+    /// The range unit of `v` with a magnitude of `bits` bits, bounded as `bound` says.
+    pub(super) fn range_unit_bounded(
+        &mut self,
+        v: &Wire<G::Cell>,
+        bits: u32,
+        unit: Unit,
+        bound: Bound,
+        node: &str,
+    ) -> Result<Wire<G::Cell>, CircuitError> {
         let l = self.tables.limb_bits();
         let n = self.limb_count(bits, node)?;
-        let size = match unit {
+        let rows = match unit {
             Unit::Saturate(f) if f.slope_above() != 0 => n.max(3),
             Unit::Relu | Unit::Saturate(_) => n.max(2),
             Unit::Unsigned | Unit::Signed => n,
+        };
+        // The top limb's width: the top lookup's multiplier 2^(l−t) when t < l.
+        let top_bits = bits.max(1) - (n as u32 - 1) * l;
+        let top_check = match bound {
+            Bound::Exact if top_bits < l => match unit {
+                _ if rows > n => TopCheck::Spare(n),
+                Unit::Unsigned | Unit::Signed if n > 1 => TopCheck::InRow,
+                _ => TopCheck::Spare(rows),
+            },
+            Bound::Exact | Bound::Limbs => TopCheck::None,
+        };
+        let size = match top_check {
+            TopCheck::Spare(row) => rows.max(row + 1),
+            TopCheck::None | TopCheck::InRow => rows,
         };
         let range_tag = self.tag(&self.tables.range_fn(), node)?;
         let bounds = self.tables.bounds;
@@ -106,12 +163,38 @@ impl<G: Grid> Layout<'_, G> {
         let limb = |i: usize| magnitude.map(|m| (m >> (l as usize * i)) & mask);
         let v_cell = wrap(self.copy_in(v, Adv::Q, j))?;
         let g = &mut *self.grid;
+        let shifted = 1i64 << (l - top_bits.min(l));
+        let top = limb(n - 1);
         let sigma_cell = wrap((|| {
             g.enable(Sel::Range(n), j)?;
+            let mut top_cell = None;
             for i in 0..n {
-                g.advice(Adv::R, j + i, limb(i))?;
+                let cell = g.advice(Adv::R, j + i, limb(i))?;
                 g.fixed(Fix::TagB, j + i, range_tag)?;
-                g.fixed(Fix::MulB, j + i, 1)?;
+                let mul = match top_check {
+                    TopCheck::InRow if i + 1 == n => shifted,
+                    _ => 1,
+                };
+                g.fixed(Fix::MulB, j + i, mul)?;
+                top_cell = Some(cell);
+            }
+            let top_cell = top_cell.ok_or(halo2_axiom::plonk::Error::Synthesis)?;
+            match top_check {
+                TopCheck::None => {}
+                TopCheck::Spare(row) => {
+                    let copy = g.advice(Adv::R, j + row, top)?;
+                    g.copy(&top_cell, &copy)?;
+                    g.fixed(Fix::TagB, j + row, range_tag)?;
+                    g.fixed(Fix::MulB, j + row, shifted)?;
+                }
+                TopCheck::InRow => {
+                    let row = j + n - 1;
+                    let copy = g.advice(Adv::Q, row, top)?;
+                    g.copy(&top_cell, &copy)?;
+                    g.advice(Adv::F, row, top)?;
+                    g.enable(Sel::EnA, row)?;
+                    g.fixed(Fix::TagA, row, range_tag)?;
+                }
             }
             g.advice(Adv::F, j, sigma)
         })())?;
@@ -211,18 +294,18 @@ impl<G: Grid> Layout<'_, G> {
         })
     }
 
-    /// Constrains `v ∈ [−2^m, 2^m)` to whole limbs (the activation range, `m` magnitude bits).
+    /// Constrains `v ∈ [−2^m, 2^m)` exactly (the activation range, `m` magnitude bits).
     pub(super) fn bound_signed(
         &mut self,
         v: &Wire<G::Cell>,
         node: &str,
     ) -> Result<(), CircuitError> {
         let m = self.tables.bounds.mag_bits();
-        self.range_unit(v, m, Unit::Signed, node).map(|_| ())
+        self.range_unit_bounded(v, m, Unit::Signed, Bound::Exact, node)
+            .map(|_| ())
     }
 
-    /// Constrains `v ≥ 0` (and `v < 2^m` to whole limbs): one lookup of `(v, v)` in the range
-    /// table when `m ≤ l`, a range unit otherwise.
+    /// Constrains `v ≥ 0` (and `v < 2^m` to whole limbs, see [`Layout::unsigned_bits`]).
     pub(super) fn bound_unsigned(
         &mut self,
         v: &Wire<G::Cell>,
@@ -232,7 +315,9 @@ impl<G: Grid> Layout<'_, G> {
         self.unsigned_bits(v, m, node)
     }
 
-    /// Constrains `v ∈ [0, 2^bits)`, exactly when `bits ≤ l`, to whole limbs otherwise.
+    /// Constrains `v ≥ 0`: `v ∈ [0, 2^l)` by one lookup of `(v, v)` in the range table when
+    /// `bits ≤ l`, `v ∈ [0, 2^(⌈bits/l⌉·l))` by a range unit otherwise (a gap, remainder or
+    /// slack, whose sign is what matters; two of them bound a value exactly from both sides).
     pub(super) fn unsigned_bits(
         &mut self,
         v: &Wire<G::Cell>,

@@ -26,12 +26,12 @@ impl<G: Grid> Layout<'_, G> {
         Ok(row)
     }
 
-    /// Element `i` of rescale `op` applied to `x`. The rescale row
-    /// holds `acc + half = 2^s·q + r` with `r` looked up at the table's resolution; then:
-    /// identity and ReLU bound `q` by a range unit (ReLU takes its output from the sign), the
-    /// sign test returns the sign, a function tabulated over the activation range looks `(q,
-    /// f(q))` up in the same row, and a saturating function clamps `q` into its table through
-    /// a range unit of `q − clamp(q)`.
+    /// Element `i` of rescale `op` applied to `x`. The rescale row holds
+    /// `acc + half = 2^s·q + r` with `r` looked up at the table's resolution; then: identity
+    /// and ReLU bound `q` to the activation range `[−2^m, 2^m)` exactly by a range unit (ReLU
+    /// takes its output from the sign), the sign test returns the sign, a function tabulated
+    /// over the activation range looks `(q, f(q))` up in the same row, and a saturating
+    /// function clamps `q` into its table through a range unit of `q − clamp(q)`.
     pub fn rescale_op(
         &mut self,
         x: &Wire<G::Cell>,
@@ -122,9 +122,23 @@ impl<G: Grid> Layout<'_, G> {
                 self.bound_signed(&q, node_name)?;
                 Ok(q)
             }
-            (TableFn::Relu, None) => self.range_unit(&q, m, range::Unit::Relu, node_name),
+            // The output lies in [0, 2^m) exactly, as the identity's in [−2^m, 2^m).
+            (TableFn::Relu, None) => {
+                self.range_unit_bounded(&q, m, range::Unit::Relu, range::Bound::Exact, node_name)
+            }
             (TableFn::Negative, None) => self.range_unit(&q, m, range::Unit::Signed, node_name),
-            // q and the clamped input both lie in [−2^m, 2^m): their gap in (−2^(m+1), 2^(m+1)).
+            // Above GELU's table the output is the line f(top) + slope·u, u = q − top: its
+            // bound (`set_bounds`: slope·2^m) needs u < 2^m exactly. A calibrated table holds
+            // 0 (lo ≤ 0 ≤ top), so every q ∈ [−2^m, 2^m) has a gap of magnitude below 2^m.
+            (f, None) if f.slope_above() != 0 => self.range_unit_bounded(
+                &q,
+                m,
+                range::Unit::Saturate(f),
+                range::Bound::Exact,
+                node_name,
+            ),
+            // Elsewhere the output is a table value whatever q is. q and the clamped input
+            // both lie in [−2^m, 2^m): their gap in (−2^(m+1), 2^(m+1)).
             (f, None) => self.range_unit(&q, m + 1, range::Unit::Saturate(f), node_name),
         }
     }
