@@ -48,6 +48,9 @@ pub struct AuditConfig {
     pub instances: bool,
     /// On a sampled circuit, add a class for every (gate, part) pair the sample missed.
     pub cover: bool,
+    /// Sample coordinated and instance mutations (this many per (kind, node, part), per
+    /// tensor) even where the cells are tried exhaustively (a fast CI run).
+    pub linked_per_group: Option<usize>,
 }
 
 impl Default for AuditConfig {
@@ -59,6 +62,7 @@ impl Default for AuditConfig {
             coordinated: true,
             instances: true,
             cover: true,
+            linked_per_group: None,
         }
     }
 }
@@ -475,9 +479,9 @@ pub fn audit(
     }
     if cfg.coordinated {
         let all = coordinated(&rec, &values, circuit.tables.limb_bits());
-        match exhaustive {
-            true => plans.extend(all),
-            false => {
+        match (exhaustive, cfg.linked_per_group) {
+            (true, None) => plans.extend(all),
+            (_, n) => {
                 let mut groups: BTreeMap<(&'static str, usize, &'static str), Vec<Plan>> =
                     BTreeMap::new();
                 for p in all {
@@ -489,13 +493,20 @@ pub fn audit(
                 }
                 // One per (kind, node, part): every linked pair of every node is tried once.
                 for (_, g) in groups {
-                    plans.extend(rng.pick(g, 1));
+                    plans.extend(rng.pick(g, n.unwrap_or(1)));
                 }
             }
         }
     }
     if cfg.instances {
-        plans.extend(instance_plans(circuit, &rec, &values, exhaustive, &mut rng));
+        plans.extend(instance_plans(
+            circuit,
+            &rec,
+            &values,
+            exhaustive,
+            cfg.linked_per_group,
+            &mut rng,
+        ));
     }
 
     let mut mutations = Vec::with_capacity(plans.len());
@@ -598,6 +609,7 @@ fn instance_plans(
     rec: &Recorder,
     values: &HashMap<AdvCell, i64>,
     exhaustive: bool,
+    per_group: Option<usize>,
     rng: &mut Rng,
 ) -> Vec<Plan> {
     let (g, p) = (&circuit.graph, circuit.params);
@@ -624,9 +636,12 @@ fn instance_plans(
         let node = tensor_of.get(i).map_or(usize::MAX, |t| t.0);
         groups.entry(node).or_default().push(i);
     }
-    let indices: Vec<usize> = match exhaustive {
-        true => by_index.keys().copied().collect(),
-        false => groups.into_values().flat_map(|g| rng.pick(g, 1)).collect(),
+    let indices: Vec<usize> = match (exhaustive, per_group) {
+        (true, None) => by_index.keys().copied().collect(),
+        (_, n) => groups
+            .into_values()
+            .flat_map(|g| rng.pick(g, n.unwrap_or(1)))
+            .collect(),
     };
     let mut out = Vec::new();
     for i in indices {

@@ -58,6 +58,7 @@ pub fn run(cmd: AuditCommand) -> Result<()> {
         coordinated: !cells_only,
         instances: !cells_only,
         cover: !cells_only,
+        linked_per_group: None,
     };
     let report = zkinfer_prover::audit(&compiled, &inputs, cfg)?;
     println!(
