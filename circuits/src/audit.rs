@@ -79,6 +79,10 @@ pub enum Outcome {
     /// Every constraint held, but a public value left its declared bound, which the
     /// verifier refuses before any cryptography.
     Refused,
+    /// Every constraint held for a moved public input, and the reference evaluator gives the
+    /// same public outputs for it (an input the outputs do not depend on there): a true
+    /// statement, not a forgery.
+    Consistent,
 }
 
 /// Which mutation.
@@ -125,6 +129,7 @@ pub struct Tally {
     pub caught: usize,
     pub free: usize,
     pub escaped: usize,
+    /// Refused by the verifier's bound check, or consistent (a true statement).
     pub refused: usize,
 }
 
@@ -135,7 +140,7 @@ impl Tally {
             Outcome::Caught => self.caught += 1,
             Outcome::Escaped => self.escaped += 1,
             Outcome::Free => self.free += 1,
-            Outcome::Refused => self.refused += 1,
+            Outcome::Refused | Outcome::Consistent => self.refused += 1,
         }
     }
 }
@@ -544,6 +549,9 @@ pub fn audit(
                     false => Outcome::Caught,
                     true => match plan.instance {
                         Some((_, v, bound)) if !bound_admits(v, bound) => Outcome::Refused,
+                        Some((i, v, _)) if same_outputs(circuit, trace, i, v) => {
+                            Outcome::Consistent
+                        }
                         _ => Outcome::Escaped,
                     },
                 }
@@ -593,6 +601,36 @@ pub fn audit(
         coverage,
         mutations,
     })
+}
+
+/// Whether the reference evaluator, with public input value `i` (in instance order, inputs
+/// first, one instance per value) set to `v`, gives the honest public outputs.
+fn same_outputs(circuit: &ModelCircuit, trace: &zkinfer_ir::Trace, i: usize, v: i64) -> bool {
+    let (g, p) = (&circuit.graph, circuit.params);
+    if p.packed || p.commit_inputs {
+        return false;
+    }
+    let mut inputs: Vec<zkinfer_ir::Tensor<i64>> = g
+        .inputs
+        .iter()
+        .map(|&id| trace.values[id].clone())
+        .collect();
+    let mut at = i;
+    for t in inputs.iter_mut() {
+        let n = t.data().len();
+        if at < n {
+            t.data_mut()[at] = v;
+            return match zkinfer_ir::eval(g, &circuit.tables.bounds, &inputs) {
+                Ok(moved) => g
+                    .outputs
+                    .iter()
+                    .all(|&id| moved.values[id].data() == trace.values[id].data()),
+                Err(_) => false,
+            };
+        }
+        at -= n;
+    }
+    false
 }
 
 /// The verifier's read of a public value: `|v| < 2^bound` (no bound: a packed or committed
