@@ -195,8 +195,8 @@ pub fn verify(
     digest: Option<String>,
 ) -> Result<JsValue, JsValue> {
     let input = js_inputs(&input)?;
-    let v = verify_bytes(bundle, proof, input.as_deref(), digest.as_deref())
-        .map_err(|e| reject(&e))?;
+    let v =
+        verify_bytes(bundle, proof, input.as_deref(), digest.as_deref()).map_err(|e| reject(&e))?;
     to_js(&v)
 }
 
