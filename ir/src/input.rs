@@ -7,6 +7,26 @@ use sha2::{Digest, Sha256};
 use crate::settings::TensorInfo;
 use crate::IrError;
 
+/// Appends the numbers of `v` (a number, a boolean read as 0 or 1, or nested arrays of them,
+/// row-major) to `out`: how an input file's or a caller's JSON list becomes one input's values.
+pub fn flatten_json_values(v: &serde_json::Value, out: &mut Vec<f32>) -> Result<(), String> {
+    match v {
+        serde_json::Value::Number(n) => {
+            out.push(n.as_f64().ok_or("not a finite number")? as f32);
+            Ok(())
+        }
+        // Boolean inputs as EZKL writes them.
+        serde_json::Value::Bool(b) => {
+            out.push(f32::from(u8::from(*b)));
+            Ok(())
+        }
+        serde_json::Value::Array(items) => {
+            items.iter().try_for_each(|i| flatten_json_values(i, out))
+        }
+        other => Err(format!("expected numbers or booleans, found {other}")),
+    }
+}
+
 /// Domain tag that starts the bytes [`inputs_digest`] hashes.
 pub const INPUTS_DIGEST_TAG: &[u8] = b"zkinfer-inputs/1";
 

@@ -29,7 +29,7 @@ pub use eval::{
     type_range, window_max, DivWitness, RescaleWitness, SoftmaxWitness, Trace,
 };
 pub use graph::{index_map, Graph, Node, NodeId};
-pub use input::{inputs_digest, quantize_inputs, INPUTS_DIGEST_TAG};
+pub use input::{flatten_json_values, inputs_digest, quantize_inputs, INPUTS_DIGEST_TAG};
 pub use op::{
     dense_terms, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Gather, Input, IntDiv,
     Linear, MatMulDims, Mean, OneHot, Op, Remap, Rescale, Select, Softmax, Source, TopK, Transpose,

@@ -6,21 +6,7 @@ use std::path::Path;
 
 use crate::ProveError;
 
-fn flatten(v: &serde_json::Value, out: &mut Vec<f32>) -> Result<(), String> {
-    match v {
-        serde_json::Value::Number(n) => {
-            out.push(n.as_f64().ok_or("not a finite number")? as f32);
-            Ok(())
-        }
-        // Boolean inputs as EZKL writes them.
-        serde_json::Value::Bool(b) => {
-            out.push(f32::from(u8::from(*b)));
-            Ok(())
-        }
-        serde_json::Value::Array(items) => items.iter().try_for_each(|i| flatten(i, out)),
-        other => Err(format!("expected numbers or booleans, found {other}")),
-    }
-}
+use zkinfer_ir::flatten_json_values as flatten;
 
 /// Parses `{"input_data": [[...], ...]}` (or `[[...], ...]` directly).
 pub fn parse_inputs(bytes: &[u8], path: &str) -> Result<Vec<Vec<f32>>, ProveError> {

@@ -112,20 +112,7 @@ pub fn verify_chain_bytes(
 /// (possibly nested) array per input; a list of numbers is the values of a one-input model.
 /// Booleans read as 0 and 1.
 pub fn inputs_from_json(v: &serde_json::Value) -> Result<Vec<Vec<f32>>, String> {
-    fn flatten(v: &serde_json::Value, out: &mut Vec<f32>) -> Result<(), String> {
-        match v {
-            serde_json::Value::Number(n) => {
-                out.push(n.as_f64().ok_or("not a finite number")? as f32);
-                Ok(())
-            }
-            serde_json::Value::Bool(b) => {
-                out.push(f32::from(u8::from(*b)));
-                Ok(())
-            }
-            serde_json::Value::Array(items) => items.iter().try_for_each(|i| flatten(i, out)),
-            other => Err(format!("expected numbers or booleans, found {other}")),
-        }
-    }
+    use zkinfer_ir::flatten_json_values as flatten;
     let list = v.get("input_data").unwrap_or(v);
     let items = list
         .as_array()
