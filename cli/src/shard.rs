@@ -295,7 +295,7 @@ fn cmd_verify_chain(links: &[(PathBuf, PathBuf)], input: Option<&Path>) -> Resul
     }
     let out = chain.finish()?;
     if let Some(first) = &first_settings {
-        crate::check_input(first, &out, input)?;
+        crate::verify::check_input(first, &out, input)?;
     }
     let ms = t.elapsed().as_secs_f64() * 1e3;
     if insecure {
@@ -310,7 +310,7 @@ fn cmd_verify_chain(links: &[(PathBuf, PathBuf)], input: Option<&Path>) -> Resul
         println!("verified output {i}: [{}]", items.join(", "));
     }
     if let Some(first) = &first_settings {
-        crate::report_inputs(first, &out);
+        crate::verify::report_inputs(first, &out);
     }
     Ok(())
 }
