@@ -28,6 +28,7 @@ fn verify_code(e: &VerifyError) -> u8 {
         VerifyError::ProofFormat { .. }
         | VerifyError::ProofVersion { .. }
         | VerifyError::Bundle { .. }
+        | VerifyError::Claim { .. }
         | VerifyError::Artifact(_) => BAD_INPUT,
         VerifyError::ChainLink { source, .. } => verify_code(source),
         _ => INVALID,

@@ -4,6 +4,7 @@ mod audit;
 #[cfg(feature = "evm")]
 mod evm;
 mod exit;
+mod optimistic;
 mod shard;
 mod verify;
 
@@ -158,6 +159,8 @@ enum Command {
     #[command(flatten)]
     Shard(shard::ShardCommand),
     #[command(flatten)]
+    Optimistic(optimistic::OptimisticCommand),
+    #[command(flatten)]
     Audit(audit::AuditCommand),
 }
 
@@ -211,6 +214,7 @@ fn run(cli: Cli) -> Result<()> {
         #[cfg(feature = "evm")]
         Command::Evm(cmd) => evm::run(cmd),
         Command::Shard(cmd) => shard::run(cmd),
+        Command::Optimistic(cmd) => optimistic::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
     }
 }

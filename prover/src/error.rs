@@ -18,6 +18,8 @@ pub enum ProveError {
     Split { reason: String },
     #[error("activations file {path}: {reason}")]
     Activations { path: String, reason: String },
+    #[error("claim: {reason}")]
+    Claim { reason: String },
     #[error("halo2: {0}")]
     Halo2(String),
     #[error("{0}")]

@@ -9,6 +9,7 @@ mod error;
 mod input;
 mod inspect;
 mod keys;
+mod optimistic;
 mod profile;
 mod prove;
 mod reference;
@@ -31,6 +32,10 @@ pub use inspect::{
     format_row_parts, inspect, inspect_model, row_parts, Inspection, TableInfo, EVM_CODE_LIMIT,
 };
 pub use keys::{circuit_for, setup, KeyHeader, Keys, BUNDLE_FILE, PK_FILE, VK_FILE};
+pub use optimistic::{
+    check_claim, check_segments, claim, dispute, disputed_segment, evaluate, name_keys,
+    read_segments, Alteration, Evaluation,
+};
 pub use profile::{Category, SectionProfiler, Sections};
 pub use prove::{
     check_witness, outputs, prove, prove_on, prove_trace, quantize_inputs, witness,

@@ -71,6 +71,10 @@ pub enum VerifyError {
         /// The input's fractional bits: the values are `proven / 2^scale`, `given / 2^scale`.
         scale: u32,
     },
+    #[error("claim: {reason}")]
+    Claim { reason: String },
+    #[error("not a valid fraud proof: {reason}")]
+    Dispute { reason: String },
     #[error(transparent)]
     Artifact(#[from] zkinfer_ir::IrError),
 }
@@ -101,6 +105,8 @@ impl VerifyError {
             VerifyError::ChainCut { .. } => "ChainCut",
             VerifyError::InputCommitment { .. } => "InputCommitment",
             VerifyError::InputMismatch { .. } => "InputMismatch",
+            VerifyError::Claim { .. } => "Claim",
+            VerifyError::Dispute { .. } => "Dispute",
             VerifyError::Artifact(_) => "Artifact",
         }
     }

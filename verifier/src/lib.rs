@@ -17,6 +17,7 @@ mod error;
 #[cfg(feature = "evm")]
 pub mod evm;
 mod inputs;
+mod optimistic;
 mod proof;
 mod transcript;
 
@@ -35,6 +36,10 @@ pub use bundle::{Bundle, BundleHeader, SrsInfo};
 pub use chain::{verify_chain, ChainVerifier};
 pub use error::VerifyError;
 pub use inputs::check_inputs;
+pub use optimistic::{
+    compare_claims, verify_dispute, Agreement, Boundary, Claim, FraudProof, Refutation, Segment,
+    CLAIM_FORMAT, CLAIM_VERSION, FRAUD_PROOF_FORMAT, FRAUD_PROOF_VERSION,
+};
 pub use proof::{ProofFile, Reference, PROOF_FORMAT, PROOF_VERSION};
 pub use transcript::{KeccakChallenge, KeccakRead, KeccakWrite};
 
