@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use zkinfer_ir::CompiledModel;
 use zkinfer_prover::{
-    evaluate, load_srs, name_keys, read_inputs, read_segments, Alteration, Backend, Keys,
+    evaluate, load_srs, name_keys, read_inputs, Alteration, Backend, Keys, Segments,
 };
 use zkinfer_verifier::{compare_claims, verify_dispute, Agreement, Bundle, Claim, FraudProof};
 
@@ -38,6 +38,10 @@ pub enum OptimisticCommand {
         /// evaluated from the altered values.
         #[arg(long, value_name = "SEGMENT:INDEX:DELTA")]
         alter_activation: Option<String>,
+        /// Evaluate this many times and print the median (benchmarks: a node holds the
+        /// models in memory between requests).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
     },
     /// Re-execute a claim's model on the input and compare: prints AGREE and exits 0, or
     /// names the first segment whose output differs and exits 1.
@@ -89,13 +93,14 @@ pub fn run(cmd: OptimisticCommand) -> Result<()> {
             keys,
             node,
             alter_activation,
+            repeat,
         } => cmd_claim(
             &model,
             &input,
             &output,
             &keys,
             node,
-            alter_activation.as_deref(),
+            (alter_activation.as_deref(), repeat),
         ),
         OptimisticCommand::CheckClaim {
             claim,
@@ -177,16 +182,23 @@ fn cmd_claim(
     output: &Path,
     keys: &[PathBuf],
     node: Option<String>,
-    alteration: Option<&str>,
+    (alteration, repeat): (Option<&str>, usize),
 ) -> Result<()> {
     let alteration = alteration.map(parse_alteration).transpose()?;
     let t = Instant::now();
-    let models = read_segments(model)?;
+    let models = Segments::read(model)?;
     let inputs = read_inputs(input)?;
     let loaded = t.elapsed();
-    let t = Instant::now();
-    let mut claim = evaluate(&models, &inputs, alteration)?.claim;
-    let evaluated = t.elapsed();
+    let mut times = Vec::with_capacity(repeat.max(1));
+    let mut claim = None;
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        claim = Some(evaluate(&models, &inputs, alteration)?.claim);
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let evaluated = times[times.len() / 2];
+    let mut claim = claim.context("no evaluation")?;
     if !keys.is_empty() {
         let bundles = keys
             .iter()
@@ -203,8 +215,12 @@ fn cmd_claim(
             a.index, a.segment, a.delta
         );
     }
+    let runs = match times.len() {
+        1 => String::new(),
+        n => format!(" (median of {n})"),
+    };
     println!(
-        "claimed {} segment(s) in {:.1} ms (models read in {:.1} ms): {}",
+        "claimed {} segment(s) in {:.2} ms{runs} (models read in {:.1} ms): {}",
         models.len(),
         evaluated.as_secs_f64() * 1e3,
         loaded.as_secs_f64() * 1e3,
@@ -234,7 +250,7 @@ fn report(agreement: Agreement, what: &str) -> Result<()> {
 
 fn cmd_check(claim: &Path, model: &Path, input: &Path) -> Result<()> {
     let claim = Claim::read(claim)?;
-    let models = read_segments(model)?;
+    let models = Segments::read(model)?;
     let inputs = read_inputs(input)?;
     let t = Instant::now();
     let honest = evaluate(&models, &inputs, None)?;
@@ -259,7 +275,7 @@ fn cmd_dispute(
         return Err(zkinfer_prover::built_without_cuda().into());
     }
     let claim = Claim::read(claim_path)?;
-    let models = read_segments(model)?;
+    let models = Segments::read(model)?;
     let inputs = read_inputs(input)?;
     let honest = evaluate(&models, &inputs, None)?;
     let Some(segment) = zkinfer_prover::disputed_segment(&honest, &claim)? else {
@@ -276,7 +292,7 @@ fn cmd_dispute(
             models.len()
         ),
     };
-    let model: &CompiledModel = &models[segment];
+    let model: &CompiledModel = &models.models()[segment];
     println!(
         "the claim is first wrong at segment {segment}; proving it (k = {}, {} rows) with {}",
         model.settings.k,

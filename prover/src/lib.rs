@@ -34,7 +34,7 @@ pub use inspect::{
 pub use keys::{circuit_for, setup, KeyHeader, Keys, BUNDLE_FILE, PK_FILE, VK_FILE};
 pub use optimistic::{
     check_claim, check_segments, claim, dispute, disputed_segment, evaluate, name_keys,
-    read_segments, Alteration, Evaluation,
+    read_segments, Alteration, Evaluation, Segments,
 };
 pub use profile::{Category, SectionProfiler, Sections};
 pub use prove::{

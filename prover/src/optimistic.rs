@@ -22,7 +22,56 @@ fn claim_error(reason: impl Into<String>) -> ProveError {
     }
 }
 
-/// The segments at `path`: a compiled model (`.zkc`), or a directory of shards
+/// The segments of a claim, checked to be one unsharded model or every shard of one split in
+/// order, with their digests computed once (a node evaluates them for every request).
+#[derive(Clone, Debug)]
+pub struct Segments {
+    models: Vec<CompiledModel>,
+    digests: Vec<String>,
+    parent: String,
+}
+
+impl Segments {
+    pub fn new(models: Vec<CompiledModel>) -> Result<Self, ProveError> {
+        let parent = check_segments(&models)?;
+        let digests = models.iter().map(CompiledModel::digest).collect();
+        Ok(Self {
+            models,
+            digests,
+            parent,
+        })
+    }
+
+    /// A compiled model (`.zkc`), or a directory of shards (`shard-0.zkc`, `shard-1.zkc`, …
+    /// as `zkinfer split` writes them).
+    pub fn read(path: &Path) -> Result<Self, ProveError> {
+        Self::new(read_segments(path)?)
+    }
+
+    pub fn models(&self) -> &[CompiledModel] {
+        &self.models
+    }
+
+    /// Each segment's model digest.
+    pub fn digests(&self) -> &[String] {
+        &self.digests
+    }
+
+    /// Digest of the model the segments come from.
+    pub fn parent(&self) -> &str {
+        &self.parent
+    }
+
+    pub fn len(&self) -> usize {
+        self.models.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty()
+    }
+}
+
+/// The models at `path`: a compiled model (`.zkc`), or a directory of shards
 /// (`shard-0.zkc`, `shard-1.zkc`, … as `zkinfer split` writes them), in chain order and
 /// checked to be one whole split.
 pub fn read_segments(path: &Path) -> Result<Vec<CompiledModel>, ProveError> {
@@ -130,14 +179,15 @@ fn commitment(values: &[i64], packing: Option<zkinfer_ir::Packing>) -> Result<St
         })
 }
 
-/// Evaluates `models` (from [`read_segments`]) on `inputs` exactly as their circuits compute,
-/// segment after segment, and records every boundary.
+/// Evaluates `segments` on `inputs` exactly as their circuits compute, segment after segment,
+/// and records every boundary.
 pub fn evaluate(
-    models: &[CompiledModel],
+    segments: &Segments,
     inputs: &[Vec<f32>],
     alteration: Option<Alteration>,
 ) -> Result<Evaluation, ProveError> {
-    let parent = check_segments(models)?;
+    let models = segments.models();
+    let parent = segments.parent().to_string();
     if let Some(a) = alteration.filter(|a| a.segment >= models.len()) {
         return Err(claim_error(format!(
             "the alteration names segment {}; there are {}",
@@ -155,10 +205,10 @@ pub fn evaluate(
     };
     let values = flat(&acts);
     let mut boundaries = vec![Boundary {
-        commitment: commitment(&values, input_packing)?,
+        commitment: Some(commitment(&values, input_packing)?),
         values: (!first.settings.commits_inputs()).then_some(values),
     }];
-    let mut segments = Vec::with_capacity(models.len());
+    let mut claimed = Vec::with_capacity(models.len());
     let mut segment_inputs = Vec::with_capacity(models.len());
     let mut outputs = Vec::new();
     for (i, m) in models.iter().enumerate() {
@@ -182,12 +232,17 @@ pub fn evaluate(
                 .map(|(t, info)| zkinfer_ir::dequantize(t.data(), info.scale))
                 .collect();
         }
+        // The model's output is public as values: no commitment is needed there.
+        let committed = m.settings.commits_outputs();
         boundaries.push(Boundary {
-            commitment: commitment(&values, m.settings.commitment_packing(false))?,
-            values: (!m.settings.commits_outputs()).then_some(values),
+            commitment: match committed {
+                true => Some(commitment(&values, m.settings.commitment_packing(false))?),
+                false => None,
+            },
+            values: (!committed).then_some(values),
         });
-        segments.push(Segment {
-            model_digest: m.digest(),
+        claimed.push(Segment {
+            model_digest: segments.digests()[i].clone(),
             statement_digest: None,
         });
         segment_inputs.push(std::mem::replace(&mut acts, outs));
@@ -197,7 +252,7 @@ pub fn evaluate(
             format: CLAIM_FORMAT.into(),
             version: CLAIM_VERSION,
             model_digest: parent,
-            segments,
+            segments: claimed,
             boundaries,
             outputs,
             node: None,
@@ -248,8 +303,8 @@ fn alter(outs: &mut [Tensor<i64>], a: Alteration) -> Result<(), ProveError> {
 }
 
 /// The claim of `models` on `inputs`: what an honest node publishes.
-pub fn claim(models: &[CompiledModel], inputs: &[Vec<f32>]) -> Result<Claim, ProveError> {
-    Ok(evaluate(models, inputs, None)?.claim)
+pub fn claim(segments: &Segments, inputs: &[Vec<f32>]) -> Result<Claim, ProveError> {
+    Ok(evaluate(segments, inputs, None)?.claim)
 }
 
 /// Names each segment's keys in `claim` (their statement digests), checking that they are the
@@ -277,11 +332,11 @@ pub fn name_keys(claim: &mut Claim, bundles: &[&Bundle]) -> Result<(), ProveErro
 /// Re-executes and compares with `claim`: [`Agreement::Agree`], or the first segment whose
 /// output differs. A claim of another model, split or input is an error, not a disagreement.
 pub fn check_claim(
-    models: &[CompiledModel],
+    segments: &Segments,
     inputs: &[Vec<f32>],
     claim: &Claim,
 ) -> Result<Agreement, ProveError> {
-    let honest = evaluate(models, inputs, None)?;
+    let honest = evaluate(segments, inputs, None)?;
     Ok(compare_claims(&honest.claim, claim)?)
 }
 
@@ -289,7 +344,7 @@ pub fn check_claim(
 /// with that segment's `keys`: the fraud proof, checked with [`verify_dispute`] before it is
 /// returned. `honest` is this node's [`evaluate`] of the same segments and input.
 pub fn dispute(
-    models: &[CompiledModel],
+    segments: &Segments,
     honest: &Evaluation,
     claim: &Claim,
     keys: &Keys,
@@ -305,13 +360,13 @@ pub fn dispute(
         }
         Agreement::Differ { segment } => segment,
     };
-    let model = &models[segment];
-    if keys.header.model_digest != model.digest() {
+    let model = &segments.models()[segment];
+    let digest = &segments.digests()[segment];
+    if &keys.header.model_digest != digest {
         return Err(claim_error(format!(
             "the claim is first wrong in segment {segment}; these keys are for model {}, \
-             segment {segment} is {} (give its keys)",
+             segment {segment} is {digest} (give its keys)",
             keys.header.model_digest,
-            model.digest()
         )));
     }
     let trace = witness_quantized(model, &honest.segment_inputs[segment])?;

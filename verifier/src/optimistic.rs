@@ -41,8 +41,10 @@ pub struct Segment {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Boundary {
     /// `0x…` Poseidon commitment to every value at the boundary, in order, packed where the
-    /// chain packs the boundary: what a shard proof exposes for an inner boundary.
-    pub commitment: String,
+    /// chain packs the boundary: what a shard proof exposes for an inner boundary. At the
+    /// model's output, which proofs expose as values, there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commitment: Option<String>,
     /// The quantized values, where the segments' proofs expose values rather than their
     /// commitment: the model's input (unless the chain hashes it) and the model's output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,7 +57,7 @@ impl Boundary {
     pub fn same_as(&self, other: &Boundary) -> bool {
         match (&self.values, &other.values) {
             (Some(a), Some(b)) => a == b,
-            _ => self.commitment == other.commitment,
+            _ => self.commitment.is_some() && self.commitment == other.commitment,
         }
     }
 
@@ -67,7 +69,10 @@ impl Boundary {
                 let more = if v.len() > 6 { ", …" } else { "" };
                 format!("values [{}{more}] ({} in all)", head.join(", "), v.len())
             }
-            None => format!("commitment {}", self.commitment),
+            None => format!(
+                "commitment {}",
+                self.commitment.as_deref().unwrap_or("(none)")
+            ),
         }
     }
 }
@@ -161,11 +166,18 @@ impl Claim {
             )));
         }
         for (i, b) in self.boundaries.iter().enumerate() {
-            if crate::fr_from_hex(&b.commitment).is_none() {
-                return Err(claim_error(format!(
-                    "boundary {i}: `{}` is not a field element",
-                    b.commitment
-                )));
+            match (&b.commitment, &b.values) {
+                (None, None) => {
+                    return Err(claim_error(format!(
+                        "boundary {i} has neither values nor a commitment"
+                    )))
+                }
+                (Some(c), _) if crate::fr_from_hex(c).is_none() => {
+                    return Err(claim_error(format!(
+                        "boundary {i}: `{c}` is not a field element"
+                    )))
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -303,16 +315,15 @@ pub struct Refutation {
 }
 
 /// One side of a verified segment proof as a boundary: its commitment when the side is
-/// committed, else its values (and, to be comparable, the claim's commitment is not
-/// recomputed: values decide).
+/// committed, else its values (values decide, as in [`Boundary::same_as`]).
 fn proven_side(commitment: &Option<String>, values: &[Vec<i64>]) -> Boundary {
     match commitment {
         Some(c) => Boundary {
-            commitment: c.clone(),
+            commitment: Some(c.clone()),
             values: None,
         },
         None => Boundary {
-            commitment: String::new(),
+            commitment: None,
             values: Some(values.iter().flatten().copied().collect()),
         },
     }
@@ -327,7 +338,7 @@ fn side_matches(proven: &Boundary, claimed: &Boundary) -> Result<bool, VerifyErr
             "the segment's proof exposes values at this boundary, but the claim gives only a \
              commitment there",
         )),
-        (None, _) => Ok(proven.commitment == claimed.commitment),
+        (None, _) => Ok(proven.commitment.is_some() && proven.commitment == claimed.commitment),
     }
 }
 
@@ -421,7 +432,7 @@ mod tests {
 
     fn boundary(c: u64, values: Option<Vec<i64>>) -> Boundary {
         Boundary {
-            commitment: format!("0x{c:064x}"),
+            commitment: Some(format!("0x{c:064x}")),
             values,
         }
     }
