@@ -24,11 +24,12 @@ use crate::{Bundle, ProofFile, VerifyError};
 
 pub mod entry;
 pub mod key;
+pub mod optimistic;
 mod revm;
 pub mod snark;
 
-pub use self::revm::{Call, Chain};
-pub use ::revm::primitives::Address;
+pub use self::revm::{Call, Chain, DEFAULT_ACCOUNT};
+pub use ::revm::primitives::{Address, U256};
 pub use entry::{entry, Entry};
 pub use key::Key;
 
@@ -62,6 +63,8 @@ pub enum EvmError {
     Key(#[from] key::KeyError),
     #[error("entry contract: {0}")]
     Entry(String),
+    #[error("optimistic contract: {0}")]
+    Optimistic(String),
 }
 
 /// A compiled verifier.
@@ -72,6 +75,9 @@ pub struct Compiled {
     /// Runtime code: what the chain stores (EIP-170 limits its size).
     pub runtime: Vec<u8>,
     pub abi: serde_json::Value,
+    /// Where the runtime code holds each immutable: per immutable (in declaration order),
+    /// the byte offsets of its 32-byte copies (solc's `immutableReferences`).
+    pub immutables: Vec<Vec<usize>>,
 }
 
 /// The solcjs executable: `ZKINFER_SOLCJS`, else `.tools/node_modules/.bin/solcjs` in the
@@ -126,7 +132,7 @@ pub fn compile_solidity(
         "settings": {
             "optimizer": { "enabled": optimize, "runs": 200 },
             "viaIR": optimize,
-            "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } }
+            "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences"] } }
         }
     });
     let out_file = std::env::temp_dir().join(format!(
@@ -186,7 +192,33 @@ pub fn compile_solidity(
         deployment: code("bytecode")?,
         runtime: code("deployedBytecode")?,
         abi: out["abi"].clone(),
+        immutables: immutable_references(&out["evm"]["deployedBytecode"]["immutableReferences"]),
     })
+}
+
+/// solc's `immutableReferences` (`{"<AST id>": [{"start", "length"}, …]}`) as the offsets of
+/// each immutable's 32-byte copies, immutables in AST order (their declaration order).
+fn immutable_references(refs: &serde_json::Value) -> Vec<Vec<usize>> {
+    let mut ids: Vec<(u64, Vec<usize>)> = refs
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(id, places)| {
+                    let starts = places
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|p| p["start"].as_u64().map(|s| s as usize))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (id.parse().unwrap_or(u64::MAX), starts)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids.into_iter().map(|(_, starts)| starts).collect()
 }
 
 /// zkinfer's verifier compiled (once per process and optimizer setting).
