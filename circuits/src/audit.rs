@@ -17,19 +17,27 @@
 //! the exposed cells. A circuit too large to try every cell is sampled: up to `per_group`
 //! cells of every (node, part, column) group, then one more cell for every (gate, part) pair
 //! the sample has not touched yet, so the report states its coverage of gate kinds.
+//!
+//! Each mutation is first checked in place, in the honest MockProver with its cells moved,
+//! on the rows they reach (`check`); one not caught there is laid out again in full with the
+//! mutation and every constraint checked, so only a full check ever reports an escape.
 
+mod check;
+mod plans;
 mod record;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use halo2_axiom::dev::MockProver;
 use halo2_axiom::halo2curves::bn256::Fr;
 
-use crate::grid::{fe, Adv, AdvCell, Sel, Tamper};
+use crate::grid::{fe, Adv, AdvCell, Tamper};
 use crate::layout::lay_out_with;
 use crate::{CircuitError, ModelCircuit};
+pub use check::CheckStats;
+use check::Checker;
+use plans::{bound_admits, classes, coordinated, instance_plans, same_outputs, Plan, Rng};
 use record::{gate_name, span, Recorder};
 
 /// How many cells to try.
@@ -168,6 +176,8 @@ pub struct AuditReport {
     pub exhaustive: bool,
     pub coverage: Coverage,
     pub mutations: Vec<Mutation>,
+    /// How the mutations were judged (in place, or by a full re-layout).
+    pub checks: CheckStats,
 }
 
 impl AuditReport {
@@ -197,145 +207,24 @@ impl AuditReport {
     }
 }
 
-/// A deterministic generator for the sample (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Up to `n` items of `items`, chosen without replacement.
-    fn pick<T>(&mut self, mut items: Vec<T>, n: usize) -> Vec<T> {
-        let mut out = Vec::with_capacity(n.min(items.len()));
-        for _ in 0..n.min(items.len()) {
-            let i = (self.next() % items.len() as u64) as usize;
-            out.push(items.swap_remove(i));
-        }
-        out
-    }
-}
-
-/// Copy classes: every cell's class representative (union-find over the copy pairs).
-fn classes(
-    cells: impl Iterator<Item = AdvCell>,
-    copies: &[(AdvCell, AdvCell)],
-) -> HashMap<AdvCell, AdvCell> {
-    let mut parent: HashMap<AdvCell, AdvCell> = cells.map(|c| (c, c)).collect();
-    fn find(p: &mut HashMap<AdvCell, AdvCell>, c: AdvCell) -> AdvCell {
-        let mut root = c;
-        while let Some(&up) = p.get(&root) {
-            if up == root {
-                break;
-            }
-            root = up;
-        }
-        let mut at = c;
-        while at != root {
-            let up = p.get(&at).copied().unwrap_or(root);
-            p.insert(at, root);
-            at = up;
-        }
-        root
-    }
-    for &(a, b) in copies {
-        parent.entry(a).or_insert(a);
-        parent.entry(b).or_insert(b);
-        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-        if ra != rb {
-            parent.insert(ra, rb);
-        }
-    }
-    let keys: Vec<AdvCell> = parent.keys().copied().collect();
-    keys.into_iter()
-        .map(|c| (c, find(&mut parent, c)))
-        .collect()
-}
-
-/// A mutation before it is tried: new values for whole copy classes, and the instance.
-struct Plan {
-    kind: Kind,
-    /// The cell it is attributed to.
-    at: AdvCell,
-    /// `(cell, new value)`: each cell's class takes the value.
-    set: Vec<(AdvCell, i64)>,
-    /// `(index, new value, declared bound)` of a public instance.
-    instance: Option<(usize, i64, Option<u32>)>,
-}
-
-/// Coordinated mutations: cells one gate's identity links, moved so that it still holds.
-fn coordinated(rec: &Recorder, values: &HashMap<AdvCell, i64>, limb_bits: u32) -> Vec<Plan> {
-    let v = |c: AdvCell| values.get(&c).copied();
-    let mut out = Vec::new();
-    for &(sel, j) in &rec.enabled {
-        for d in [1i64, -1] {
-            let set: Option<Vec<(AdvCell, i64)>> = match sel {
-                // rescale: acc + half = pow·q + r.
-                Sel::Rescale => {
-                    let pow = rec.pow.get(&j).copied();
-                    let (q, r) = ((Adv::Q, j), (Adv::R, j));
-                    match (v(q), v(r), pow) {
-                        (Some(qv), Some(rv), Some(pow)) => {
-                            Some(vec![(q, qv + d), (r, rv - d * pow)])
-                        }
-                        _ => None,
-                    }
-                }
-                // div: 2·e·2^o + s = p·2s + r and q = 2s − 1 − r.
-                Sel::Div => {
-                    let (s, p, r, q) = ((Adv::X(1), j), (Adv::X(2), j), (Adv::R, j), (Adv::Q, j));
-                    match (v(s), v(p), v(r), v(q)) {
-                        (Some(sv), Some(pv), Some(rv), Some(qv)) => Some(vec![
-                            (p, pv + d),
-                            (r, rv - d * 2 * sv),
-                            (q, qv + d * 2 * sv),
-                        ]),
-                        _ => None,
-                    }
-                }
-                // range: v·(1 − 2σ) − σ = Σ 2^(l·i)·r[j+i]; a carry between adjacent limbs.
-                Sel::Range(n) if n >= 2 && limb_bits < 62 => {
-                    let (lo, hi) = ((Adv::R, j), (Adv::R, j + 1));
-                    match (v(lo), v(hi)) {
-                        (Some(a), Some(b)) => {
-                            Some(vec![(lo, a + d * (1 << limb_bits)), (hi, b - d)])
-                        }
-                        _ => None,
-                    }
-                }
-                _ => None,
-            };
-            let kind = match (sel, d) {
-                (Sel::Rescale, 1) => "rescale (q+1, r-2^s)",
-                (Sel::Rescale, _) => "rescale (q-1, r+2^s)",
-                (Sel::Div, 1) => "div (p+1, r-2s, q+2s)",
-                (Sel::Div, _) => "div (p-1, r+2s, q-2s)",
-                (_, 1) => "range (r0+2^l, r1-1)",
-                _ => "range (r0-2^l, r1+1)",
-            };
-            if let Some(set) = set {
-                out.push(Plan {
-                    kind: Kind::Coordinated(kind),
-                    at: set[0].0,
-                    set,
-                    instance: None,
-                });
-            }
-        }
-    }
-    out
-}
-
 /// Audits `circuit` (with its trace) at `k` against the honest `instances`.
 pub fn audit(
     circuit: &ModelCircuit,
     k: u32,
     instances: &[Fr],
     cfg: AuditConfig,
+) -> Result<AuditReport, CircuitError> {
+    audit_with(circuit, k, instances, cfg, true)
+}
+
+/// [`audit`], with every mutation judged by a full re-layout when `in_place` is false (the
+/// plain twin of the in-place check, for its tests).
+fn audit_with(
+    circuit: &ModelCircuit,
+    k: u32,
+    instances: &[Fr],
+    cfg: AuditConfig,
+    in_place: bool,
 ) -> Result<AuditReport, CircuitError> {
     let trace = circuit
         .trace
@@ -371,27 +260,8 @@ pub fn audit(
             .cloned()
             .unwrap_or_else(|| vec![*c])
     };
-    let verify = |tamper: Vec<Tamper>, inst: Option<(usize, Fr)>| -> Result<bool, CircuitError> {
-        let mut c = circuit.clone();
-        c.tamper = tamper;
-        let mut column = instances.to_vec();
-        if let Some((i, v)) = inst {
-            if let Some(slot) = column.get_mut(i) {
-                *slot = v;
-            }
-        }
-        let prover = MockProver::run(k, &c, vec![column]).map_err(|e| CircuitError::Layout {
-            node: "<audit>".into(),
-            reason: format!("MockProver: {e:?}"),
-        })?;
-        Ok(prover.verify().is_ok())
-    };
-    if !verify(Vec::new(), None)? {
-        return Err(CircuitError::Layout {
-            node: "<audit>".into(),
-            reason: "the honest witness does not satisfy the circuit".into(),
-        });
-    }
+    let mut checker = Checker::new(circuit, k, instances, in_place, owners.keys().copied())?;
+    let honest = |col: Adv, row: usize| values.get(&(col, row)).copied();
 
     // The gate kinds reading each row (for coverage).
     let mut gates_at: HashMap<usize, Vec<String>> = HashMap::new();
@@ -545,7 +415,7 @@ pub fn audit(
             true => Outcome::Free,
             false => {
                 let inst = plan.instance.map(|(i, v, _)| (i, fe(v)));
-                match verify(tamper, inst)? {
+                match checker.holds(&tamper, &honest, inst)? {
                     false => Outcome::Caught,
                     true => match plan.instance {
                         Some((_, v, bound)) if !bound_admits(v, bound) => Outcome::Refused,
@@ -600,112 +470,6 @@ pub fn audit(
         exhaustive,
         coverage,
         mutations,
+        checks: checker.stats,
     })
-}
-
-/// Whether the reference evaluator, with public input value `i` (in instance order, inputs
-/// first, one instance per value) set to `v`, gives the honest public outputs.
-fn same_outputs(circuit: &ModelCircuit, trace: &zkinfer_ir::Trace, i: usize, v: i64) -> bool {
-    let (g, p) = (&circuit.graph, circuit.params);
-    if p.packed || p.commit_inputs {
-        return false;
-    }
-    let mut inputs: Vec<zkinfer_ir::Tensor<i64>> = g
-        .inputs
-        .iter()
-        .map(|&id| trace.values[id].clone())
-        .collect();
-    let mut at = i;
-    for t in inputs.iter_mut() {
-        let n = t.data().len();
-        if at < n {
-            t.data_mut()[at] = v;
-            return match zkinfer_ir::eval(g, &circuit.tables.bounds, &inputs) {
-                Ok(moved) => g
-                    .outputs
-                    .iter()
-                    .all(|&id| moved.values[id].data() == trace.values[id].data()),
-                Err(_) => false,
-            };
-        }
-        at -= n;
-    }
-    false
-}
-
-/// The verifier's read of a public value: `|v| < 2^bound` (no bound: a packed or committed
-/// instance, whose check is the packing's or the commitment's).
-fn bound_admits(v: i64, bound: Option<u32>) -> bool {
-    bound.is_none_or(|b| v.unsigned_abs() < 1u64 << b.min(63))
-}
-
-/// Mutations of public instances: each by ±1 and to just outside its tensor's bound, with the
-/// cells constrained to it. A value only has a bound when it is one instance of its own (not
-/// packed, its side not committed); only integer-valued exposed cells are moved.
-fn instance_plans(
-    circuit: &ModelCircuit,
-    rec: &Recorder,
-    values: &HashMap<AdvCell, i64>,
-    exhaustive: bool,
-    per_group: Option<usize>,
-    rng: &mut Rng,
-) -> Vec<Plan> {
-    let (g, p) = (&circuit.graph, circuit.params);
-    // (tensor node, declared bound) per instance index, in instance order.
-    let mut tensor_of: Vec<(usize, Option<u32>)> = Vec::new();
-    for (ids, committed) in [(&g.inputs, p.commit_inputs), (&g.outputs, p.commit_outputs)] {
-        match committed || p.packed {
-            true => {}
-            false => {
-                for &id in ids.iter() {
-                    let n = &g.nodes[id];
-                    tensor_of.extend((0..n.len()).map(|_| (id, Some(n.bound))));
-                }
-            }
-        }
-    }
-    let mut by_index: BTreeMap<usize, Vec<AdvCell>> = BTreeMap::new();
-    for &(cell, i) in &rec.exposed {
-        by_index.entry(i).or_default().push(cell);
-    }
-    // Sampled: one index per tensor.
-    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &i in by_index.keys() {
-        let node = tensor_of.get(i).map_or(usize::MAX, |t| t.0);
-        groups.entry(node).or_default().push(i);
-    }
-    let indices: Vec<usize> = match (exhaustive, per_group) {
-        (true, None) => by_index.keys().copied().collect(),
-        (_, n) => groups
-            .into_values()
-            .flat_map(|g| rng.pick(g, n.unwrap_or(1)))
-            .collect(),
-    };
-    let mut out = Vec::new();
-    for i in indices {
-        let Some(cells) = by_index.get(&i) else {
-            continue;
-        };
-        let Some(&cell) = cells.first() else {
-            continue;
-        };
-        let Some(&v) = values.get(&cell) else {
-            continue;
-        };
-        let bound = tensor_of.get(i).and_then(|t| t.1);
-        let mut targets = vec![("instance +1", v + 1), ("instance -1", v - 1)];
-        if let Some(b) = bound.filter(|&b| b < 62) {
-            let edge = 1i64 << b;
-            targets.push(("instance out of bound", if v < 0 { -edge } else { edge }));
-        }
-        for (kind, nv) in targets {
-            out.push(Plan {
-                kind: Kind::Instance(kind),
-                at: cell,
-                set: cells.iter().map(|&c| (c, nv)).collect(),
-                instance: Some((i, nv, bound)),
-            });
-        }
-    }
-    out
 }

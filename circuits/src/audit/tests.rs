@@ -1,7 +1,8 @@
 //! The audit's new mutation kinds: each is generated on an honest circuit and caught there;
 //! a limb whose range lookup is switched off is found by the coordinated carry, which no
-//! single-cell mutation can see; a sampled audit touches every (gate kind, part) pair; and a
-//! public value is judged by the verifier's bound rule.
+//! single-cell mutation can see; a sampled audit touches every (gate kind, part) pair; a
+//! public value is judged by the verifier's bound rule; and the in-place check judges every
+//! mutation as a full re-layout does.
 
 #![allow(clippy::unwrap_used)]
 
@@ -12,7 +13,7 @@ use zkinfer_ir::{
 };
 
 use super::record::Recorder;
-use super::{audit, bound_admits, AuditConfig, AuditReport, Kind, Outcome};
+use super::{audit, audit_with, bound_admits, AuditConfig, AuditReport, Kind, Outcome};
 use crate::grid::{Adv, Fix, Sel, SKIP_FIXED};
 use crate::layout::lay_out_with;
 use crate::{plan, CircuitParams, ModelCircuit};
@@ -268,4 +269,38 @@ fn a_public_value_is_judged_by_the_verifiers_bound() {
     assert!(out
         .iter()
         .all(|m| m.part == "instance" && m.outcome == Outcome::Caught));
+}
+
+#[test]
+fn the_in_place_check_judges_every_mutation_as_a_full_re_layout_does() {
+    let both = |g: &Graph, x: &[Tensor<i64>]| {
+        let (c, k, instances) = circuit(g, x);
+        let fast = audit_with(&c, k, &instances, AuditConfig::default(), true).unwrap();
+        let plain = audit_with(&c, k, &instances, AuditConfig::default(), false).unwrap();
+        assert_eq!(fast.mutations, plain.mutations);
+        assert_eq!(plain.checks.in_place, 0);
+        // Every mutation the in-place check did not catch was laid out again in full.
+        let judged = fast.mutations.iter().filter(|m| m.outcome != Outcome::Free);
+        assert_eq!(fast.checks.in_place + fast.checks.full, judged.count());
+        assert!(fast.checks.in_place > 0, "{:?}", fast.checks);
+        fast
+    };
+    for (g, x) in [dense_relu(), div_graph()] {
+        let r = both(&g, &x);
+        assert!(r.escaped().is_empty(), "{:?}", r.escaped());
+    }
+    // An under-constrained circuit (a limb without its range lookup): the same escapes.
+    let (g, x) = dense_relu();
+    let (c, _, _) = circuit(&g, &x);
+    let mut rec = Recorder::new();
+    lay_out_with(&mut rec, &c.graph, c.params, &c.tables, c.trace.as_deref()).unwrap();
+    let j = rec
+        .enabled
+        .iter()
+        .find_map(|&(s, j)| (s == Sel::Range(2)).then_some(j))
+        .unwrap();
+    SKIP_FIXED.with(|s| *s.borrow_mut() = vec![(Fix::MulB, j), (Fix::TagB, j)]);
+    let r = both(&g, &x);
+    SKIP_FIXED.with(|s| s.borrow_mut().clear());
+    assert!(!r.escaped().is_empty());
 }
