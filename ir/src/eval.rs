@@ -2,7 +2,7 @@
 //! comes from here, chips are tested against it, and accuracy is measured with it.
 
 use crate::graph::{Graph, Node};
-use crate::op::{ArgMax, Div, Linear, MatMulDims, Windows};
+use crate::op::{ArgMax, Dense, Div, Linear, MatMulDims, WeightSide, Windows};
 use crate::op::{Op, Rescale, Softmax};
 use crate::table::{TableBounds, TableFn};
 use crate::tensor::{broadcast_indices, Tensor};
@@ -52,6 +52,29 @@ pub fn rescale(
         r,
         f: op.table.output(q, bounds),
     })
+}
+
+/// [`rescale`]'s outputs for every element, the table's domain worked out once.
+fn rescale_all(
+    x: &[i64],
+    op: &Rescale,
+    bounds: &TableBounds,
+    node: &str,
+) -> Result<Vec<i64>, IrError> {
+    let table = op.table.prepared(bounds);
+    x.iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let shifted = x
+                .checked_add(op.half(i))
+                .ok_or_else(|| IrError::Overflow { node: node.into() })?;
+            let q = shifted >> op.shift(i);
+            if !table.contains(q) {
+                check_domain(&op.table, q, bounds, node)?;
+            }
+            Ok(table.output(q))
+        })
+        .collect()
 }
 
 fn check_domain(table: &TableFn, x: i64, bounds: &TableBounds, node: &str) -> Result<(), IrError> {
@@ -279,19 +302,7 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                 check_input_bounds(node, input.index, given.data())?;
                 given.data().to_vec()
             }
-            Op::Dense(dense) => {
-                let x = arg(0).data();
-                let terms = dense.terms(arg(0).shape());
-                let mut out = Vec::with_capacity(terms.len());
-                for (j, row) in terms.iter().enumerate() {
-                    let mut acc: i128 = dense.bias.as_ref().map_or(0, |b| b.data()[j] as i128);
-                    for &(xi, w) in row {
-                        acc += x[xi] as i128 * w as i128;
-                    }
-                    out.push(i64::try_from(acc).map_err(|_| overflow())?);
-                }
-                out
-            }
+            Op::Dense(dense) => dense_product(dense, arg(0), &node.name)?,
             Op::Binary(bin) => {
                 let (a, b) = (arg(0), arg(1));
                 let ia = broadcast_indices(a.shape(), &node.shape);
@@ -311,12 +322,7 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                         .ok_or_else(overflow)
                 })
                 .collect::<Result<_, _>>()?,
-            Op::Rescale(rs) => arg(0)
-                .data()
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| rescale(x, i, rs, bounds, &node.name).map(|w| w.f))
-                .collect::<Result<_, _>>()?,
+            Op::Rescale(rs) => rescale_all(arg(0).data(), rs, bounds, &node.name)?,
             Op::Softmax(sm) => {
                 let x = arg(0).data();
                 let n = node.shape.last().copied().unwrap_or(1).max(1);
@@ -414,16 +420,14 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                         reason,
                     }
                 })?;
-                dims.terms()
-                    .iter()
-                    .map(|row| {
-                        let sum: i128 = row
-                            .iter()
-                            .map(|&(i, j)| a.data()[i] as i128 * b.data()[j] as i128)
-                            .sum();
-                        i64::try_from(sum).map_err(|_| overflow())
-                    })
-                    .collect::<Result<_, _>>()?
+                let (m, n, p) = (dims.m, dims.n, dims.p);
+                let mut out = Vec::with_capacity(dims.blocks.len() * m * p);
+                for &(ba, bb) in &dims.blocks {
+                    let a = &a.data()[ba * m * n..(ba + 1) * m * n];
+                    let b = &b.data()[bb * n * p..(bb + 1) * n * p];
+                    out.extend(product(a, b, (m, n, p), None, &node.name)?);
+                }
+                out
             }
             Op::Mean(m) => arg(0)
                 .data()
@@ -442,6 +446,107 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
         values.push(Tensor::new(node.shape.clone(), data)?);
     }
     Ok(Trace { values })
+}
+
+/// `W · x` or `x · W` (with its bias) for a product with a constant matrix.
+fn dense_product(dense: &Dense, x: &Tensor<i64>, node: &str) -> Result<Vec<i64>, IrError> {
+    let w = &dense.weight;
+    let bias = dense.bias.as_ref().map(|b| b.data());
+    match dense.side {
+        WeightSide::Right => {
+            let (k, n) = (w.shape()[0], w.shape()[1]);
+            let rows = x.len() / k.max(1);
+            product(x.data(), w.data(), (rows, k, n), bias, node)
+        }
+        WeightSide::Left => {
+            let (m, k) = (w.shape()[0], w.shape()[1]);
+            let n = x.shape().get(1).copied().unwrap_or(1);
+            product(w.data(), x.data(), (m, k, n), bias, node)
+        }
+    }
+}
+
+/// The largest magnitude in `v`.
+fn max_abs(v: &[i64]) -> u128 {
+    v.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0) as u128
+}
+
+/// Columns of the output one task computes: its block of `m` rows stays in cache while `B`
+/// streams past once.
+const COLUMN_BLOCK: usize = 256;
+
+/// `A · B (+ bias)` for row-major `A` (`m × k`) and `B` (`k × n`), exactly: in `i64` where
+/// the operands' magnitudes bound every partial sum below 2^63 (a node's usual case), else in
+/// `i128` with each sum checked to fit `i64` (an overflow names the node). Integer sums are
+/// exact in any order, so the column blocks run in parallel (feature `parallel`) and every
+/// thread count gives the same values.
+fn product(
+    a: &[i64],
+    b: &[i64],
+    (m, k, n): (usize, usize, usize),
+    bias: Option<&[i64]>,
+    node: &str,
+) -> Result<Vec<i64>, IrError> {
+    let bound = max_abs(a) * max_abs(b) * k as u128 + bias.map_or(0, max_abs);
+    if bound < 1 << 63 {
+        return Ok(blocked(a, b, (m, k, n), bias, |av, bv| av * bv));
+    }
+    let wide = blocked(a, b, (m, k, n), bias, |av, bv| av as i128 * bv as i128);
+    wide.into_iter()
+        .map(|v| i64::try_from(v).map_err(|_| IrError::Overflow { node: node.into() }))
+        .collect()
+}
+
+/// The product in accumulators of type `T`, column block by column block.
+fn blocked<T>(
+    a: &[i64],
+    b: &[i64],
+    (m, k, n): (usize, usize, usize),
+    bias: Option<&[i64]>,
+    mul: impl Fn(i64, i64) -> T + Sync,
+) -> Vec<T>
+where
+    T: Copy + Default + Send + std::ops::AddAssign + From<i64>,
+{
+    let blocks: Vec<usize> = (0..n).step_by(COLUMN_BLOCK).collect();
+    let block = |&j0: &usize| -> Vec<T> {
+        let w = COLUMN_BLOCK.min(n - j0);
+        let mut acc = vec![T::default(); m * w];
+        if let Some(bias) = bias {
+            for (i, row) in acc.chunks_exact_mut(w).enumerate() {
+                for (o, &v) in row.iter_mut().zip(&bias[i * n + j0..i * n + j0 + w]) {
+                    *o = T::from(v);
+                }
+            }
+        }
+        for t in 0..k {
+            let bseg = &b[t * n + j0..t * n + j0 + w];
+            for (i, row) in acc.chunks_exact_mut(w).enumerate() {
+                let av = a[i * k + t];
+                if av != 0 {
+                    for (o, &bv) in row.iter_mut().zip(bseg) {
+                        *o += mul(av, bv);
+                    }
+                }
+            }
+        }
+        acc
+    };
+    #[cfg(feature = "parallel")]
+    let parts: Vec<Vec<T>> = {
+        use rayon::prelude::*;
+        blocks.par_iter().map(block).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let parts: Vec<Vec<T>> = blocks.iter().map(block).collect();
+    let mut out = vec![T::default(); m * n];
+    for (&j0, part) in blocks.iter().zip(&parts) {
+        let w = COLUMN_BLOCK.min(n - j0);
+        for (i, row) in part.chunks_exact(w).enumerate() {
+            out[i * n + j0..i * n + j0 + w].copy_from_slice(row);
+        }
+    }
+    out
 }
 
 /// The range of an exact type's values at the node's scale, when its bound does not already

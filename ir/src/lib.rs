@@ -39,7 +39,8 @@ pub use packing::{Limbs, Packing};
 pub use settings::{Settings, ShardInfo, TensorInfo};
 pub use split::{check_cuts, first_cut, live_at, split, subgraph};
 pub use table::{
-    erf, ExpSplit, MapFn, Saturation, TableBounds, TableFn, DEFAULT_LIMB_BITS, EXP_GUARD_BITS,
+    erf, ExpSplit, MapFn, PreparedTable, Saturation, TableBounds, TableFn, DEFAULT_LIMB_BITS,
+    EXP_GUARD_BITS,
 };
 pub use tensor::{broadcast_indices, broadcast_shape, strides, transpose_indices, Tensor};
 

@@ -393,6 +393,29 @@ impl TableFn {
         (min..max).contains(&x)
     }
 
+    /// The function with its domain worked out once, for evaluating many elements (the
+    /// evaluator's rescales): the same answers as [`TableFn::contains`] and
+    /// [`TableFn::output`].
+    pub fn prepared(&self, b: &TableBounds) -> PreparedTable {
+        let (min, max) = self.domain(b);
+        let (lo, hi) = match self.saturation() {
+            Saturation::None => (min, max),
+            Saturation::Both => (-b.range_max(), b.range_max()),
+            Saturation::Below => (-b.range_max(), max),
+        };
+        let (clamp_lo, clamp_hi) = match self.saturation() {
+            Saturation::None => (i64::MIN, i64::MAX),
+            Saturation::Both => (min, max - 1),
+            Saturation::Below => (min, i64::MAX),
+        };
+        PreparedTable {
+            f: *self,
+            contains: (lo, hi),
+            clamp: (clamp_lo, clamp_hi),
+            slope: self.slope_above(),
+        }
+    }
+
     /// Number of rows this function occupies in the table.
     pub fn rows(&self, b: &TableBounds) -> usize {
         let (min, max) = self.domain(b);
@@ -418,3 +441,25 @@ impl TableFn {
 
 #[cfg(test)]
 mod tests;
+
+/// A [`TableFn`] with its domain computed once ([`TableFn::prepared`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PreparedTable {
+    f: TableFn,
+    /// `[min, max)` of the inputs the circuit accepts.
+    contains: (i64, i64),
+    /// Where the input is clamped before the table.
+    clamp: (i64, i64),
+    slope: i64,
+}
+
+impl PreparedTable {
+    pub fn contains(&self, x: i64) -> bool {
+        (self.contains.0..self.contains.1).contains(&x)
+    }
+
+    pub fn output(&self, x: i64) -> i64 {
+        let c = x.clamp(self.clamp.0, self.clamp.1);
+        self.f.apply(c) + self.slope * (x - c).max(0)
+    }
+}

@@ -183,3 +183,45 @@ fn erf_matches_known_values() {
     assert_eq!(TableFn::Negative.apply(0), 0);
     assert_eq!(TableFn::Clip { lo: -5, hi: 7 }.apply(9), 7);
 }
+
+#[test]
+fn a_prepared_table_answers_as_the_function_does() {
+    let b = TableBounds {
+        neg: 1 << 12,
+        pos: 1 << 12,
+        exp: 300,
+        limb_bits: 10,
+    };
+    let map = |g, extent| TableFn::Map {
+        g,
+        in_scale: 8,
+        out_scale: 10,
+        extent,
+    };
+    for f in [
+        TableFn::Identity,
+        TableFn::Relu,
+        TableFn::Sigmoid {
+            in_scale: 6,
+            out_scale: 8,
+        },
+        TableFn::ExpNeg {
+            in_scale: 8,
+            out_scale: 8,
+        },
+        TableFn::Clip { lo: -500, hi: 700 },
+        TableFn::Range { bits: 9 },
+        map(MapFn::Tanh, None),
+        map(MapFn::Exp, None),
+        map(MapFn::Gelu, None),
+        map(MapFn::Sqrt, Some((0, 2000))),
+    ] {
+        let p = f.prepared(&b);
+        for x in -(1i64 << 13)..(1 << 13) {
+            assert_eq!(p.contains(x), f.contains(x, &b), "{} at {x}", f.name());
+            if f.contains(x, &b) {
+                assert_eq!(p.output(x), f.output(x, &b), "{} at {x}", f.name());
+            }
+        }
+    }
+}
