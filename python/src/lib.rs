@@ -3,6 +3,8 @@
 //! objects. Every error is a `ZkinferError`, and a rejected proof a `VerifyError` whose
 //! `reason` names the typed reason. Proving releases the GIL.
 
+mod optimistic;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,12 +33,12 @@ pyo3::create_exception!(
     "A proof or chain was rejected; `reason` names why (\"InvalidProof\", \"WrongModel\", …)."
 );
 
-fn err(e: impl std::fmt::Display) -> PyErr {
+pub(crate) fn err(e: impl std::fmt::Display) -> PyErr {
     ZkinferError::new_err(e.to_string())
 }
 
 /// A `VerifyError` carrying `reason`; prover errors that wrap a verifier error keep its reason.
-fn verify_err(py: Python<'_>, e: &zkinfer_verifier::VerifyError) -> PyErr {
+pub(crate) fn verify_err(py: Python<'_>, e: &zkinfer_verifier::VerifyError) -> PyErr {
     let e_py = VerifyError::new_err(e.to_string());
     if let Err(set) = e_py.value(py).setattr("reason", e.kind()) {
         return set;
@@ -44,7 +46,7 @@ fn verify_err(py: Python<'_>, e: &zkinfer_verifier::VerifyError) -> PyErr {
     e_py
 }
 
-fn prove_err(py: Python<'_>, e: zkinfer_prover::ProveError) -> PyErr {
+pub(crate) fn prove_err(py: Python<'_>, e: zkinfer_prover::ProveError) -> PyErr {
     match &e {
         zkinfer_prover::ProveError::Verify(v) => verify_err(py, v),
         _ => err(e),
@@ -55,7 +57,7 @@ fn to_json(v: &Value) -> String {
     v.to_string()
 }
 
-fn tensors(infos: &[TensorInfo]) -> Value {
+pub(crate) fn tensors(infos: &[TensorInfo]) -> Value {
     infos
         .iter()
         .map(|t| {
@@ -153,6 +155,19 @@ fn setup(
     })
 }
 
+/// `cpu` or `cuda`; `cuda` only in a build with it.
+pub(crate) fn parse_backend(backend: &str) -> PyResult<Backend> {
+    let backend = match backend {
+        "cpu" => Backend::Cpu,
+        "cuda" => Backend::Cuda,
+        b => return Err(err(format!("backend: `{b}` is not cpu or cuda"))),
+    };
+    if backend == Backend::Cuda && !zkinfer_prover::CUDA_BUILT {
+        return Err(err(zkinfer_prover::built_without_cuda()));
+    }
+    Ok(backend)
+}
+
 /// A compiled model with its proving key and SRS, loaded once to prove many inferences.
 #[pyclass(frozen, module = "zkinfer._native")]
 struct Prover {
@@ -174,14 +189,7 @@ impl Prover {
         srs: Option<PathBuf>,
         backend: &str,
     ) -> PyResult<Self> {
-        let backend = match backend {
-            "cpu" => Backend::Cpu,
-            "cuda" => Backend::Cuda,
-            b => return Err(err(format!("backend: `{b}` is not cpu or cuda"))),
-        };
-        if backend == Backend::Cuda && !zkinfer_prover::CUDA_BUILT {
-            return Err(err(zkinfer_prover::built_without_cuda()));
-        }
+        let backend = parse_backend(backend)?;
         py.detach(|| {
             let compiled = CompiledModel::read(&model).map_err(err)?;
             zkinfer_prover::check_backend(backend, &compiled.settings).map_err(err)?;
@@ -268,7 +276,7 @@ impl Prover {
     }
 }
 
-fn read_bundle(keys: &Path) -> Result<Bundle, zkinfer_verifier::VerifyError> {
+pub(crate) fn read_bundle(keys: &Path) -> Result<Bundle, zkinfer_verifier::VerifyError> {
     let path = match keys.is_dir() {
         true => keys.join(BUNDLE_FILE),
         false => keys.to_path_buf(),
@@ -277,8 +285,13 @@ fn read_bundle(keys: &Path) -> Result<Bundle, zkinfer_verifier::VerifyError> {
 }
 
 fn verified(out: &VerifiedOutput, bundle: &Bundle) -> String {
+    to_json(&verified_value(out, bundle))
+}
+
+/// What a valid proof established, as the JSON `zkinfer.Verified` reads.
+pub(crate) fn verified_value(out: &VerifiedOutput, bundle: &Bundle) -> Value {
     let s = &bundle.header.settings;
-    to_json(&json!({
+    json!({
         "outputs": out.outputs, "quantized_outputs": out.quantized_outputs,
         "inputs": out.inputs, "quantized_inputs": out.quantized_inputs,
         "inputs_digest": out.inputs_digest,
@@ -287,13 +300,16 @@ fn verified(out: &VerifiedOutput, bundle: &Bundle) -> String {
         "model_digest": bundle.header.model_digest, "vk_digest": bundle.header.vk_digest,
         "statement_digest": bundle.statement_digest(),
         "insecure_srs": bundle.header.srs.insecure,
-    }))
+    })
 }
 
 /// The lists the Python side gives as the model's inputs: one per input, except that for a
 /// model with one input, several lists (the rows of an array, or single values) are that
 /// input's values in order.
-fn model_inputs(settings: &zkinfer_ir::Settings, values: Vec<Vec<f32>>) -> Vec<Vec<f32>> {
+pub(crate) fn model_inputs(
+    settings: &zkinfer_ir::Settings,
+    values: Vec<Vec<f32>>,
+) -> Vec<Vec<f32>> {
     match settings.inputs.len() {
         1 if values.len() > 1 => vec![values.concat()],
         _ => values,
@@ -414,7 +430,7 @@ fn model_info(py: Python<'_>, path: PathBuf) -> PyResult<String> {
     })
 }
 
-fn info_json(path: &Path, model: &CompiledModel) -> String {
+pub(crate) fn info_json(path: &Path, model: &CompiledModel) -> String {
     let s = &model.settings;
     to_json(&json!({
         "path": path, "k": s.k, "rows": s.rows, "digest": model.digest(),
@@ -448,5 +464,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_inputs, m)?)?;
     m.add_function(wrap_pyfunction!(onnxruntime_library, m)?)?;
     m.add_function(wrap_pyfunction!(model_info, m)?)?;
+    optimistic::register(m)?;
     Ok(())
 }

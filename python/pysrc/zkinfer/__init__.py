@@ -11,6 +11,10 @@ files are the CLI's: a proof saved here verifies with ``zkinfer verify``, and th
     proof.save("proof.json")
     out = zkinfer.verify("keys/", proof)      # out.outputs: numpy arrays
 
+Optimistic mode (:mod:`zkinfer.optimistic`): ``claim`` a model's output at the cost of its
+integer evaluation, ``check_claim`` / ``compare_claims`` it, and ``dispute`` a wrong one with
+the ZK proof of the one segment it gets wrong (``verify_dispute`` checks that proof).
+
 Errors raise :class:`ZkinferError`; a rejected proof raises :class:`VerifyError`, whose
 ``reason`` names the typed reason (``"InvalidProof"``, ``"WrongModel"``, ...). Proving
 releases the GIL. Verifying needs neither onnxruntime nor the proving key.
@@ -33,14 +37,24 @@ __version__: str = _native.__version__
 
 __all__ = [
     "Activations",
+    "Agreement",
     "CUDA_BUILT",
+    "Claim",
+    "Claimer",
+    "FraudProof",
     "Inspection",
     "Proof",
     "Prover",
+    "Refutation",
     "Verified",
     "VerifyError",
     "ZkinferError",
+    "check_claim",
+    "claim",
+    "compare_claims",
     "compile",
+    "dishonest_claim",
+    "dispute",
     "inspect",
     "model_info",
     "prove",
@@ -48,6 +62,7 @@ __all__ = [
     "split",
     "verify",
     "verify_chain",
+    "verify_dispute",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -461,3 +476,19 @@ def inspect(model: PathLike) -> Inspection:
     ``zkinfer inspect`` as a dict, whose ``str()`` is the CLI's text."""
     text, data = _native.inspect(os.fspath(model))
     return Inspection(text, json.loads(data))
+
+
+# Optimistic mode; imported last, it uses the helpers above.
+from .optimistic import (  # noqa: E402
+    Agreement,
+    Claim,
+    Claimer,
+    FraudProof,
+    Refutation,
+    check_claim,
+    claim,
+    compare_claims,
+    dishonest_claim,
+    dispute,
+    verify_dispute,
+)
