@@ -473,7 +473,7 @@ fn max_abs(v: &[i64]) -> u128 {
 
 /// Columns of the output one task computes: its block of `m` rows stays in cache while `B`
 /// streams past once.
-const COLUMN_BLOCK: usize = 256;
+const COLUMN_BLOCK: usize = 64;
 
 /// `A · B (+ bias)` for row-major `A` (`m × k`) and `B` (`k × n`), exactly: in `i64` where
 /// the operands' magnitudes bound every partial sum below 2^63 (a node's usual case), else in
@@ -487,7 +487,10 @@ fn product(
     bias: Option<&[i64]>,
     node: &str,
 ) -> Result<Vec<i64>, IrError> {
-    let bound = max_abs(a) * max_abs(b) * k as u128 + bias.map_or(0, max_abs);
+    let bound = max_abs(a)
+        .saturating_mul(max_abs(b))
+        .saturating_mul(k as u128)
+        .saturating_add(bias.map_or(0, max_abs));
     if bound < 1 << 63 {
         return Ok(blocked(a, b, (m, k, n), bias, |av, bv| av * bv));
     }
@@ -607,6 +610,51 @@ pub fn dequantize(values: &[i64], scale: u32) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
+    /// `A · B + bias` by the definition, in i128.
+    fn naive(a: &[i64], b: &[i64], (m, k, n): (usize, usize, usize), bias: &[i64]) -> Vec<i128> {
+        (0..m * n)
+            .map(|o| {
+                let (i, j) = (o / n, o % n);
+                bias[o] as i128
+                    + (0..k)
+                        .map(|t| a[i * k + t] as i128 * b[t * n + j] as i128)
+                        .sum::<i128>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn products_are_exact_on_both_paths_and_an_overflow_is_named() {
+        let (m, k, n) = (3, 37, 150);
+        let mut seed = 7u64;
+        let mut next = |range: i64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as i64 % (2 * range)) - range
+        };
+        let a: Vec<i64> = (0..m * k).map(|_| next(1 << 20)).collect();
+        let b: Vec<i64> = (0..k * n).map(|_| next(1 << 20)).collect();
+        let bias: Vec<i64> = (0..m * n).map(|_| next(1 << 30)).collect();
+        // Bounded: the i64 path.
+        let got = product(&a, &b, (m, k, n), Some(&bias), "p").unwrap();
+        let want = naive(&a, &b, (m, k, n), &bias);
+        assert!(got.iter().zip(&want).all(|(&g, &w)| g as i128 == w));
+        // Operands whose bound passes 2^63 while the sums fit: the i128 path, same values.
+        let mut big = a.clone();
+        big[0] = 1 << 40;
+        let got = product(&big, &b, (m, k, n), Some(&bias), "p").unwrap();
+        let want = naive(&big, &b, (m, k, n), &bias);
+        assert!(got.iter().zip(&want).all(|(&g, &w)| g as i128 == w));
+        // A sum beyond i64: an overflow naming the node.
+        let huge = vec![1i64 << 40; k];
+        let e = product(&huge, &huge, (1, k, 1), None, "p").unwrap_err();
+        assert!(
+            matches!(e, IrError::Overflow { ref node } if node == "p"),
+            "{e}"
+        );
+    }
+
     use super::*;
 
     const B: TableBounds = TableBounds {
