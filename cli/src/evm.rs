@@ -83,6 +83,64 @@ pub enum EvmCommand {
         #[arg(long)]
         snark_verifier: bool,
     },
+    /// Write the optimistic-inference contract (ZkinferOptimistic.sol) for a split's shard
+    /// keys in order (or one model's keys) to DIR, with zkinfer's verifier, each segment's
+    /// entry contract (ZkinferEntry-<i>.sol), the contract's ABI and creation bytecode. Deploy
+    /// the verifier, each key contract and entry as `export-verifier` says, then this contract
+    /// with the entries' addresses, the bond (wei) and the challenge window (seconds). Refused
+    /// for a model compiled with --evm (compile without it).
+    ExportOptimistic {
+        /// Each segment's key directory, in chain order.
+        #[arg(long, required = true)]
+        keys: Vec<PathBuf>,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Compile zkinfer's verifier without solc's optimizer (its code hash is pinned).
+        #[arg(long)]
+        no_optimize: bool,
+    },
+    /// Encode a call of the optimistic contract as calldata (hex).
+    EncodeOptimistic {
+        #[command(subcommand)]
+        call: OptimisticCall,
+    },
+}
+
+/// The optimistic contract's calls.
+#[derive(clap::Subcommand)]
+pub enum OptimisticCall {
+    /// `submit(input, inner, output)` of a claim file (send the bond with it).
+    Submit {
+        claim: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// `challenge(id, input, inner, output, segment, instances, proof)`: claim ID (the claim
+    /// file it was submitted from) refuted by a fraud proof from `zkinfer dispute`.
+    Challenge {
+        claim: PathBuf,
+        #[arg(long)]
+        id: u64,
+        #[arg(long)]
+        fraud_proof: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// `finalize(id)`.
+    Finalize {
+        #[arg(long)]
+        id: u64,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// `isFinalOutput(id, input, output)` of a claim file (a view call).
+    IsFinalOutput {
+        claim: PathBuf,
+        #[arg(long)]
+        id: u64,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -208,6 +266,12 @@ pub fn run(cmd: EvmCommand) -> Result<()> {
             }
             Ok(())
         }
+        EvmCommand::ExportOptimistic {
+            keys,
+            output,
+            no_optimize,
+        } => export_optimistic(&keys, &output, !no_optimize),
+        EvmCommand::EncodeOptimistic { call } => encode_optimistic(call),
         EvmCommand::ExportVk {
             keys,
             format,
@@ -274,6 +338,84 @@ pub fn run(cmd: EvmCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn export_optimistic(keys: &[PathBuf], dir: &Path, optimize: bool) -> Result<()> {
+    let t = Instant::now();
+    let bundles = keys.iter().map(|k| bundle(k)).collect::<Result<Vec<_>>>()?;
+    let refs: Vec<&Bundle> = bundles.iter().collect();
+    let c = evm::optimistic::optimistic(&refs, optimize)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    write(&dir.join("Halo2Verifier.sol"), evm::VERIFIER_SOURCE)?;
+    for (i, s) in c.segments.iter().enumerate() {
+        write(&dir.join(format!("ZkinferEntry-{i}.sol")), &s.entry.source)?;
+    }
+    write(&dir.join("ZkinferOptimistic.sol"), &c.source)?;
+    write(
+        &dir.join("ZkinferOptimistic.abi.json"),
+        serde_json::to_vec_pretty(&c.compiled.abi)?,
+    )?;
+    write(
+        &dir.join("ZkinferOptimistic.bin"),
+        format!("0x{}", hex::encode(&c.compiled.deployment)),
+    )?;
+    println!(
+        "optimistic contract for model {} ({} segment(s)) written to {} ({} bytes of runtime \
+         code); compiled in {:.1}s",
+        c.model_digest,
+        c.segments.len(),
+        dir.join("ZkinferOptimistic.sol").display(),
+        c.compiled.runtime.len(),
+        t.elapsed().as_secs_f64()
+    );
+    for (i, s) in c.segments.iter().enumerate() {
+        println!(
+            "  segment {i}: {} input word(s), {} output word(s), statement {}",
+            s.input_words, s.output_words, s.statement_digest
+        );
+    }
+    println!(
+        "deploy: Halo2Verifier, each key contract and ZkinferEntry-<i> (export-verifier \
+         --keys KEYDIR --key-bytecode/--entry-bytecode), then ZkinferOptimistic.bin with \
+         constructor(address[] entries, uint256 bond, uint256 window)"
+    );
+    Ok(())
+}
+
+fn encode_optimistic(call: OptimisticCall) -> Result<()> {
+    use evm::optimistic::{
+        challenge_calldata, claim_words, finalize_calldata, is_final_output_calldata,
+        submit_calldata,
+    };
+    use zkinfer_verifier::{Claim, FraudProof};
+    let (data, output) = match call {
+        OptimisticCall::Submit { claim, output } => (
+            submit_calldata(&claim_words(&Claim::read(&claim)?)?),
+            output,
+        ),
+        OptimisticCall::Challenge {
+            claim,
+            id,
+            fraud_proof,
+            output,
+        } => {
+            let words = claim_words(&Claim::read(&claim)?)?;
+            let fraud = FraudProof::read(&fraud_proof)?;
+            (challenge_calldata(id, &words, &fraud)?, output)
+        }
+        OptimisticCall::Finalize { id, output } => (finalize_calldata(id), output),
+        OptimisticCall::IsFinalOutput { claim, id, output } => {
+            let words = claim_words(&Claim::read(&claim)?)?;
+            (is_final_output_calldata(id, &words), output)
+        }
+    };
+    write(&output, format!("0x{}", hex::encode(&data)))?;
+    println!(
+        "calldata written to {} ({} bytes)",
+        output.display(),
+        data.len()
+    );
+    Ok(())
 }
 
 fn point(p: &G1Affine) -> serde_json::Value {

@@ -84,30 +84,34 @@ fn fixture() -> &'static Fixture {
         let (segs, input) = segments(None);
         let keyed: Vec<_> = segs.models().iter().map(keys).collect();
         let bundles: Vec<_> = keyed.iter().map(|(k, _)| &k.bundle).collect();
-        let contract = optimistic(&bundles, true).unwrap();
-        let honest = evaluate(&segs, &input, None).unwrap();
-        let alteration = Alteration {
-            segment: 1,
-            index: 5,
-            delta: 1,
-        };
-        let cheat = evaluate(&segs, &input, Some(alteration)).unwrap();
-        let (k1, p1) = &keyed[1];
-        let fraud = dispute(&segs, &honest, &cheat.claim, k1, p1, Backend::Cpu).unwrap();
-        assert_eq!(fraud.segment, 1);
+        // solcjs (one Node process) compiles the contracts while the proofs are made.
+        std::thread::scope(|scope| {
+            let contract = scope.spawn(|| optimistic(&bundles, true).unwrap());
+            let honest = evaluate(&segs, &input, None).unwrap();
+            let alteration = Alteration {
+                segment: 1,
+                index: 5,
+                delta: 1,
+            };
+            let cheat = evaluate(&segs, &input, Some(alteration)).unwrap();
+            let (k1, p1) = &keyed[1];
+            let fraud = dispute(&segs, &honest, &cheat.claim, k1, p1, Backend::Cpu).unwrap();
+            assert_eq!(fraud.segment, 1);
 
-        let scale = segs.models()[0].settings.inputs[0].scale;
-        let (other_segs, other_input) = segments(Some(scale.saturating_sub(1).max(1)));
-        let other_eval = evaluate(&other_segs, &other_input, None).unwrap();
-        assert_ne!(other_segs.digests()[1], segs.digests()[1]);
-        let other = prove_segment(&other_segs, &other_eval, 1);
-        Fixture {
-            honest: contract.words(&honest.claim).unwrap(),
-            cheat: contract.words(&cheat.claim).unwrap(),
-            contract,
-            fraud,
-            other,
-        }
+            let scale = segs.models()[0].settings.inputs[0].scale;
+            let (other_segs, other_input) = segments(Some(scale.saturating_sub(1).max(1)));
+            let other_eval = evaluate(&other_segs, &other_input, None).unwrap();
+            assert_ne!(other_segs.digests()[1], segs.digests()[1]);
+            let other = prove_segment(&other_segs, &other_eval, 1);
+            let contract = contract.join().unwrap();
+            Fixture {
+                honest: contract.words(&honest.claim).unwrap(),
+                cheat: contract.words(&cheat.claim).unwrap(),
+                contract,
+                fraud,
+                other,
+            }
+        })
     })
 }
 
