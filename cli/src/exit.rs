@@ -83,7 +83,9 @@ pub fn code(e: &anyhow::Error) -> u8 {
             use zkinfer_verifier::evm::EvmError;
             return match v {
                 EvmError::Rejected(_) => INVALID,
-                EvmError::SolcMissing | EvmError::TooLarge { .. } => BAD_INPUT,
+                EvmError::SolcMissing | EvmError::TooLarge { .. } | EvmError::Optimistic(_) => {
+                    BAD_INPUT
+                }
                 _ => INTERNAL,
             };
         }

@@ -353,10 +353,12 @@ pub fn dispute(
 ) -> Result<FraudProof, ProveError> {
     let segment = match compare_claims(&honest.claim, claim)? {
         Agreement::Agree => {
-            return Err(claim_error(
-                "the claim agrees with this evaluation at every boundary: there is nothing to \
-                 dispute",
-            ))
+            return Err(zkinfer_verifier::VerifyError::Dispute {
+                reason: "the claim agrees with this evaluation at every boundary: there is \
+                         nothing to dispute"
+                    .into(),
+            }
+            .into())
         }
         Agreement::Differ { segment } => segment,
     };
