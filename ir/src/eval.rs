@@ -303,15 +303,9 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                 given.data().to_vec()
             }
             Op::Dense(dense) => dense_product(dense, arg(0), &node.name)?,
-            Op::Binary(bin) => {
-                let (a, b) = (arg(0), arg(1));
-                let ia = broadcast_indices(a.shape(), &node.shape);
-                let ib = broadcast_indices(b.shape(), &node.shape);
-                ia.iter()
-                    .zip(&ib)
-                    .map(|(&i, &j)| bin.apply(a.data()[i], b.data()[j]).ok_or_else(overflow))
-                    .collect::<Result<_, _>>()?
-            }
+            Op::Binary(bin) => elementwise(arg(0), arg(1), &node.shape, |x, y| {
+                bin.apply(x, y).ok_or_else(overflow)
+            })?,
             Op::Affine(aff) => arg(0)
                 .data()
                 .iter()
@@ -398,20 +392,11 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
                 }
                 out
             }
-            Op::IntDiv(d) => {
-                let (a, b) = (arg(0), arg(1));
-                let ia = broadcast_indices(a.shape(), &node.shape);
-                let ib = broadcast_indices(b.shape(), &node.shape);
-                ia.iter()
-                    .zip(&ib)
-                    .map(|(&i, &j)| {
-                        d.apply(a.data()[i], b.data()[j])
-                            .ok_or_else(|| IrError::DivisionByZero {
-                                node: node.name.clone(),
-                            })
-                    })
-                    .collect::<Result<_, _>>()?
-            }
+            Op::IntDiv(d) => elementwise(arg(0), arg(1), &node.shape, |x, y| {
+                d.apply(x, y).ok_or_else(|| IrError::DivisionByZero {
+                    node: node.name.clone(),
+                })
+            })?,
             Op::MatMul => {
                 let (a, b) = (arg(0), arg(1));
                 let dims = MatMulDims::new(a.shape(), b.shape()).map_err(|reason| {
@@ -446,6 +431,28 @@ pub fn eval(graph: &Graph, bounds: &TableBounds, inputs: &[Tensor<i64>]) -> Resu
         values.push(Tensor::new(node.shape.clone(), data)?);
     }
     Ok(Trace { values })
+}
+
+/// `f(a, b)` element by element over `shape`, each operand broadcast to it (without index
+/// lists where an operand already has the shape or is one value).
+fn elementwise(
+    a: &Tensor<i64>,
+    b: &Tensor<i64>,
+    shape: &[usize],
+    f: impl Fn(i64, i64) -> Result<i64, IrError>,
+) -> Result<Vec<i64>, IrError> {
+    let n: usize = shape.iter().product();
+    let direct = |t: &Tensor<i64>| t.shape() == shape || t.len() == 1;
+    if direct(a) && direct(b) {
+        let at = |t: &Tensor<i64>, i: usize| t.data()[if t.len() == 1 { 0 } else { i }];
+        return (0..n).map(|i| f(at(a, i), at(b, i))).collect();
+    }
+    let ia = broadcast_indices(a.shape(), shape);
+    let ib = broadcast_indices(b.shape(), shape);
+    ia.iter()
+        .zip(&ib)
+        .map(|(&i, &j)| f(a.data()[i], b.data()[j]))
+        .collect()
 }
 
 /// `W · x` or `x · W` (with its bias) for a product with a constant matrix.
