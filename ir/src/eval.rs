@@ -542,10 +542,14 @@ where
         }
         acc
     };
+    // Below about a million products, handing blocks to threads costs more than it saves.
     #[cfg(feature = "parallel")]
-    let parts: Vec<Vec<T>> = {
-        use rayon::prelude::*;
-        blocks.par_iter().map(block).collect()
+    let parts: Vec<Vec<T>> = match m * k * n >= 1 << 20 {
+        true => {
+            use rayon::prelude::*;
+            blocks.par_iter().map(block).collect()
+        }
+        false => blocks.iter().map(block).collect(),
     };
     #[cfg(not(feature = "parallel"))]
     let parts: Vec<Vec<T>> = blocks.iter().map(block).collect();
@@ -632,7 +636,8 @@ mod tests {
 
     #[test]
     fn products_are_exact_on_both_paths_and_an_overflow_is_named() {
-        let (m, k, n) = (3, 37, 150);
+        // Over a million products: in parallel column blocks where the feature is on.
+        let (m, k, n) = (4, 300, 900);
         let mut seed = 7u64;
         let mut next = |range: i64| {
             seed = seed
