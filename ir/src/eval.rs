@@ -482,11 +482,12 @@ fn max_abs(v: &[i64]) -> u128 {
 /// streams past once.
 const COLUMN_BLOCK: usize = 64;
 
-/// `A · B (+ bias)` for row-major `A` (`m × k`) and `B` (`k × n`), exactly: in `i64` where
-/// the operands' magnitudes bound every partial sum below 2^63 (a node's usual case), else in
-/// `i128` with each sum checked to fit `i64` (an overflow names the node). Integer sums are
-/// exact in any order, so the column blocks run in parallel (feature `parallel`) and every
-/// thread count gives the same values.
+/// `A · B (+ bias)` for row-major `A` (`m × k`) and `B` (`k × n`), exactly. The operands'
+/// magnitudes bound every partial sum; under 2^53 (a node's usual case) the sums are exact in
+/// `f64`, whose multiply-adds the compiler vectorizes, under 2^63 in `i64`, and beyond that
+/// they are taken in `i128`, each checked to fit `i64` (an overflow names the node). Integer
+/// sums are exact in any order, so the column blocks run in parallel (feature `parallel`) and
+/// every thread count gives the same values.
 fn product(
     a: &[i64],
     b: &[i64],
@@ -498,25 +499,30 @@ fn product(
         .saturating_mul(max_abs(b))
         .saturating_mul(k as u128)
         .saturating_add(bias.map_or(0, max_abs));
-    if bound < 1 << 63 {
-        return Ok(blocked(a, b, (m, k, n), bias, |av, bv| av * bv));
+    if bound < 1 << 53 {
+        let sums = blocked(a, b, (m, k, n), bias, |v| v as f64);
+        return Ok(sums.into_iter().map(|v| v as i64).collect());
     }
-    let wide = blocked(a, b, (m, k, n), bias, |av, bv| av as i128 * bv as i128);
+    if bound < 1 << 63 {
+        return Ok(blocked(a, b, (m, k, n), bias, |v| v));
+    }
+    let wide = blocked(a, b, (m, k, n), bias, |v| v as i128);
     wide.into_iter()
         .map(|v| i64::try_from(v).map_err(|_| IrError::Overflow { node: node.into() }))
         .collect()
 }
 
-/// The product in accumulators of type `T`, column block by column block.
+/// The product in accumulators of type `T` (`to` converts an operand), column block by column
+/// block.
 fn blocked<T>(
     a: &[i64],
     b: &[i64],
     (m, k, n): (usize, usize, usize),
     bias: Option<&[i64]>,
-    mul: impl Fn(i64, i64) -> T + Sync,
+    to: impl Fn(i64) -> T + Sync,
 ) -> Vec<T>
 where
-    T: Copy + Default + Send + std::ops::AddAssign + From<i64>,
+    T: Copy + Default + Send + std::ops::AddAssign + std::ops::Mul<Output = T>,
 {
     let blocks: Vec<usize> = (0..n).step_by(COLUMN_BLOCK).collect();
     let block = |&j0: &usize| -> Vec<T> {
@@ -525,17 +531,21 @@ where
         if let Some(bias) = bias {
             for (i, row) in acc.chunks_exact_mut(w).enumerate() {
                 for (o, &v) in row.iter_mut().zip(&bias[i * n + j0..i * n + j0 + w]) {
-                    *o = T::from(v);
+                    *o = to(v);
                 }
             }
         }
+        let mut bseg = vec![T::default(); w];
         for t in 0..k {
-            let bseg = &b[t * n + j0..t * n + j0 + w];
+            for (x, &v) in bseg.iter_mut().zip(&b[t * n + j0..t * n + j0 + w]) {
+                *x = to(v);
+            }
             for (i, row) in acc.chunks_exact_mut(w).enumerate() {
                 let av = a[i * k + t];
                 if av != 0 {
-                    for (o, &bv) in row.iter_mut().zip(bseg) {
-                        *o += mul(av, bv);
+                    let av = to(av);
+                    for (o, &bv) in row.iter_mut().zip(&bseg) {
+                        *o += av * bv;
                     }
                 }
             }
@@ -648,9 +658,16 @@ mod tests {
         let a: Vec<i64> = (0..m * k).map(|_| next(1 << 20)).collect();
         let b: Vec<i64> = (0..k * n).map(|_| next(1 << 20)).collect();
         let bias: Vec<i64> = (0..m * n).map(|_| next(1 << 30)).collect();
-        // Bounded: the i64 path.
+        // Bounded under 2^53: the f64 path.
         let got = product(&a, &b, (m, k, n), Some(&bias), "p").unwrap();
         let want = naive(&a, &b, (m, k, n), &bias);
+        assert!(got.iter().zip(&want).all(|(&g, &w)| g as i128 == w));
+        // Under 2^63: the i64 path (sums past 2^53, which f64 would round).
+        let mut mid = a.clone();
+        mid[1] = (1 << 34) + 1;
+        let got = product(&mid, &b, (m, k, n), Some(&bias), "p").unwrap();
+        let want = naive(&mid, &b, (m, k, n), &bias);
+        assert!(want.iter().any(|w| w.unsigned_abs() > 1 << 53));
         assert!(got.iter().zip(&want).all(|(&g, &w)| g as i128 == w));
         // Operands whose bound passes 2^63 while the sums fit: the i128 path, same values.
         let mut big = a.clone();
