@@ -10,7 +10,8 @@
 #   GPT2_DIR: a directory where benches/gpt2_full.sh's model is (gpt2-12/ and gpt2-12.zkc;
 #   split here into its 30 node-sized shards when shards/ is missing). Without it, the tiny
 #   decoders and LeNet only (a minute).
-# ZKINFER: another build of the CLI.
+# ZKINFER: another build of the CLI. BEFORE: a previous build with `claim --repeat`, timed
+# beside it (the two alternated, model by model) for the column "previous build".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-onnxruntime.sh
@@ -28,8 +29,13 @@ claim_vs_ort() {
   local c o
   c=$("$z" claim "$model" --input "$input" -o "$work/$name.claim.json" --repeat "$repeat" | sed -n 1p)
   o=$("$py" benches/ort_time.py "$onnx" "$input")
-  local cms oms
+  local cms oms bms=-
   cms=$(sed -E 's/^claimed [0-9]+ segment\(s\) in ([0-9.]+) ms.*/\1/' <<<"$c")
+  if [ -n "${BEFORE:-}" ]; then
+    bms=$("$BEFORE" claim "$model" --input "$input" -o "$work/$name.before.json" --repeat "$repeat" |
+      sed -n 1p | sed -E 's/^claimed [0-9]+ segment\(s\) in ([0-9.]+) ms.*/\1/')
+    "$z" compare-claims "$work/$name.claim.json" "$work/$name.before.json" >/dev/null
+  fi
   oms=$(sed -E 's/onnxruntime median ([0-9.]+) ms.*/\1/' <<<"$o")
   local segs
   segs=$(sed -E 's/claimed ([0-9]+) segment.*/\1/' <<<"$c")
@@ -38,7 +44,7 @@ claim_vs_ort() {
   RAYON_NUM_THREADS=2 "$z" claim "$model" --input "$input" -o "$work/$name.t2.json" >/dev/null
   local agree=no
   "$z" compare-claims "$work/$name.t1.json" "$work/$name.t2.json" >/dev/null 2>&1 && agree=yes
-  rows+=("$(printf '| %s | %s | %s | %s | %.1f | %s |' "$name" "$segs" "$cms" "$oms" \
+  rows+=("$(printf '| %s | %s | %s | %s | %s | %.1f | %s |' "$name" "$segs" "$bms" "$cms" "$oms" \
     "$(python3 -c "print($cms / $oms)")" "$agree")")
 }
 
@@ -68,6 +74,6 @@ if [ -n "${1:-}" ]; then
 fi
 
 echo
-echo "| model | segments | claim (ms) | onnxruntime (ms) | claim / onnxruntime | 1 and 2 threads agree |"
-echo "|---|---|---|---|---|---|"
+echo "| model | segments | claim, previous build (ms) | claim (ms) | onnxruntime (ms) | claim / onnxruntime | 1 and 2 threads agree |"
+echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use halo2_axiom::halo2curves::bn256::Bn256;
 use halo2_axiom::poly::kzg::commitment::ParamsKZG;
+use rayon::prelude::*;
 use zkinfer_circuits::poseidon;
 use zkinfer_ir::{CompiledModel, Tensor};
 use zkinfer_verifier::{
@@ -203,10 +204,12 @@ pub fn evaluate(
             poseidon::boundary_packing(&first.graph, &first.graph.inputs, &first.settings.table)
         }
     };
-    let values = flat(&acts);
+    // Each boundary's packing, where it has a commitment; the commitments are made once every
+    // segment is evaluated, in parallel (the boundaries are independent).
+    let mut packings = vec![Some(input_packing)];
     let mut boundaries = vec![Boundary {
-        commitment: Some(commitment(&values, input_packing)?),
-        values: (!first.settings.commits_inputs()).then_some(values),
+        commitment: None,
+        values: (!first.settings.commits_inputs()).then(|| flat(&acts)),
     }];
     let mut claimed = Vec::with_capacity(models.len());
     let mut segment_inputs = Vec::with_capacity(models.len());
@@ -223,7 +226,6 @@ pub fn evaluate(
         if let Some(a) = alteration.filter(|a| a.segment == i) {
             alter(&mut outs, a)?;
         }
-        let values = flat(&outs);
         let last = i + 1 == models.len();
         if last {
             outputs = outs
@@ -234,18 +236,27 @@ pub fn evaluate(
         }
         // The model's output is public as values: no commitment is needed there.
         let committed = m.settings.commits_outputs();
+        packings.push(committed.then(|| m.settings.commitment_packing(false)));
         boundaries.push(Boundary {
-            commitment: match committed {
-                true => Some(commitment(&values, m.settings.commitment_packing(false))?),
-                false => None,
-            },
-            values: (!committed).then_some(values),
+            commitment: None,
+            values: (!committed).then(|| flat(&outs)),
         });
         claimed.push(Segment {
             model_digest: segments.digests()[i].clone(),
             statement_digest: None,
         });
         segment_inputs.push(std::mem::replace(&mut acts, outs));
+    }
+    let commitments = packings
+        .par_iter()
+        .enumerate()
+        .map(|(i, packing)| match (packing, segment_inputs.get(i)) {
+            (Some(p), Some(values)) => commitment(&flat(values), *p).map(Some),
+            _ => Ok(None),
+        })
+        .collect::<Result<Vec<_>, ProveError>>()?;
+    for (b, c) in boundaries.iter_mut().zip(commitments) {
+        b.commitment = c;
     }
     Ok(Evaluation {
         claim: Claim {
