@@ -499,9 +499,13 @@ fn product(
         .saturating_mul(max_abs(b))
         .saturating_mul(k as u128)
         .saturating_add(bias.map_or(0, max_abs));
-    if bound < 1 << 53 {
-        let sums = blocked(a, b, (m, k, n), bias, |v| v as f64);
-        return Ok(sums.into_iter().map(|v| v as i64).collect());
+    let nonzero = a.iter().filter(|&&v| v != 0).count();
+    if bound < 1 << 63 && nonzero * 4 < m * k {
+        // Mostly zeros (a one-hot selection of rows): only the nonzero terms.
+        return Ok(sparse_rows(a, b, (m, k, n), bias));
+    }
+    if bound < 1 << 53 && m >= TILE {
+        return Ok(product_f64(a, b, (m, k, n), bias));
     }
     if bound < 1 << 63 {
         return Ok(blocked(a, b, (m, k, n), bias, |v| v));
@@ -510,6 +514,118 @@ fn product(
     wide.into_iter()
         .map(|v| i64::try_from(v).map_err(|_| IrError::Overflow { node: node.into() }))
         .collect()
+}
+
+/// [`product`] for an `A` of mostly zeros, every partial sum below 2^63: each nonzero
+/// `A[i][t]` adds its multiple of row `t` of `B` to row `i`.
+fn sparse_rows(
+    a: &[i64],
+    b: &[i64],
+    (m, k, n): (usize, usize, usize),
+    bias: Option<&[i64]>,
+) -> Vec<i64> {
+    let mut out = match bias {
+        Some(bias) => bias[..m * n].to_vec(),
+        None => vec![0; m * n],
+    };
+    for (i, row) in out.chunks_exact_mut(n.max(1)).enumerate().take(m) {
+        for (t, &av) in a[i * k..(i + 1) * k].iter().enumerate() {
+            if av != 0 {
+                for (o, &bv) in row.iter_mut().zip(&b[t * n..(t + 1) * n]) {
+                    *o += av * bv;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Rows and columns of the output one step of [`product_f64`] keeps in registers.
+const TILE: usize = 4;
+
+/// [`product`] in `f64` (every partial sum below 2^53, so exact): per column block, the block
+/// of `B` converted once, then tiles of 4 × 4 outputs accumulated in registers over `k`.
+fn product_f64(
+    a: &[i64],
+    b: &[i64],
+    (m, k, n): (usize, usize, usize),
+    bias: Option<&[i64]>,
+) -> Vec<i64> {
+    let af: Vec<f64> = a.iter().map(|&v| v as f64).collect();
+    let blocks: Vec<usize> = (0..n).step_by(COLUMN_BLOCK).collect();
+    let block = |&j0: &usize| -> Vec<f64> {
+        let w = COLUMN_BLOCK.min(n - j0);
+        // B's columns j0..j0 + w, row by row.
+        let mut panel = vec![0f64; k * w];
+        for (t, row) in panel.chunks_exact_mut(w).enumerate() {
+            for (x, &v) in row.iter_mut().zip(&b[t * n + j0..t * n + j0 + w]) {
+                *x = v as f64;
+            }
+        }
+        let mut acc = vec![0f64; m * w];
+        if let Some(bias) = bias {
+            for (i, row) in acc.chunks_exact_mut(w).enumerate() {
+                for (o, &v) in row.iter_mut().zip(&bias[i * n + j0..i * n + j0 + w]) {
+                    *o = v as f64;
+                }
+            }
+        }
+        let (mt, wt) = (m - m % TILE, w - w % TILE);
+        for i0 in (0..mt).step_by(TILE) {
+            let arows: [&[f64]; TILE] =
+                std::array::from_fn(|r| &af[(i0 + r) * k..(i0 + r + 1) * k]);
+            for c0 in (0..wt).step_by(TILE) {
+                let mut tile = [[0f64; TILE]; TILE];
+                for t in 0..k {
+                    let bv = &panel[t * w + c0..t * w + c0 + TILE];
+                    for (r, arow) in arows.iter().enumerate() {
+                        let av = arow[t];
+                        for (x, &y) in tile[r].iter_mut().zip(bv) {
+                            *x += av * y;
+                        }
+                    }
+                }
+                for (r, trow) in tile.iter().enumerate() {
+                    for (c, &v) in trow.iter().enumerate() {
+                        acc[(i0 + r) * w + c0 + c] += v;
+                    }
+                }
+            }
+        }
+        // The rows and columns the tiles leave.
+        for i in 0..m {
+            let cols = if i < mt { wt..w } else { 0..w };
+            for t in 0..k {
+                let av = af[i * k + t];
+                if av != 0.0 {
+                    for c in cols.clone() {
+                        acc[i * w + c] += av * panel[t * w + c];
+                    }
+                }
+            }
+        }
+        acc
+    };
+    #[cfg(feature = "parallel")]
+    let parts: Vec<Vec<f64>> = match m * k * n >= 1 << 20 {
+        true => {
+            use rayon::prelude::*;
+            blocks.par_iter().map(block).collect()
+        }
+        false => blocks.iter().map(block).collect(),
+    };
+    #[cfg(not(feature = "parallel"))]
+    let parts: Vec<Vec<f64>> = blocks.iter().map(block).collect();
+    let mut out = vec![0i64; m * n];
+    for (&j0, part) in blocks.iter().zip(&parts) {
+        let w = COLUMN_BLOCK.min(n - j0);
+        for (i, row) in part.chunks_exact(w).enumerate() {
+            for (o, &v) in out[i * n + j0..i * n + j0 + w].iter_mut().zip(row) {
+                *o = v as i64;
+            }
+        }
+    }
+    out
 }
 
 /// The product in accumulators of type `T` (`to` converts an operand), column block by column
@@ -675,6 +791,23 @@ mod tests {
         let got = product(&big, &b, (m, k, n), Some(&bias), "p").unwrap();
         let want = naive(&big, &b, (m, k, n), &bias);
         assert!(got.iter().zip(&want).all(|(&g, &w)| g as i128 == w));
+        // A one-hot selection (mostly zeros): the sparse path.
+        let mut onehot = vec![0i64; m * k];
+        for i in 0..m {
+            onehot[i * k + (i * 7) % k] = 1 << 12;
+        }
+        let got = product(&onehot, &b, (m, k, n), Some(&bias), "p").unwrap();
+        let want = naive(&onehot, &b, (m, k, n), &bias);
+        assert!(got.iter().zip(&want).all(|(&g, &w)| g as i128 == w));
+        // Shapes the 4 × 4 tiles do not divide: the rows and columns they leave.
+        for (m, k, n) in [(5, 30, 70), (1, 13, 3), (7, 1, 66)] {
+            let a: Vec<i64> = (0..m * k).map(|_| next(1 << 20)).collect();
+            let b: Vec<i64> = (0..k * n).map(|_| next(1 << 20)).collect();
+            let bias: Vec<i64> = (0..m * n).map(|_| next(1 << 30)).collect();
+            let got = product(&a, &b, (m, k, n), Some(&bias), "p").unwrap();
+            let want = naive(&a, &b, (m, k, n), &bias);
+            assert!(got.iter().zip(&want).all(|(&g, &w)| g as i128 == w));
+        }
         // A sum beyond i64: an overflow naming the node.
         let huge = vec![1i64 << 40; k];
         let e = product(&huge, &huge, (1, k, 1), None, "p").unwrap_err();
