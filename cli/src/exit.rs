@@ -29,6 +29,7 @@ fn verify_code(e: &VerifyError) -> u8 {
         | VerifyError::ProofVersion { .. }
         | VerifyError::Bundle { .. }
         | VerifyError::Claim { .. }
+        | VerifyError::OptimisticFile { .. }
         | VerifyError::Artifact(_) => BAD_INPUT,
         VerifyError::ChainLink { source, .. } => verify_code(source),
         _ => INVALID,

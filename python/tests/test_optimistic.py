@@ -119,6 +119,6 @@ def test_a_claim_file_is_checked_when_read(claimer, work):
     data["boundaries"].pop()
     with pytest.raises(zkinfer.VerifyError) as e:
         zkinfer.Claim(json.dumps(data))
-    assert e.value.reason == "ProofFormat"
+    assert e.value.reason == "OptimisticFile"
     with pytest.raises(zkinfer.ZkinferError):
         zkinfer.Claim.load(work / "no-such-claim.json")

@@ -71,6 +71,8 @@ pub enum VerifyError {
         /// The input's fractional bits: the values are `proven / 2^scale`, `given / 2^scale`.
         scale: u32,
     },
+    #[error("{path}: not a valid claim or fraud-proof file ({reason})")]
+    OptimisticFile { path: String, reason: String },
     #[error("claim: {reason}")]
     Claim { reason: String },
     #[error("not a valid fraud proof: {reason}")]
@@ -105,6 +107,7 @@ impl VerifyError {
             VerifyError::ChainCut { .. } => "ChainCut",
             VerifyError::InputCommitment { .. } => "InputCommitment",
             VerifyError::InputMismatch { .. } => "InputMismatch",
+            VerifyError::OptimisticFile { .. } => "OptimisticFile",
             VerifyError::Claim { .. } => "Claim",
             VerifyError::Dispute { .. } => "Dispute",
             VerifyError::Artifact(_) => "Artifact",

@@ -111,6 +111,39 @@ fn claim_error(reason: impl Into<String>) -> VerifyError {
     }
 }
 
+fn format_error(path: &str, reason: String) -> VerifyError {
+    VerifyError::OptimisticFile {
+        path: path.into(),
+        reason,
+    }
+}
+
+fn read_bytes(path: &std::path::Path) -> Result<Vec<u8>, VerifyError> {
+    std::fs::read(path).map_err(|e| format_error(&path.display().to_string(), e.to_string()))
+}
+
+/// A JSON file of `format` at `version` (`path` names it in errors): another format, another
+/// version or a malformed body is a typed error.
+fn parse_file<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    path: &str,
+    format: &str,
+    version: u32,
+) -> Result<T, VerifyError> {
+    let bad = |reason: String| format_error(path, reason);
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    if v.get("format").and_then(|f| f.as_str()) != Some(format) {
+        return Err(bad(format!("not a {format} file")));
+    }
+    let got = v.get("version").and_then(|f| f.as_u64()).unwrap_or(0);
+    if got != u64::from(version) {
+        return Err(bad(format!(
+            "{format} version {got} is not supported (this build reads {version})"
+        )));
+    }
+    serde_json::from_value(v).map_err(|e| bad(e.to_string()))
+}
+
 impl Claim {
     /// The claim's identity: `sha256:` of its JSON. A fraud proof names the claim it refutes.
     pub fn digest(&self) -> String {
@@ -123,32 +156,15 @@ impl Claim {
 
     /// Parses a claim file and checks its shape; `path` names it in errors.
     pub fn from_slice(bytes: &[u8], path: &str) -> Result<Self, VerifyError> {
-        let bad = |reason: String| VerifyError::ProofFormat {
-            path: path.into(),
-            reason,
-        };
-        let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-        if v.get("format").and_then(|f| f.as_str()) != Some(CLAIM_FORMAT) {
-            return Err(bad(format!("not a {CLAIM_FORMAT} file")));
-        }
-        let version = v.get("version").and_then(|f| f.as_u64()).unwrap_or(0);
-        if version != u64::from(CLAIM_VERSION) {
-            return Err(bad(format!(
-                "claim format version {version} is not supported (this build reads {CLAIM_VERSION})"
-            )));
-        }
-        let claim: Claim = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
-        claim.check_shape().map_err(|e| bad(e.to_string()))?;
+        let claim: Claim = parse_file(bytes, path, CLAIM_FORMAT, CLAIM_VERSION)?;
+        claim
+            .check_shape()
+            .map_err(|e| format_error(path, e.to_string()))?;
         Ok(claim)
     }
 
     pub fn read(path: &std::path::Path) -> Result<Self, VerifyError> {
-        let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| VerifyError::ProofFormat {
-            path: name.clone(),
-            reason: e.to_string(),
-        })?;
-        Self::from_slice(&bytes, &name)
+        Self::from_slice(&read_bytes(path)?, &path.display().to_string())
     }
 
     /// One boundary more than segments, at least one segment, commitments that are field
@@ -274,31 +290,11 @@ impl FraudProof {
 
     /// Parses a fraud-proof file; `path` names it in errors.
     pub fn from_slice(bytes: &[u8], path: &str) -> Result<Self, VerifyError> {
-        let bad = |reason: String| VerifyError::ProofFormat {
-            path: path.into(),
-            reason,
-        };
-        let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-        if v.get("format").and_then(|f| f.as_str()) != Some(FRAUD_PROOF_FORMAT) {
-            return Err(bad(format!("not a {FRAUD_PROOF_FORMAT} file")));
-        }
-        let version = v.get("version").and_then(|f| f.as_u64()).unwrap_or(0);
-        if version != u64::from(FRAUD_PROOF_VERSION) {
-            return Err(bad(format!(
-                "fraud-proof format version {version} is not supported (this build reads \
-                 {FRAUD_PROOF_VERSION})"
-            )));
-        }
-        serde_json::from_value(v).map_err(|e| bad(e.to_string()))
+        parse_file(bytes, path, FRAUD_PROOF_FORMAT, FRAUD_PROOF_VERSION)
     }
 
     pub fn read(path: &std::path::Path) -> Result<Self, VerifyError> {
-        let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| VerifyError::ProofFormat {
-            path: name.clone(),
-            reason: e.to_string(),
-        })?;
-        Self::from_slice(&bytes, &name)
+        Self::from_slice(&read_bytes(path)?, &path.display().to_string())
     }
 }
 
