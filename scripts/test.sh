@@ -2,6 +2,8 @@
 # The test command: formatting, lints, then every test (in-process, optimized test profile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A clean clone gains nothing from incremental compilation; it only adds gigabytes to target/.
+export CARGO_INCREMENTAL=0
 bash scripts/ensure-onnxruntime.sh
 bash scripts/ensure-solc.sh
 cargo fmt --all -- --check
