@@ -108,6 +108,12 @@ enum Command {
         /// direct map; for measuring the check against it, `benches/freivalds_crossover.sh`).
         #[arg(long, value_enum, default_value = "auto")]
         products: ProductsArg,
+        /// The shape of an input with symbolic dimensions (`dynamic_axes`), as
+        /// `NAME=1x16`; repeatable. Dimensions it leaves open are fixed by --input's value
+        /// counts (an input's last open dimension takes what its count leaves, the ones
+        /// before it 1), the rest are 1. Compile prints what each became.
+        #[arg(long, value_name = "NAME=DIMS", value_parser = parse_shape)]
+        shape: Vec<NamedShape>,
     },
     /// Generate the proving key, verifying key and verifier bundle.
     Setup {
@@ -188,11 +194,11 @@ fn run(cli: Cli) -> Result<()> {
             target,
             evm,
             products,
+            shape,
         } => cmd_compile(
             &model,
             &output,
-            input.as_deref(),
-            &calibrate,
+            (input.as_deref(), &calibrate, shape),
             (scale, margin_bits, max_shift),
             target,
             (evm, products),
@@ -269,11 +275,33 @@ fn print_choices(choices: &[Choice], picked: usize) {
     }
 }
 
+/// An input's name and its dimensions (`--shape NAME=1x16`).
+type NamedShape = (String, Vec<usize>);
+
+/// `NAME=1x16` (`--shape`): an input's name and its dimensions.
+fn parse_shape(s: &str) -> std::result::Result<NamedShape, String> {
+    let (name, dims) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("`{s}`: expected NAME=DIMS, as input_ids=1x16"))?;
+    let dims = dims
+        .split(['x', 'X', ','])
+        .map(|d| match d.trim().parse::<usize>() {
+            Ok(v) if v > 0 => Ok(v),
+            _ => Err(format!(
+                "`{s}`: `{d}` is not a dimension (a positive integer; dimensions are joined by x)"
+            )),
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    if name.is_empty() {
+        return Err(format!("`{s}`: no input name before ="));
+    }
+    Ok((name.to_string(), dims))
+}
+
 fn cmd_compile(
     model: &Path,
     output: &Path,
-    input: Option<&Path>,
-    calibrate: &[PathBuf],
+    (input, calibrate, shapes): (Option<&Path>, &[PathBuf], Vec<NamedShape>),
     (scale, margin_bits, max_shift): (Option<u32>, Option<u32>, Option<u32>),
     target: Option<TargetArg>,
     (evm, products): (bool, ProductsArg),
@@ -299,6 +327,7 @@ fn cmd_compile(
             ProductsArg::Auto => WeightProducts::Auto,
             ProductsArg::Direct => WeightProducts::Direct,
         },
+        shapes,
     };
     let c = compile_with(model, &samples, &opts)?;
     if let Some(picked) = c.picked {
@@ -332,6 +361,10 @@ fn cmd_compile(
         },
         cfg.margin_bits, plan.k, plan.rows, plan.table_rows, plan.lanes, plan.limb_bits
     );
+    if !c.fixed.is_empty() {
+        let fixed: Vec<String> = c.fixed.iter().map(ToString::to_string).collect();
+        println!("  symbolic input dimensions fixed: {}", fixed.join(", "));
+    }
     if plan.weight_lanes > 0 {
         println!(
             "  products with constant matrices: Freivalds' check where it saves rows, W·r over {} weights per row",

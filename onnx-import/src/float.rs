@@ -128,6 +128,8 @@ pub struct FloatGraph {
     pub outputs: Vec<usize>,
     pub input_names: Vec<String>,
     pub output_names: Vec<String>,
+    /// The symbolic input dimensions import fixed, and how.
+    pub fixed: Vec<crate::FixedDim>,
 }
 
 impl FloatGraph {

@@ -12,5 +12,5 @@ mod tensor_proto;
 
 pub use error::{ImportError, Unsupported};
 pub use float::{FloatGraph, FloatNode, FloatOp, Pick};
-pub use model::{import_onnx, load_onnx};
+pub use model::{import_onnx, import_onnx_with, load_onnx, load_onnx_with, FixedDim, InputShapes};
 pub use quantize::{quantize, QuantConfig, Quantized};

@@ -12,22 +12,37 @@ use crate::ops::{builder, Ctx, Value};
 use crate::proto::{ModelProto, NodeProto, ValueInfoProto};
 use crate::tensor_proto::tensor_from_proto;
 
-/// Reads and imports an ONNX file.
+/// Reads and imports an ONNX file; symbolic input dimensions become 1.
 pub fn load_onnx(path: &Path) -> Result<FloatGraph, ImportError> {
+    load_onnx_with(path, &InputShapes::default())
+}
+
+/// Reads and imports an ONNX file, its symbolic input dimensions fixed as `shapes` says
+/// (the graph's `fixed` lists what each became and why).
+pub fn load_onnx_with(path: &Path, shapes: &InputShapes) -> Result<FloatGraph, ImportError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
         path: name.clone(),
         source,
     })?;
-    import_onnx(&bytes, &name)
+    import_onnx_with(&bytes, &name, shapes)
 }
 
 /// Imports ONNX bytes; `path` names the model in errors (every error names it).
 pub fn import_onnx(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> {
-    import_graph(bytes, path).map_err(|e| e.in_file(path))
+    import_onnx_with(bytes, path, &InputShapes::default())
 }
 
-fn import_graph(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> {
+/// [`import_onnx`] with the symbolic input dimensions fixed as `shapes` says.
+pub fn import_onnx_with(
+    bytes: &[u8],
+    path: &str,
+    shapes: &InputShapes,
+) -> Result<FloatGraph, ImportError> {
+    import_graph(bytes, path, shapes).map_err(|e| e.in_file(path))
+}
+
+fn import_graph(bytes: &[u8], path: &str, fix: &InputShapes) -> Result<FloatGraph, ImportError> {
     let malformed = |reason: String| ImportError::Malformed {
         path: path.into(),
         reason,
@@ -106,8 +121,10 @@ fn import_graph(bytes: &[u8], path: &str) -> Result<FloatGraph, ImportError> {
         .iter()
         .filter(|vi| !values.contains_key(&vi.name))
         .collect();
-    for vi in real_inputs {
-        let (shape, dtype) = input_shape(vi)?;
+    let (shapes, fixed) = fix_dims(&real_inputs, fix)?;
+    fg.fixed = fixed;
+    for (vi, shape) in real_inputs.into_iter().zip(shapes) {
+        let dtype = input_type(vi)?;
         let index = fg.inputs.len();
         types.insert(vi.name.clone(), dtype);
         let id = fg.push(FloatNode {
@@ -278,39 +295,207 @@ fn give_type(fg: &mut FloatGraph, id: usize, before: usize, dtype: ElemType) -> 
     fg.push(view)
 }
 
-fn input_shape(vi: &ValueInfoProto) -> Result<(Vec<usize>, ElemType), ImportError> {
-    let bad = |reason: &str| ImportError::Input {
-        name: vi.name.clone(),
-        reason: reason.into(),
-    };
-    let tensor = vi
-        .r#type
+fn tensor_type(vi: &ValueInfoProto) -> Result<&crate::proto::TypeProtoTensor, ImportError> {
+    vi.r#type
         .as_ref()
         .and_then(|t| t.tensor_type.as_ref())
-        .ok_or_else(|| bad("not a tensor input"))?;
-    let dtype = ElemType::from_onnx(tensor.elem_type).ok_or_else(|| {
-        bad(&format!(
-            "element type {} is not supported (booleans, integers and floats are)",
-            tensor.elem_type
-        ))
-    })?;
-    let shape = tensor
-        .shape
-        .as_ref()
-        .ok_or_else(|| bad("the input has no shape"))?;
-    // Symbolic dimensions (`batch_size`, …) become 1.
-    let dims = shape
-        .dim
-        .iter()
-        .map(|d| d.dim_value.filter(|&v| v > 0).map_or(1, |v| v as usize))
-        .collect::<Vec<usize>>();
-    let elements = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-    if elements.is_none_or(|n| n > MAX_INPUT_ELEMENTS) {
-        return Err(bad(&format!(
-            "shape {dims:?} has more than {MAX_INPUT_ELEMENTS} elements, past what a circuit can hold"
-        )));
+        .ok_or_else(|| ImportError::Input {
+            name: vi.name.clone(),
+            reason: "not a tensor input".into(),
+        })
+}
+
+fn input_type(vi: &ValueInfoProto) -> Result<ElemType, ImportError> {
+    let elem = tensor_type(vi)?.elem_type;
+    ElemType::from_onnx(elem).ok_or_else(|| ImportError::Input {
+        name: vi.name.clone(),
+        reason: format!("element type {elem} is not supported (booleans, integers and floats are)"),
+    })
+}
+
+/// How a model's symbolic input dimensions (`dynamic_axes`: `batch`, `sequence`, …) are fixed
+/// at import. A circuit has one shape; whatever is not fixed here becomes 1.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InputShapes {
+    /// Whole shapes by input name (`--shape input_ids=1x16`).
+    pub named: Vec<(String, Vec<usize>)>,
+    /// Each graph input's element count in a sample (`--input`), in graph order: an input's
+    /// last unfixed dimension takes what its count leaves, the ones before it 1.
+    pub lengths: Option<Vec<usize>>,
+}
+
+/// A symbolic input dimension and the value import gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixedDim {
+    /// The dimension's name in the model (`sequence`), or `input[axis]` when it has none.
+    pub symbol: String,
+    pub value: usize,
+    /// What fixed it: `--shape input_ids`, `the sample's input_ids`, or nothing (1).
+    pub by: String,
+}
+
+impl std::fmt::Display for FixedDim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} = {} ({})", self.symbol, self.value, self.by)
     }
-    Ok((dims, dtype))
+}
+
+/// One declared dimension of an input.
+enum Dim {
+    Known(usize),
+    Symbol(String),
+}
+
+/// Every input's shape, its symbolic dimensions fixed by name, then by the sample's element
+/// counts, then to 1; and what fixed each symbol.
+fn fix_dims(
+    inputs: &[&ValueInfoProto],
+    how: &InputShapes,
+) -> Result<(Vec<Vec<usize>>, Vec<FixedDim>), ImportError> {
+    let bad = |name: &str, reason: String| ImportError::Input {
+        name: name.into(),
+        reason,
+    };
+    for (name, _) in &how.named {
+        if !inputs.iter().any(|vi| &vi.name == name) {
+            let names: Vec<&str> = inputs.iter().map(|vi| vi.name.as_str()).collect();
+            return Err(bad(
+                name,
+                format!("--shape names no graph input (the inputs are {names:?})"),
+            ));
+        }
+    }
+    let mut declared = Vec::with_capacity(inputs.len());
+    for vi in inputs {
+        let shape = tensor_type(vi)?
+            .shape
+            .as_ref()
+            .ok_or_else(|| bad(&vi.name, "the input has no shape".into()))?;
+        let dims: Vec<Dim> = shape
+            .dim
+            .iter()
+            .enumerate()
+            .map(|(axis, d)| match (d.dim_value, d.dim_param.as_deref()) {
+                (Some(v), _) if v > 0 => Dim::Known(v as usize),
+                (_, Some(p)) if !p.is_empty() => Dim::Symbol(p.to_string()),
+                _ => Dim::Symbol(format!("{}[{axis}]", vi.name)),
+            })
+            .collect();
+        declared.push(dims);
+    }
+    let mut fixed: Vec<FixedDim> = Vec::new();
+    let bind = |fixed: &mut Vec<FixedDim>, input: &str, symbol: &str, value: usize, by: String| {
+        match fixed.iter().find(|f| f.symbol == symbol) {
+            Some(f) if f.value != value => Err(bad(
+                input,
+                format!(
+                    "dimension `{symbol}` would be {value} here but is {} ({})",
+                    f.value, f.by
+                ),
+            )),
+            Some(_) => Ok(()),
+            None => {
+                fixed.push(FixedDim {
+                    symbol: symbol.into(),
+                    value,
+                    by,
+                });
+                Ok(())
+            }
+        }
+    };
+    for (vi, dims) in inputs.iter().zip(&declared) {
+        let Some((_, shape)) = how.named.iter().find(|(n, _)| *n == vi.name) else {
+            continue;
+        };
+        if shape.len() != dims.len() {
+            return Err(bad(
+                &vi.name,
+                format!(
+                    "--shape gives {} dimensions; the input has {}",
+                    shape.len(),
+                    dims.len()
+                ),
+            ));
+        }
+        for (axis, (d, &v)) in dims.iter().zip(shape).enumerate() {
+            match d {
+                Dim::Known(k) if *k != v => {
+                    return Err(bad(
+                        &vi.name,
+                        format!("--shape sets axis {axis} to {v}; the model fixes it at {k}"),
+                    ))
+                }
+                Dim::Known(_) => {}
+                Dim::Symbol(s) => bind(&mut fixed, &vi.name, s, v, format!("--shape {}", vi.name))?,
+            }
+        }
+    }
+    if let Some(lengths) = &how.lengths {
+        for ((vi, dims), &len) in inputs.iter().zip(&declared).zip(lengths) {
+            let value_of = |d: &Dim, fixed: &[FixedDim]| match d {
+                Dim::Known(k) => Some(*k),
+                Dim::Symbol(s) => fixed.iter().find(|f| &f.symbol == s).map(|f| f.value),
+            };
+            let open: Vec<&str> = dims
+                .iter()
+                .filter_map(|d| match d {
+                    Dim::Symbol(s) if value_of(d, &fixed).is_none() => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let known: usize = dims.iter().filter_map(|d| value_of(d, &fixed)).product();
+            let Some((&last, before)) = open.split_last() else {
+                if known != len {
+                    let shape: Vec<usize> =
+                        dims.iter().filter_map(|d| value_of(d, &fixed)).collect();
+                    return Err(bad(
+                        &vi.name,
+                        format!("the sample has {len} values; its shape {shape:?} holds {known}"),
+                    ));
+                }
+                continue;
+            };
+            if known == 0 || len % known != 0 || len == 0 {
+                return Err(bad(
+                    &vi.name,
+                    format!("the sample's {len} values do not fill its fixed dimensions (product {known})"),
+                ));
+            }
+            let by = format!("the sample's {}", vi.name);
+            for s in before {
+                bind(&mut fixed, &vi.name, s, 1, format!("{by}, leading"))?;
+            }
+            bind(&mut fixed, &vi.name, last, len / known, by)?;
+        }
+    }
+    let mut shapes = Vec::with_capacity(inputs.len());
+    for (vi, dims) in inputs.iter().zip(&declared) {
+        let mut shape = Vec::with_capacity(dims.len());
+        for d in dims {
+            shape.push(match d {
+                Dim::Known(k) => *k,
+                Dim::Symbol(s) => match fixed.iter().find(|f| &f.symbol == s) {
+                    Some(f) => f.value,
+                    None => {
+                        bind(&mut fixed, &vi.name, s, 1, "nothing fixed it".into())?;
+                        1
+                    }
+                },
+            });
+        }
+        let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if elements.is_none_or(|n| n > MAX_INPUT_ELEMENTS) {
+            return Err(bad(
+                &vi.name,
+                format!(
+                    "shape {shape:?} has more than {MAX_INPUT_ELEMENTS} elements, past what a circuit can hold"
+                ),
+            ));
+        }
+        shapes.push(shape);
+    }
+    Ok((shapes, fixed))
 }
 
 /// The most elements a graph input may have (2^26; a circuit of 2^26 rows is already past
@@ -324,3 +509,7 @@ mod tests;
 #[cfg(test)]
 #[path = "tests/lowering.rs"]
 mod lowering_tests;
+
+#[cfg(test)]
+#[path = "tests/real_exports.rs"]
+mod real_export_tests;

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use zkinfer_circuits::{plan_for, plan_products, CircuitParams, Plan, WeightProducts};
 use zkinfer_ir::{CompiledModel, Settings, SourceInfo, TableBounds};
-use zkinfer_onnx::{load_onnx, quantize, FloatGraph, QuantConfig};
+use zkinfer_onnx::{load_onnx_with, quantize, FixedDim, FloatGraph, InputShapes, QuantConfig};
 
 use crate::ProveError;
 
@@ -50,17 +50,44 @@ pub fn compile(
     calibration: &[Vec<Vec<f32>>],
     cfg: &QuantConfig,
 ) -> Result<(CompiledModel, Plan), CompileError> {
-    compile_as(onnx, calibration, cfg, WeightProducts::Auto)
+    compile_as(Source::plain(onnx), calibration, cfg, WeightProducts::Auto)
+        .map(|(model, plan, _)| (model, plan))
+}
+
+/// An ONNX file and the input shapes that fix its symbolic dimensions (`--shape`).
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    path: &'a Path,
+    shapes: &'a [(String, Vec<usize>)],
+}
+
+impl<'a> Source<'a> {
+    fn plain(path: &'a Path) -> Self {
+        Source { path, shapes: &[] }
+    }
+
+    /// The float graph, symbolic input dimensions fixed by `--shape`, then by the first
+    /// sample's element counts, then to 1.
+    fn load(&self, samples: &[Vec<Vec<f32>>]) -> Result<FloatGraph, CompileError> {
+        let fix = InputShapes {
+            named: self.shapes.to_vec(),
+            lengths: samples
+                .first()
+                .map(|sample| sample.iter().map(Vec::len).collect()),
+        };
+        Ok(load_onnx_with(self.path, &fix)?)
+    }
 }
 
 /// [`compile`], with constant matrices' products proven as `products` says.
 fn compile_as(
-    onnx: &Path,
+    src: Source<'_>,
     calibration: &[Vec<Vec<f32>>],
     cfg: &QuantConfig,
     products: WeightProducts,
-) -> Result<(CompiledModel, Plan), CompileError> {
-    let fg = load_onnx(onnx)?;
+) -> Result<(CompiledModel, Plan, Vec<FixedDim>), CompileError> {
+    let onnx = src.path;
+    let fg = src.load(calibration)?;
     let samples = if calibration.is_empty() {
         default_calibration(&fg, 8)
     } else {
@@ -100,7 +127,7 @@ fn compile_as(
             .to_string(),
         digest: zkinfer_ir::digest(&bytes),
     });
-    Ok((model, p))
+    Ok((model, p, fg.fixed))
 }
 
 /// The activation scales (fractional bits) the default compile chooses among.
@@ -116,30 +143,31 @@ pub fn compile_finest(
     calibration: &[Vec<Vec<f32>>],
     cfg: &QuantConfig,
 ) -> Result<(CompiledModel, Plan, u32), CompileError> {
-    finest_as(onnx, calibration, cfg, WeightProducts::Auto)
+    finest_as(Source::plain(onnx), calibration, cfg, WeightProducts::Auto)
+        .map(|(model, plan, scale, _)| (model, plan, scale))
 }
 
 /// [`compile_finest`], with constant matrices' products proven as `products` says.
 fn finest_as(
-    onnx: &Path,
+    src: Source<'_>,
     calibration: &[Vec<Vec<f32>>],
     cfg: &QuantConfig,
     products: WeightProducts,
-) -> Result<(CompiledModel, Plan, u32), CompileError> {
+) -> Result<(CompiledModel, Plan, u32, Vec<FixedDim>), CompileError> {
     let at = |scale: u32| {
         let cfg = QuantConfig {
             scale,
             ..cfg.clone()
         };
-        compile_as(onnx, calibration, &cfg, products)
+        compile_as(src, calibration, &cfg, products)
     };
     let coarsest = *DEFAULT_SCALES.start();
-    let (model, plan) = at(coarsest)?;
+    let (model, plan, fixed) = at(coarsest)?;
     let k0 = plan.k;
-    let mut best = (model, plan, coarsest);
+    let mut best = (model, plan, coarsest, fixed);
     for scale in DEFAULT_SCALES.skip(1) {
         match at(scale) {
-            Ok((model, plan)) if plan.k <= k0 => best = (model, plan, scale),
+            Ok((model, plan, fixed)) if plan.k <= k0 => best = (model, plan, scale, fixed),
             _ => break,
         }
     }
@@ -273,7 +301,15 @@ pub fn choose_quantization(
     samples: &[Vec<Vec<f32>>],
     target: Target,
 ) -> Result<(Vec<Choice>, usize), CompileError> {
-    let fg = load_onnx(onnx)?;
+    choose_as(Source::plain(onnx), samples, target)
+}
+
+fn choose_as(
+    src: Source<'_>,
+    samples: &[Vec<Vec<f32>>],
+    target: Target,
+) -> Result<(Vec<Choice>, usize), CompileError> {
+    let fg = src.load(samples)?;
     let samples = if samples.is_empty() {
         default_calibration(&fg, 16)
     } else {
@@ -367,6 +403,9 @@ pub struct CompileOptions {
     pub evm: bool,
     /// How products with constant matrices are proven (default: the planner's choice).
     pub products: WeightProducts,
+    /// Shapes of inputs with symbolic dimensions, by name (`--shape input_ids=1x16`); the
+    /// first sample fixes the dimensions these leave open, and 1 the rest.
+    pub shapes: Vec<(String, Vec<usize>)>,
 }
 
 /// A compiled model with the quantization that made it.
@@ -380,6 +419,8 @@ pub struct Compiled {
     /// With a target: every candidate measured, and the index of the one picked.
     pub choices: Vec<Choice>,
     pub picked: Option<usize>,
+    /// The symbolic input dimensions that were fixed, and how.
+    pub fixed: Vec<FixedDim>,
 }
 
 /// Compiles `onnx` as `zkinfer compile` does, calibrated on `samples`.
@@ -389,9 +430,13 @@ pub fn compile_with(
     opts: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
     let finest = opts.target.is_none() && opts.scale.is_none();
+    let src = Source {
+        path: onnx,
+        shapes: &opts.shapes,
+    };
     let (mut cfg, choices, picked) = match opts.target {
         Some(target) => {
-            let (choices, picked) = choose_quantization(onnx, samples, target)?;
+            let (choices, picked) = choose_as(src, samples, target)?;
             (choices[picked].cfg.clone(), choices, Some(picked))
         }
         None => {
@@ -409,13 +454,13 @@ pub fn compile_with(
     if let Some(s) = opts.max_shift {
         cfg.max_shift = s;
     }
-    let (model, plan) = match finest {
+    let (model, plan, fixed) = match finest {
         true => {
-            let (model, plan, scale) = finest_as(onnx, samples, &cfg, opts.products)?;
+            let (model, plan, scale, fixed) = finest_as(src, samples, &cfg, opts.products)?;
             cfg.scale = scale;
-            (model, plan)
+            (model, plan, fixed)
         }
-        false => compile_as(onnx, samples, &cfg, opts.products)?,
+        false => compile_as(src, samples, &cfg, opts.products)?,
     };
     Ok(Compiled {
         model,
@@ -424,5 +469,6 @@ pub fn compile_with(
         finest,
         choices,
         picked,
+        fixed,
     })
 }

@@ -42,7 +42,8 @@ pub fn read_inputs(path: &Path) -> Result<Vec<Vec<f32>>, ProveError> {
 
 /// Several samples: a file with `{"input_data": ...}` is one sample; a file with
 /// `{"samples": [flat, ...]}` (as the corpus's `inputs_batch.json`) gives one sample per entry
-/// for a single-input model.
+/// for a single-input model, and `{"samples": [{"input_data": [...]}, ...]}` one sample per
+/// entry for any model (each entry an input file's object, one list per graph input).
 pub fn read_samples(path: &Path) -> Result<Vec<Vec<Vec<f32>>>, ProveError> {
     let bytes = zkinfer_ir::read_file(path)?;
     let name = path.display().to_string();
@@ -54,7 +55,15 @@ pub fn read_samples(path: &Path) -> Result<Vec<Vec<Vec<f32>>>, ProveError> {
     if let Some(samples) = v.get("samples").and_then(|s| s.as_array()) {
         return samples
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
+                if s.is_object() {
+                    let bytes = serde_json::to_vec(s).map_err(|e| ProveError::InputFile {
+                        path: name.clone(),
+                        reason: e.to_string(),
+                    })?;
+                    return parse_inputs(&bytes, &format!("{name}, sample {i}"));
+                }
                 let mut out = Vec::new();
                 flatten(s, &mut out).map_err(|reason| ProveError::InputFile {
                     path: name.clone(),

@@ -94,6 +94,9 @@ pub fn softmax(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
 /// as masked out: `exp(−100)` is below every probability scale zkinfer uses.
 const MASK_GAP: f64 = 100.0;
 
+/// The largest multiplier of a computed value beside which a constant can still be a mask.
+const MASK_MUL_MAX: f64 = 1e3;
+
 /// An additive attention mask folded into the node before a last-axis Softmax (its constant
 /// term, per element): elements whose constant is at least [`MASK_GAP`] below their row's
 /// largest become −∞ in the Softmax, and their constant and weight are zeroed in the node, so
@@ -114,6 +117,17 @@ fn attention_mask(node: &mut FloatNode) -> Vec<bool> {
             *m = a < top - MASK_GAP;
         }
     }
+    // A constant is a mask only beside a modest multiple of the computed value: with
+    // `(x − 1) · lowest` the value decides, not the constant.
+    if let Some(mul) = &mul {
+        if mask
+            .iter()
+            .zip(mul.iter())
+            .any(|(&m, w)| m && w.abs() > MASK_MUL_MAX)
+        {
+            return Vec::new();
+        }
+    }
     if !mask.contains(&true) {
         return Vec::new();
     }
@@ -130,7 +144,21 @@ fn attention_mask(node: &mut FloatNode) -> Vec<bool> {
 
 /// Below this an additive constant is a mask (−∞, float32's lowest, −10⁹), whatever the
 /// computed value it is added to.
-const MASK_FLOOR: f64 = -1e9;
+pub const MASK_FLOOR: f64 = -1e9;
+
+/// What a mask constant becomes when the mask itself is computed (a padding mask from the
+/// `attention_mask` input: `where(mask, 0, lowest)` or `(1 − mask) · lowest`): a finite
+/// fill, so that the masked scores stay inside the circuit's ranges. The Softmax's
+/// exponential is exactly 0 from about 10 units below the row's maximum on (from
+/// `(out_scale + 1) · ln 2`), so a masked position gets exactly zero probability, proven by
+/// the exponential's table, whenever its score is less than 54 above its row's largest
+/// unmasked score; a fill of float32's lowest gives onnxruntime exactly 0 the same way.
+pub const MASK_FILL: f64 = -64.0;
+
+/// `t` with every mask constant (at or below [`MASK_FLOOR`]) replaced by [`MASK_FILL`].
+pub fn finite_fill(t: &Tensor<f64>) -> Tensor<f64> {
+    t.map(|&v| if v <= MASK_FLOOR { MASK_FILL } else { v })
+}
 
 /// A mask inside a sum before a last-axis Softmax: `scores + (mask_input + constant)`, where
 /// the constant (an Affine that only this sum reads) holds −∞ entries, as attention with both
@@ -150,10 +178,18 @@ fn summed_mask(g: &mut FloatGraph, sum: usize) -> Vec<bool> {
             .count()
             == 1
             && !g.outputs.contains(&operand);
-        let FloatOp::Affine { add, .. } = &g.nodes[operand].op else {
+        let FloatOp::Affine { add, mul } = &g.nodes[operand].op else {
             continue;
         };
         if !only_here || !add.data().iter().any(|&a| a <= MASK_FLOOR) {
+            continue;
+        }
+        let computed = add
+            .data()
+            .iter()
+            .zip(mul.data())
+            .any(|(&a, w)| a <= MASK_FLOOR && w.abs() > MASK_MUL_MAX);
+        if computed {
             continue;
         }
         let from = broadcast_indices(&g.nodes[operand].shape, &out_shape);

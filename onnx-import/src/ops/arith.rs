@@ -52,6 +52,21 @@ pub fn combine(
     } else {
         (None, None)
     };
+    // `(1 − mask) · lowest`: a computed 0/1 mask scaled by a mask constant takes the finite
+    // fill instead (see `finite_fill`).
+    let exact = |v: &Value, ctx: &Ctx<'_>| match v {
+        Value::Node(x) => mask_like(ctx, *x),
+        Value::Const(_) => false,
+    };
+    let (a, b) = match (kind, a, b) {
+        (Kind::Mul, Value::Const(c), x) if exact(&x, ctx) => {
+            (Value::Const(super::activation::finite_fill(&c)), x)
+        }
+        (Kind::Mul, x, Value::Const(c)) if exact(&x, ctx) => {
+            (x, Value::Const(super::activation::finite_fill(&c)))
+        }
+        (_, a, b) => (a, b),
+    };
     let value = match (a, b) {
         (Value::Const(a), Value::Const(b)) => {
             Value::Const(broadcast_const(&a, &b, |x, y| match kind {
@@ -118,6 +133,28 @@ pub fn combine(
     Ok(value)
 }
 
+/// Whether node `x` holds integers: an integer or boolean tensor, seen through casts and
+/// rearrangements and `±v + c` with an integer `c` (`1 − float(mask)`).
+fn mask_like(ctx: &Ctx<'_>, mut x: usize) -> bool {
+    loop {
+        let node = &ctx.graph.nodes[x];
+        if node.dtype.is_exact() {
+            return true;
+        }
+        match &node.op {
+            FloatOp::IndexMap(_) => {}
+            FloatOp::Affine { mul, add }
+                if mul.data().iter().all(|m| m.abs() == 1.0)
+                    && add.data().iter().all(|a| a.fract() == 0.0) => {}
+            _ => return false,
+        }
+        match node.inputs.first() {
+            Some(&input) => x = input,
+            None => return false,
+        }
+    }
+}
+
 /// The deviation `d` when `r` is `Reciprocal(d)`, `d` a square-root table (never below one
 /// unit), and `r` is this node's input `operand` read by it alone.
 fn reciprocal_of_deviation(ctx: &Ctx<'_>, r: usize, operand: usize) -> Option<usize> {
@@ -153,7 +190,20 @@ fn affine(
     mul: Tensor<f64>,
     add: Tensor<f64>,
 ) -> Result<Value, String> {
-    let shape = ctx.graph.nodes[x].shape.clone();
+    // Both sides broadcast (ONNX's rule): a constant of a larger shape than the node first
+    // spreads the node's values over that shape by an index map (free in the circuit).
+    let have = ctx.graph.nodes[x].shape.clone();
+    let shape = [mul.shape(), add.shape()]
+        .into_iter()
+        .try_fold(have.clone(), |acc, s| broadcast_shape(&acc, s))
+        .ok_or_else(|| format!("shapes {have:?} and {:?} do not broadcast", mul.shape()))?;
+    let (x, operand) = match shape == have {
+        true => (x, operand),
+        false => match super::rearrange::broadcast_to(ctx, Value::Node(x), &shape)? {
+            Value::Node(spread) => (spread, None),
+            Value::Const(_) => return Err("internal: a node broadcast to a constant".into()),
+        },
+    };
     let mul = expand(&mul, &shape)?;
     let add = expand(&add, &shape)?;
     if operand.is_some_and(|o| ctx.single_use(o)) {

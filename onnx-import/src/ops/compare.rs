@@ -64,6 +64,35 @@ pub fn equal(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     Ok(vec![not(ctx, either)?])
 }
 
+/// `IsNaN` and `IsInf`. Every value in the circuit is finite by construction: an input that
+/// is NaN or infinite is refused when it is quantized, by input name and index, and every op
+/// maps finite fixed-point values to finite ones. So over a computed tensor both answer a
+/// constant `false` of its shape, which folds the `where(isnan(x), …)` guards of exported
+/// attention away; over a constant they answer element by element.
+fn non_finite(ctx: &mut Ctx<'_>, is: impl Fn(f64) -> bool) -> Result<Vec<Value>, String> {
+    let t = match ctx.input(0)? {
+        Value::Const(t) => t.map(|&v| f64::from(u8::from(is(v)))),
+        v => {
+            let shape = ctx.shape_of(v);
+            let len = shape.iter().product();
+            Tensor::new(shape, vec![0.0; len]).map_err(|e| e.to_string())?
+        }
+    };
+    Ok(vec![Value::Const(t)])
+}
+
+pub fn is_nan(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    non_finite(ctx, f64::is_nan)
+}
+
+pub fn is_inf(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let negative = ctx.attr_int("detect_negative", 1) != 0;
+    let positive = ctx.attr_int("detect_positive", 1) != 0;
+    non_finite(ctx, move |v| {
+        v.is_infinite() && if v > 0.0 { positive } else { negative }
+    })
+}
+
 /// A constant-condition select between a computed tensor of the output's shape and a constant,
 /// as one affine node `n·[picked] + k·[not picked]`: the constant never meets the computed
 /// values, so a `−∞` or `−10⁴` fill (a causal mask before a Softmax) stays a constant term
@@ -147,6 +176,12 @@ pub fn where_(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         .iter()
         .try_fold(shapes[0].clone(), |acc, s| broadcast_shape(&acc, s))
         .ok_or_else(|| format!("shapes {shapes:?} do not broadcast"))?;
+    // A computed mask's fill (float32's lowest) becomes a finite one the circuit can hold.
+    let fill = |v: Value| match v {
+        Value::Const(t) => Value::Const(super::activation::finite_fill(&t)),
+        node => node,
+    };
+    let (x, y) = (fill(x), fill(y));
     let inputs = vec![ctx.as_node(c), ctx.as_node(x), ctx.as_node(y)];
     let dtype = ctx.dtype(1);
     Ok(vec![ctx.add_typed(FloatOp::Where, inputs, shape, dtype)])

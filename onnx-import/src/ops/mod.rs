@@ -126,6 +126,8 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "GreaterOrEqual" => compare::greater_or_equal,
         "Equal" => compare::equal,
         "Where" => compare::where_,
+        "IsNaN" => compare::is_nan,
+        "IsInf" => compare::is_inf,
         "Shrink" => compare::shrink,
         "Einsum" => einsum::einsum,
         "OneHot" => compare::one_hot,

@@ -1,0 +1,254 @@
+//! The patterns of real exports (issue 39): two-sided broadcasting, `IsNaN`/`IsInf`, a
+//! padding mask computed from an input, and symbolic input dimensions.
+
+use crate::float::FloatOp;
+use crate::proto::build::{self, attr_int, node, tensor_f32};
+use crate::proto::*;
+use crate::{import_onnx, import_onnx_with, quantize, ImportError, InputShapes, QuantConfig};
+
+fn float_input(name: &str, dims: &[i64]) -> ValueInfoProto {
+    build::value_info(
+        name,
+        data_type::FLOAT,
+        &dims.iter().map(|&d| Some(d)).collect::<Vec<_>>(),
+    )
+}
+
+/// An input whose dimensions are named symbols (`dynamic_axes`) or fixed sizes.
+fn symbolic_input(name: &str, elem_type: i32, dims: &[Result<i64, &str>]) -> ValueInfoProto {
+    let mut vi = build::value_info(name, elem_type, &vec![Some(1); dims.len()]);
+    let shape = vi
+        .r#type
+        .as_mut()
+        .and_then(|t| t.tensor_type.as_mut())
+        .and_then(|t| t.shape.as_mut())
+        .unwrap();
+    for (d, want) in shape.dim.iter_mut().zip(dims) {
+        *d = match want {
+            Ok(v) => Dimension {
+                dim_value: Some(*v),
+                dim_param: None,
+            },
+            Err(p) => Dimension {
+                dim_value: None,
+                dim_param: Some(p.to_string()),
+            },
+        };
+    }
+    vi
+}
+
+fn out(name: &str) -> ValueInfoProto {
+    build::value_info(name, data_type::FLOAT, &[])
+}
+
+#[test]
+fn a_constant_wider_than_the_node_broadcasts_both_ways() {
+    // x[1, 1, 1, 4] + c[1, 1, 3, 1] = y[1, 1, 3, 4] (T5's mask `And` has this shape pair).
+    let bytes = build::model(
+        vec![node("Add", "add", &["x", "c"], &["y"], vec![])],
+        vec![tensor_f32("c", &[1, 1, 3, 1], &[10., 20., 30.])],
+        vec![float_input("x", &[1, 1, 1, 4])],
+        vec![out("y")],
+        17,
+    );
+    let g = import_onnx(&bytes, "mem.onnx").unwrap();
+    assert_eq!(g.nodes[g.outputs[0]].shape, vec![1, 1, 3, 4]);
+    let v = g.eval(&[vec![1., 2., 3., 4.]]).unwrap();
+    assert_eq!(
+        v[g.outputs[0]],
+        vec![11., 12., 13., 14., 21., 22., 23., 24., 31., 32., 33., 34.]
+    );
+}
+
+#[test]
+fn isnan_and_isinf_of_computed_values_are_false_and_fold_their_guards_away() {
+    // where(isnan(x), 0, x) and where(isinf(x), 0, x): the circuit's values are finite, so
+    // both are x and no Where is left; over a constant, IsInf looks at each element.
+    let bytes = build::model(
+        vec![
+            node("IsNaN", "nan", &["x"], &["n"], vec![]),
+            node("Where", "w1", &["n", "zero", "x"], &["a"], vec![]),
+            node("IsInf", "inf", &["a"], &["i"], vec![]),
+            node("Where", "w2", &["i", "zero", "a"], &["b"], vec![]),
+            node(
+                "IsInf",
+                "const_inf",
+                &["k"],
+                &["ki"],
+                vec![attr_int("detect_positive", 0)],
+            ),
+            node("Cast", "cast", &["ki"], &["kf"], vec![attr_int("to", 1)]),
+            node("Add", "add", &["b", "kf"], &["y"], vec![]),
+        ],
+        vec![
+            tensor_f32("zero", &[], &[0.]),
+            tensor_f32("k", &[3], &[f32::NEG_INFINITY, 1., f32::INFINITY]),
+        ],
+        vec![float_input("x", &[3])],
+        vec![out("y")],
+        17,
+    );
+    let g = import_onnx(&bytes, "mem.onnx").unwrap();
+    assert!(
+        !g.nodes.iter().any(|n| n.op == FloatOp::Where),
+        "{:?}",
+        g.nodes.iter().map(|n| &n.op).collect::<Vec<_>>()
+    );
+    let v = g.eval(&[vec![-1., 0.5, 2.]]).unwrap();
+    // Only −∞ counts with detect_positive = 0.
+    assert_eq!(v[g.outputs[0]], vec![0., 0.5, 2.]);
+}
+
+/// scores x[1, 4] + (1 − float(mask)) · lowest → Softmax, as BERT-style exports write it.
+fn padded_softmax() -> Vec<u8> {
+    build::model(
+        vec![
+            node("Cast", "cast", &["mask"], &["m"], vec![attr_int("to", 1)]),
+            node("Sub", "inv", &["one", "m"], &["inv"], vec![]),
+            node("Mul", "fill", &["inv", "lowest"], &["bias"], vec![]),
+            node("Add", "add", &["x", "bias"], &["s"], vec![]),
+            node(
+                "Softmax",
+                "softmax",
+                &["s"],
+                &["p"],
+                vec![attr_int("axis", -1)],
+            ),
+        ],
+        vec![
+            tensor_f32("one", &[], &[1.]),
+            tensor_f32("lowest", &[], &[f32::MIN]),
+        ],
+        vec![
+            float_input("x", &[1, 4]),
+            build::value_info("mask", data_type::INT64, &[Some(1), Some(4)]),
+        ],
+        vec![out("p")],
+        17,
+    )
+}
+
+#[test]
+fn a_computed_padding_mask_gives_masked_positions_exactly_zero_probability() {
+    let g = import_onnx(&padded_softmax(), "mem.onnx").unwrap();
+    let sample = vec![vec![0.5, -0.25, 3.0, 2.0], vec![1., 1., 0., 0.]];
+    let v = g.eval(&sample).unwrap();
+    let p = &v[g.outputs[0]];
+    assert!(p[2] < 1e-20 && p[3] < 1e-20, "{p:?}");
+    assert!((p[0] + p[1] - 1.0).abs() < 1e-9, "{p:?}");
+    // The integer evaluation (what the circuit proves) gives exactly 0 where the mask is 0,
+    // with the masked scores above the kept ones, on every mask.
+    let q = quantize(&g, std::slice::from_ref(&sample), &QuantConfig::default()).unwrap();
+    for mask in [[1., 1., 0., 0.], [1., 0., 1., 0.], [0., 0., 0., 1.]] {
+        let inputs: Vec<zkinfer_ir::Tensor<i64>> = [sample[0].clone(), mask.to_vec()]
+            .iter()
+            .zip(&q.graph.inputs)
+            .map(|(x, &i)| {
+                let n = &q.graph.nodes[i];
+                zkinfer_ir::Tensor::new(n.shape.clone(), zkinfer_ir::quantize(x, n.scale)).unwrap()
+            })
+            .collect();
+        let trace = zkinfer_ir::eval(&q.graph, &q.table, &inputs).unwrap();
+        let out = trace.values[q.graph.outputs[0]].data();
+        for (j, &m) in mask.iter().enumerate() {
+            assert_eq!(out[j] == 0, m == 0.0, "mask {mask:?}: {out:?}");
+        }
+    }
+}
+
+#[test]
+fn symbolic_dimensions_are_fixed_by_shape_then_by_the_sample_then_to_one() {
+    let bytes = build::model(
+        vec![
+            node("Relu", "r", &["x"], &["y"], vec![]),
+            node("Cast", "c", &["m"], &["z"], vec![attr_int("to", 1)]),
+        ],
+        vec![],
+        vec![
+            symbolic_input(
+                "x",
+                data_type::FLOAT,
+                &[Err("batch"), Err("sequence"), Ok(4)],
+            ),
+            symbolic_input("m", data_type::INT64, &[Err("batch"), Err("sequence")]),
+        ],
+        vec![out("y"), out("z")],
+        17,
+    );
+    let import = |how: InputShapes| import_onnx_with(&bytes, "mem.onnx", &how);
+    let shapes = |g: &crate::FloatGraph| -> Vec<Vec<usize>> {
+        g.inputs.iter().map(|&i| g.nodes[i].shape.clone()).collect()
+    };
+    // By the sample: x's 32 values fix the sequence at 8 and the batch, before it, at 1.
+    let g = import(InputShapes {
+        named: vec![],
+        lengths: Some(vec![32, 8]),
+    })
+    .unwrap();
+    assert_eq!(shapes(&g), vec![vec![1, 8, 4], vec![1, 8]]);
+    let said: Vec<String> = g.fixed.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        said,
+        vec![
+            "batch = 1 (the sample's x, leading)",
+            "sequence = 8 (the sample's x)"
+        ]
+    );
+    // By name first: the sample then has to agree.
+    let g = import(InputShapes {
+        named: vec![("m".into(), vec![2, 3])],
+        lengths: Some(vec![24, 6]),
+    })
+    .unwrap();
+    assert_eq!(shapes(&g), vec![vec![2, 3, 4], vec![2, 3]]);
+    // Nothing given: every symbol is 1, and said so.
+    let g = import(InputShapes::default()).unwrap();
+    assert_eq!(shapes(&g), vec![vec![1, 1, 4], vec![1, 1]]);
+    assert!(g.fixed.iter().all(|f| f.by == "nothing fixed it"));
+    // Refusals name the input and say why.
+    let refused = |how: InputShapes, name: &str, why: &str| match import(how) {
+        Err(e @ ImportError::InFile { .. }) => {
+            let said = e.to_string();
+            assert!(
+                said.starts_with("mem.onnx: ")
+                    && said.contains(&format!("input `{name}`"))
+                    && said.contains(why),
+                "{said}"
+            )
+        }
+        other => panic!("expected an input error, got {other:?}"),
+    };
+    refused(
+        InputShapes {
+            named: vec![("x".into(), vec![1, 8, 5])],
+            lengths: None,
+        },
+        "x",
+        "the model fixes it at 4",
+    );
+    refused(
+        InputShapes {
+            named: vec![("ids".into(), vec![1, 8])],
+            lengths: None,
+        },
+        "ids",
+        "names no graph input",
+    );
+    refused(
+        InputShapes {
+            named: vec![],
+            lengths: Some(vec![30, 8]),
+        },
+        "x",
+        "do not fill",
+    );
+    refused(
+        InputShapes {
+            named: vec![],
+            lengths: Some(vec![32, 6]),
+        },
+        "m",
+        "the sample has 6 values; its shape [1, 8] holds 8",
+    );
+}
