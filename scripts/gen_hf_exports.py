@@ -158,6 +158,7 @@ def main():
             yield name, "text"
         for name in visions:
             yield name, "vision"
+        yield "torch_encoder", "torch"
 
     for name, kind in entries():
         for dynamo in (False, True):
@@ -196,6 +197,36 @@ def main():
                                  "Encoder" not in cls.__name__ else "last_hidden_state"]
                     dyn[out_names[0]] = {0: "batch", 1: "sequence"}
                     samples = [feeds(padded), feeds(full)]
+                    unmasked = [list(range(T - PAD)), list(range(T))]
+                elif kind == "torch":
+                    # Our pick: PyTorch's own nn.TransformerEncoder (not transformers), with
+                    # the boolean src_key_padding_mask it takes; its export slices a shape
+                    # vector empty (legal ONNX).
+                    layer = torch.nn.TransformerEncoderLayer(d_model=32, nhead=4,
+                                                             dim_feedforward=64, dropout=0.0,
+                                                             batch_first=True)
+                    encoder = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+                    head = torch.nn.Linear(32, 16)
+                    cfg = None
+
+                    class Wrap(torch.nn.Module):
+                        def __init__(self):
+                            super().__init__()
+                            self.encoder, self.head = encoder, head
+
+                        def forward(self, x, padding):
+                            return self.head(self.encoder(x, src_key_padding_mask=padding))
+
+                    wrap = model = Wrap().eval()
+                    names = ["x", "padding"]
+                    x = rng.standard_normal((1, T, 32)).astype(np.float32)
+                    pad_mask = (padded == 0)
+                    args = (torch.from_numpy(x), torch.from_numpy(pad_mask))
+                    dyn = {n: {0: "batch", 1: "sequence"} for n in names}
+                    out_names = ["logits"]
+                    dyn["logits"] = {0: "batch", 1: "sequence"}
+                    samples = [{"x": x, "padding": pad_mask},
+                               {"x": x, "padding": np.zeros_like(pad_mask)}]
                     unmasked = [list(range(T - PAD)), list(range(T))]
                 else:
                     cfg, cls, in_name, shape = visions[name]
@@ -249,7 +280,8 @@ def main():
                 ops = sorted({n.op_type for n in m.graph.node})
                 write_json(os.path.join(folder, "meta.json"), {
                     "architecture": type(model).__name__,
-                    "config": {k: v for k, v in cfg.to_diff_dict().items()
+                    "config": {} if cfg is None else
+                              {k: v for k, v in cfg.to_diff_dict().items()
                                if isinstance(v, (int, float, str, bool))},
                     "exporter": f"torch {torch.__version__} torch.onnx.export(dynamo={dynamo}"
                                 f"{'' if dynamo else ', opset_version=17'}), "

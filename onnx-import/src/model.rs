@@ -25,7 +25,8 @@ pub fn load_onnx_with(path: &Path, shapes: &InputShapes) -> Result<FloatGraph, I
         path: name.clone(),
         source,
     })?;
-    import_onnx_with(&bytes, &name, shapes)
+    let folder = path.parent().unwrap_or(Path::new("."));
+    import_graph(&bytes, &name, shapes, Some(folder)).map_err(|e| e.in_file(&name))
 }
 
 /// Imports ONNX bytes; `path` names the model in errors (every error names it).
@@ -39,15 +40,26 @@ pub fn import_onnx_with(
     path: &str,
     shapes: &InputShapes,
 ) -> Result<FloatGraph, ImportError> {
-    import_graph(bytes, path, shapes).map_err(|e| e.in_file(path))
+    import_graph(bytes, path, shapes, None).map_err(|e| e.in_file(path))
 }
 
-fn import_graph(bytes: &[u8], path: &str, fix: &InputShapes) -> Result<FloatGraph, ImportError> {
+/// Imports a model; `folder` (the model file's) holds the files of external tensor data.
+fn import_graph(
+    bytes: &[u8],
+    path: &str,
+    fix: &InputShapes,
+    folder: Option<&Path>,
+) -> Result<FloatGraph, ImportError> {
     let malformed = |reason: String| ImportError::Malformed {
         path: path.into(),
         reason,
     };
-    let model = ModelProto::decode(bytes).map_err(|e| malformed(e.to_string()))?;
+    let mut model = ModelProto::decode(bytes).map_err(|e| malformed(e.to_string()))?;
+    if let Some(g) = model.graph.as_mut() {
+        for t in g.initializer.iter_mut().filter(|t| t.data_location == 1) {
+            load_external(t, folder).map_err(malformed)?;
+        }
+    }
     let graph = model
         .graph
         .as_ref()
@@ -293,6 +305,72 @@ fn give_type(fg: &mut FloatGraph, id: usize, before: usize, dtype: ElemType) -> 
         dtype,
     };
     fg.push(view)
+}
+
+/// Reads a tensor's external data (the dynamo exporter writes weights to `model.onnx.data`)
+/// into its `raw_data`: from a file beside the model, named by a relative path that stays in
+/// the model's folder, at the given offset and length.
+fn load_external(t: &mut crate::proto::TensorProto, folder: Option<&Path>) -> Result<(), String> {
+    let entry = |key: &str| {
+        t.external_data
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| e.value.clone())
+    };
+    let number = |key: &str| -> Result<Option<u64>, String> {
+        entry(key)
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| {
+                    format!("tensor `{}`: external {key} `{v}` is not a number", t.name)
+                })
+            })
+            .transpose()
+    };
+    let location = entry("location").ok_or_else(|| {
+        format!(
+            "tensor `{}` stores its data externally but names no file",
+            t.name
+        )
+    })?;
+    let Some(folder) = folder else {
+        return Err(format!(
+            "tensor `{}` stores its data in `{location}`: import the model from its file",
+            t.name
+        ));
+    };
+    let relative = Path::new(&location);
+    let inside = relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !inside {
+        return Err(format!(
+            "tensor `{}`: external data file `{location}` is not inside the model's folder",
+            t.name
+        ));
+    }
+    let file = folder.join(relative);
+    let bytes = std::fs::read(&file)
+        .map_err(|e| format!("tensor `{}`: reading {}: {e}", t.name, file.display()))?;
+    let offset = number("offset")?.unwrap_or(0) as usize;
+    let length = match number("length")? {
+        Some(n) => n as usize,
+        None => bytes.len().saturating_sub(offset),
+    };
+    let end = offset
+        .checked_add(length)
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| {
+            format!(
+                "tensor `{}`: bytes {offset}..{offset}+{length} are past the end of {} ({} bytes)",
+                t.name,
+                file.display(),
+                bytes.len()
+            )
+        })?;
+    t.raw_data = bytes[offset..end].to_vec();
+    t.data_location = 0;
+    t.external_data.clear();
+    Ok(())
 }
 
 fn tensor_type(vi: &ValueInfoProto) -> Result<&crate::proto::TypeProtoTensor, ImportError> {

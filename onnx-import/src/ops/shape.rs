@@ -297,7 +297,14 @@ pub fn slice(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
             i += step;
         }
         if indices.is_empty() {
-            return Err("the slice is empty".into());
+            // An empty slice is legal ONNX (a shape vector sliced past its end, as
+            // `nn.MultiheadAttention` exports do): an empty constant, whatever it slices,
+            // since it has no values to compute.
+            let mut shape = ctx.shape_of(&v);
+            shape[ax] = 0;
+            return Ok(vec![Value::Const(
+                Tensor::new(shape, Vec::new()).map_err(|e| e.to_string())?,
+            )]);
         }
         let n = indices.len();
         v = gather_axis(ctx, v, ax, indices, &[n])?;
@@ -306,9 +313,20 @@ pub fn slice(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
 }
 
 pub fn concat(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
-    let values: Vec<Value> = (0..ctx.inputs.len())
+    let mut values: Vec<Value> = (0..ctx.inputs.len())
         .map(|i| ctx.input(i).cloned())
         .collect::<Result<_, _>>()?;
+    // Empty inputs add nothing (ONNX allows them, shape vectors sliced empty among them).
+    if values.iter().any(|v| ctx.shape_of(v).contains(&0)) {
+        let kept: Vec<Value> = values
+            .iter()
+            .filter(|v| !ctx.shape_of(v).contains(&0))
+            .cloned()
+            .collect();
+        if !kept.is_empty() {
+            values = kept;
+        }
+    }
     let shapes: Vec<Vec<usize>> = values.iter().map(|v| ctx.shape_of(v)).collect();
     let rank = shapes.first().map_or(0, Vec::len);
     let ax = axis(ctx.attr_int("axis", 0), rank)?;

@@ -252,3 +252,90 @@ fn symbolic_dimensions_are_fixed_by_shape_then_by_the_sample_then_to_one() {
         "the sample has 6 values; its shape [1, 8] holds 8",
     );
 }
+
+#[test]
+fn an_empty_slice_is_an_empty_constant_and_concat_skips_it() {
+    // The shape [1, 3] sliced from 5 on is empty; concatenated with [-1] it is [-1], which
+    // reshapes x[1, 3] to [3] (nn.MultiheadAttention's export computes a shape this way).
+    let bytes = build::model(
+        vec![
+            node("Shape", "shape", &["x"], &["s"], vec![]),
+            node("Slice", "slice", &["s", "five", "end"], &["e"], vec![]),
+            node(
+                "Concat",
+                "concat",
+                &["e", "minus_one"],
+                &["target"],
+                vec![attr_int("axis", 0)],
+            ),
+            node("Reshape", "reshape", &["x", "target"], &["y"], vec![]),
+        ],
+        vec![
+            build::tensor_i64("five", &[1], &[5]),
+            build::tensor_i64("end", &[1], &[i64::MAX]),
+            build::tensor_i64("minus_one", &[1], &[-1]),
+        ],
+        vec![float_input("x", &[1, 3])],
+        vec![out("y")],
+        17,
+    );
+    let g = import_onnx(&bytes, "mem.onnx").unwrap();
+    assert_eq!(g.nodes[g.outputs[0]].shape, vec![3]);
+}
+
+/// A model whose weight `w` is stored externally: `location`, `offset` and `length`.
+fn external_weight(location: &str, offset: usize) -> Vec<u8> {
+    let mut w = tensor_f32("w", &[2], &[0., 0.]);
+    w.raw_data.clear();
+    w.data_location = 1;
+    w.external_data = [
+        ("location", location.to_string()),
+        ("offset", offset.to_string()),
+        ("length", "8".to_string()),
+    ]
+    .into_iter()
+    .map(|(key, value)| StringStringEntryProto {
+        key: key.into(),
+        value,
+    })
+    .collect();
+    build::model(
+        vec![node("Mul", "mul", &["x", "w"], &["y"], vec![])],
+        vec![w],
+        vec![float_input("x", &[2])],
+        vec![out("y")],
+        17,
+    )
+}
+
+#[test]
+fn external_tensor_data_is_read_from_beside_the_model_and_nowhere_else() {
+    let dir = std::env::temp_dir().join(format!("zkinfer-external-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut data = vec![0u8; 4];
+    data.extend(2.0f32.to_le_bytes());
+    data.extend(3.0f32.to_le_bytes());
+    std::fs::write(dir.join("model.onnx.data"), &data).unwrap();
+    let path = dir.join("model.onnx");
+    std::fs::write(&path, external_weight("model.onnx.data", 4)).unwrap();
+    let g = crate::load_onnx(&path).unwrap();
+    assert_eq!(g.eval(&[vec![1., 1.]]).unwrap()[g.outputs[0]], vec![2., 3.]);
+    // Refused, each naming the tensor: a file outside the folder, bytes past the end, and
+    // external data without a file to be beside.
+    for (bytes, why) in [
+        (
+            external_weight("../model.onnx.data", 4),
+            "not inside the model's folder",
+        ),
+        (external_weight("model.onnx.data", 8), "past the end"),
+    ] {
+        std::fs::write(&path, bytes).unwrap();
+        let err = crate::load_onnx(&path).unwrap_err().to_string();
+        assert!(err.contains("tensor `w`") && err.contains(why), "{err}");
+    }
+    let err = import_onnx(&external_weight("model.onnx.data", 4), "mem.onnx")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("import the model from its file"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
