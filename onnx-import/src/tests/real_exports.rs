@@ -339,3 +339,106 @@ fn external_tensor_data_is_read_from_beside_the_model_and_nowhere_else() {
     assert!(err.contains("import the model from its file"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The integer evaluation (what the circuit proves) of `g`'s first output on `sample`,
+/// quantized as calibrated on it; `Err` when the evaluator refuses the sample.
+fn integer_outputs(
+    g: &crate::FloatGraph,
+    calibration: &[Vec<f32>],
+    sample: &[Vec<f32>],
+) -> Result<Vec<f32>, String> {
+    let q = quantize(g, &[calibration.to_vec()], &QuantConfig::default()).unwrap();
+    let inputs: Vec<zkinfer_ir::Tensor<i64>> = sample
+        .iter()
+        .zip(&q.graph.inputs)
+        .map(|(x, &i)| {
+            let n = &q.graph.nodes[i];
+            zkinfer_ir::Tensor::new(n.shape.clone(), zkinfer_ir::quantize(x, n.scale)).unwrap()
+        })
+        .collect();
+    let trace = zkinfer_ir::eval(&q.graph, &q.table, &inputs).map_err(|e| e.to_string())?;
+    let out = q.graph.outputs[0];
+    Ok(zkinfer_ir::dequantize(
+        trace.values[out].data(),
+        q.graph.nodes[out].scale,
+    ))
+}
+
+fn int_input(name: &str, dims: &[i64]) -> ValueInfoProto {
+    build::value_info(
+        name,
+        data_type::INT64,
+        &dims.iter().map(|&d| Some(d)).collect::<Vec<_>>(),
+    )
+}
+
+#[test]
+fn gather_nd_and_scatter_by_computed_indices_pick_what_onnx_says() {
+    // GatherND: rows of x[3, 2] by the index input; ScatterElements along axis 1 and
+    // ScatterND write an updates input where the index input says.
+    let gather = build::model(
+        vec![node("GatherND", "g", &["x", "i"], &["y"], vec![])],
+        vec![],
+        vec![float_input("x", &[3, 2]), int_input("i", &[2, 1])],
+        vec![out("y")],
+        17,
+    );
+    let scatter = build::model(
+        vec![node(
+            "ScatterElements",
+            "s",
+            &["x", "i", "u"],
+            &["y"],
+            vec![attr_int("axis", 1)],
+        )],
+        vec![],
+        vec![
+            float_input("x", &[2, 3]),
+            int_input("i", &[2, 1]),
+            float_input("u", &[2, 1]),
+        ],
+        vec![out("y")],
+        17,
+    );
+    let scatter_nd = build::model(
+        vec![node("ScatterND", "s", &["zeros", "i", "u"], &["y"], vec![])],
+        vec![tensor_f32("zeros", &[4], &[0.; 4])],
+        vec![int_input("i", &[2, 1]), float_input("u", &[2])],
+        vec![out("y")],
+        17,
+    );
+    let x = vec![0.5, -0.25, 1.0, 2.0, -1.5, 0.75];
+    type Case<'a> = (&'a [u8], Vec<Vec<f32>>, Vec<f32>);
+    let cases: [Case<'_>; 3] = [
+        (
+            &gather,
+            vec![x.clone(), vec![2., 0.]],
+            vec![-1.5, 0.75, 0.5, -0.25],
+        ),
+        (
+            &scatter,
+            vec![x.clone(), vec![2., 0.], vec![9., -9.]],
+            vec![0.5, -0.25, 9.0, -9.0, -1.5, 0.75],
+        ),
+        (
+            &scatter_nd,
+            vec![vec![3., 1.], vec![1.5, -2.]],
+            vec![0., -2., 0., 1.5],
+        ),
+    ];
+    for (bytes, sample, want) in cases {
+        let g = import_onnx(bytes, "mem.onnx").unwrap();
+        let float = g.eval(&sample).unwrap();
+        let got: Vec<f32> = float[g.outputs[0]].iter().map(|&v| v as f32).collect();
+        assert_eq!(got, want);
+        assert_eq!(integer_outputs(&g, &sample, &sample).unwrap(), want);
+    }
+    // An index past the axis is refused by the integer evaluation (and so by the prover),
+    // not wrapped or clamped.
+    let g = import_onnx(&gather, "mem.onnx").unwrap();
+    let calib = vec![x.clone(), vec![2., 0.]];
+    assert!(integer_outputs(&g, &calib, &[x.clone(), vec![3., 0.]]).is_err());
+    let g = import_onnx(&scatter, "mem.onnx").unwrap();
+    let calib = vec![x.clone(), vec![2., 0.], vec![9., -9.]];
+    assert!(integer_outputs(&g, &calib, &[x, vec![3., 0.], vec![9., -9.]]).is_err());
+}
