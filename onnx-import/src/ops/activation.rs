@@ -394,6 +394,9 @@ pub fn clip(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
 
 /// Pow by a constant exponent: a product for 2, a table otherwise.
 pub fn pow(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    if let (Value::Const(base), Value::Node(y)) = (ctx.input(0)?.clone(), ctx.input(1)?.clone()) {
+        return Ok(vec![computed_exponent(ctx, &base, y)?]);
+    }
     let e = ctx.const_input(1, "the exponent")?;
     let first = e.data().first().copied().unwrap_or(1.0);
     if e.data().iter().any(|&v| v != first) {
@@ -406,6 +409,29 @@ pub fn pow(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         (_, 0.5) => map(ctx, MapFn::Sqrt),
         _ => map(ctx, MapFn::pow(first as f32)),
     }
+}
+
+/// `b^y` for a constant base `b > 0` and a computed exponent: `exp(y · ln b)`, the exponential
+/// a table over the calibrated range of `y · ln b` (a base ≤ 0 is refused: its powers are not
+/// real for fractional exponents).
+fn computed_exponent(ctx: &mut Ctx<'_>, base: &Tensor<f64>, y: usize) -> Result<Value, String> {
+    if let Some(b) = base.data().iter().find(|&&b| b <= 0.0) {
+        return Err(format!(
+            "a computed exponent needs a positive base; the base holds {b}"
+        ));
+    }
+    let scaled = combine(
+        ctx,
+        Kind::Mul,
+        Value::Node(y),
+        Value::Const(base.map(|b| b.ln())),
+        false,
+    )?;
+    let Value::Node(z) = scaled else {
+        return Err("internal: the exponent folded".into());
+    };
+    let shape = ctx.graph.nodes[z].shape.clone();
+    Ok(ctx.add(FloatOp::Map(MapFn::Exp), vec![z], shape))
 }
 
 /// Pow with an exponent that varies by element: one table per distinct exponent applied to

@@ -81,6 +81,7 @@ pub fn builder(op_type: &str) -> Option<Build> {
         "Shape" => shape::shape,
         "Gather" => shape::gather,
         "GatherElements" => select::gather_elements,
+        "NonZero" => select::non_zero,
         "TopK" => select::top_k,
         "Unsqueeze" => shape::unsqueeze,
         "Squeeze" => shape::squeeze,

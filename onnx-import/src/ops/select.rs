@@ -411,3 +411,37 @@ pub fn top_k(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
     let values = ctx.add_typed(op, vec![pos, x], shape, dtype);
     Ok(vec![values, indices])
 }
+
+/// `NonZero`: the coordinates (`[rank, count]`, int64) of the nonzero elements. Its output's
+/// length is the count, so the input's nonzero pattern must be fixed when the model is
+/// compiled: a constant, or computed values the index analysis knows element by element (a
+/// mask built from constants, as exported risk models do); otherwise it is refused.
+pub fn non_zero(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
+    let v = ctx.input(0)?.clone();
+    let shape = ctx.shape_of(&v);
+    let values: Vec<f64> = match &v {
+        Value::Const(t) => t.data().to_vec(),
+        Value::Node(x) => value_sets(ctx.graph, *x)
+            .and_then(|sets| {
+                sets.iter()
+                    .map(|s| match s[..] {
+                        [only] => Some(only as f64),
+                        _ if !s.contains(&0) => Some(1.0),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<f64>>>()
+            })
+            .ok_or(
+                "NonZero of computed values: how many are nonzero, and so its output's shape, \
+                 depends on them (a constant or statically known input is supported)",
+            )?,
+    };
+    let st = strides(&shape);
+    let hits: Vec<usize> = (0..values.len()).filter(|&i| values[i] != 0.0).collect();
+    let mut data = Vec::with_capacity(shape.len() * hits.len());
+    for a in 0..shape.len() {
+        data.extend(hits.iter().map(|&i| ((i / st[a]) % shape[a]) as f64));
+    }
+    let t = Tensor::new(vec![shape.len(), hits.len()], data).map_err(|e| e.to_string())?;
+    Ok(vec![Value::Const(t)])
+}

@@ -442,3 +442,63 @@ fn gather_nd_and_scatter_by_computed_indices_pick_what_onnx_says() {
     let calib = vec![x.clone(), vec![2., 0.], vec![9., -9.]];
     assert!(integer_outputs(&g, &calib, &[x, vec![3., 0.], vec![9., -9.]]).is_err());
 }
+
+#[test]
+fn pow_of_a_constant_base_by_a_computed_exponent_is_an_exponential() {
+    let pow = |base: f32| {
+        build::model(
+            vec![node("Pow", "pow", &["b", "y"], &["z"], vec![])],
+            vec![tensor_f32("b", &[], &[base])],
+            vec![float_input("y", &[4])],
+            vec![out("z")],
+            17,
+        )
+    };
+    let g = import_onnx(&pow(10.0), "mem.onnx").unwrap();
+    let y = vec![0.0, 0.5, -1.0, 1.25];
+    let want: Vec<f32> = y.iter().map(|&v| 10f32.powf(v)).collect();
+    let float = g.eval(std::slice::from_ref(&y)).unwrap();
+    for (g, w) in float[g.outputs[0]].iter().zip(&want) {
+        assert!((*g as f32 - w).abs() < 1e-4 * w, "{g} vs {w}");
+    }
+    let got = integer_outputs(&g, std::slice::from_ref(&y), std::slice::from_ref(&y)).unwrap();
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 0.02 * w.max(1.0), "{got:?} vs {want:?}");
+    }
+    let err = import_onnx(&pow(-2.0), "mem.onnx").unwrap_err().to_string();
+    assert!(
+        err.contains("node `pow` (Pow)") && err.contains("positive base"),
+        "{err}"
+    );
+}
+
+#[test]
+fn nonzero_of_a_fixed_pattern_folds_and_of_computed_values_is_refused() {
+    // The coordinates of k's nonzero elements, added to x: [[0, 1], [0, 1]] + x.
+    let bytes = build::model(
+        vec![
+            node("NonZero", "nz", &["k"], &["n"], vec![]),
+            node("Cast", "cast", &["n"], &["f"], vec![attr_int("to", 1)]),
+            node("Add", "add", &["x", "f"], &["y"], vec![]),
+        ],
+        vec![tensor_f32("k", &[2, 2], &[1., 0., 0., 3.])],
+        vec![float_input("x", &[2, 2])],
+        vec![out("y")],
+        17,
+    );
+    let g = import_onnx(&bytes, "mem.onnx").unwrap();
+    let v = g.eval(&[vec![0.5; 4]]).unwrap();
+    assert_eq!(v[g.outputs[0]], vec![0.5, 1.5, 0.5, 1.5]);
+    let bytes = build::model(
+        vec![node("NonZero", "nz", &["x"], &["y"], vec![])],
+        vec![],
+        vec![float_input("x", &[4])],
+        vec![out("y")],
+        17,
+    );
+    let err = import_onnx(&bytes, "mem.onnx").unwrap_err().to_string();
+    assert!(
+        err.contains("node `nz` (NonZero)") && err.contains("depends on them"),
+        "{err}"
+    );
+}
