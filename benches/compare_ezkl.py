@@ -47,6 +47,8 @@ t = time.perf_counter()
 if stage == "settings":
     ra = ezkl.PyRunArgs()
     ra.input_visibility = "public"; ra.output_visibility = "public"; ra.param_visibility = "fixed"
+    if a.get("variables"):
+        ra.variables = [(n, int(v)) for n, v in a["variables"]]
     call(ezkl.gen_settings, a["model"], a["settings"], py_run_args=ra)
     call(ezkl.calibrate_settings, a["data"], a["model"], a["settings"], "resources")
     call(ezkl.compile_circuit, a["model"], a["compiled"], a["settings"])
@@ -170,6 +172,8 @@ def main():
     ap.add_argument("--scale", type=int, help="zkinfer's scale (2^-SCALE), calibrated on inputs_batch.json")
     ap.add_argument("--json", help="write every measurement to this file")
     ap.add_argument("--finite-mask", type=float, help="float constants <= -1e30 become this value (both tools)")
+    ap.add_argument("--variables", default="",
+                    help="EZKL's values of symbolic dimensions, as batch=1,sequence=8 (zkinfer fixes them from --input)")
     args = ap.parse_args()
     models = ISSUE13 if args.model == "issue13" else args.model
     results = []
@@ -240,7 +244,8 @@ def run_ezkl(e, onnx, data, expected, work, args):
     """EZKL's stages, each measurement into `e` as it is made."""
     s, c, vk, pk, wit, eproof = (os.path.join(work, n) for n in (
         "settings.json", "network.ezkl", "vk.key", "pk.key", "witness.json", "ezkl_proof.json"))
-    ezkl("settings", model=onnx, settings=s, data=data, compiled=c)
+    variables = [v.split("=") for v in args.variables.split(",") if v]
+    ezkl("settings", model=onnx, settings=s, data=data, compiled=c, variables=variables)
     e["k"] = json.load(open(s))["run_args"]["logrows"]
     srs = ezkl_srs(e["k"])
     e["setup"] = ezkl("setup", compiled=c, vk=vk, pk=pk, srs=srs)[0] / 1e3
