@@ -478,6 +478,10 @@ pub fn scatter_nd(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
 /// Where update element `u` lands when its key is `k` (a flat data index).
 type Target = Box<dyn Fn(usize, usize) -> usize>;
 
+/// More places than this for one computed GatherND index is refused (each is a candidate of
+/// every output element's selection).
+const MAX_GATHER_POSITIONS: usize = 4096;
+
 /// More (index element × position) pairs than this in a scatter by computed indices is
 /// refused: each is one product in the circuit.
 const MAX_SCATTER_TERMS: usize = 1 << 20;
@@ -515,6 +519,11 @@ fn gather_nd_computed(ctx: &mut Ctx<'_>, data: Value, idx: usize) -> Result<Valu
     let is = ctx.graph.nodes[idx].shape.clone();
     let m = *is.last().ok_or("indices must have rank 1 or more")?;
     let (key, positions) = tuple_positions(ctx, idx, &s)?;
+    if positions > MAX_GATHER_POSITIONS {
+        return Err(format!(
+            "a computed index tuple names one of {positions} places (more than {MAX_GATHER_POSITIONS})"
+        ));
+    }
     let inner: usize = s[m..].iter().product();
     let tuples = ctx.graph.nodes[key].len();
     let (mut index, mut choices) = (Vec::new(), Vec::new());
@@ -566,6 +575,13 @@ fn scatter_computed(ctx: &mut Ctx<'_>, nd: bool, data: Value, idx: usize) -> Res
     // Per update element: its key (an element of `key`), and where each key value puts it.
     let (key, positions, target): (usize, usize, Target) = if nd {
         let m = *is.last().ok_or("indices must have rank 1 or more")?;
+        let mut want = is[..is.len() - 1].to_vec();
+        want.extend_from_slice(ds.get(m..).unwrap_or(&[]));
+        if us != want {
+            return Err(format!(
+                "updates of shape {us:?} for indices {is:?} into data {ds:?} (ONNX wants {want:?})"
+            ));
+        }
         let (key, positions) = tuple_positions(ctx, idx, &ds)?;
         let inner: usize = ds[m..].iter().product();
         (key, positions, Box::new(move |u, k| k * inner + u % inner))

@@ -298,8 +298,10 @@ pub fn slice(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
         }
         if indices.is_empty() {
             // An empty slice is legal ONNX (a shape vector sliced past its end, as
-            // `nn.MultiheadAttention` exports do): an empty constant, whatever it slices,
-            // since it has no values to compute.
+            // `nn.MultiheadAttention` exports do): of a constant, an empty constant.
+            if matches!(v, Value::Node(_)) {
+                return Err("the slice of computed values is empty".into());
+            }
             let mut shape = ctx.shape_of(&v);
             shape[ax] = 0;
             return Ok(vec![Value::Const(

@@ -433,6 +433,19 @@ fn gather_nd_and_scatter_by_computed_indices_pick_what_onnx_says() {
         assert_eq!(got, want);
         assert_eq!(integer_outputs(&g, &sample, &sample).unwrap(), want);
     }
+    // Updates of another shape than ONNX's for those indices are refused, naming the node.
+    let wrong = build::model(
+        vec![node("ScatterND", "s", &["zeros", "i", "u"], &["y"], vec![])],
+        vec![tensor_f32("zeros", &[4], &[0.; 4])],
+        vec![int_input("i", &[2, 1]), float_input("u", &[3])],
+        vec![out("y")],
+        17,
+    );
+    let err = import_onnx(&wrong, "mem.onnx").unwrap_err().to_string();
+    assert!(
+        err.contains("node `s` (ScatterND)") && err.contains("ONNX wants [2]"),
+        "{err}"
+    );
     // An index past the axis is refused by the integer evaluation (and so by the prover),
     // not wrapped or clamped.
     let g = import_onnx(&gather, "mem.onnx").unwrap();
