@@ -6,6 +6,7 @@ mod arith;
 mod cnn;
 mod cnn1d;
 mod compare;
+mod computed_index;
 mod einsum;
 mod integer;
 mod linear;
