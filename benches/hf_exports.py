@@ -12,27 +12,15 @@ usage: benches/hf_exports.sh [--only SUBSTRING] [--json OUT.json]
 import argparse
 import json
 import os
-import re
 import shutil
-import subprocess
 import tempfile
+
+from exports import number, run  # the same CLI helpers as benches/exports.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SET = os.path.join(ROOT, "tests", "hf-exports")
 ZKINFER = os.path.join(ROOT, "target", "release", "zkinfer")
 SCALE = 12
-
-
-def run(args):
-    p = subprocess.run(args, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:2])}: {p.stderr.strip().splitlines()[-1:]}")
-    return p.stdout + p.stderr
-
-
-def number(pattern, text, cast=float):
-    m = re.search(pattern, text)
-    return cast(m.group(1)) if m else None
 
 
 def tolerance(want):

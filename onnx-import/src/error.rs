@@ -51,12 +51,12 @@ pub enum ImportError {
     Calibration { reason: String },
     #[error(transparent)]
     Ir(#[from] zkinfer_ir::IrError),
-    /// An error about part of a model, with the model's file.
-    #[error("{path}: {source}")]
+    /// An error about part of a model, with the model's file. Its message includes the
+    /// error's (not a `source`, which `{:#}` would print a second time).
+    #[error("{path}: {error}")]
     InFile {
         path: String,
-        #[source]
-        source: Box<ImportError>,
+        error: Box<ImportError>,
     },
 }
 
@@ -70,7 +70,7 @@ impl ImportError {
             | ImportError::InFile { .. }) => e,
             e => ImportError::InFile {
                 path: path.into(),
-                source: Box::new(e),
+                error: Box::new(e),
             },
         }
     }
