@@ -94,6 +94,9 @@ impl Plan {
     }
 }
 
+/// The most fixed columns the planner gives constant matrices' `W·r`.
+pub const MAX_WEIGHT_LANES: usize = 32;
+
 /// The lane counts the planner tries (a packed layout keeps the narrowest).
 pub fn lane_choices(packed: bool) -> &'static [usize] {
     if packed {
@@ -284,8 +287,9 @@ fn plan_lanes(
     // product of two witnessed tensors the circuit may also do without its columns, whichever
     // costs less work.
     // Constant matrices' `W·r` takes its own fixed columns: one, two or four per lane (up to
-    // 16), fewer rows against more columns; one per lane in a packed circuit, whose Solidity
-    // verifier grows with every column.
+    // 32: a language model's head or embedding of 38.6M weights fits 2^21 rows, and half the
+    // memory of 2^22, only with 24 or 32), fewer rows against more columns; one per lane in a
+    // packed circuit, whose Solidity verifier grows with every column.
     let per_lane: &[usize] = match (products, packed) {
         (WeightProducts::Direct, _) => &[0],
         (WeightProducts::Auto, true) => &[1],
@@ -295,7 +299,7 @@ fn plan_lanes(
         let mut out: Vec<CircuitParams> = per_lane
             .iter()
             .map(|&m| lanes * m)
-            .filter(|&w| w == lanes || w <= 16)
+            .filter(|&w| w == lanes || w <= MAX_WEIGHT_LANES)
             .map(|w| CircuitParams::for_graph_with(graph, lanes, w))
             .collect();
         out.dedup();

@@ -31,9 +31,9 @@ pub use eval::{
 pub use graph::{index_map, Graph, Node, NodeId};
 pub use input::{flatten_json_values, inputs_digest, quantize_inputs, INPUTS_DIGEST_TAG};
 pub use op::{
-    dense_terms, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, Div, Gather, Input, IntDiv,
-    Linear, MatMulDims, Mean, OneHot, Op, Remap, Rescale, Select, Softmax, Source, TopK, Transpose,
-    WeightSide, Windows,
+    dense_terms, Affine, ArgMax, Binary, BinaryKind, Concat, Dense, DenseTerms, Div, Gather, Input,
+    IntDiv, Linear, MatMulDims, Mean, OneHot, Op, Remap, Rescale, Select, Softmax, Source, TopK,
+    Transpose, WeightSide, Windows,
 };
 pub use packing::{Limbs, Packing};
 pub use settings::{Settings, ShardInfo, TensorInfo};

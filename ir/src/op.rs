@@ -95,12 +95,87 @@ pub struct Dense {
 
 impl Dense {
     /// The terms of every output element: `(flat index into x, weight)`, in accumulation order.
+    /// Collects every term: for large products walk [`Dense::rows`] instead.
     pub fn terms(&self, x_shape: &[usize]) -> Vec<Vec<(usize, i64)>> {
-        let w = self.weight.data();
-        dense_terms(self.weight.shape(), self.side, x_shape)
-            .into_iter()
-            .map(|row| row.into_iter().map(|(xi, wi)| (xi, w[wi])).collect())
+        let rows = self.rows(x_shape);
+        (0..rows.len())
+            .map(|j| self.row(&rows, j).collect())
             .collect()
+    }
+
+    /// The output elements of this product with an input of shape `x_shape`, one at a time.
+    pub fn rows(&self, x_shape: &[usize]) -> DenseTerms {
+        DenseTerms::new(self.weight.shape(), self.side, x_shape)
+    }
+
+    /// Output element `j`'s terms: `(flat index into x, weight)`, in accumulation order.
+    pub fn row<'a>(
+        &'a self,
+        rows: &DenseTerms,
+        j: usize,
+    ) -> impl Iterator<Item = (usize, i64)> + 'a {
+        let w = self.weight.data();
+        rows.row(j).map(move |(xi, wi)| (xi, w[wi]))
+    }
+}
+
+/// The terms of a product with a constant matrix, one output element at a time: a language
+/// model's head (400,000 outputs of 768 terms) would take gigabytes as a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DenseTerms {
+    side: WeightSide,
+    /// Output elements.
+    len: usize,
+    /// Terms per output element (the contracted dimension).
+    k: usize,
+    /// Right: `W`'s columns; Left: `x`'s columns.
+    n: usize,
+}
+
+impl DenseTerms {
+    pub fn new(w_shape: &[usize], side: WeightSide, x_shape: &[usize]) -> Self {
+        match side {
+            WeightSide::Right => {
+                let (k, n) = (w_shape[0], w_shape[1]);
+                let rows = x_shape.iter().product::<usize>() / k.max(1);
+                Self {
+                    side,
+                    len: rows * n,
+                    k,
+                    n,
+                }
+            }
+            WeightSide::Left => {
+                let (m, k) = (w_shape[0], w_shape[1]);
+                let n = x_shape.get(1).copied().unwrap_or(1);
+                Self {
+                    side,
+                    len: m * n,
+                    k,
+                    n,
+                }
+            }
+        }
+    }
+
+    /// Output elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Output element `j`'s terms: `(flat index into x, flat index into w)`, in accumulation
+    /// order.
+    pub fn row(&self, j: usize) -> impl Iterator<Item = (usize, usize)> + use<> {
+        let Self { side, k, n, .. } = *self;
+        let (r, c) = (j / n.max(1), j % n.max(1));
+        (0..k).map(move |t| match side {
+            WeightSide::Right => (r * k + t, t * n + c),
+            WeightSide::Left => (t * n + c, r * k + t),
+        })
     }
 }
 
@@ -111,30 +186,8 @@ pub fn dense_terms(
     side: WeightSide,
     x_shape: &[usize],
 ) -> Vec<Vec<(usize, usize)>> {
-    match side {
-        WeightSide::Right => {
-            let (k, n) = (w_shape[0], w_shape[1]);
-            let rows = x_shape.iter().product::<usize>() / k.max(1);
-            let mut out = Vec::with_capacity(rows * n);
-            for r in 0..rows {
-                for j in 0..n {
-                    out.push((0..k).map(|t| (r * k + t, t * n + j)).collect());
-                }
-            }
-            out
-        }
-        WeightSide::Left => {
-            let (m, k) = (w_shape[0], w_shape[1]);
-            let n = x_shape.get(1).copied().unwrap_or(1);
-            let mut out = Vec::with_capacity(m * n);
-            for i in 0..m {
-                for j in 0..n {
-                    out.push((0..k).map(|t| (t * n + j, i * k + t)).collect());
-                }
-            }
-            out
-        }
-    }
+    let rows = DenseTerms::new(w_shape, side, x_shape);
+    (0..rows.len()).map(|j| rows.row(j).collect()).collect()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! measuring quantization error).
 
 use zkinfer_ir::{
-    broadcast_indices, dense_terms, index_map, BinaryKind, ElemType, MapFn, MatMulDims, Op, Tensor,
+    broadcast_indices, index_map, BinaryKind, DenseTerms, ElemType, MapFn, MatMulDims, Op, Tensor,
     WeightSide,
 };
 
@@ -219,13 +219,12 @@ impl FloatGraph {
                 }
                 FloatOp::Dense { weight, side, bias } => {
                     let x = arg(0);
-                    dense_terms(weight.shape(), *side, shape(0))
-                        .iter()
-                        .enumerate()
-                        .map(|(j, row)| {
+                    let rows = DenseTerms::new(weight.shape(), *side, shape(0));
+                    (0..rows.len())
+                        .map(|j| {
                             let b = bias.as_ref().map_or(0.0, |b| b.data()[j]);
-                            row.iter()
-                                .fold(b, |acc, &(xi, wi)| acc + x[xi] * weight.data()[wi])
+                            rows.row(j)
+                                .fold(b, |acc, (xi, wi)| acc + x[xi] * weight.data()[wi])
                         })
                         .collect()
                 }

@@ -382,11 +382,11 @@ pub fn lay_out_with<G: Grid>(
             }
             Op::Dense(dense) => {
                 let x = arg(0);
-                let terms = dense.terms(&graph.nodes[node.inputs[0]].shape);
-                let mut out = Vec::with_capacity(terms.len());
-                for (j, row) in terms.iter().enumerate() {
+                let rows = dense.rows(&graph.nodes[node.inputs[0]].shape);
+                let mut out = Vec::with_capacity(rows.len());
+                for j in 0..rows.len() {
                     let t: Vec<(&Wire<G::Cell>, i64)> =
-                        row.iter().map(|&(xi, w)| (&x[xi], w)).collect();
+                        dense.row(&rows, j).map(|(xi, w)| (&x[xi], w)).collect();
                     let bias = dense.bias.as_ref().map_or(0, |b| b.data()[j]);
                     out.push(wrap(l.dot(&t, bias))?);
                 }

@@ -394,8 +394,10 @@ pub fn clip(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
 
 /// Pow by a constant exponent: a product for 2, a table otherwise.
 pub fn pow(ctx: &mut Ctx<'_>) -> Result<Vec<Value>, String> {
-    if let (Value::Const(base), Value::Node(y)) = (ctx.input(0)?.clone(), ctx.input(1)?.clone()) {
-        return Ok(vec![computed_exponent(ctx, &base, y)?]);
+    match (ctx.input(0)?.clone(), ctx.input(1)?.clone()) {
+        (Value::Const(base), Value::Node(y)) => return Ok(vec![computed_exponent(ctx, &base, y)?]),
+        (Value::Node(x), Value::Node(y)) => return Ok(vec![power_by_log(ctx, x, Value::Node(y))?]),
+        _ => {}
     }
     let e = ctx.const_input(1, "the exponent")?;
     let first = e.data().first().copied().unwrap_or(1.0);
@@ -434,6 +436,25 @@ fn computed_exponent(ctx: &mut Ctx<'_>, base: &Tensor<f64>, y: usize) -> Result<
     Ok(ctx.add(FloatOp::Map(MapFn::Exp), vec![z], shape))
 }
 
+/// `x^y` for a computed base and an exponent that is computed too, or a constant of more
+/// distinct values than one table each would be worth: `sign(x) · exp(y · ln x)`, three tables
+/// (and a product by `y` where it is computed). `ln 0` is outside every table (the
+/// table holds 0 there) and `sign(0) = 0` masks it, so a zero base gives 0 (as `0^y` is for
+/// `y > 0`; ONNX's `0^0 = 1` and `0^y = ∞` for `y < 0` are not represented). A negative base is
+/// outside the log table's real values and gives 0 too (ONNX: NaN or a power for whole `y`).
+fn power_by_log(ctx: &mut Ctx<'_>, x: usize, y: Value) -> Result<Value, String> {
+    let xs = ctx.graph.nodes[x].shape.clone();
+    let ln = ctx.add(FloatOp::Map(MapFn::Log), vec![x], xs.clone());
+    let scaled = combine(ctx, Kind::Mul, y, ln, false)?;
+    let Value::Node(z) = scaled else {
+        return Err("internal: the exponent folded".into());
+    };
+    let shape = ctx.graph.nodes[z].shape.clone();
+    let power = ctx.add(FloatOp::Map(MapFn::Exp), vec![z], shape);
+    let sign = ctx.add(FloatOp::Map(MapFn::Sign), vec![x], xs);
+    combine(ctx, Kind::Mul, power, sign, false)
+}
+
 /// Pow with an exponent that varies by element: one table per distinct exponent applied to
 /// the whole base, each output element picked from its exponent's table (a free index map).
 fn pow_per_element(ctx: &mut Ctx<'_>, e: &Tensor<f64>) -> Result<Vec<Value>, String> {
@@ -448,10 +469,7 @@ fn pow_per_element(ctx: &mut Ctx<'_>, e: &Tensor<f64>) -> Result<Vec<Value>, Str
         }
     }
     if distinct.len() > 8 {
-        return Err(format!(
-            "{} distinct exponents (at most 8 are supported)",
-            distinct.len()
-        ));
+        return Ok(vec![power_by_log(ctx, x, Value::Const(e.clone()))?]);
     }
     let xlen: usize = xs.iter().product();
     let mut parts = Vec::with_capacity(distinct.len());

@@ -185,13 +185,11 @@ pub(super) fn set_bounds(graph: &mut Graph, table: &TableBounds, input_bounds: &
                         .as_ref()
                         .map_or(0, |t| t.data()[j].unsigned_abs() as u128)
                 };
-                let terms = d.terms(&graph.nodes[node.inputs[0]].shape);
-                let worst = terms
-                    .iter()
-                    .enumerate()
-                    .map(|(j, row)| {
-                        row.iter()
-                            .map(|&(_, w)| w.unsigned_abs() as u128 * xmax)
+                let rows = d.rows(&graph.nodes[node.inputs[0]].shape);
+                let worst = (0..rows.len())
+                    .map(|j| {
+                        d.row(&rows, j)
+                            .map(|(_, w)| w.unsigned_abs() as u128 * xmax)
                             .sum::<u128>()
                             + bias(j)
                     })

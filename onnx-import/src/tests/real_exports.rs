@@ -486,6 +486,33 @@ fn pow_of_a_constant_base_by_a_computed_exponent_is_an_exponential() {
 }
 
 #[test]
+fn pow_of_a_computed_base_by_a_computed_exponent_goes_through_its_logarithm() {
+    let bytes = build::model(
+        vec![node("Pow", "pow", &["x", "y"], &["z"], vec![])],
+        vec![],
+        vec![float_input("x", &[5]), float_input("y", &[5])],
+        vec![out("z")],
+        17,
+    );
+    let g = import_onnx(&bytes, "mem.onnx").unwrap();
+    assert!(
+        g.nodes
+            .iter()
+            .any(|n| matches!(n.op, FloatOp::Map(zkinfer_ir::MapFn::Log))),
+        "x^y with both computed is exp(y ln x)"
+    );
+    let x: Vec<f32> = vec![0.0, 0.5, 2.0, 3.0, 7.0];
+    let y: Vec<f32> = vec![1.5, -1.0, 0.5, 2.0, 1.25];
+    // A zero base gives 0 (0^1.5), not exp(1.5 · ln 0's table value).
+    let want: Vec<f32> = x.iter().zip(&y).map(|(a, b)| a.powf(*b)).collect();
+    let inputs = [x, y];
+    let got = integer_outputs(&g, &inputs, &inputs).unwrap();
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 0.03 * w.max(1.0), "{got:?} vs {want:?}");
+    }
+}
+
+#[test]
 fn nonzero_of_a_fixed_pattern_folds_and_of_computed_values_is_refused() {
     // The coordinates of k's nonzero elements, added to x: [[0, 1], [0, 1]] + x.
     let bytes = build::model(
