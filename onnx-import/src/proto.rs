@@ -215,6 +215,15 @@ pub mod build {
         }
     }
 
+    pub fn attr_float(name: &str, f: f32) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: 1,
+            f,
+            ..Default::default()
+        }
+    }
+
     pub fn attr_ints(name: &str, ints: &[i64]) -> AttributeProto {
         AttributeProto {
             name: name.into(),

@@ -134,7 +134,8 @@ fn compile_as(
 pub const DEFAULT_SCALES: std::ops::RangeInclusive<u32> = 7..=13;
 
 /// Compiles at the finest activation scale of [`DEFAULT_SCALES`] whose circuit is no larger
-/// (no larger k) than at the coarsest: precision that costs nothing. Range checks go by limbs
+/// (no larger k) than at the coarsest: precision that costs nothing; and finer at a cost
+/// while the outputs are too coarse at the scale reached ([`MIN_OUTPUT_UNITS`]). Range checks go by limbs
 /// and function tables have their own resolution, so a finer scale mostly adds limbs to
 /// range checks in rows the layout has free, until the layout or a table outgrows `2^k`.
 /// Returns the model, its plan and the chosen scale.
@@ -167,11 +168,43 @@ fn finest_as(
     let mut best = (model, plan, coarsest, fixed);
     for scale in DEFAULT_SCALES.skip(1) {
         match at(scale) {
-            Ok((model, plan, fixed)) if plan.k <= k0 => best = (model, plan, scale, fixed),
+            Ok((model, plan, fixed))
+                if plan.k <= k0 || output_units(&best.0, calibration) < MIN_OUTPUT_UNITS =>
+            {
+                best = (model, plan, scale, fixed)
+            }
             _ => break,
         }
     }
     Ok(best)
+}
+
+/// The default scale goes finer than its k allows while the largest float output of the
+/// first calibration sample is under this many units of its scale (coarser than 1/64 of
+/// itself): a model of outputs about 0.06 is 8 units at 2^-7, an error of 6%.
+pub const MIN_OUTPUT_UNITS: f64 = 64.0;
+
+/// The largest magnitude among `model`'s float outputs on the first calibration sample, in
+/// units of each output's scale (infinite where there are none, or the sample does not
+/// evaluate: nothing to refine).
+fn output_units(model: &CompiledModel, calibration: &[Vec<Vec<f32>>]) -> f64 {
+    let g = &model.graph;
+    let Some(Ok(trace)) = calibration.first().map(|s| crate::witness(model, s)) else {
+        return f64::INFINITY;
+    };
+    g.outputs
+        .iter()
+        .filter(|&&o| g.nodes[o].scale > 0 && g.nodes[o].dtype == zkinfer_ir::ElemType::Float32)
+        .filter_map(|&o| {
+            trace.values[o]
+                .data()
+                .iter()
+                .map(|q| q.unsigned_abs())
+                .max()
+        })
+        .map(|q| q as f64)
+        .reduce(f64::max)
+        .unwrap_or(f64::INFINITY)
 }
 
 /// What `--target` optimizes when choosing scales and table headroom.

@@ -98,3 +98,49 @@ fn quantized_accuracy_is_within_one_point_of_float() {
         );
     }
 }
+
+/// The default scale of a model whose outputs are small (a LeakyReLU of inputs about 0.06, as
+/// EZKL's `1l_leakyrelu`): at 2^-7 they were 8 units, a 6% error; the default now goes finer
+/// until they are at least `MIN_OUTPUT_UNITS`.
+#[test]
+fn the_default_scale_is_fine_enough_for_small_outputs() {
+    use zkinfer_onnx::proto::build::{self, attr_float, node};
+    use zkinfer_onnx::proto::data_type;
+    let bytes = build::model(
+        vec![node(
+            "LeakyRelu",
+            "act",
+            &["x"],
+            &["y"],
+            vec![attr_float("alpha", 0.1)],
+        )],
+        vec![],
+        vec![build::value_info("x", data_type::FLOAT, &[Some(4)])],
+        vec![build::value_info("y", data_type::FLOAT, &[])],
+        17,
+    );
+    let dir = std::env::temp_dir().join(format!("zkinfer-small-outputs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.onnx");
+    std::fs::write(&path, bytes).unwrap();
+    let x = vec![0.0615f32, 0.0401, -0.0275, 0.0133];
+    let (model, _, scale) =
+        compile_finest(&path, &[vec![x.clone()]], &QuantConfig::default()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let got = outputs(&model, &witness(&model, std::slice::from_ref(&x)).unwrap());
+    let want: Vec<f32> = x
+        .iter()
+        .map(|&v| if v >= 0.0 { v } else { 0.1 * v })
+        .collect();
+    let err = got[0]
+        .iter()
+        .zip(&want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0f32, f32::max);
+    assert!(scale > 7, "scale 2^-{scale}");
+    assert!(
+        err < 0.01 * 0.0615,
+        "error {err} at 2^-{scale}: {:?} vs {want:?}",
+        got[0]
+    );
+}
