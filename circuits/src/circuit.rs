@@ -21,8 +21,9 @@ pub struct ModelCircuit {
     pub tables: TableSet,
     pub params: CircuitParams,
     pub trace: Option<Arc<Trace>>,
-    /// Negative tests only: advice values replaced after the honest layout computed them.
-    pub tamper: Vec<Tamper>,
+    /// Negative tests and the audit only: advice values replaced after the honest layout
+    /// computed them. Set through [`ModelCircuit::tampered`], which production builds lack.
+    pub(crate) tamper: Vec<Tamper>,
 }
 
 impl ModelCircuit {
@@ -44,6 +45,16 @@ impl ModelCircuit {
 
     pub fn with_trace(mut self, trace: Arc<Trace>) -> Self {
         self.trace = Some(trace);
+        self
+    }
+
+    /// Negative tests only: this circuit with `tamper`'s advice values replaced after the
+    /// honest layout computed them, a forged witness for the MockProver. Compiled in for this
+    /// crate's tests and with the `testing` feature (the workspace's test crate), never in the
+    /// prover; the audit sets the same cells from inside the crate.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn tampered(mut self, tamper: Vec<Tamper>) -> Self {
+        self.tamper = tamper;
         self
     }
 

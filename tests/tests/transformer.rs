@@ -105,11 +105,11 @@ fn row(model: &CompiledModel, node: usize, what: &str) -> usize {
 
 /// MockProver on the model with one corrupted cell; the error text.
 fn corrupted(model: &CompiledModel, trace: &Trace, tamper: Tamper) -> String {
-    let mut circuit = circuit_for(model).with_trace(Arc::new(trace.clone()));
+    let circuit = circuit_for(model).with_trace(Arc::new(trace.clone()));
     let instances = ModelCircuit::instances(&model.graph, trace);
     let honest = MockProver::run(model.settings.k, &circuit, vec![instances.clone()]).unwrap();
     honest.verify().expect("the honest witness verifies");
-    circuit.tamper = vec![tamper];
+    let circuit = circuit.tampered(vec![tamper]);
     let prover = MockProver::run(model.settings.k, &circuit, vec![instances]).unwrap();
     format!(
         "{:?}",
