@@ -2,14 +2,15 @@
 //! nodes, and verify the chain of their proofs. Proving a shard is `zkinfer prove` with
 //! `--input-activations` / `--output-activations`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use zkinfer_ir::{CompiledModel, Trace};
-use zkinfer_prover::{cut_points, split_model, witness_quantized, Activations, Cuts};
-use zkinfer_verifier::{Bundle, ChainVerifier, ProofFile, VerifiedOutput};
+use zkinfer_prover::{cut_points, read_inputs, split_model, witness_quantized, Activations, Cuts};
+use zkinfer_verifier::{Bundle, ChainVerifier, ComputedFrom, ProofFile, VerifiedOutput};
 
 use crate::ProveArgs;
 
@@ -57,6 +58,32 @@ pub enum ShardCommand {
         /// element is named), or give its commitment when split with `--hash-input`.
         #[arg(long)]
         input: Option<PathBuf>,
+        /// A shard this verifier computes itself instead of checking its proof: its compiled
+        /// model (`shard-N.zkc`, from the model's publisher; repeatable). The first shard is
+        /// computed from --input, a later one from the activations handed into it
+        /// (--activations), whose commitment must be the one the previous proof made. The
+        /// chain proves the same outputs; this verifier does the shard's arithmetic (for a
+        /// language model's embedding and head: milliseconds here, minutes to prove).
+        #[arg(long)]
+        compute: Vec<PathBuf>,
+        /// The activations handed into a computed shard: the previous node's
+        /// `--output-activations` file (repeatable; matched by the shard that wrote it).
+        #[arg(long)]
+        activations: Vec<PathBuf>,
+    },
+    /// Evaluate a shard without proving it and write the activations the next node takes:
+    /// for a shard every verifier computes itself (`verify-chain --compute`).
+    Evaluate {
+        model: PathBuf,
+        /// The model's input (the first shard).
+        #[arg(long, required_unless_present = "input_activations")]
+        input: Option<PathBuf>,
+        /// The activations the previous shard's node wrote (a later shard).
+        #[arg(long, conflicts_with = "input")]
+        input_activations: Option<PathBuf>,
+        /// Where to write this shard's activations for the next node.
+        #[arg(long)]
+        output_activations: PathBuf,
     },
 }
 
@@ -85,6 +112,8 @@ pub fn run(cmd: ShardCommand) -> Result<()> {
             proof,
             manifest,
             input,
+            compute,
+            activations,
         } => {
             let links = match manifest {
                 Some(m) => read_manifest(&m)?,
@@ -99,9 +128,57 @@ pub fn run(cmd: ShardCommand) -> Result<()> {
                     keys.into_iter().zip(proof).collect()
                 }
             };
-            cmd_verify_chain(&links, input.as_deref())
+            cmd_verify_chain(&links, &compute, &activations, input.as_deref())
         }
+        ShardCommand::Evaluate {
+            model,
+            input,
+            input_activations,
+            output_activations,
+        } => cmd_evaluate(
+            &model,
+            input.as_deref(),
+            input_activations.as_deref(),
+            &output_activations,
+        ),
     }
+}
+
+fn cmd_evaluate(
+    model: &Path,
+    input: Option<&Path>,
+    input_activations: Option<&Path>,
+    output: &Path,
+) -> Result<()> {
+    let compiled = CompiledModel::read(model)?;
+    let Some(s) = &compiled.settings.shard else {
+        bail!(
+            "{} is not a shard: `evaluate` writes a shard's activations for the next node",
+            model.display()
+        );
+    };
+    if !s.commits_outputs() {
+        bail!(
+            "{} is the last shard: it hands nothing on (its outputs are the chain's)",
+            model.display()
+        );
+    }
+    let trace = match (input, input_activations) {
+        (_, Some(acts)) if s.index > 0 => trace_from_activations(&compiled, acts)?,
+        (Some(x), None) if s.index == 0 => zkinfer_prover::witness(&compiled, &read_inputs(x)?)?,
+        _ if s.index == 0 => bail!(
+            "{} is the first shard: it takes the model's input (--input FILE)",
+            model.display()
+        ),
+        _ => bail!(
+            "{} is shard {} of {}: it takes the previous node's activations (--input-activations FILE)",
+            model.display(),
+            s.index,
+            s.count
+        ),
+    };
+    hand_on(&compiled, &trace, Some(output))?;
+    Ok(())
 }
 
 fn cmd_list(model: &Path) -> Result<()> {
@@ -281,17 +358,90 @@ fn read_manifest(path: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
         .collect())
 }
 
-fn cmd_verify_chain(links: &[(PathBuf, PathBuf)], input: Option<&Path>) -> Result<()> {
+fn cmd_verify_chain(
+    links: &[(PathBuf, PathBuf)],
+    compute: &[PathBuf],
+    activations: &[PathBuf],
+    input: Option<&Path>,
+) -> Result<()> {
     let t = Instant::now();
+    // The shards computed here, by their place in the chain; the proven links fill the rest
+    // in order.
+    let mut computed: BTreeMap<usize, (&PathBuf, CompiledModel)> = BTreeMap::new();
+    for path in compute {
+        let m = CompiledModel::read(path)?;
+        let Some(index) = m.settings.shard.as_ref().map(|s| s.index) else {
+            bail!(
+                "--compute {}: not a shard (a model made by `zkinfer split`)",
+                path.display()
+            );
+        };
+        if computed.insert(index, (path, m)).is_some() {
+            bail!("--compute: shard {index} given twice");
+        }
+    }
+    // Activations by the shard that wrote them.
+    let mut handed: BTreeMap<usize, (&PathBuf, Activations)> = BTreeMap::new();
+    for path in activations {
+        let a = Activations::read(path)?;
+        let Some(from) = a.shard else {
+            bail!(
+                "--activations {}: not a shard's activations",
+                path.display()
+            );
+        };
+        handed.insert(from, (path, a));
+    }
+    let total = links.len() + computed.len();
     // One shard's keys in memory at a time: each link is read, checked and dropped.
-    let mut chain = ChainVerifier::new(links.len());
+    let mut chain = ChainVerifier::new(total);
     let (mut first_settings, mut insecure) = (None, false);
-    for (keys, proof) in links {
+    let mut proven = links.iter();
+    for position in 0..total {
+        if let Some((path, m)) = computed.remove(&position) {
+            match position {
+                0 => {
+                    let Some(input) = input else {
+                        bail!(
+                            "--compute {}: the first shard is computed from the chain's input; pass --input FILE",
+                            path.display()
+                        );
+                    };
+                    chain.push_computed(&m, ComputedFrom::Input(&read_inputs(input)?))?;
+                }
+                _ => {
+                    let Some((apath, a)) = handed.get(&(position - 1)) else {
+                        bail!(
+                            "--compute {}: shard {position} is computed from the activations shard {} handed on; pass them with --activations FILE",
+                            path.display(),
+                            position - 1
+                        );
+                    };
+                    let values: Vec<Vec<i64>> = a
+                        .inputs_for(&m, &apath.display().to_string())?
+                        .iter()
+                        .map(|t| t.data().to_vec())
+                        .collect();
+                    chain.push_computed(&m, ComputedFrom::Handoff(&values))?;
+                }
+            }
+            first_settings.get_or_insert(m.settings);
+            continue;
+        }
+        let Some((keys, proof)) = proven.next() else {
+            bail!("the chain has {total} links but no proof or --compute for shard {position}");
+        };
         let bundle = Bundle::read(&keys.join(zkinfer_prover::BUNDLE_FILE))?;
         let p = ProofFile::read(proof)?;
         chain.push(&bundle, &p)?;
         insecure |= bundle.header.srs.insecure;
         first_settings.get_or_insert(bundle.header.settings);
+    }
+    if let Some((index, (path, _))) = computed.into_iter().next() {
+        bail!(
+            "--compute {}: shard {index} is past the chain's {total} links",
+            path.display()
+        );
     }
     let out = chain.finish()?;
     if let Some(first) = &first_settings {
@@ -301,10 +451,16 @@ fn cmd_verify_chain(links: &[(PathBuf, PathBuf)], input: Option<&Path>) -> Resul
     if insecure {
         eprintln!("{}", zkinfer_prover::INSECURE_WARNING);
     }
-    println!(
-        "chain of {} proofs is VALID; verified in {ms:.2} ms (reading every bundle and proof included)",
-        links.len()
-    );
+    match compute.len() {
+        0 => println!(
+            "chain of {} proofs is VALID; verified in {ms:.2} ms (reading every bundle and proof included)",
+            links.len()
+        ),
+        c => println!(
+            "chain of {total} shards is VALID: {} proofs verified and {c} shard(s) computed here, in {ms:.2} ms (reading every file included)",
+            links.len()
+        ),
+    }
     for (i, o) in out.outputs.iter().enumerate() {
         let items: Vec<String> = o.iter().map(|x| format!("{x:.4}")).collect();
         println!("verified output {i}: [{}]", items.join(", "));

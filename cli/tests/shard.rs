@@ -312,3 +312,114 @@ fn a_broken_chain_is_rejected_with_the_reason() {
         "is the first shard",
     );
 }
+
+fn strs(a: &[String]) -> Vec<&str> {
+    a.iter().map(String::as_str).collect()
+}
+
+/// The two ends computed by the verifier: shard 0 from the client's input and the last shard
+/// from the activations handed into it, only the middle shard proven. The chain's outputs are
+/// the unsharded proof's; altered activations, another input, and missing files are refused.
+#[test]
+fn a_verifier_computes_the_ends_of_a_chain_itself_from_the_proven_boundaries() {
+    let entry = "sklearn/mlp2_relu_digits_stdops";
+    let dir = common::root().join("target/tmp/shard-computed");
+    let (zkc, whole) = unsharded(&dir, entry);
+    ok(&["split", s(&zkc), "--shards", "3", "-o", s(&dir)]);
+    let input = corpus().join(entry).join("input.json");
+    let (shard0, shard2) = (dir.join("shard-0.zkc"), dir.join("shard-2.zkc"));
+    let (acts0, acts1) = (dir.join("acts-0.json"), dir.join("acts-1.json"));
+    // Node 0 only evaluates: nobody proves the first shard.
+    let text = ok(&[
+        "evaluate",
+        s(&shard0),
+        "--input",
+        s(&input),
+        "--output-activations",
+        s(&acts0),
+    ]);
+    assert!(
+        text.contains("activations for the next node written"),
+        "{text}"
+    );
+    ok(&[
+        "setup",
+        s(&dir.join("shard-1.zkc")),
+        "-o",
+        s(&dir.join("keys-1")),
+    ]);
+    let proof1 = prove_shard(&dir, 1, 3, &input, Some(&acts0));
+    let (keys1, proof1) = (dir.join("keys-1"), proof1);
+    let args = |acts: &Path, input: &Path| -> Vec<String> {
+        [
+            "verify-chain",
+            "--compute",
+            s(&shard0),
+            "--input",
+            s(input),
+            "--keys",
+            s(&keys1),
+            "--proof",
+            s(&proof1),
+            "--compute",
+            s(&shard2),
+            "--activations",
+            s(acts),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let text = ok(&strs(&args(&acts1, &input)));
+    assert!(
+        text.contains("chain of 3 shards is VALID: 1 proofs verified and 2 shard(s) computed here"),
+        "{text}"
+    );
+    // The verified outputs are the unsharded proof's.
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("verified output 0: ["))
+        .expect("verified output line");
+    let got: Vec<f64> = line
+        .trim_end_matches(']')
+        .split(", ")
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let want: Vec<f64> = json(&whole)["outputs"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-4, "{got:?} vs {want:?}");
+    }
+
+    // The node hands the last shard altered activations: their commitment is not the one
+    // shard 1 proved it handed on.
+    let mut acts = json(&acts1);
+    let v = acts["tensors"][0]["values"][0].as_i64().unwrap();
+    acts["tensors"][0]["values"][0] = serde_json::json!(v + 1);
+    let altered = dir.join("acts-1-altered.json");
+    std::fs::write(&altered, serde_json::to_vec(&acts).unwrap()).unwrap();
+    fails(&strs(&args(&altered, &input)), "altered activations");
+    // A value past its declared bound is refused before any hashing (a packing could alias).
+    acts["tensors"][0]["values"][0] = serde_json::json!(1i64 << 50);
+    std::fs::write(&altered, serde_json::to_vec(&acts).unwrap()).unwrap();
+    fails(&strs(&args(&altered, &input)), "bound");
+    // Another input than the one shard 1 was proven on: shard 0 computed from it hands on
+    // other activations than the proof took in.
+    let mut other = json(&input);
+    let v = other["input_data"][0][20].as_f64().unwrap();
+    other["input_data"][0][20] = serde_json::json!(v + 4.0);
+    let other_path = dir.join("other-input.json");
+    std::fs::write(&other_path, serde_json::to_vec(&other).unwrap()).unwrap();
+    fails(&strs(&args(&acts1, &other_path)), "altered activations");
+    // Without the files a computed shard needs.
+    let mut no_input = args(&acts1, &input);
+    no_input.drain(3..5);
+    fails(&strs(&no_input), "pass --input FILE");
+    let mut no_acts = args(&acts1, &input);
+    no_acts.truncate(no_acts.len() - 2);
+    fails(&strs(&no_acts), "--activations FILE");
+}

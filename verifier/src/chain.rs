@@ -5,9 +5,10 @@
 //! commitment to the activations out of shard `i` equals the one shard `i + 1` proved it
 //! took in.
 
-use zkinfer_ir::{ShardInfo, TensorInfo};
+use zkinfer_circuits::poseidon::commit_boundary;
+use zkinfer_ir::{CompiledModel, Settings, ShardInfo, Tensor, TensorInfo};
 
-use crate::{verify, Bundle, ProofFile, VerifiedOutput, VerifyError};
+use crate::{fr_to_hex, verify, Bundle, ProofFile, VerifiedOutput, VerifyError};
 
 /// Verifies the chain `links` (bundle and proof of each shard, in order) and returns what the
 /// whole chain establishes: the first shard's inputs and the last shard's outputs. A single
@@ -58,8 +59,40 @@ impl ChainVerifier {
     /// Checks the next link: its keys' place in the chain, its proof, and its hand-off from
     /// the previous link.
     pub fn push(&mut self, bundle: &Bundle, proof: &ProofFile) -> Result<(), VerifyError> {
+        let settings = &bundle.header.settings;
+        let position = self.place(settings)?;
+        let out = verify(bundle, proof).map_err(|e| VerifyError::ChainLink {
+            shard: position,
+            source: Box::new(e),
+        })?;
+        self.link(position, settings, out)
+    }
+
+    /// The next link computed here instead of proven: `model` (the shard's compiled model,
+    /// which the verifier holds: the publisher's file, weights included) evaluated from
+    /// `from`, exactly as the circuit would have proven it. The chain's statement is unchanged
+    /// (its outputs are the quantized model's on the proven or given values) at the cost of
+    /// evaluating the shard: for a language model's embedding and head, milliseconds here
+    /// against minutes of proving.
+    pub fn push_computed(
+        &mut self,
+        model: &CompiledModel,
+        from: ComputedFrom<'_>,
+    ) -> Result<(), VerifyError> {
+        let settings = &model.settings;
+        let position = self.place(settings)?;
+        let out = compute(model, position, from).map_err(|e| VerifyError::ChainLink {
+            shard: position,
+            source: Box::new(e),
+        })?;
+        self.link(position, settings, out)
+    }
+
+    /// Checks that a link with `settings` may come next (its place in the chain and its
+    /// hand-off from the previous link); its position.
+    fn place(&mut self, settings: &Settings) -> Result<usize, VerifyError> {
         let position = self.done;
-        let shard = bundle.header.settings.shard.as_ref();
+        let shard = settings.shard.as_ref();
         if position == 0 {
             self.split = shard.cloned();
             let expected = shard.map_or(1, |s| s.count);
@@ -104,18 +137,19 @@ impl ChainVerifier {
             }
         }
         if let (Some((outputs, packed)), Some(s)) = (&self.handoff, shard) {
-            check_handoff(
-                position,
-                outputs,
-                *packed,
-                &bundle.header.settings.inputs,
-                s,
-            )?;
+            check_handoff(position, outputs, *packed, &settings.inputs, s)?;
         }
-        let out = verify(bundle, proof).map_err(|e| VerifyError::ChainLink {
-            shard: position,
-            source: Box::new(e),
-        })?;
+        Ok(position)
+    }
+
+    /// Joins the verified (or computed) link at `position` to the chain: what it took in must
+    /// be what the previous link handed on.
+    fn link(
+        &mut self,
+        position: usize,
+        settings: &Settings,
+        out: VerifiedOutput,
+    ) -> Result<(), VerifyError> {
         if let Some(prev) = &self.last {
             match (&prev.output_commitment, &out.input_commitment) {
                 (Some(out), Some(into)) if out == into => {}
@@ -134,8 +168,8 @@ impl ChainVerifier {
         }
         self.last = Some(out);
         self.handoff = Some((
-            bundle.header.settings.outputs.clone(),
-            shard.is_some_and(|s| s.packed_outputs),
+            settings.outputs.clone(),
+            settings.shard.as_ref().is_some_and(|s| s.packed_outputs),
         ));
         self.done += 1;
         Ok(())
@@ -247,6 +281,142 @@ fn check_handoff(
                 "one value per element"
             },
         )));
+    }
+    Ok(())
+}
+
+/// What a link the verifier computes itself starts from.
+#[derive(Clone, Copy, Debug)]
+pub enum ComputedFrom<'a> {
+    /// The chain's input, one flat list per model input (the first shard): quantized as the
+    /// prover quantizes it.
+    Input(&'a [Vec<f32>]),
+    /// The quantized values the previous shard handed on, one list per tensor (the prover's
+    /// activations file): each within its declared bound, and their Poseidon commitment must
+    /// be the one the previous proof made, so they are exactly the proven values.
+    Handoff(&'a [Vec<i64>]),
+}
+
+fn computed_error(reason: impl Into<String>) -> VerifyError {
+    VerifyError::Computed {
+        reason: reason.into(),
+    }
+}
+
+/// Evaluates the shard `model` at chain `position` from `from`: what its proof would have
+/// made public (values, or commitments where the shard commits them).
+fn compute(
+    model: &CompiledModel,
+    position: usize,
+    from: ComputedFrom<'_>,
+) -> Result<VerifiedOutput, VerifyError> {
+    let s = &model.settings;
+    let values: Vec<Vec<i64>> = match from {
+        ComputedFrom::Input(x) => {
+            if position > 0 {
+                return Err(computed_error(
+                    "only the chain's first shard starts from the input; a later one needs the \
+                     activations the previous shard handed on",
+                ));
+            }
+            zkinfer_ir::quantize_inputs(&s.inputs, x)?
+        }
+        ComputedFrom::Handoff(v) => {
+            if position == 0 {
+                return Err(computed_error(
+                    "the chain's first shard starts from the input (give it), not from activations",
+                ));
+            }
+            check_handoff_values(&s.inputs, v)?;
+            v.to_vec()
+        }
+    };
+    let inputs: Vec<Tensor<i64>> = s
+        .inputs
+        .iter()
+        .zip(&values)
+        .map(|(t, v)| Tensor::new(t.shape.clone(), v.clone()))
+        .collect::<Result<_, _>>()?;
+    let trace = zkinfer_ir::eval(&model.graph, &s.table, &inputs)?;
+    let outputs: Vec<Vec<i64>> = model
+        .graph
+        .outputs
+        .iter()
+        .map(|&o| trace.values[o].data().to_vec())
+        .collect();
+    let commit = |vals: &[Vec<i64>], inputs: bool| -> Result<String, VerifyError> {
+        let all: Vec<i64> = vals.iter().flatten().copied().collect();
+        commit_boundary(&all, s.commitment_packing(inputs))
+            .map(|c| fr_to_hex(&c))
+            .ok_or_else(|| computed_error("a value lies outside its packing's domain"))
+    };
+    let input_commitment = s
+        .commits_inputs()
+        .then(|| commit(&values, true))
+        .transpose()?;
+    let output_commitment = s
+        .commits_outputs()
+        .then(|| commit(&outputs, false))
+        .transpose()?;
+    let dq = |vals: &[Vec<i64>], infos: &[TensorInfo]| -> Vec<Vec<f32>> {
+        vals.iter()
+            .zip(infos)
+            .map(|(v, t)| zkinfer_ir::dequantize(v, t.scale))
+            .collect()
+    };
+    // A committed side shows its commitment, not its values, as a proof would.
+    let (q_inputs, q_outputs) = (
+        match input_commitment {
+            Some(_) => Vec::new(),
+            None => values,
+        },
+        match output_commitment {
+            Some(_) => Vec::new(),
+            None => outputs,
+        },
+    );
+    Ok(VerifiedOutput {
+        inputs: dq(&q_inputs, &s.inputs),
+        inputs_digest: input_commitment
+            .clone()
+            .unwrap_or_else(|| zkinfer_ir::inputs_digest(&q_inputs)),
+        quantized_inputs: q_inputs,
+        outputs: dq(&q_outputs, &s.outputs),
+        quantized_outputs: q_outputs,
+        dtypes: s.outputs.iter().map(|t| t.dtype).collect(),
+        input_commitment,
+        output_commitment,
+    })
+}
+
+/// Handed-on values as the shard takes them: one list per input tensor, of its size, every
+/// value within its declared bound (outside it, a packing could alias other values).
+fn check_handoff_values(infos: &[TensorInfo], values: &[Vec<i64>]) -> Result<(), VerifyError> {
+    if values.len() != infos.len() {
+        return Err(computed_error(format!(
+            "{} tensors handed on, the shard takes {}",
+            values.len(),
+            infos.len()
+        )));
+    }
+    for (t, v) in infos.iter().zip(values) {
+        if v.len() != t.len() {
+            return Err(computed_error(format!(
+                "tensor `{}`: {} values handed on, the shard takes {:?}",
+                t.name,
+                v.len(),
+                t.shape
+            )));
+        }
+        if let Some(i) = v
+            .iter()
+            .position(|x| x.unsigned_abs() >= 1u64 << t.bound.min(63))
+        {
+            return Err(computed_error(format!(
+                "tensor `{}`, element {i}: {} is outside the declared bound of {} bits",
+                t.name, v[i], t.bound
+            )));
+        }
     }
     Ok(())
 }

@@ -59,6 +59,8 @@ pub enum VerifyError {
     },
     #[error("chain link into shard {shard}: {reason}")]
     ChainCut { shard: usize, reason: String },
+    #[error("computing the shard here: {reason}")]
+    Computed { reason: String },
     #[error("the proof proved an input with commitment {proven}; this input's is {given}: it is not the input the proof proved")]
     InputCommitment { proven: String, given: String },
     #[error("input {input} (`{name}`), element {element}: the proof is of {} (quantized {proven}), this input has {} (quantized {given}): it is not the input the proof proved", *proven as f64 * 2f64.powi(-(*scale as i32)), *given as f64 * 2f64.powi(-(*scale as i32)))]
@@ -105,6 +107,7 @@ impl VerifyError {
             VerifyError::ChainLink { source, .. } => source.kind(),
             VerifyError::ChainBroken { .. } => "ChainBroken",
             VerifyError::ChainCut { .. } => "ChainCut",
+            VerifyError::Computed { .. } => "Computed",
             VerifyError::InputCommitment { .. } => "InputCommitment",
             VerifyError::InputMismatch { .. } => "InputMismatch",
             VerifyError::OptimisticFile { .. } => "OptimisticFile",

@@ -33,7 +33,7 @@ use halo2_axiom::transcript::TranscriptReadBuffer;
 use zkinfer_ir::Settings;
 
 pub use bundle::{Bundle, BundleHeader, SrsInfo};
-pub use chain::{verify_chain, ChainVerifier};
+pub use chain::{verify_chain, ChainVerifier, ComputedFrom};
 pub use error::VerifyError;
 pub use inputs::check_inputs;
 pub use optimistic::{
