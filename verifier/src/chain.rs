@@ -358,35 +358,18 @@ fn compute(
         .commits_outputs()
         .then(|| commit(&outputs, false))
         .transpose()?;
-    let dq = |vals: &[Vec<i64>], infos: &[TensorInfo]| -> Vec<Vec<f32>> {
-        vals.iter()
-            .zip(infos)
-            .map(|(v, t)| zkinfer_ir::dequantize(v, t.scale))
-            .collect()
-    };
     // A committed side shows its commitment, not its values, as a proof would.
-    let (q_inputs, q_outputs) = (
-        match input_commitment {
-            Some(_) => Vec::new(),
-            None => values,
-        },
-        match output_commitment {
-            Some(_) => Vec::new(),
-            None => outputs,
-        },
-    );
-    Ok(VerifiedOutput {
-        inputs: dq(&q_inputs, &s.inputs),
-        inputs_digest: input_commitment
-            .clone()
-            .unwrap_or_else(|| zkinfer_ir::inputs_digest(&q_inputs)),
-        quantized_inputs: q_inputs,
-        outputs: dq(&q_outputs, &s.outputs),
-        quantized_outputs: q_outputs,
-        dtypes: s.outputs.iter().map(|t| t.dtype).collect(),
+    let shown = |vals: Vec<Vec<i64>>, commitment: &Option<String>| match commitment {
+        Some(_) => Vec::new(),
+        None => vals,
+    };
+    Ok(VerifiedOutput::from_public(
+        s,
+        shown(values, &input_commitment),
+        shown(outputs, &output_commitment),
         input_commitment,
         output_commitment,
-    })
+    ))
 }
 
 /// Handed-on values as the shard takes them: one list per input tensor, of its size, every

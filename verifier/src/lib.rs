@@ -65,6 +65,37 @@ pub struct VerifiedOutput {
     pub output_commitment: Option<String>,
 }
 
+impl VerifiedOutput {
+    /// What a model with `settings` states by these public values: the quantized inputs and
+    /// outputs (empty on a side that is public only as its commitment) and the commitments.
+    pub(crate) fn from_public(
+        settings: &zkinfer_ir::Settings,
+        quantized_inputs: Vec<Vec<i64>>,
+        quantized_outputs: Vec<Vec<i64>>,
+        input_commitment: Option<String>,
+        output_commitment: Option<String>,
+    ) -> Self {
+        let dq = |vals: &[Vec<i64>], infos: &[zkinfer_ir::TensorInfo]| -> Vec<Vec<f32>> {
+            vals.iter()
+                .zip(infos)
+                .map(|(v, t)| zkinfer_ir::dequantize(v, t.scale))
+                .collect()
+        };
+        Self {
+            inputs: dq(&quantized_inputs, &settings.inputs),
+            inputs_digest: input_commitment
+                .clone()
+                .unwrap_or_else(|| zkinfer_ir::inputs_digest(&quantized_inputs)),
+            quantized_inputs,
+            outputs: dq(&quantized_outputs, &settings.outputs),
+            quantized_outputs,
+            dtypes: settings.outputs.iter().map(|t| t.dtype).collect(),
+            input_commitment,
+            output_commitment,
+        }
+    }
+}
+
 /// `0x…` big-endian hex of a field element.
 pub fn fr_to_hex(v: &Fr) -> String {
     let mut bytes = v.to_repr();
@@ -255,13 +286,14 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
         h.settings.commits_outputs().then_some(1),
     )?;
     let [input_commitment, output_commitment] = commitments;
-    let dq = |vals: &[Vec<i64>], infos: &[zkinfer_ir::TensorInfo]| -> Vec<Vec<f32>> {
-        vals.iter()
-            .zip(infos)
-            .map(|(v, t)| zkinfer_ir::dequantize(v, t.scale))
-            .collect()
-    };
-    let outputs = dq(&q_outputs, &h.settings.outputs);
+    let out = VerifiedOutput::from_public(
+        &h.settings,
+        q_inputs,
+        q_outputs,
+        input_commitment,
+        output_commitment,
+    );
+    let outputs = &out.outputs;
     // A committed side has no dequantized values in the file either.
     if proof.outputs.len() != outputs.len() {
         return Err(VerifyError::OutputsMismatch {
@@ -269,7 +301,7 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
             element: 0,
         });
     }
-    for (o, (claimed, proven)) in proof.outputs.iter().zip(&outputs).enumerate() {
+    for (o, (claimed, proven)) in proof.outputs.iter().zip(outputs).enumerate() {
         if claimed.len() != proven.len() {
             return Err(VerifyError::OutputsMismatch {
                 output: o,
@@ -312,16 +344,5 @@ pub fn verify(bundle: &Bundle, proof: &ProofFile) -> Result<VerifiedOutput, Veri
     if !matches!(ok, Ok(true)) {
         return Err(VerifyError::InvalidProof);
     }
-    Ok(VerifiedOutput {
-        inputs: dq(&q_inputs, &h.settings.inputs),
-        inputs_digest: input_commitment
-            .clone()
-            .unwrap_or_else(|| zkinfer_ir::inputs_digest(&q_inputs)),
-        quantized_inputs: q_inputs,
-        outputs,
-        quantized_outputs: q_outputs,
-        dtypes: h.settings.outputs.iter().map(|t| t.dtype).collect(),
-        input_commitment,
-        output_commitment,
-    })
+    Ok(out)
 }
